@@ -1,0 +1,575 @@
+"""What the SQL backends share: DDL generated from the schema, and the contract in SQL.
+
+`SQLRepository` implements the repository contract over a DB-API connection; SQLite and
+MySQL subclass it with their dialect: how a value is stored, how an identifier is
+quoted, the placeholder, the transaction statements and the error translation.
+
+`ddl(dialect)` renders the schema as the SQL that `init-db` runs; the files under `sql/`
+are its output (`python -m ecomcli.backends.sql` rewrites them and a test keeps them equal).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from ecomcli import schema
+from ecomcli.errors import ConflictError, NotFoundError
+from ecomcli.repository import (
+    Filter,
+    Key,
+    Mode,
+    Query,
+    Repository,
+    WriteResult,
+    missing_required,
+    with_defaults,
+)
+from ecomcli.schema import Entity, Field
+
+Dialect = Literal["sqlite", "mysql"]
+META_TABLE = "ecom_meta"
+
+# --- DDL --------------------------------------------------------------------------------
+
+
+def _sql_type(f: Field, dialect: Dialect) -> str:
+    if dialect == "sqlite":  # STRICT tables: INTEGER or TEXT; exact numbers as scaled integers
+        return "INTEGER" if f.type in ("int", "money", "decimal", "bool") else "TEXT"
+    match f.type:
+        case "key" | "string":
+            return f"VARCHAR({f.length})"
+        case "enum":
+            return f"VARCHAR({max(len(v) for v in f.enum)})"
+        case "text":
+            return "TEXT"
+        case "int":
+            return "INT"
+        case "money" | "decimal":
+            return f"DECIMAL({f.precision},{f.scale})"
+        case "date":
+            return "DATE"
+        case "datetime":
+            return "DATETIME"
+        case "bool":
+            return "BOOLEAN"
+    raise AssertionError(f.type)
+
+
+def _checks(f: Field, dialect: Dialect, q: Callable[[str], str]) -> list[str]:
+    col, out = q(f.name), []
+    if f.enum:
+        out.append(f"{col} IN ({', '.join(repr(v) for v in f.enum)})")
+    if dialect == "sqlite" and f.length and f.type in ("key", "string"):
+        out.append(f"length({col}) <= {f.length}")
+    factor = 10**f.scale if dialect == "sqlite" and f.type in ("money", "decimal") else 1
+    if f.min is not None:
+        out.append(f"{col} >= {f.min * factor}")
+    if f.max is not None:
+        out.append(f"{col} <= {f.max * factor}")
+    return out
+
+
+def _comment(f: Field, dialect: Dialect) -> str:
+    notes = []
+    if dialect == "sqlite" and f.type in ("money", "decimal"):
+        notes.append(f"exact: value x {10**f.scale}")
+    if dialect == "sqlite" and f.type in ("date", "datetime"):
+        notes.append("ISO 8601" + (" UTC" if f.type == "datetime" else ""))
+    if f.doc:
+        notes.append(f.doc)
+    return f" -- {'; '.join(notes)}" if notes else ""
+
+
+def quote_for(dialect: Dialect) -> Callable[[str], str]:
+    return (lambda n: f'"{n}"') if dialect == "sqlite" else (lambda n: f"`{n}`")
+
+
+def table_ddl(e: Entity, dialect: Dialect) -> str:
+    q = quote_for(dialect)
+    lines: list[tuple[str, str]] = []  # (definition, trailing comment)
+    for f in e.fields:
+        parts = [q(f.name), _sql_type(f, dialect)]
+        if f.required:
+            parts.append("NOT NULL")
+        if f.default is not None:
+            default = f.default if isinstance(f.default, int) else f"'{f.default}'"
+            parts.append(f"DEFAULT {default}")
+        if f.unique:
+            parts.append("UNIQUE")
+        checks = _checks(f, dialect, q)
+        if checks:
+            parts.append(f"CHECK ({' AND '.join(checks)})")
+        lines.append((" ".join(parts), _comment(f, dialect)))
+    lines.append((f"PRIMARY KEY ({', '.join(q(k) for k in e.key)})", ""))
+    for f in e.references:
+        parent = schema.BY_NAME[f.ref]  # type: ignore[index]
+        name = f"fk_{e.name}_{f.name}"
+        lines.append(
+            (
+                f"CONSTRAINT {q(name)} FOREIGN KEY ({q(f.name)}) "
+                f"REFERENCES {q(parent.name)} ({q(parent.key[0])})",
+                "",
+            )
+        )
+    if dialect == "mysql":  # MySQL 8 has no CREATE INDEX IF NOT EXISTS: declare them inline
+        for ix in e.indexes:
+            cols = ", ".join(q(c) for c in ix.fields)
+            lines.append((f"INDEX {q(index_name(e, ix.fields))} ({cols})", f" -- {ix.serves}"))
+    body = []
+    for i, (definition, comment) in enumerate(lines):
+        comma = "," if i < len(lines) - 1 else ""
+        body.append(f"    {definition}{comma}{comment}")
+    tail = " STRICT" if dialect == "sqlite" else " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
+    text = f"-- {e.name}: {e.doc}\nCREATE TABLE IF NOT EXISTS {q(e.name)} (\n"
+    text += "\n".join(body) + f"\n){tail};\n"
+    if dialect == "sqlite":
+        for ix in e.indexes:
+            cols = ", ".join(q(c) for c in ix.fields)
+            text += (
+                f"-- serves: {ix.serves}\nCREATE INDEX IF NOT EXISTS "
+                f"{q(index_name(e, ix.fields))} ON {q(e.name)} ({cols});\n"
+            )
+    return text
+
+
+def index_name(e: Entity, fields: Sequence[str]) -> str:
+    return f"ix_{e.name}_{'_'.join(fields)}"
+
+
+def ddl(dialect: Dialect) -> str:
+    """The whole schema as the SQL script `init-db` runs on `dialect`."""
+    q = quote_for(dialect)
+    head = [
+        f"-- ecom schema version {schema.SCHEMA_VERSION}, {dialect} dialect.",
+        "-- Generated from ecomcli/schema.py by `python -m ecomcli.backends.sql`: do not edit.",
+        "-- Runnable by hand; `ecom init-db` runs exactly this file.",
+    ]
+    if dialect == "sqlite":
+        head.append("-- Money and decimals are stored exactly, as integers scaled by 10^scale.")
+        head.append("PRAGMA foreign_keys = ON;")
+    tail = " STRICT" if dialect == "sqlite" else " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
+    meta = (
+        f"-- ecom's own bookkeeping: the schema version, for migrations\n"
+        f"CREATE TABLE IF NOT EXISTS {q(META_TABLE)} (\n"
+        f"    {q('name')} {'TEXT' if dialect == 'sqlite' else 'VARCHAR(64)'} NOT NULL PRIMARY KEY,\n"
+        f"    {q('value')} {'TEXT' if dialect == 'sqlite' else 'VARCHAR(255)'} NOT NULL\n"
+        f"){tail};\n"
+    )
+    ignore = "INSERT OR IGNORE" if dialect == "sqlite" else "INSERT IGNORE"
+    version = (
+        f"{ignore} INTO {q(META_TABLE)} ({q('name')}, {q('value')}) "
+        f"VALUES ('schema_version', '{schema.SCHEMA_VERSION}');\n"
+    )
+    tables = [table_ddl(e, dialect) for e in schema.load_order()]
+    return "\n".join(["\n".join(head) + "\n", meta, *tables, version])
+
+
+def sql_dir() -> Path:
+    """Where the shipped SQL lives: inside the wheel, or `sql/` in a source checkout."""
+    packaged = resources.files("ecomcli") / "sql"
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parents[2] / "sql"
+
+
+def schema_file(dialect: Dialect) -> Path:
+    return sql_dir() / dialect / "schema.sql"
+
+
+def statements(script: str) -> list[str]:
+    """Split a script of `;`-terminated statements (no `;` inside our literals)."""
+    text = "\n".join(line for line in script.splitlines() if not line.lstrip().startswith("--"))
+    text = re.sub(r"\s--[^\n]*", "", text)
+    return [s.strip() for s in text.split(";\n") if s.strip().rstrip(";")]
+
+
+# --- the contract in SQL ----------------------------------------------------------------
+
+
+class SQLRepository(Repository):
+    """The contract over a DB-API connection; subclasses supply the dialect."""
+
+    dialect: ClassVar[Dialect]
+    placeholder: ClassVar[str]
+    # LIMIT without a limit, for OFFSET alone
+    no_limit: ClassVar[str]
+
+    conn: Any
+    _depth: int = 0
+
+    # dialect hooks ------------------------------------------------------------------------
+
+    def q(self, name: str) -> str:
+        raise NotImplementedError
+
+    def encode(self, f: Field, value: Any) -> Any:
+        """A Python value as the database stores it."""
+        raise NotImplementedError
+
+    def decode(self, f: Field, value: Any) -> Any:
+        raise NotImplementedError
+
+    def _begin(self) -> None:
+        raise NotImplementedError
+
+    def _translate(self, error: Exception) -> Exception | None:
+        """The EcomError for a driver error, or None to let it propagate."""
+        return None
+
+    # plumbing -----------------------------------------------------------------------------
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        cur = self.conn.cursor()
+        try:
+            cur.execute(sql, params)
+        except Exception as e:
+            mapped = self._translate(e)
+            if mapped is None:
+                raise
+            raise mapped from e
+        return cur
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if not rows:
+            return
+        cur = self.conn.cursor()
+        try:
+            cur.executemany(sql, rows)
+        except Exception as e:
+            mapped = self._translate(e)
+            if mapped is None:
+                raise
+            raise mapped from e
+        finally:
+            cur.close()
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Run a read-only statement and return its rows as dicts (reports use this)."""
+        cur = self.execute(sql, params)
+        names = [d[0] for d in cur.description]
+        rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        cur.close()
+        return rows
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self._begin()
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._depth = 0
+            self.conn.rollback()
+            raise
+        self._depth = 0
+        try:
+            self.conn.commit()
+        except Exception as e:
+            mapped = self._translate(e)
+            if mapped is None:
+                raise
+            raise mapped from e
+
+    # schema ------------------------------------------------------------------------------
+
+    def tables(self) -> set[str]:
+        raise NotImplementedError
+
+    def schema_version(self) -> int | None:
+        if META_TABLE not in self.tables():
+            return None
+        rows = self.query(
+            f"SELECT {self.q('value')} AS v FROM {self.q(META_TABLE)} "
+            f"WHERE {self.q('name')} = {self.placeholder}",
+            ["schema_version"],
+        )
+        return int(rows[0]["v"]) if rows else None
+
+    def _run_script(self, script: str) -> None:
+        for statement in statements(script):
+            self.execute(statement).close()
+
+    # records -----------------------------------------------------------------------------
+
+    def _entity(self, name: str) -> Entity:
+        return schema.entity(name)
+
+    def _where(self, e: Entity, filters: Sequence[Filter]) -> tuple[str, list[Any]]:
+        if not filters:
+            return "", []
+        clauses, params = [], []
+        ph = self.placeholder
+        for flt in filters:
+            f = e.field(flt.field)
+            col = self.q(f.name)
+            if flt.op == "in":
+                values = list(flt.value)
+                if not values:
+                    clauses.append("1 = 0")
+                    continue
+                clauses.append(f"{col} IN ({', '.join([ph] * len(values))})")
+                params.extend(self.encode(f, v) for v in values)
+            elif flt.op == "~":
+                pattern = str(flt.value).lower()
+                pattern = pattern.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+                clauses.append(f"LOWER({col}) LIKE {ph} ESCAPE '!'")
+                params.append(f"%{pattern}%")
+            elif flt.value is None and flt.op in ("=", "!="):
+                clauses.append(f"{col} IS {'NOT ' if flt.op == '!=' else ''}NULL")
+            else:
+                clauses.append(f"{col} {'<>' if flt.op == '!=' else flt.op} {ph}")
+                params.append(self.encode(f, flt.value))
+        return " WHERE " + " AND ".join(clauses), params
+
+    def _select(self, e: Entity) -> str:
+        return f"SELECT {', '.join(self.q(n) for n in e.field_names)} FROM {self.q(e.name)}"
+
+    def _decode_row(self, e: Entity, values: Sequence[Any]) -> dict[str, Any]:
+        return {
+            f.name: (None if v is None else self.decode(f, v))
+            for f, v in zip(e.fields, values, strict=True)
+        }
+
+    def _key_where(self, e: Entity, key: Key) -> tuple[str, list[Any]]:
+        if len(key) != len(e.key):
+            raise NotFoundError(f"{e.name} keys have {len(e.key)} parts: {', '.join(e.key)}")
+        clause = " AND ".join(f"{self.q(k)} = {self.placeholder}" for k in e.key)
+        return f" WHERE {clause}", [self.encode(e.field(k), v) for k, v in zip(e.key, key)]
+
+    def get(self, entity: str, key: Key) -> dict[str, Any] | None:
+        e = self._entity(entity)
+        where, params = self._key_where(e, key)
+        cur = self.execute(self._select(e) + where, params)
+        row = cur.fetchone()
+        cur.close()
+        return None if row is None else self._decode_row(e, row)
+
+    def find(self, entity: str, query: Query = Query()) -> Iterator[dict[str, Any]]:
+        e = self._entity(entity)
+        where, params = self._where(e, query.filters)
+        order = [f"{self.q(e.field(n).name)}{' DESC' if desc else ''}" for n, desc in query.sort]
+        order += [self.q(k) for k in e.key if k not in {n for n, _ in query.sort}]
+        sql = self._select(e) + where + " ORDER BY " + ", ".join(order)
+        if query.limit is not None or query.offset:
+            sql += f" LIMIT {int(query.limit) if query.limit is not None else self.no_limit}"
+            sql += f" OFFSET {int(query.offset)}"
+        cur = self.execute(sql, params)
+        try:
+            while batch := cur.fetchmany(1000):
+                for values in batch:
+                    yield self._decode_row(e, values)
+        finally:
+            cur.close()
+
+    def count(self, entity: str, filters: Sequence[Filter] = ()) -> int:
+        e = self._entity(entity)
+        where, params = self._where(e, filters)
+        cur = self.execute(f"SELECT COUNT(*) FROM {self.q(e.name)}{where}", params)
+        (n,) = cur.fetchone()
+        cur.close()
+        return int(n)
+
+    def distinct(self, entity: str, field: str, filters: Sequence[Filter] = ()) -> list[Any]:
+        e = self._entity(entity)
+        f = e.field(field)
+        col = self.q(f.name)
+        where, params = self._where(e, [*filters, Filter(f.name, "!=", None)])
+        cur = self.execute(
+            f"SELECT DISTINCT {col} FROM {self.q(e.name)}{where} ORDER BY {col}", params
+        )
+        values = [self.decode(f, v) for (v,) in cur.fetchall()]
+        cur.close()
+        return values
+
+    def _insert_sql(self, e: Entity) -> str:
+        cols = ", ".join(self.q(n) for n in e.field_names)
+        marks = ", ".join([self.placeholder] * len(e.fields))
+        return f"INSERT INTO {self.q(e.name)} ({cols}) VALUES ({marks})"
+
+    def _encode_row(self, e: Entity, row: dict[str, Any]) -> list[Any]:
+        return [None if (v := row.get(f.name)) is None else self.encode(f, v) for f in e.fields]
+
+    def insert(self, entity: str, row: dict[str, Any]) -> None:
+        e = self._entity(entity)
+        with self.transaction():
+            if self.get(e.name, e.key_of(row)) is not None:
+                shown = ":".join(str(k) for k in e.key_of(row))
+                raise ConflictError(f"{e.name} {shown!r} already exists")
+            self.execute(self._insert_sql(e), self._encode_row(e, row)).close()
+
+    def update(
+        self,
+        entity: str,
+        key: Key,
+        changes: dict[str, Any],
+        *,
+        expect: dict[str, Any] | None = None,
+    ) -> bool:
+        e = self._entity(entity)
+        if not changes:
+            return self.get(e.name, key) is not None
+        sets = ", ".join(f"{self.q(e.field(n).name)} = {self.placeholder}" for n in changes)
+        params = [None if v is None else self.encode(e.field(n), v) for n, v in changes.items()]
+        where, key_params = self._key_where(e, key)
+        params += key_params
+        for name, value in (expect or {}).items():
+            f = e.field(name)
+            if value is None:
+                where += f" AND {self.q(f.name)} IS NULL"
+            else:
+                where += f" AND {self.q(f.name)} = {self.placeholder}"
+                params.append(self.encode(f, value))
+        with self.transaction():
+            cur = self.execute(f"UPDATE {self.q(e.name)} SET {sets}{where}", params)
+            changed = cur.rowcount
+            cur.close()
+            if changed == 0 and expect is None:
+                # MySQL counts rows changed, not matched: an update to equal values is 0
+                return self.get(e.name, key) is not None
+        return changed > 0
+
+    def delete(self, entity: str, key: Key) -> bool:
+        e = self._entity(entity)
+        where, params = self._key_where(e, key)
+        with self.transaction():
+            cur = self.execute(f"DELETE FROM {self.q(e.name)}{where}", params)
+            deleted = cur.rowcount
+            cur.close()
+        return deleted > 0
+
+    def existing_keys(self, entity: str, keys: Iterable[Key]) -> set[Key]:
+        e = self._entity(entity)
+        key_fields = [e.field(k) for k in e.key]
+        wanted = {
+            tuple(self.encode(f, v) for f, v in zip(key_fields, k, strict=True)): k for k in keys
+        }
+        found = self._fetch_by_keys(e, list(wanted), [])
+        return {wanted[r] for r in found if r in wanted}
+
+    def write_batch(
+        self, entity: str, rows: list[dict[str, Any]], mode: Mode, fields: Sequence[str]
+    ) -> WriteResult:
+        e = self._entity(entity)
+        result = WriteResult()
+        if not rows:
+            return result
+        nkey = len(e.key)
+        key_idx = [e.field_names.index(k) for k in e.key]
+        if mode is Mode.MERGE:
+            rows = [with_defaults(e, r) for r in rows]
+        encoded = [self._encode_row(e, r) for r in rows]
+        keys = [tuple(values[i] for i in key_idx) for values in encoded]
+        merge_names = [n for n in e.field_names if n in set(fields) and n not in e.key]
+        compare = (
+            merge_names if mode is Mode.MERGE else [n for n in e.field_names if n not in e.key]
+        )
+        compare_idx = [e.field_names.index(n) for n in compare]
+        inserts: list[list[Any]] = []
+        updates: list[list[Any]] = []
+        with self.transaction():
+            stored = {r[:nkey]: r[nkey:] for r in self._fetch_by_keys(e, keys, compare)}
+            for i, (values, key) in enumerate(zip(encoded, keys, strict=True)):
+                old = stored.get(key)
+                if old is None:
+                    if mode is Mode.MERGE and (why := missing_required(e, rows[i])):
+                        result.rejected.append((i, why))
+                        continue
+                    inserts.append(values)
+                    result.inserted += 1
+                elif mode is Mode.INSERT:
+                    result.rejected.append((i, "key already exists"))
+                elif mode is Mode.IGNORE:
+                    result.ignored += 1
+                elif tuple(values[j] for j in compare_idx) == tuple(old):
+                    result.unchanged += 1
+                else:
+                    updates.append([*(values[j] for j in compare_idx), *key])
+                    result.updated += 1
+            self._write_encoded(e, inserts, updates, compare)
+        return result
+
+    def _fetch_by_keys(
+        self, e: Entity, keys: Sequence[tuple[Any, ...]], columns: Sequence[str]
+    ) -> list[tuple[Any, ...]]:
+        """Stored rows for encoded keys: key columns, then `columns`, normalised so that
+        they compare equal to freshly encoded ones."""
+        out = []
+        chunk = 500
+        cols = ", ".join(self.q(c) for c in [*e.key, *columns])
+        for start in range(0, len(keys), chunk):
+            part = keys[start : start + chunk]
+            params = [v for k in part for v in k]
+            if len(e.key) == 1:
+                where = f"{self.q(e.key[0])} IN ({', '.join([self.placeholder] * len(part))})"
+            else:
+                one = "(" + ", ".join([self.placeholder] * len(e.key)) + ")"
+                where = (
+                    f"({', '.join(self.q(k) for k in e.key)}) IN ({', '.join([one] * len(part))})"
+                )
+            cur = self.execute(f"SELECT {cols} FROM {self.q(e.name)} WHERE {where}", params)
+            out.extend(self.normalize_stored(e, [*e.key, *columns], r) for r in cur.fetchall())
+            cur.close()
+        return out
+
+    def normalize_stored(self, e: Entity, columns: Sequence[str], values: Sequence[Any]) -> tuple:
+        """Stored values in the form `encode` produces (for change detection)."""
+        return tuple(values)
+
+    def _write_encoded(
+        self, e: Entity, inserts: list[list[Any]], updates: list[list[Any]], columns: list[str]
+    ) -> None:
+        self.executemany(self._insert_sql(e), inserts)
+        if updates:
+            sets = ", ".join(f"{self.q(c)} = {self.placeholder}" for c in columns)
+            where = " AND ".join(f"{self.q(k)} = {self.placeholder}" for k in e.key)
+            self.executemany(f"UPDATE {self.q(e.name)} SET {sets} WHERE {where}", updates)
+
+    def add_stock(self, product_id: str, delta: int) -> int | None:
+        stock, pk = self.q("units_in_stock"), self.q("product_id")
+        ph = self.placeholder
+        with self.transaction():
+            cur = self.execute(
+                f"UPDATE {self.q('products')} SET {stock} = {stock} + {ph} "
+                f"WHERE {pk} = {ph} AND {stock} + {ph} >= 0",
+                [delta, product_id, delta],
+            )
+            changed = cur.rowcount
+            cur.close()
+            row = self.get("products", (product_id,))
+        if row is None:
+            raise NotFoundError(f"products {product_id!r} not found")
+        return row["units_in_stock"] if changed else None
+
+    def run_report(self, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        from ecomcli.reports import sql as report_sql
+
+        statement, binds = report_sql.build(name, self.dialect, params)
+        return self.query(statement, binds)
+
+
+def write_sql_files(root: Path | None = None) -> list[Path]:
+    root = root or Path(__file__).resolve().parents[2] / "sql"
+    written = []
+    for dialect in ("sqlite", "mysql"):
+        path = root / dialect / "schema.sql"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(ddl(dialect))  # type: ignore[arg-type]
+        written.append(path)
+    return written
+
+
+if __name__ == "__main__":
+    for p in write_sql_files():
+        print(f"wrote {p}")

@@ -1,0 +1,213 @@
+"""What every command shares: option aliases, the output-format enum, rendering, and the
+single place where an `EcomError` becomes a one-line message and an exit code.
+
+Data goes to stdout; messages, progress and errors go to stderr, so stdout stays
+parseable in scripts.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import json
+import sys
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, TextIO, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ecomcli.config import mask_secret
+from ecomcli.errors import ERROR, EcomError
+from ecomcli.repository import Repository, connect
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class Settings:
+    """Global flags from the root callback."""
+
+    verbose = False
+    quiet = False
+
+
+settings = Settings()
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+    ndjson = "ndjson"
+    md = "md"
+
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        envvar="ECOM_DB",
+        show_envvar=True,
+        help="Database URL: sqlite:///FILE, mysql://USER@HOST/DB, mongodb://HOST/DB. "
+        "Default sqlite:///ecom.db. The password may come from ECOM_DB_PASSWORD.",
+    ),
+]
+FormatOption = Annotated[
+    OutputFormat | None,
+    typer.Option(
+        "--format", "-f", help="Output format (default: table on a terminal, csv otherwise)."
+    ),
+]
+YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+
+
+def open_store(db: str | None) -> Repository:
+    return connect(db)
+
+
+def fail(error: EcomError) -> typer.Exit:
+    """Print `error` as one line on stderr and return the Exit to raise."""
+    if settings.verbose:
+        traceback.print_exception(error, file=sys.stderr)
+    stderr.print(f"[bold red]error:[/] {mask_secret(str(error))}", markup=True, highlight=False)
+    return typer.Exit(error.exit_code)
+
+
+def _mapped(fn: F) -> F:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except EcomError as e:
+            raise fail(e) from None
+        except KeyboardInterrupt:
+            stderr.print("interrupted")
+            raise typer.Exit(130) from None
+        except BrokenPipeError:
+            raise typer.Exit(ERROR) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+class App(typer.Typer):
+    """A Typer app whose commands turn `EcomError` into a message and its exit code."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("no_args_is_help", True)
+        kwargs.setdefault("pretty_exceptions_enable", False)
+        kwargs.setdefault("rich_markup_mode", "rich")
+        super().__init__(**kwargs)
+
+    def command(self, *args: Any, **kwargs: Any) -> Callable[[F], F]:  # type: ignore[override]
+        register = super().command(*args, **kwargs)
+
+        def decorator(fn: F) -> F:
+            register(_mapped(fn))
+            return fn
+
+        return decorator
+
+    def callback(self, *args: Any, **kwargs: Any) -> Callable[[F], F]:  # type: ignore[override]
+        register = super().callback(*args, **kwargs)
+
+        def decorator(fn: F) -> F:
+            register(_mapped(fn))
+            return fn
+
+        return decorator
+
+
+# --- output -------------------------------------------------------------------------------
+
+
+def plain(value: Any) -> Any:
+    """A value as JSON/CSV want it: Decimal as an exact string, dates in ISO 8601."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def default_format(fmt: OutputFormat | None, out: TextIO | None = None) -> OutputFormat:
+    if fmt is not None:
+        return fmt
+    return OutputFormat.table if (out or sys.stdout).isatty() else OutputFormat.csv
+
+
+def render(
+    rows: Iterable[dict[str, Any]],
+    columns: Sequence[str],
+    fmt: OutputFormat,
+    out: TextIO | None = None,
+    *,
+    title: str | None = None,
+) -> None:
+    """Write rows to `out` (stdout) in `fmt`. Streams for csv and ndjson."""
+    out = out or sys.stdout
+    if fmt is OutputFormat.csv:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow(["" if (v := plain(row.get(c))) is None else v for c in columns])
+    elif fmt is OutputFormat.ndjson:
+        for row in rows:
+            out.write(json.dumps({c: plain(row.get(c)) for c in columns}, ensure_ascii=False))
+            out.write("\n")
+    elif fmt is OutputFormat.json:
+        data = [{c: plain(row.get(c)) for c in columns} for row in rows]
+        out.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    elif fmt is OutputFormat.md:
+        out.write("| " + " | ".join(columns) + " |\n")
+        out.write("|" + "|".join(" --- " for _ in columns) + "|\n")
+        for row in rows:
+            cells = [_cell(row.get(c)).replace("|", "\\|") for c in columns]
+            out.write("| " + " | ".join(cells) + " |\n")
+    else:
+        table = Table(title=title, show_lines=False)
+        materialized = list(rows)
+        for c in columns:
+            numeric = any(isinstance(r.get(c), int | float | Decimal) for r in materialized[:50])
+            table.add_column(c, justify="right" if numeric else "left")
+        for row in materialized:
+            table.add_row(*(_cell(row.get(c)) for c in columns))
+        Console(file=out, highlight=False).print(table)
+
+
+def _cell(value: Any) -> str:
+    value = plain(value)
+    return "" if value is None else str(value)
+
+
+def render_one(row: dict[str, Any], fmt: OutputFormat, out: TextIO | None = None) -> None:
+    """One record: a two-column field/value table on a terminal, else like `render`."""
+    if fmt is OutputFormat.table:
+        render(({"field": k, "value": v} for k, v in row.items()), ["field", "value"], fmt, out)
+    elif fmt is OutputFormat.json:
+        (out or sys.stdout).write(
+            json.dumps({k: plain(v) for k, v in row.items()}, ensure_ascii=False, indent=2) + "\n"
+        )
+    else:
+        render([row], list(row), fmt, out)
+
+
+def info(message: str) -> None:
+    """A progress or confirmation message on stderr (silent with --quiet)."""
+    if not settings.quiet:
+        stderr.print(message, markup=False, highlight=False)
+
+
+def to_text(rows: Iterable[dict[str, Any]], columns: Sequence[str], fmt: OutputFormat) -> str:
+    buf = io.StringIO()
+    render(rows, columns, fmt, buf)
+    return buf.getvalue()

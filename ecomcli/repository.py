@@ -1,0 +1,295 @@
+"""The repository contract: the one door through which every command reaches data.
+
+A backend (SQLite, MySQL, MongoDB) subclasses `Repository` and implements its abstract
+primitives. Everything above it (imports, records, orders, reports, the CLI and the
+Python API) is written once against this class. The contract test suite
+(`tests/test_contract.py`) runs unchanged against every backend.
+
+Rows cross this boundary as plain dicts of Python values, whatever the backend stores:
+str, int, `Decimal` (money and decimals), `date`, naive-UTC `datetime` (whole seconds),
+bool or None. Keys are tuples in the order of `Entity.key`.
+
+Rules every backend keeps:
+- identifiers (table, collection, field names) come only from `ecomcli.schema`, never from
+  user input; values are always bound parameters (or BSON values, never operators);
+- `write_batch` is atomic: the batch is written whole or not at all;
+- `transaction()` nests: an inner block joins the outer one;
+- `add_stock` is a conditional atomic update: it never lets stock go below zero, even with
+  concurrent processes, and says so instead;
+- `update(..., expect=...)` is compare-and-set: it changes the row only while the current
+  values equal `expect` (order status transitions rely on this).
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+from ecomcli import schema
+from ecomcli.config import DbUrl, parse_url
+from ecomcli.errors import ConflictError, NotFoundError, TransientError, UsageError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+T = TypeVar("T")
+Key = tuple[Any, ...]
+
+OPERATORS = ("=", "!=", "<", "<=", ">", ">=", "~", "in")
+
+
+class Mode(StrEnum):
+    """How `write_batch` treats a row whose key already exists (as mongoimport does)."""
+
+    INSERT = "insert"  # existing key: the row is rejected
+    IGNORE = "ignore"  # existing key: the stored row is left alone and counted as ignored
+    UPSERT = "upsert"  # existing key: the row replaces the stored one
+    MERGE = "merge"  # existing key: only the fields given are updated
+
+
+@dataclass(frozen=True)
+class Filter:
+    """`field op value`; `value` is already converted to the field's type (a list for `in`).
+
+    `~` means "contains" (case-insensitive substring of a text field).
+    """
+
+    field: str
+    op: str
+    value: Any
+
+    def __post_init__(self) -> None:
+        if self.op not in OPERATORS:
+            raise UsageError(f"unknown operator {self.op!r}; use one of {' '.join(OPERATORS)}")
+
+
+@dataclass(frozen=True)
+class Query:
+    filters: Sequence[Filter] = ()
+    sort: Sequence[tuple[str, bool]] = ()  # (field, descending); the key breaks ties
+    limit: int | None = None
+    offset: int = 0
+
+
+@dataclass
+class WriteResult:
+    """What a write did. `rejected` holds (index of the row in the batch, reason)."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    ignored: int = 0
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+
+    def add(self, other: WriteResult, offset: int = 0) -> None:
+        self.inserted += other.inserted
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.ignored += other.ignored
+        self.rejected.extend((i + offset, why) for i, why in other.rejected)
+
+
+@dataclass(frozen=True)
+class InitResult:
+    created: list[str]  # what init_schema created or changed; empty: nothing to do
+    version: int
+
+
+class Repository(ABC):
+    backend: ClassVar[str]
+    url: DbUrl
+    max_retries: ClassVar[int] = 5
+
+    # --- schema ---------------------------------------------------------------------------
+
+    @abstractmethod
+    def init_schema(self, *, drop: bool = False) -> InitResult:
+        """Create every entity's table/collection, indexes and the schema version.
+
+        Idempotent: on an up-to-date store it changes nothing and returns no `created`.
+        `drop=True` destroys the store's data first (callers confirm with the user).
+        """
+
+    @abstractmethod
+    def schema_version(self) -> int | None:
+        """The stored schema version, or None when `init-db` has not run."""
+
+    # --- records --------------------------------------------------------------------------
+
+    @abstractmethod
+    def get(self, entity: str, key: Key) -> dict[str, Any] | None: ...
+
+    @abstractmethod
+    def find(self, entity: str, query: Query = Query()) -> Iterator[dict[str, Any]]:
+        """Rows matching every filter, sorted (then by key), paged by limit/offset."""
+
+    @abstractmethod
+    def count(self, entity: str, filters: Sequence[Filter] = ()) -> int: ...
+
+    @abstractmethod
+    def distinct(self, entity: str, field: str, filters: Sequence[Filter] = ()) -> list[Any]:
+        """Distinct non-null values of `field`, sorted."""
+
+    @abstractmethod
+    def insert(self, entity: str, row: dict[str, Any]) -> None:
+        """Insert one validated row; `ConflictError` if the key exists, `NotFoundError`
+        if a reference points nowhere."""
+
+    @abstractmethod
+    def update(
+        self,
+        entity: str,
+        key: Key,
+        changes: dict[str, Any],
+        *,
+        expect: dict[str, Any] | None = None,
+    ) -> bool:
+        """Change the given fields of one row. False if no row has that key, or (with
+        `expect`) if the row's current values differ from `expect`."""
+
+    @abstractmethod
+    def delete(self, entity: str, key: Key) -> bool:
+        """Delete one row (no reference check: see `delete_record`). False if absent."""
+
+    @abstractmethod
+    def existing_keys(self, entity: str, keys: Iterable[Key]) -> set[Key]:
+        """Which of `keys` exist: used to check references a batch at a time."""
+
+    @abstractmethod
+    def write_batch(
+        self, entity: str, rows: list[dict[str, Any]], mode: Mode, fields: Sequence[str]
+    ) -> WriteResult:
+        """Write validated rows atomically, by mode. Keys are unique within the batch and
+        references already checked. `fields` are the fields the input carried (for MERGE).
+        Rows equal to the stored ones count as unchanged and are not rewritten."""
+
+    @abstractmethod
+    def add_stock(self, product_id: str, delta: int) -> int | None:
+        """Atomically add `delta` (may be negative) to a product's units in stock.
+        Returns the new stock, or None (changing nothing) if it would go below zero.
+        `NotFoundError` if there is no such product."""
+
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager[None]:
+        """A unit of work: commits at the end of the block, rolls back on an exception."""
+
+    # --- reports --------------------------------------------------------------------------
+
+    @abstractmethod
+    def run_report(self, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """Run a named report inside the database and return its (small) result rows."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    # --- shared behaviour, written once on top of the primitives --------------------------
+
+    def __enter__(self) -> Repository:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def atomic(self, work: Callable[[], T]) -> T:
+        """Run `work` in one transaction, retrying a bounded number of times when the
+        database reports a transient conflict (deadlock, lock wait timeout, busy)."""
+        for attempt in range(self.max_retries + 1):
+            try:
+                with self.transaction():
+                    return work()
+            except TransientError:
+                if attempt == self.max_retries:
+                    raise
+                time.sleep(0.02 * 2**attempt)
+        raise AssertionError("unreachable")
+
+    def require(self, entity: str, key: Key) -> dict[str, Any]:
+        row = self.get(entity, key)
+        if row is None:
+            ent = schema.entity(entity)
+            shown = ":".join(str(k) for k in key)
+            raise NotFoundError(f"{ent.name} {shown!r} not found")
+        return row
+
+    def counts(self) -> dict[str, int]:
+        return {e.name: self.count(e.name) for e in schema.ENTITIES}
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "backend": self.backend,
+            "url": self.url.masked,
+            "schema_version": self.schema_version(),
+            "entities": self.counts() if self.schema_version() is not None else {},
+        }
+
+    def references_to(self, entity: str, key: Key) -> list[tuple[str, int]]:
+        """(entity, count) of rows that still refer to this row."""
+        ent = schema.entity(entity)
+        if len(ent.key) != 1:
+            return []
+        found = []
+        for child, fld in schema.referencing(ent.name):
+            n = self.count(child.name, [Filter(fld.name, "=", key[0])])
+            if n:
+                found.append((child.name, n))
+        return found
+
+    def delete_record(self, entity: str, key: Key, *, cascade: bool = False) -> None:
+        """Delete a row, refusing while others refer to it (or, with `cascade`, deleting
+        the rows that refer to it first). Never leaves a dangling reference."""
+
+        def work() -> None:
+            self.require(entity, key)
+            refs = self.references_to(entity, key)
+            if refs and not cascade:
+                listed = ", ".join(f"{n} {name}" for name, n in refs)
+                raise ConflictError(
+                    f"{schema.entity(entity).name} {':'.join(map(str, key))!r} is referenced "
+                    f"by {listed}: delete those first, or pass --cascade"
+                )
+            for child, fld in schema.referencing(schema.entity(entity).name):
+                for row in list(self.find(child.name, Query([Filter(fld.name, "=", key[0])]))):
+                    self.delete_record(child.name, child.key_of(row), cascade=True)
+            self.delete(entity, key)
+
+        self.atomic(work)
+
+    def report(self, name: str, **params: Any) -> pd.DataFrame:
+        """Run a report and return it as a pandas DataFrame (the notebook entry point)."""
+        from ecomcli import reports
+
+        return reports.run(self, name, params).frame()
+
+
+def with_defaults(entity: schema.Entity, row: dict[str, Any]) -> dict[str, Any]:
+    """A partial row (`--mode merge`) completed with field defaults, for when it is new."""
+    return {f.name: f.default if row.get(f.name) is None else row[f.name] for f in entity.fields}
+
+
+def missing_required(entity: schema.Entity, row: dict[str, Any]) -> str | None:
+    """The reason a new row cannot be written, or None."""
+    for f in entity.fields:
+        if f.required and row.get(f.name) is None:
+            return f"{f.name}: required for a new row"
+    return None
+
+
+def connect(url: str | None = None) -> Repository:
+    """Open the store at `url` (or `ECOM_DB`, or `sqlite:///ecom.db`)."""
+    db = parse_url(url)
+    if db.backend == "sqlite":
+        from ecomcli.backends.sqlite import SQLiteRepository
+
+        return SQLiteRepository(db)
+    if db.backend == "mysql":
+        from ecomcli.backends.mysql import MySQLRepository
+
+        return MySQLRepository(db)
+    from ecomcli.backends.mongo import MongoRepository
+
+    return MongoRepository(db)

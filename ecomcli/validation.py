@@ -1,0 +1,302 @@
+"""Turn raw values (CSV strings, JSON values, command-line options) into typed rows.
+
+`Validator(entity)` compiles one converter per field from the schema and is called once
+per row; it returns a dict of Python values (str, int, Decimal, date, datetime, bool or
+None) or raises `ValidationError` naming the field. The same code serves imports, the
+record commands and the Python API.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from ecomcli.errors import EcomError, ValidationError
+from ecomcli.schema import Entity, Field
+
+Converter = Callable[[Any], Any]
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+DIGITS = re.compile(r"^[0-9]+$")
+TRUE = {"1", "true", "t", "yes", "y"}
+FALSE = {"0", "false", "f", "no", "n"}
+
+# Input that would put a secret where ecom refuses to keep one.
+FORBIDDEN = {
+    "payment_cards": (
+        {"cardnumber", "number", "pan", "cardno", "cvv", "cvc", "cvv2", "securitycode"},
+        "payment_cards keeps brand, last four digits and expiry only: "
+        "a full card number or a CVV is never stored",
+    ),
+    "logins": (
+        {"password", "passwd", "pwd", "plainpassword"},
+        "logins keep a salted hash, never a password: use `ecom customers set-password`",
+    ),
+}
+
+
+def forbidden_fields(entity: Entity, names: Iterable[str]) -> str | None:
+    """An error message if `names` carries a field ecom refuses to store for `entity`."""
+    rule = FORBIDDEN.get(entity.name)
+    if rule is None:
+        return None
+    bad = [n for n in names if re.sub(r"[^a-z0-9]", "", n.lower()) in rule[0]]
+    return f"{rule[1]} (refused field {bad[0]!r})" if bad else None
+
+
+def parse_datetime(value: str, fmt: str | None = None) -> datetime:
+    """ISO 8601 (with or without zone, `T` or space) or `fmt`; aware values become UTC."""
+    dt = datetime.strptime(value, fmt) if fmt else datetime.fromisoformat(value)
+    if dt.tzinfo is not None:
+        dt = dt.astimezone(UTC).replace(tzinfo=None)
+    return dt.replace(microsecond=0)
+
+
+def _is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() == "")
+
+
+def _scalar(value: Any) -> Any:
+    if isinstance(value, dict | list | tuple | set):
+        raise ValueError(f"expected a single value, got {type(value).__name__} {value!r}"[:120])
+    return value
+
+
+def _string(f: Field) -> Converter:
+    length, check = f.length, f.check
+
+    def convert(value: Any) -> str:
+        value = _scalar(value)
+        if isinstance(value, bool):
+            raise ValueError(f"expected text, got {value!r}")
+        if isinstance(value, float) and f.type == "key" and value.is_integer():
+            text = repr(value)
+        else:
+            text = value if isinstance(value, str) else str(value)
+        if length is not None and len(text) > length:
+            raise ValueError(f"longer than {length} characters ({len(text)})")
+        if "\x00" in text:
+            raise ValueError("contains a NUL byte")
+        if check == "email" and not EMAIL.match(text):
+            raise ValueError(f"not an email address: {text!r}")
+        if check == "digits" and (not DIGITS.match(text) or (length and len(text) != length)):
+            raise ValueError(f"expected {length} digits, got {text!r}")
+        return text
+
+    return convert
+
+
+def _integer(f: Field) -> Converter:
+    def convert(value: Any) -> int:
+        value = _scalar(value)
+        if isinstance(value, bool):
+            raise ValueError(f"expected a whole number, got {value!r}")
+        if isinstance(value, int):
+            number = value
+        else:
+            text = str(value).strip()
+            try:
+                number = int(text)
+            except ValueError:
+                try:
+                    as_decimal = Decimal(text)
+                except InvalidOperation:
+                    raise ValueError(f"not a whole number: {text!r}") from None
+                if not as_decimal.is_finite() or as_decimal != as_decimal.to_integral_value():
+                    raise ValueError(f"not a whole number: {text!r}") from None
+                number = int(as_decimal)
+        _bounds(f, number)
+        return number
+
+    return convert
+
+
+def _decimal(f: Field) -> Converter:
+    quantum = Decimal(1).scaleb(-f.scale)
+    max_abs = Decimal(10) ** (f.precision - f.scale)
+
+    def convert(value: Any) -> Decimal:
+        value = _scalar(value)
+        if isinstance(value, bool):
+            raise ValueError(f"expected a number, got {value!r}")
+        text = repr(value) if isinstance(value, float) else str(value).strip()
+        try:
+            number = Decimal(text)
+        except InvalidOperation:
+            raise ValueError(f"not a number: {text!r}") from None
+        if not number.is_finite():
+            raise ValueError(f"not a finite number: {text!r}")
+        exact = number.quantize(quantum)
+        if exact != number:
+            raise ValueError(f"more than {f.scale} decimal places: {text!r}")
+        if abs(exact) >= max_abs:
+            raise ValueError(f"too large: {text!r}")
+        _bounds(f, exact)
+        return exact
+
+    return convert
+
+
+def _bounds(f: Field, number: int | Decimal) -> None:
+    if f.min is not None and number < f.min:
+        raise ValueError(f"must be at least {f.min}, got {number}")
+    if f.max is not None and number > f.max:
+        raise ValueError(f"must be at most {f.max}, got {number}")
+
+
+def _date(f: Field, fmt: str | None) -> Converter:
+    def convert(value: Any) -> date:
+        value = _scalar(value)
+        if isinstance(value, datetime):
+            return value.date()
+        if isinstance(value, date):
+            return value
+        text = str(value).strip()
+        try:
+            if fmt:
+                return datetime.strptime(text, fmt).date()
+            return date.fromisoformat(text) if len(text) == 10 else parse_datetime(text).date()
+        except ValueError:
+            raise ValueError(f"not a date: {text!r} (expected YYYY-MM-DD)") from None
+
+    return convert
+
+
+def _datetime(f: Field, fmt: str | None) -> Converter:
+    def convert(value: Any) -> datetime:
+        value = _scalar(value)
+        if isinstance(value, datetime):
+            return parse_datetime(value.isoformat())
+        if isinstance(value, date):
+            return datetime(value.year, value.month, value.day)
+        text = str(value).strip()
+        try:
+            return parse_datetime(text, fmt)
+        except ValueError:
+            if fmt:
+                try:  # a file may mix its own format with ISO 8601
+                    return parse_datetime(text)
+                except ValueError:
+                    pass
+            expected = fmt or "ISO 8601, e.g. 2024-05-01 13:45:00"
+            raise ValueError(f"not a date and time: {text!r} (expected {expected})") from None
+
+    return convert
+
+
+def _boolean(f: Field) -> Converter:
+    def convert(value: Any) -> bool:
+        value = _scalar(value)
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in TRUE:
+            return True
+        if text in FALSE:
+            return False
+        raise ValueError(f"not true or false: {value!r}")
+
+    return convert
+
+
+def _enum(f: Field) -> Converter:
+    canonical = {v.lower(): v for v in f.enum}
+
+    def convert(value: Any) -> str:
+        value = _scalar(value)
+        found = canonical.get(str(value).strip().lower())
+        if found is None:
+            raise ValueError(f"{value!r} is not one of: {', '.join(f.enum)}")
+        return found
+
+    return convert
+
+
+def converter(f: Field, date_format: str | None = None) -> Converter:
+    match f.type:
+        case "key" | "string" | "text":
+            return _string(f)
+        case "int":
+            return _integer(f)
+        case "money" | "decimal":
+            return _decimal(f)
+        case "date":
+            return _date(f, date_format)
+        case "datetime":
+            return _datetime(f, date_format)
+        case "bool":
+            return _boolean(f)
+        case "enum":
+            return _enum(f)
+    raise AssertionError(f"no converter for {f.type}")
+
+
+class Validator:
+    """Validate and convert rows of one entity.
+
+    `partial=True` validates only the fields a row carries (updates, `--mode merge`):
+    missing required fields are not an error there and no defaults are filled in.
+    """
+
+    def __init__(
+        self, entity: Entity, *, partial: bool = False, date_format: str | None = None
+    ) -> None:
+        self.entity = entity
+        self.partial = partial
+        self.converters = {f.name: converter(f, date_format) for f in entity.fields}
+        self.fields = entity.fields
+
+    def __call__(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        row: dict[str, Any] = {}
+        for f in self.fields:
+            name = f.name
+            if name not in raw:
+                if self.partial and name not in self.entity.key:
+                    continue
+                value = None
+            else:
+                value = raw[name]
+            if _is_blank(value):
+                if self.partial and name in raw:  # an update that clears a field
+                    if f.required:
+                        raise ValidationError(name, "required field is empty")
+                    row[name] = None
+                elif f.default is not None:
+                    row[name] = f.default
+                elif f.required:
+                    raise ValidationError(name, "required field is empty")
+                else:
+                    row[name] = None
+                continue
+            try:
+                row[name] = self.converters[name](value)
+            except ValueError as e:
+                raise ValidationError(name, str(e)) from None
+        check_row(self.entity, row)
+        return row
+
+
+def check_row(entity: Entity, row: Mapping[str, Any]) -> None:
+    """Rules that span several fields."""
+    if entity.name == "products":
+        clothes = [n for n in ("size", "material", "gender") if row.get(n) is not None]
+        if clothes and row.get("kind", "clothes") != "clothes":
+            raise ValidationError(
+                clothes[0], f"is a clothes attribute but kind is {row.get('kind')!r}"
+            )
+
+
+def validate(entity: Entity, raw: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
+    """Validate one row (for records and the Python API); unknown fields are an error."""
+    message = forbidden_fields(entity, raw)
+    if message:
+        raise EcomError(message)
+    unknown = [k for k in raw if not entity.has_field(k)]
+    if unknown:
+        raise ValidationError(
+            unknown[0], f"{entity.name} has no such field; fields: {', '.join(entity.field_names)}"
+        )
+    return Validator(entity, partial=partial)(raw)

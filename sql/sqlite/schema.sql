@@ -1,0 +1,275 @@
+-- ecom schema version 1, sqlite dialect.
+-- Generated from ecomcli/schema.py by `python -m ecomcli.backends.sql`: do not edit.
+-- Runnable by hand; `ecom init-db` runs exactly this file.
+-- Money and decimals are stored exactly, as integers scaled by 10^scale.
+PRAGMA foreign_keys = ON;
+
+-- ecom's own bookkeeping: the schema version, for migrations
+CREATE TABLE IF NOT EXISTS "ecom_meta" (
+    "name" TEXT NOT NULL PRIMARY KEY,
+    "value" TEXT NOT NULL
+) STRICT;
+
+-- categories: product categories
+CREATE TABLE IF NOT EXISTS "categories" (
+    "category_id" TEXT NOT NULL CHECK (length("category_id") <= 64),
+    "name" TEXT NOT NULL CHECK (length("name") <= 100), -- display name
+    "parent_id" TEXT CHECK (length("parent_id") <= 64), -- parent category, for a tree
+    PRIMARY KEY ("category_id"),
+    CONSTRAINT "fk_categories_parent_id" FOREIGN KEY ("parent_id") REFERENCES "categories" ("category_id")
+) STRICT;
+
+-- customers: people who buy: name, phone, gender, date of birth, email
+CREATE TABLE IF NOT EXISTS "customers" (
+    "customer_id" TEXT NOT NULL CHECK (length("customer_id") <= 64),
+    "first_name" TEXT CHECK (length("first_name") <= 100),
+    "last_name" TEXT CHECK (length("last_name") <= 100),
+    "email" TEXT CHECK (length("email") <= 254),
+    "phone" TEXT CHECK (length("phone") <= 32),
+    "gender" TEXT CHECK ("gender" IN ('female', 'male', 'other')),
+    "date_of_birth" TEXT, -- ISO 8601
+    "created_at" TEXT, -- ISO 8601 UTC
+    PRIMARY KEY ("customer_id")
+) STRICT;
+-- serves: customer lookup by email
+CREATE INDEX IF NOT EXISTS "ix_customers_email" ON "customers" ("email");
+
+-- customer_addresses: a customer's postal addresses (a customer may have several)
+CREATE TABLE IF NOT EXISTS "customer_addresses" (
+    "address_id" TEXT NOT NULL CHECK (length("address_id") <= 64),
+    "customer_id" TEXT NOT NULL CHECK (length("customer_id") <= 64),
+    "street" TEXT CHECK (length("street") <= 200),
+    "postal_code" TEXT NOT NULL CHECK (length("postal_code") <= 16),
+    "city" TEXT CHECK (length("city") <= 100),
+    "state" TEXT CHECK (length("state") <= 64),
+    "country" TEXT CHECK (length("country") <= 2), -- ISO 3166 alpha-2
+    PRIMARY KEY ("address_id"),
+    CONSTRAINT "fk_customer_addresses_customer_id" FOREIGN KEY ("customer_id") REFERENCES "customers" ("customer_id")
+) STRICT;
+
+-- logins: a customer's login: email and a slow salted password hash
+CREATE TABLE IF NOT EXISTS "logins" (
+    "customer_id" TEXT NOT NULL CHECK (length("customer_id") <= 64),
+    "email" TEXT NOT NULL UNIQUE CHECK (length("email") <= 254),
+    "password_hash" TEXT NOT NULL CHECK (length("password_hash") <= 255), -- scrypt hash with its salt and cost: never the password
+    "updated_at" TEXT, -- ISO 8601 UTC
+    PRIMARY KEY ("customer_id"),
+    CONSTRAINT "fk_logins_customer_id" FOREIGN KEY ("customer_id") REFERENCES "customers" ("customer_id")
+) STRICT;
+
+-- payment_cards: saved cards: brand, last four digits and expiry only (never a number or CVV)
+CREATE TABLE IF NOT EXISTS "payment_cards" (
+    "card_id" TEXT NOT NULL CHECK (length("card_id") <= 64),
+    "customer_id" TEXT NOT NULL CHECK (length("customer_id") <= 64),
+    "brand" TEXT NOT NULL CHECK (length("brand") <= 32),
+    "last4" TEXT NOT NULL CHECK (length("last4") <= 4),
+    "exp_month" INTEGER NOT NULL CHECK ("exp_month" >= 1 AND "exp_month" <= 12),
+    "exp_year" INTEGER NOT NULL CHECK ("exp_year" >= 2000 AND "exp_year" <= 2100),
+    PRIMARY KEY ("card_id"),
+    CONSTRAINT "fk_payment_cards_customer_id" FOREIGN KEY ("customer_id") REFERENCES "customers" ("customer_id")
+) STRICT;
+
+-- suppliers: who supplies products
+CREATE TABLE IF NOT EXISTS "suppliers" (
+    "supplier_id" TEXT NOT NULL CHECK (length("supplier_id") <= 64),
+    "name" TEXT NOT NULL CHECK (length("name") <= 200),
+    "email" TEXT CHECK (length("email") <= 254),
+    "phone" TEXT CHECK (length("phone") <= 32),
+    "city" TEXT CHECK (length("city") <= 100),
+    "state" TEXT CHECK (length("state") <= 64),
+    PRIMARY KEY ("supplier_id")
+) STRICT;
+
+-- delivery_partners: carriers that deliver orders: name and contact
+CREATE TABLE IF NOT EXISTS "delivery_partners" (
+    "partner_id" TEXT NOT NULL CHECK (length("partner_id") <= 64),
+    "name" TEXT NOT NULL CHECK (length("name") <= 200),
+    "phone" TEXT CHECK (length("phone") <= 32),
+    "email" TEXT CHECK (length("email") <= 254),
+    PRIMARY KEY ("partner_id")
+) STRICT;
+
+-- products: what the store sells: price, rating, stock, and clothes / electronics attributes
+CREATE TABLE IF NOT EXISTS "products" (
+    "product_id" TEXT NOT NULL CHECK (length("product_id") <= 64),
+    "name" TEXT NOT NULL CHECK (length("name") <= 200),
+    "category_id" TEXT CHECK (length("category_id") <= 64),
+    "kind" TEXT NOT NULL DEFAULT 'general' CHECK ("kind" IN ('general', 'clothes', 'electronics')),
+    "price" INTEGER NOT NULL CHECK ("price" >= 0), -- exact: value x 100
+    "rating" INTEGER CHECK ("rating" >= 0 AND "rating" <= 500), -- exact: value x 100; catalogue rating
+    "units_in_stock" INTEGER NOT NULL DEFAULT 0 CHECK ("units_in_stock" >= 0),
+    "reorder_level" INTEGER NOT NULL DEFAULT 10 CHECK ("reorder_level" >= 0),
+    "size" TEXT CHECK ("size" IN ('XS', 'S', 'M', 'L', 'XL', 'XXL', 'XXXL')), -- clothes
+    "material" TEXT CHECK (length("material") <= 64), -- clothes
+    "gender" TEXT CHECK ("gender" IN ('women', 'men', 'unisex', 'kids')), -- clothes: who it is cut for
+    "weight_g" INTEGER CHECK ("weight_g" >= 0), -- electronics and shipping
+    "length_cm" INTEGER CHECK ("length_cm" >= 0), -- exact: value x 100
+    "width_cm" INTEGER CHECK ("width_cm" >= 0), -- exact: value x 100
+    "height_cm" INTEGER CHECK ("height_cm" >= 0), -- exact: value x 100
+    "created_at" TEXT, -- ISO 8601 UTC
+    PRIMARY KEY ("product_id"),
+    CONSTRAINT "fk_products_category_id" FOREIGN KEY ("category_id") REFERENCES "categories" ("category_id")
+) STRICT;
+-- serves: categories report, product list by category
+CREATE INDEX IF NOT EXISTS "ix_products_category_id" ON "products" ("category_id");
+-- serves: low-stock report
+CREATE INDEX IF NOT EXISTS "ix_products_units_in_stock" ON "products" ("units_in_stock");
+-- serves: clothes by size (plus sizes)
+CREATE INDEX IF NOT EXISTS "ix_products_kind_size" ON "products" ("kind", "size");
+
+-- supplies: which supplier supplies which product, and how many units
+CREATE TABLE IF NOT EXISTS "supplies" (
+    "supplier_id" TEXT NOT NULL CHECK (length("supplier_id") <= 64),
+    "product_id" TEXT NOT NULL CHECK (length("product_id") <= 64),
+    "units" INTEGER NOT NULL DEFAULT 0 CHECK ("units" >= 0), -- units supplied
+    PRIMARY KEY ("supplier_id", "product_id"),
+    CONSTRAINT "fk_supplies_supplier_id" FOREIGN KEY ("supplier_id") REFERENCES "suppliers" ("supplier_id"),
+    CONSTRAINT "fk_supplies_product_id" FOREIGN KEY ("product_id") REFERENCES "products" ("product_id")
+) STRICT;
+-- serves: low-stock report: suppliers of a product
+CREATE INDEX IF NOT EXISTS "ix_supplies_product_id" ON "supplies" ("product_id");
+
+-- carts: a customer's shopping cart
+CREATE TABLE IF NOT EXISTS "carts" (
+    "cart_id" TEXT NOT NULL CHECK (length("cart_id") <= 64),
+    "customer_id" TEXT NOT NULL CHECK (length("customer_id") <= 64),
+    "status" TEXT NOT NULL DEFAULT 'open' CHECK ("status" IN ('open', 'checked_out', 'abandoned')),
+    "created_at" TEXT, -- ISO 8601 UTC
+    "updated_at" TEXT, -- ISO 8601 UTC
+    PRIMARY KEY ("cart_id"),
+    CONSTRAINT "fk_carts_customer_id" FOREIGN KEY ("customer_id") REFERENCES "customers" ("customer_id")
+) STRICT;
+-- serves: a customer's carts
+CREATE INDEX IF NOT EXISTS "ix_carts_customer_id" ON "carts" ("customer_id");
+
+-- cart_items: the quantity of each product in a cart
+CREATE TABLE IF NOT EXISTS "cart_items" (
+    "cart_id" TEXT NOT NULL CHECK (length("cart_id") <= 64),
+    "product_id" TEXT NOT NULL CHECK (length("product_id") <= 64),
+    "quantity" INTEGER NOT NULL DEFAULT 1 CHECK ("quantity" >= 1),
+    "added_at" TEXT, -- ISO 8601 UTC
+    PRIMARY KEY ("cart_id", "product_id"),
+    CONSTRAINT "fk_cart_items_cart_id" FOREIGN KEY ("cart_id") REFERENCES "carts" ("cart_id"),
+    CONSTRAINT "fk_cart_items_product_id" FOREIGN KEY ("product_id") REFERENCES "products" ("product_id")
+) STRICT;
+
+-- wishlists: a customer's wishlist
+CREATE TABLE IF NOT EXISTS "wishlists" (
+    "wishlist_id" TEXT NOT NULL CHECK (length("wishlist_id") <= 64),
+    "customer_id" TEXT NOT NULL CHECK (length("customer_id") <= 64),
+    "name" TEXT CHECK (length("name") <= 100),
+    "created_at" TEXT, -- ISO 8601 UTC
+    PRIMARY KEY ("wishlist_id"),
+    CONSTRAINT "fk_wishlists_customer_id" FOREIGN KEY ("customer_id") REFERENCES "customers" ("customer_id")
+) STRICT;
+-- serves: a customer's wishlists
+CREATE INDEX IF NOT EXISTS "ix_wishlists_customer_id" ON "wishlists" ("customer_id");
+
+-- wishlist_items: the products on a wishlist
+CREATE TABLE IF NOT EXISTS "wishlist_items" (
+    "wishlist_id" TEXT NOT NULL CHECK (length("wishlist_id") <= 64),
+    "product_id" TEXT NOT NULL CHECK (length("product_id") <= 64),
+    "added_at" TEXT, -- ISO 8601 UTC
+    PRIMARY KEY ("wishlist_id", "product_id"),
+    CONSTRAINT "fk_wishlist_items_wishlist_id" FOREIGN KEY ("wishlist_id") REFERENCES "wishlists" ("wishlist_id"),
+    CONSTRAINT "fk_wishlist_items_product_id" FOREIGN KEY ("product_id") REFERENCES "products" ("product_id")
+) STRICT;
+
+-- orders: orders: customer, cart, status and its timestamps, delivery partner
+CREATE TABLE IF NOT EXISTS "orders" (
+    "order_id" TEXT NOT NULL CHECK (length("order_id") <= 64),
+    "customer_id" TEXT NOT NULL CHECK (length("customer_id") <= 64),
+    "cart_id" TEXT CHECK (length("cart_id") <= 64), -- the cart the order came from
+    "status" TEXT NOT NULL DEFAULT 'pending' CHECK ("status" IN ('pending', 'paid', 'shipped', 'delivered', 'cancelled', 'returned')),
+    "purchased_at" TEXT NOT NULL, -- ISO 8601 UTC
+    "approved_at" TEXT, -- ISO 8601 UTC
+    "shipped_at" TEXT, -- ISO 8601 UTC
+    "delivered_at" TEXT, -- ISO 8601 UTC
+    "estimated_delivery_at" TEXT, -- ISO 8601 UTC
+    "delivery_partner_id" TEXT CHECK (length("delivery_partner_id") <= 64),
+    PRIMARY KEY ("order_id"),
+    CONSTRAINT "fk_orders_customer_id" FOREIGN KEY ("customer_id") REFERENCES "customers" ("customer_id"),
+    CONSTRAINT "fk_orders_cart_id" FOREIGN KEY ("cart_id") REFERENCES "carts" ("cart_id"),
+    CONSTRAINT "fk_orders_delivery_partner_id" FOREIGN KEY ("delivery_partner_id") REFERENCES "delivery_partners" ("partner_id")
+) STRICT;
+-- serves: sales, forecast, top-products by period
+CREATE INDEX IF NOT EXISTS "ix_orders_purchased_at" ON "orders" ("purchased_at");
+-- serves: customer-orders, customer-activity
+CREATE INDEX IF NOT EXISTS "ix_orders_customer_id_purchased_at" ON "orders" ("customer_id", "purchased_at");
+-- serves: delivery report
+CREATE INDEX IF NOT EXISTS "ix_orders_delivery_partner_id" ON "orders" ("delivery_partner_id");
+
+-- order_items: order lines: product, quantity, unit price at the time of sale
+CREATE TABLE IF NOT EXISTS "order_items" (
+    "order_id" TEXT NOT NULL CHECK (length("order_id") <= 64),
+    "line_no" INTEGER NOT NULL CHECK ("line_no" >= 1),
+    "product_id" TEXT NOT NULL CHECK (length("product_id") <= 64),
+    "supplier_id" TEXT CHECK (length("supplier_id") <= 64), -- who fulfilled the line
+    "quantity" INTEGER NOT NULL DEFAULT 1 CHECK ("quantity" >= 1),
+    "unit_price" INTEGER NOT NULL CHECK ("unit_price" >= 0), -- exact: value x 100; price at the time of sale
+    "freight" INTEGER CHECK ("freight" >= 0), -- exact: value x 100
+    PRIMARY KEY ("order_id", "line_no"),
+    CONSTRAINT "fk_order_items_order_id" FOREIGN KEY ("order_id") REFERENCES "orders" ("order_id"),
+    CONSTRAINT "fk_order_items_product_id" FOREIGN KEY ("product_id") REFERENCES "products" ("product_id"),
+    CONSTRAINT "fk_order_items_supplier_id" FOREIGN KEY ("supplier_id") REFERENCES "suppliers" ("supplier_id")
+) STRICT;
+-- serves: top-products, categories, product delete check
+CREATE INDEX IF NOT EXISTS "ix_order_items_product_id" ON "order_items" ("product_id");
+
+-- payments: payments: method, customer, time, amount
+CREATE TABLE IF NOT EXISTS "payments" (
+    "payment_id" TEXT NOT NULL CHECK (length("payment_id") <= 64),
+    "order_id" TEXT CHECK (length("order_id") <= 64),
+    "customer_id" TEXT CHECK (length("customer_id") <= 64),
+    "method" TEXT NOT NULL CHECK ("method" IN ('credit_card', 'debit_card', 'wallet', 'voucher', 'bank_transfer', 'cash_on_delivery', 'other')),
+    "amount" INTEGER NOT NULL CHECK ("amount" >= 0), -- exact: value x 100
+    "installments" INTEGER DEFAULT 1 CHECK ("installments" >= 1),
+    "paid_at" TEXT, -- ISO 8601 UTC
+    "card_id" TEXT CHECK (length("card_id") <= 64),
+    PRIMARY KEY ("payment_id"),
+    CONSTRAINT "fk_payments_order_id" FOREIGN KEY ("order_id") REFERENCES "orders" ("order_id"),
+    CONSTRAINT "fk_payments_customer_id" FOREIGN KEY ("customer_id") REFERENCES "customers" ("customer_id"),
+    CONSTRAINT "fk_payments_card_id" FOREIGN KEY ("card_id") REFERENCES "payment_cards" ("card_id")
+) STRICT;
+-- serves: an order's payments, payments report
+CREATE INDEX IF NOT EXISTS "ix_payments_order_id" ON "payments" ("order_id");
+-- serves: carts report: customers paying by a method
+CREATE INDEX IF NOT EXISTS "ix_payments_customer_id_method" ON "payments" ("customer_id", "method");
+
+-- reviews: product reviews: score 1-5, title, comment
+CREATE TABLE IF NOT EXISTS "reviews" (
+    "review_id" TEXT NOT NULL CHECK (length("review_id") <= 64),
+    "product_id" TEXT CHECK (length("product_id") <= 64),
+    "order_id" TEXT CHECK (length("order_id") <= 64),
+    "customer_id" TEXT CHECK (length("customer_id") <= 64),
+    "score" INTEGER NOT NULL CHECK ("score" >= 1 AND "score" <= 5),
+    "title" TEXT CHECK (length("title") <= 200),
+    "comment" TEXT,
+    "created_at" TEXT, -- ISO 8601 UTC
+    PRIMARY KEY ("review_id"),
+    CONSTRAINT "fk_reviews_product_id" FOREIGN KEY ("product_id") REFERENCES "products" ("product_id"),
+    CONSTRAINT "fk_reviews_order_id" FOREIGN KEY ("order_id") REFERENCES "orders" ("order_id"),
+    CONSTRAINT "fk_reviews_customer_id" FOREIGN KEY ("customer_id") REFERENCES "customers" ("customer_id")
+) STRICT;
+-- serves: ratings report
+CREATE INDEX IF NOT EXISTS "ix_reviews_product_id" ON "reviews" ("product_id");
+-- serves: an order's reviews
+CREATE INDEX IF NOT EXISTS "ix_reviews_order_id" ON "reviews" ("order_id");
+
+-- stock_movements: every change of a product's stock, so current stock can be explained
+CREATE TABLE IF NOT EXISTS "stock_movements" (
+    "movement_id" TEXT NOT NULL CHECK (length("movement_id") <= 64),
+    "product_id" TEXT NOT NULL CHECK (length("product_id") <= 64),
+    "delta" INTEGER NOT NULL, -- units in (+) or out (-)
+    "reason" TEXT NOT NULL CHECK ("reason" IN ('initial', 'restock', 'adjust', 'sale', 'cancel', 'return', 'import')),
+    "order_id" TEXT CHECK (length("order_id") <= 64),
+    "note" TEXT CHECK (length("note") <= 200),
+    "created_at" TEXT NOT NULL, -- ISO 8601 UTC
+    PRIMARY KEY ("movement_id"),
+    CONSTRAINT "fk_stock_movements_product_id" FOREIGN KEY ("product_id") REFERENCES "products" ("product_id"),
+    CONSTRAINT "fk_stock_movements_order_id" FOREIGN KEY ("order_id") REFERENCES "orders" ("order_id")
+) STRICT;
+-- serves: a product's stock history
+CREATE INDEX IF NOT EXISTS "ix_stock_movements_product_id_created_at" ON "stock_movements" ("product_id", "created_at");
+
+INSERT OR IGNORE INTO "ecom_meta" ("name", "value") VALUES ('schema_version', '1');
