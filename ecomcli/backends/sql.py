@@ -144,6 +144,10 @@ def index_name(e: Entity, fields: Sequence[str]) -> str:
 def ddl(dialect: Dialect) -> str:
     """The whole schema as the SQL script `init-db` runs on `dialect`."""
     q = quote_for(dialect)
+
+    def text_type(length: int) -> str:
+        return "TEXT" if dialect == "sqlite" else f"VARCHAR({length})"
+
     head = [
         f"-- ecom schema version {schema.SCHEMA_VERSION}, {dialect} dialect.",
         "-- Generated from ecomcli/schema.py by `python -m ecomcli.backends.sql`: do not edit.",
@@ -156,8 +160,8 @@ def ddl(dialect: Dialect) -> str:
     meta = (
         f"-- ecom's own bookkeeping: the schema version, for migrations\n"
         f"CREATE TABLE IF NOT EXISTS {q(META_TABLE)} (\n"
-        f"    {q('name')} {'TEXT' if dialect == 'sqlite' else 'VARCHAR(64)'} NOT NULL PRIMARY KEY,\n"
-        f"    {q('value')} {'TEXT' if dialect == 'sqlite' else 'VARCHAR(255)'} NOT NULL\n"
+        f"    {q('name')} {text_type(64)} NOT NULL PRIMARY KEY,\n"
+        f"    {q('value')} {text_type(255)} NOT NULL\n"
         f"){tail};\n"
     )
     ignore = "INSERT OR IGNORE" if dialect == "sqlite" else "INSERT IGNORE"
@@ -346,7 +350,8 @@ class SQLRepository(Repository):
         if len(key) != len(e.key):
             raise NotFoundError(f"{e.name} keys have {len(e.key)} parts: {', '.join(e.key)}")
         clause = " AND ".join(f"{self.q(k)} = {self.placeholder}" for k in e.key)
-        return f" WHERE {clause}", [self.encode(e.field(k), v) for k, v in zip(e.key, key)]
+        params = [self.encode(e.field(k), v) for k, v in zip(e.key, key, strict=True)]
+        return f" WHERE {clause}", params
 
     def get(self, entity: str, key: Key) -> dict[str, Any] | None:
         e = self._entity(entity)

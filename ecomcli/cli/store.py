@@ -36,9 +36,9 @@ def init_db(
 ) -> None:
     """Create the store's schema (idempotent: a second run changes nothing)."""
     url = parse_url(db)
-    if drop and not yes:
-        if not typer.confirm(f"Destroy all ecom data in {url.masked}?", default=False, err=True):
-            raise UsageError("not confirmed: nothing dropped (pass --yes to skip the question)")
+    question = f"Destroy all ecom data in {url.masked}?"
+    if drop and not yes and not typer.confirm(question, default=False, err=True):
+        raise UsageError("not confirmed: nothing dropped (pass --yes to skip the question)")
     with open_store(db) as store:
         result = store.init_schema(drop=drop)
     if result.created:
