@@ -54,9 +54,13 @@ def test_db_falls_back_to_ecom_db_env(tmp_path: Path, monkeypatch: pytest.Monkey
     assert (tmp_path / "env.db").exists()
 
 
-def test_drop_needs_confirmation(tmp_path: Path) -> None:
+def test_drop_needs_confirmation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     url = f"sqlite:///{tmp_path / 'd.db'}"
     ecom("init-db", "--db", url)
+    refused = ecom("init-db", "--db", url, "--drop")  # no terminal to ask on
+    assert refused.exit_code == 2
+    assert "pass --yes" in refused.stderr
+    monkeypatch.setattr("ecomcli.cli.common.interactive", lambda: True)
     refused = ecom("init-db", "--db", url, "--drop", input="n\n")
     assert refused.exit_code == 2
     assert "not confirmed" in refused.stderr

@@ -72,5 +72,5 @@ def test_bad_urls_are_one_line_usage_errors(bad: str) -> None:
 
 
 def test_unknown_scheme_lists_the_supported_ones() -> None:
-    with pytest.raises(UsageError, match="sqlite:///FILE, mysql://.*mongodb://.*mongodb\\+srv"):
+    with pytest.raises(UsageError, match=r"sqlite:///FILE, mysql://.*mongodb://.*mongodb\+srv"):
         parse_url("postgres://h/db")

@@ -69,6 +69,11 @@ FormatOption = Annotated[
 YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 
 
+def interactive() -> bool:
+    """Whether a person can answer a question on stdin."""
+    return sys.stdin.isatty()
+
+
 def open_store(db: str | None) -> Repository:
     return connect(db)
 

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from ecomcli.cli import common
 from ecomcli.cli.common import (
     App,
     DbOption,
@@ -36,9 +37,11 @@ def init_db(
 ) -> None:
     """Create the store's schema (idempotent: a second run changes nothing)."""
     url = parse_url(db)
-    question = f"Destroy all ecom data in {url.masked}?"
-    if drop and not yes and not typer.confirm(question, default=False, err=True):
-        raise UsageError("not confirmed: nothing dropped (pass --yes to skip the question)")
+    if drop and not yes:
+        if not common.interactive():
+            raise UsageError("--drop destroys data: pass --yes when not on a terminal")
+        if not typer.confirm(f"Destroy all ecom data in {url.masked}?", default=False, err=True):
+            raise UsageError("not confirmed: nothing dropped (pass --yes to skip the question)")
     with open_store(db) as store:
         result = store.init_schema(drop=drop)
     if result.created:
