@@ -22,6 +22,7 @@ Rules every backend keeps:
 
 from __future__ import annotations
 
+import random
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -103,7 +104,7 @@ class InitResult:
 class Repository(ABC):
     backend: ClassVar[str]
     url: DbUrl
-    max_retries: ClassVar[int] = 5
+    max_retries: ClassVar[int] = 10
 
     # --- schema ---------------------------------------------------------------------------
 
@@ -197,7 +198,9 @@ class Repository(ABC):
 
     def atomic(self, work: Callable[[], T]) -> T:
         """Run `work` in one transaction, retrying a bounded number of times when the
-        database reports a transient conflict (deadlock, lock wait timeout, busy)."""
+        database reports a transient conflict (deadlock, lock wait timeout, busy, write
+        conflict). Pauses are random and growing, so that many writers racing for one row
+        (the last units of a product) spread their retries out instead of colliding again."""
         for attempt in range(self.max_retries + 1):
             try:
                 with self.transaction():
@@ -205,7 +208,7 @@ class Repository(ABC):
             except TransientError:
                 if attempt == self.max_retries:
                     raise
-                time.sleep(0.02 * 2**attempt)
+                time.sleep(random.uniform(0.005, 0.01 * 2 ** min(attempt, 6)))
         raise AssertionError("unreachable")
 
     def require(self, entity: str, key: Key) -> dict[str, Any]:

@@ -124,7 +124,16 @@ def table_ddl(e: Entity, dialect: Dialect) -> str:
     for i, (definition, comment) in enumerate(lines):
         comma = "," if i < len(lines) - 1 else ""
         body.append(f"    {definition}{comma}{comment}")
-    tail = " STRICT" if dialect == "sqlite" else " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
+    # MySQL: a binary collation, so that keys, `=`, DISTINCT and ORDER BY treat text as
+    # SQLite and MongoDB do (case- and accent-sensitive, byte order); the servers' defaults
+    # differ (MariaDB utf8mb4_general_ci, MySQL 8 utf8mb4_0900_ai_ci) and are insensitive.
+    # It still ignores trailing spaces (PAD SPACE): no NO PAD binary collation exists on
+    # both MySQL 8 and MariaDB.
+    tail = (
+        " STRICT"
+        if dialect == "sqlite"
+        else " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+    )
     text = f"-- {e.name}: {e.doc}\nCREATE TABLE IF NOT EXISTS {q(e.name)} (\n"
     text += "\n".join(body) + f"\n){tail};\n"
     if dialect == "sqlite":

@@ -8,7 +8,9 @@ integers scaled by 10^scale (SQLite has no exact decimal type; REAL sums drift).
 
 from __future__ import annotations
 
+import operator
 import sqlite3
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -16,11 +18,19 @@ from typing import Any
 
 from ecomcli.backends.sql import META_TABLE, SQLRepository, schema_file
 from ecomcli.config import DbUrl
-from ecomcli.errors import ConnectionFailed, EcomError, TransientError
-from ecomcli.repository import InitResult
-from ecomcli.schema import ENTITIES, SCHEMA_VERSION, Field
+from ecomcli.errors import (
+    ConflictError,
+    ConnectionFailed,
+    EcomError,
+    NotFoundError,
+    TransientError,
+)
+from ecomcli.repository import InitResult, Mode, WriteResult
+from ecomcli.schema import ENTITIES, SCHEMA_VERSION, Entity, Field
 
 BUSY_TIMEOUT_MS = 30_000
+BULK_CACHE_KB = 64 * 1024  # page cache for batch writes (the default is 2 MB)
+ROWID_LIMIT = 2**62  # above it, new rowids may be chosen at random
 
 
 class SQLiteRepository(SQLRepository):
@@ -47,6 +57,8 @@ class SQLiteRepository(SQLRepository):
         except sqlite3.DatabaseError as e:
             raise ConnectionFailed(f"cannot open {url.masked}: {e}") from None
         self._depth = 0
+        self._bulk = False
+        self._encoders: dict[str, Callable[[dict[str, Any]], tuple[Any, ...]]] = {}
 
     def q(self, name: str) -> str:
         return f'"{name}"'
@@ -88,6 +100,10 @@ class SQLiteRepository(SQLRepository):
                     f"{self.url.masked} has no ecom schema ({text}): run `ecom init-db` first"
                 )
         if isinstance(error, sqlite3.IntegrityError):
+            if "FOREIGN KEY" in str(error):
+                return NotFoundError("a referenced record does not exist (foreign key check)")
+            if "UNIQUE" in str(error):
+                return ConflictError(f"duplicate value: {error}")
             return EcomError(f"integrity error: {error}")
         if isinstance(error, sqlite3.DatabaseError) and "not a database" in str(error):
             return ConnectionFailed(f"cannot open {self.url.masked}: file is not a database")
@@ -118,6 +134,178 @@ class SQLiteRepository(SQLRepository):
             self._run_script(schema_file("sqlite").read_text())
         created = [name for name in wanted if name not in before]
         return InitResult(created=created, version=SCHEMA_VERSION)
+
+    def write_batch(
+        self, entity: str, rows: list[dict[str, Any]], mode: Mode, fields: Sequence[str]
+    ) -> WriteResult:
+        """Set-based batch write (imports), in the batch's own `BEGIN IMMEDIATE` transaction.
+
+        UPSERT and IGNORE: one `executemany` of `INSERT ... ON CONFLICT (key) DO UPDATE SET
+        ... WHERE <a column differs>` (IGNORE: `DO NOTHING`) straight into the table. The
+        cursor's `rowcount` (the sum of `changes()`, which counts neither unchanged rows
+        nor trigger or foreign-key actions) is inserted + updated rows. The number
+        inserted is the number of rows whose rowid is above the largest rowid before the
+        batch: these are rowid tables without AUTOINCREMENT whose keys are not `INTEGER
+        PRIMARY KEY`, so SQLite gives each new row max(rowid) + 1 (while that is below
+        2^63 - 1; near it we take the staging path), an updated row keeps its rowid, and
+        no other connection can write between the two reads because the transaction holds
+        the write lock from its start. INSERT (existing keys are rejected with their
+        index) goes through a TEMP staging table and one join; MERGE and entities with a
+        unique non-key field take the generic path.
+        """
+        e = self._entity(entity)
+        if not rows or mode is Mode.MERGE or any(f.unique for f in e.fields):
+            return super().write_batch(entity, rows, mode, fields)
+        if mode is Mode.INSERT:
+            return self._write_staged(e, rows, mode)
+        q = self.q
+        encode = self._row_encoder(e)
+        cols = ", ".join(q(n) for n in e.field_names)
+        marks = ", ".join(["?"] * len(e.fields))
+        keys = ", ".join(q(k) for k in e.key)
+        others = [n for n in e.field_names if n not in e.key]
+        action = "DO NOTHING"
+        if mode is Mode.UPSERT and others:
+            sets = ", ".join(f"{q(n)} = excluded.{q(n)}" for n in others)
+            differs = " OR ".join(f"{q(n)} IS NOT excluded.{q(n)}" for n in others)
+            action = f"DO UPDATE SET {sets} WHERE {differs}"
+        sql = f"INSERT INTO {q(e.name)} ({cols}) VALUES ({marks}) ON CONFLICT ({keys}) {action}"
+        result = WriteResult()
+        encoded = list(map(encode, rows))
+        order = self._index_order(e)
+        if order is not None and len(set(map(self._key_getter(e), encoded))) == len(encoded):
+            encoded.sort(key=order)  # same rows (keys are unique), fewer B-tree page visits
+        if not self._bulk:
+            self.execute(f"PRAGMA cache_size = {-BULK_CACHE_KB}").close()
+            self._bulk = True
+        with self.transaction():
+            cur = self.execute(f"SELECT max(rowid) FROM {q(e.name)}")
+            (top,) = cur.fetchone()
+            cur.close()
+            top = top or 0
+            if top >= ROWID_LIMIT:
+                return self._write_staged(e, rows, mode)
+            cur = self.conn.cursor()
+            try:
+                cur.executemany(sql, encoded)
+                changed = cur.rowcount
+            except Exception as error:
+                mapped = self._translate(error)
+                if mapped is None:
+                    raise
+                raise mapped from error
+            finally:
+                cur.close()
+            if mode is Mode.IGNORE:
+                result.inserted = changed
+                result.ignored = len(rows) - changed
+                return result
+            cur = self.execute(f"SELECT count(*) FROM {q(e.name)} WHERE rowid > ?", [top])
+            (inserted,) = cur.fetchone()
+            cur.close()
+            result.inserted = inserted
+            result.updated = changed - inserted
+            result.unchanged = len(rows) - changed
+        return result
+
+    def _index_order(self, e: Entity) -> Callable[[tuple[Any, ...]], Any] | None:
+        """Sort key for encoded rows: the first secondary index's column when it is
+        required (no NULLs to order). Inserting in index order touches each index page
+        once per batch instead of once per row (~25% faster for order lines)."""
+        if not e.indexes:
+            return None
+        first = e.indexes[0].fields[0]
+        if not e.field(first).required or first in e.key:
+            return None
+        return operator.itemgetter(e.field_names.index(first))
+
+    def _key_getter(self, e: Entity) -> Callable[[tuple[Any, ...]], Any]:
+        return operator.itemgetter(*(e.field_names.index(k) for k in e.key))
+
+    def _row_encoder(self, e: Entity) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+        """One compiled function per entity: a row dict to the tuple of stored values
+        (what `_encode_row` gives, without a call per value)."""
+        encoder = self._encoders.get(e.name)
+        if encoder is not None:
+            return encoder
+        env: dict[str, Any] = {"Decimal": Decimal, "datetime": datetime, "date": date}
+        parts = []
+        lines = []
+        for i, f in enumerate(e.fields):
+            env[f"F{i}"] = f
+            lines.append(f"    v{i} = row.get({f.name!r})")
+            generic = f"ENC(F{i}, v{i})"
+            match f.type:
+                case "money" | "decimal":
+                    scaled = f"int(v{i}.scaleb({f.scale}))"
+                    fast = f"{scaled} if v{i}.__class__ is Decimal else {generic}"
+                case "datetime":
+                    fast = f"v{i}.isoformat(' ') if v{i}.__class__ is datetime else {generic}"
+                case "date" | "bool":
+                    fast = generic
+                case _:
+                    parts.append(f"v{i}")
+                    continue
+            parts.append(f"(None if v{i} is None else {fast})")
+        env["ENC"] = self.encode
+        code = "def encode(row):\n" + "\n".join(lines) + f"\n    return ({', '.join(parts)},)\n"
+        exec(compile(code, f"<sqlite encoder {e.name}>", "exec"), env)
+        self._encoders[e.name] = env["encode"]
+        return env["encode"]
+
+    def _write_staged(self, e: Entity, rows: list[dict[str, Any]], mode: Mode) -> WriteResult:
+        """The encoded rows go into a TEMP staging table, one join finds the keys that
+        exist, and one INSERT ... SELECT writes the rest (or, for UPSERT, every row with
+        ON CONFLICT DO UPDATE ... WHERE a column differs)."""
+        q = self.q
+        encode = self._row_encoder(e)
+        cols = ", ".join(q(n) for n in e.field_names)
+        stage = q(f"_ecom_stage_{e.name}")
+        on_key = " AND ".join(f"t.{q(k)} = s.{q(k)}" for k in e.key)
+        result = WriteResult()
+        with self.transaction():
+            self.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS {stage} (_i INTEGER PRIMARY KEY, {cols})"
+            ).close()
+            self.execute(f"DELETE FROM {stage}").close()
+            marks = ", ".join(["?"] * (len(e.fields) + 1))
+            self.executemany(
+                f"INSERT INTO {stage} VALUES ({marks})",
+                [(i, *encode(r)) for i, r in enumerate(rows)],
+            )
+            cur = self.execute(
+                f"SELECT s._i FROM {stage} s JOIN {q(e.name)} t ON {on_key} ORDER BY s._i"
+            )
+            existing = [i for (i,) in cur.fetchall()]
+            cur.close()
+            new = len(rows) - len(existing)
+            if mode is Mode.UPSERT:
+                others = [n for n in e.field_names if n not in e.key]
+                sets = ", ".join(f"{q(n)} = excluded.{q(n)}" for n in others)
+                differs = " OR ".join(f"{q(n)} IS NOT excluded.{q(n)}" for n in others)
+                action = f"DO UPDATE SET {sets} WHERE {differs}" if others else "DO NOTHING"
+                keys = ", ".join(q(k) for k in e.key)
+                cur = self.execute(
+                    f"INSERT INTO {q(e.name)} ({cols}) SELECT {cols} FROM {stage} WHERE true "
+                    f"ON CONFLICT ({keys}) {action}"
+                )
+                cur.close()
+                changed = self.conn.execute("SELECT changes()").fetchone()[0]
+                result.inserted = new
+                result.updated = changed - new
+                result.unchanged = len(existing) - result.updated
+                return result
+            if new:
+                self.execute(
+                    f"INSERT INTO {q(e.name)} ({cols}) SELECT {cols} FROM {stage} s "
+                    f"WHERE NOT EXISTS (SELECT 1 FROM {q(e.name)} t WHERE {on_key})"
+                ).close()
+            result.inserted = new
+            if mode is Mode.INSERT:
+                result.rejected = [(i, "key already exists") for i in existing]
+            else:
+                result.ignored = len(existing)
+        return result
 
     def close(self) -> None:
         self.conn.close()

@@ -15,7 +15,7 @@ CREATE TABLE IF NOT EXISTS `categories` (
     `parent_id` VARCHAR(64), -- parent category, for a tree
     PRIMARY KEY (`category_id`),
     CONSTRAINT `fk_categories_parent_id` FOREIGN KEY (`parent_id`) REFERENCES `categories` (`category_id`)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 -- customers: people who buy: name, phone, gender, date of birth, email
 CREATE TABLE IF NOT EXISTS `customers` (
@@ -29,7 +29,7 @@ CREATE TABLE IF NOT EXISTS `customers` (
     `created_at` DATETIME,
     PRIMARY KEY (`customer_id`),
     INDEX `ix_customers_email` (`email`) -- customer lookup by email
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 -- customer_addresses: a customer's postal addresses (a customer may have several)
 CREATE TABLE IF NOT EXISTS `customer_addresses` (
@@ -42,7 +42,7 @@ CREATE TABLE IF NOT EXISTS `customer_addresses` (
     `country` VARCHAR(2), -- ISO 3166 alpha-2
     PRIMARY KEY (`address_id`),
     CONSTRAINT `fk_customer_addresses_customer_id` FOREIGN KEY (`customer_id`) REFERENCES `customers` (`customer_id`)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 -- logins: a customer's login: email and a slow salted password hash
 CREATE TABLE IF NOT EXISTS `logins` (
@@ -52,7 +52,7 @@ CREATE TABLE IF NOT EXISTS `logins` (
     `updated_at` DATETIME,
     PRIMARY KEY (`customer_id`),
     CONSTRAINT `fk_logins_customer_id` FOREIGN KEY (`customer_id`) REFERENCES `customers` (`customer_id`)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 -- payment_cards: saved cards: brand, last four digits and expiry only (never a number or CVV)
 CREATE TABLE IF NOT EXISTS `payment_cards` (
@@ -64,7 +64,7 @@ CREATE TABLE IF NOT EXISTS `payment_cards` (
     `exp_year` INT NOT NULL CHECK (`exp_year` >= 2000 AND `exp_year` <= 2100),
     PRIMARY KEY (`card_id`),
     CONSTRAINT `fk_payment_cards_customer_id` FOREIGN KEY (`customer_id`) REFERENCES `customers` (`customer_id`)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 -- suppliers: who supplies products
 CREATE TABLE IF NOT EXISTS `suppliers` (
@@ -75,7 +75,7 @@ CREATE TABLE IF NOT EXISTS `suppliers` (
     `city` VARCHAR(100),
     `state` VARCHAR(64),
     PRIMARY KEY (`supplier_id`)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 -- delivery_partners: carriers that deliver orders: name and contact
 CREATE TABLE IF NOT EXISTS `delivery_partners` (
@@ -84,7 +84,7 @@ CREATE TABLE IF NOT EXISTS `delivery_partners` (
     `phone` VARCHAR(32),
     `email` VARCHAR(254),
     PRIMARY KEY (`partner_id`)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 -- products: what the store sells: price, rating, stock, and clothes / electronics attributes
 CREATE TABLE IF NOT EXISTS `products` (
@@ -109,7 +109,7 @@ CREATE TABLE IF NOT EXISTS `products` (
     INDEX `ix_products_category_id` (`category_id`), -- categories report, product list by category
     INDEX `ix_products_units_in_stock` (`units_in_stock`), -- low-stock report
     INDEX `ix_products_kind_size` (`kind`, `size`) -- clothes by size (plus sizes)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 -- supplies: which supplier supplies which product, and how many units
 CREATE TABLE IF NOT EXISTS `supplies` (
@@ -120,7 +120,7 @@ CREATE TABLE IF NOT EXISTS `supplies` (
     CONSTRAINT `fk_supplies_supplier_id` FOREIGN KEY (`supplier_id`) REFERENCES `suppliers` (`supplier_id`),
     CONSTRAINT `fk_supplies_product_id` FOREIGN KEY (`product_id`) REFERENCES `products` (`product_id`),
     INDEX `ix_supplies_product_id` (`product_id`) -- low-stock report: suppliers of a product
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 -- carts: a customer's shopping cart
 CREATE TABLE IF NOT EXISTS `carts` (
@@ -132,7 +132,7 @@ CREATE TABLE IF NOT EXISTS `carts` (
     PRIMARY KEY (`cart_id`),
     CONSTRAINT `fk_carts_customer_id` FOREIGN KEY (`customer_id`) REFERENCES `customers` (`customer_id`),
     INDEX `ix_carts_customer_id` (`customer_id`) -- a customer's carts
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 -- cart_items: the quantity of each product in a cart
 CREATE TABLE IF NOT EXISTS `cart_items` (
@@ -143,7 +143,7 @@ CREATE TABLE IF NOT EXISTS `cart_items` (
     PRIMARY KEY (`cart_id`, `product_id`),
     CONSTRAINT `fk_cart_items_cart_id` FOREIGN KEY (`cart_id`) REFERENCES `carts` (`cart_id`),
     CONSTRAINT `fk_cart_items_product_id` FOREIGN KEY (`product_id`) REFERENCES `products` (`product_id`)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 -- wishlists: a customer's wishlist
 CREATE TABLE IF NOT EXISTS `wishlists` (
@@ -154,7 +154,7 @@ CREATE TABLE IF NOT EXISTS `wishlists` (
     PRIMARY KEY (`wishlist_id`),
     CONSTRAINT `fk_wishlists_customer_id` FOREIGN KEY (`customer_id`) REFERENCES `customers` (`customer_id`),
     INDEX `ix_wishlists_customer_id` (`customer_id`) -- a customer's wishlists
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 -- wishlist_items: the products on a wishlist
 CREATE TABLE IF NOT EXISTS `wishlist_items` (
@@ -164,7 +164,7 @@ CREATE TABLE IF NOT EXISTS `wishlist_items` (
     PRIMARY KEY (`wishlist_id`, `product_id`),
     CONSTRAINT `fk_wishlist_items_wishlist_id` FOREIGN KEY (`wishlist_id`) REFERENCES `wishlists` (`wishlist_id`),
     CONSTRAINT `fk_wishlist_items_product_id` FOREIGN KEY (`product_id`) REFERENCES `products` (`product_id`)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 -- orders: orders: customer, cart, status and its timestamps, delivery partner
 CREATE TABLE IF NOT EXISTS `orders` (
@@ -185,7 +185,7 @@ CREATE TABLE IF NOT EXISTS `orders` (
     INDEX `ix_orders_purchased_at` (`purchased_at`), -- sales, forecast, top-products by period
     INDEX `ix_orders_customer_id_purchased_at` (`customer_id`, `purchased_at`), -- customer-orders, customer-activity
     INDEX `ix_orders_delivery_partner_id` (`delivery_partner_id`) -- delivery report
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 -- order_items: order lines: product, quantity, unit price at the time of sale
 CREATE TABLE IF NOT EXISTS `order_items` (
@@ -201,7 +201,7 @@ CREATE TABLE IF NOT EXISTS `order_items` (
     CONSTRAINT `fk_order_items_product_id` FOREIGN KEY (`product_id`) REFERENCES `products` (`product_id`),
     CONSTRAINT `fk_order_items_supplier_id` FOREIGN KEY (`supplier_id`) REFERENCES `suppliers` (`supplier_id`),
     INDEX `ix_order_items_product_id` (`product_id`) -- top-products, categories, product delete check
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 -- payments: payments: method, customer, time, amount
 CREATE TABLE IF NOT EXISTS `payments` (
@@ -219,7 +219,7 @@ CREATE TABLE IF NOT EXISTS `payments` (
     CONSTRAINT `fk_payments_card_id` FOREIGN KEY (`card_id`) REFERENCES `payment_cards` (`card_id`),
     INDEX `ix_payments_order_id` (`order_id`), -- an order's payments, payments report
     INDEX `ix_payments_customer_id_method` (`customer_id`, `method`) -- carts report: customers paying by a method
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 -- reviews: product reviews: score 1-5, title, comment
 CREATE TABLE IF NOT EXISTS `reviews` (
@@ -237,7 +237,7 @@ CREATE TABLE IF NOT EXISTS `reviews` (
     CONSTRAINT `fk_reviews_customer_id` FOREIGN KEY (`customer_id`) REFERENCES `customers` (`customer_id`),
     INDEX `ix_reviews_product_id` (`product_id`), -- ratings report
     INDEX `ix_reviews_order_id` (`order_id`) -- an order's reviews
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 -- stock_movements: every change of a product's stock, so current stock can be explained
 CREATE TABLE IF NOT EXISTS `stock_movements` (
@@ -252,6 +252,6 @@ CREATE TABLE IF NOT EXISTS `stock_movements` (
     CONSTRAINT `fk_stock_movements_product_id` FOREIGN KEY (`product_id`) REFERENCES `products` (`product_id`),
     CONSTRAINT `fk_stock_movements_order_id` FOREIGN KEY (`order_id`) REFERENCES `orders` (`order_id`),
     INDEX `ix_stock_movements_product_id_created_at` (`product_id`, `created_at`) -- a product's stock history
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 INSERT IGNORE INTO `ecom_meta` (`name`, `value`) VALUES ('schema_version', '1');

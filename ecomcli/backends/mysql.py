@@ -1,0 +1,589 @@
+"""MySQL 8.0+ / MariaDB 10.6+ over mysql-connector-python (its C extension when present).
+
+    mysql://user[:password]@host[:port]/dbname[?connect_timeout=10&read_timeout=600]
+
+- Values are native: DECIMAL for money (exact), DATE, DATETIME; the driver converts them.
+- The session runs in autocommit; a unit of work is an explicit `START TRANSACTION` at
+  READ COMMITTED (see `_begin`). Deadlocks and lock-wait timeouts become `TransientError`,
+  which `Repository.atomic` retries.
+- `write_batch` stages the batch in a temporary table with `LOAD DATA LOCAL INFILE` (or,
+  when the server refuses it, one multi-row INSERT) and then classifies and writes it with
+  set-based statements inside the server (see `MySQLRepository.write_batch`).
+- `query(sql, params)` uses the `%s` placeholder; see its docstring about `%`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import operator
+import os
+import sys
+import tempfile
+import warnings
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from ecomcli.backends.sql import META_TABLE, SQLRepository, _sql_type, schema_file
+from ecomcli.config import DbUrl
+from ecomcli.errors import ConflictError, ConnectionFailed, EcomError, NotFoundError, TransientError
+from ecomcli.repository import InitResult, Mode, WriteResult, missing_required, with_defaults
+from ecomcli.schema import ENTITIES, SCHEMA_VERSION, Entity, Field
+
+# The C extension must load before OpenSSL's system libcrypto does (`ssl`, `hashlib`):
+# ecomcli/__init__.py imports it first thing. PERF-NOTES trap 1.
+try:
+    import _mysql_connector  # noqa: F401
+
+    CEXT_ERROR = ""
+except ImportError as e:
+    CEXT_ERROR = str(e)
+
+import mysql.connector
+from mysql.connector import errorcode
+
+DEFAULT_PORT = 3306
+CONNECT_TIMEOUT_S = 10
+READ_TIMEOUT_S = 600  # a long report may legitimately run for minutes
+TRANSIENT = {errorcode.ER_LOCK_DEADLOCK, errorcode.ER_LOCK_WAIT_TIMEOUT}  # 1213, 1205
+# server has gone away, lost connection (during query), connection killed (MariaDB)
+GONE = {2006, 2013, 2055, 1927}
+
+STAGE = "`_ecom_stage`"  # the temporary staging table of `write_batch`
+# the server or the client refuses LOAD DATA LOCAL: fall back to INSERT
+LOCAL_REFUSED = {3948, 1148, 2068, 4166}
+
+_warned_pure_python = False
+_noticed: set[str] = set()
+
+
+def _notice_once(message: str) -> None:
+    """A notice on stderr, once per process."""
+    if message not in _noticed:
+        _noticed.add(message)
+        print(f"notice: {message}", file=sys.stderr)
+
+
+def _escape_tsv(text: str) -> str:
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        return (
+            text.replace("\\", "\\\\")
+            .replace("\t", "\\t")
+            .replace("\n", "\\n")
+            .replace("\r", "\\r")
+        )
+    return text
+
+
+def _odku_columns(e: Entity, mode: Mode, fields: Sequence[str]) -> list[str]:
+    """The columns ON DUPLICATE KEY UPDATE sets: all (upsert), those given (merge), none."""
+    if mode is Mode.UPSERT:
+        return [n for n in e.field_names if n not in e.key]
+    if mode is Mode.MERGE:
+        given = set(fields)
+        return [n for n in e.field_names if n in given and n not in e.key]
+    return []
+
+
+def write_tsv(e: Entity, rows: list[dict[str, Any]], path: str) -> None:
+    """Rows as LOAD DATA's default text format: `_i`, then the fields, tab-separated, with
+    `\\` escapes and `\\N` for NULL. Rows are validated: decimals are quantized (never
+    in exponent notation) and datetimes have whole seconds."""
+    get = operator.itemgetter(*e.field_names)
+    slow = [_tsv_formatter(f) for f in e.fields]
+    tabs = len(e.fields) - 1
+    plain = not any(f.type == "bool" for f in e.fields)
+    with open(path, "w", encoding="utf-8", newline="\n") as fh:
+        write = fh.write
+        for i, row in enumerate(rows):
+            try:
+                values = get(row) if len(slow) > 1 else (get(row),)
+            except KeyError:  # a row without some optional fields: they are NULL
+                values = tuple(row.get(n) for n in e.field_names)
+            line = "\t".join(["\\N" if v is None else str(v) for v in values])
+            if (
+                not plain
+                or line.count("\t") != tabs
+                or "\\" in line
+                or "\n" in line
+                or "\r" in line
+            ):
+                line = "\t".join(
+                    ["\\N" if v is None else to(v) for v, to in zip(values, slow, strict=True)]
+                )
+            write(f"{i}\t{line}\n")
+
+
+def _tsv_formatter(f: Field) -> Any:
+    """How a value of `f` is written in a LOAD DATA file (NULL is `\\N`)."""
+    if f.type in ("key", "string", "text", "enum"):
+        return _escape_tsv
+    if f.type == "bool":
+        return lambda v: "1" if v else "0"
+    if f.type in ("money", "decimal"):
+        return lambda v: format(v, "f")  # exact, never in exponent notation
+    return str  # int, date, datetime (whole seconds: 'YYYY-MM-DD HH:MM:SS')
+
+
+def uses_c_extension(conn: Any) -> bool:
+    """Whether `conn` is the C extension's connection class (twice the throughput)."""
+    return type(conn).__name__ == "CMySQLConnection"
+
+
+def _warn_pure_python() -> None:
+    global _warned_pure_python
+    if _warned_pure_python:
+        return
+    _warned_pure_python = True
+    openssl = any(m in sys.modules for m in ("ssl", "_ssl", "_hashlib"))
+    why = (
+        "the system OpenSSL was loaded before it: import ecomcli before ssl or hashlib"
+        if openssl
+        else CEXT_ERROR or "it is not installed"
+    )
+    warnings.warn(
+        f"mysql-connector-python is running without its C extension ({why}): "
+        "expect about half the throughput",
+        RuntimeWarning,
+        stacklevel=3,
+    )
+
+
+def quote_name(name: str) -> str:
+    """A MySQL identifier, quoted (for the database name, which comes from the URL)."""
+    return "`" + name.replace("`", "``") + "`"
+
+
+class MySQLRepository(SQLRepository):
+    backend = "mysql"
+    dialect = "mysql"
+    placeholder = "%s"
+    no_limit = "18446744073709551615"  # MySQL has no LIMIT-less OFFSET: the documented idiom
+
+    def __init__(self, url: DbUrl) -> None:
+        self.url = url
+        self._depth = 0
+        self._missing_db = False
+        self.local_infile = url.options.get("local_infile", "1") not in ("0", "false", "no")
+        self._fresh: dict[str, bool] = {}  # entity: its last batch was all new rows
+        try:
+            self.conn = self._connect(database=url.database)
+        except mysql.connector.Error as e:
+            if e.errno != errorcode.ER_BAD_DB_ERROR:
+                raise self._connect_error(e) from None
+            # `init-db` may create it; anything else says to run `init-db` (see `execute`)
+            try:
+                self.conn = self._connect(database=None)
+            except mysql.connector.Error as e2:
+                raise self._connect_error(e2) from None
+            self._missing_db = True
+        if not uses_c_extension(self.conn):
+            _warn_pure_python()
+        cur = self.conn.cursor()
+        cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")  # see _begin
+        cur.execute("SET time_zone = '+00:00'")  # NOW() and friends in UTC, like the data
+        cur.close()
+
+    def _connect(self, database: str | None) -> Any:
+        url = self.url
+        opts = url.options
+        kwargs: dict[str, Any] = {
+            "host": url.host or "localhost",
+            "port": url.port or DEFAULT_PORT,
+            "user": url.user or "root",
+            "password": url.password or "",
+            "charset": "utf8mb4",
+            "collation": "utf8mb4_bin",
+            "autocommit": True,
+            "use_pure": not mysql.connector.HAVE_CEXT,
+            "connection_timeout": int(opts.get("connect_timeout", CONNECT_TIMEOUT_S)),
+            "read_timeout": int(opts.get("read_timeout", READ_TIMEOUT_S)),
+            "write_timeout": int(opts.get("write_timeout", READ_TIMEOUT_S)),
+            "allow_local_infile": self.local_infile,
+        }
+        if database:
+            kwargs["database"] = database
+        return mysql.connector.connect(**kwargs)
+
+    def _connect_error(self, e: Any) -> EcomError:
+        where = self.url.masked
+        host = f"{self.url.host}:{self.url.port or DEFAULT_PORT}"
+        match e.errno:
+            case 2003:
+                reason = f"connection refused or timed out at {host}: is the server running?"
+            case 2005:
+                reason = f"unknown host {self.url.host!r}"
+            case errorcode.ER_ACCESS_DENIED_ERROR | errorcode.ER_DBACCESS_DENIED_ERROR:
+                using = "with a password" if self.url.password else "without a password"
+                reason = (
+                    f"access denied for user {self.url.user or 'root'!r} ({using}; "
+                    "the password may come from ECOM_DB_PASSWORD)"
+                )
+            case _ if e.errno in GONE:
+                reason = f"the server at {host} closed the connection ({e.msg})"
+            case _:
+                reason = f"{e.msg} (MySQL error {e.errno})"
+        return ConnectionFailed(f"cannot connect to {where}: {reason}")
+
+    # dialect hooks ------------------------------------------------------------------------
+
+    def q(self, name: str) -> str:
+        return f"`{name}`"
+
+    def encode(self, f: Field, value: Any) -> Any:
+        if f.type == "bool":
+            return int(value)
+        return value
+
+    def decode(self, f: Field, value: Any) -> Any:
+        match f.type:
+            case "bool":
+                return bool(value)
+            case "money" | "decimal":
+                return value if isinstance(value, Decimal) else Decimal(str(value))
+            case "datetime":
+                return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+            case "date":
+                return value if isinstance(value, date) else date.fromisoformat(value)
+            case "int":
+                return int(value)
+        return value
+
+    def normalize_stored(self, e: Entity, columns: Sequence[str], values: Sequence[Any]) -> tuple:
+        # The driver's values already compare equal to encoded ones: DECIMAL comes back as
+        # a Decimal with the column's scale (equal to the validated value whatever its
+        # exponent), DATETIME without microseconds, DATE as date, and BOOLEAN as the int
+        # that `encode` makes of a bool. (`write_batch` below compares inside the server;
+        # this serves the generic path that logins take.)
+        return tuple(values)
+
+    def _begin(self) -> None:
+        # READ COMMITTED (set for the session): each statement sees the latest committed
+        # rows and InnoDB takes no gap locks, so concurrent order placements do not
+        # deadlock on index gaps. Overselling is prevented by `add_stock`'s conditional
+        # `UPDATE ... WHERE stock + delta >= 0`, which locks the product row until commit:
+        # a second buyer waits for it and then re-evaluates the condition on the new stock.
+        self.execute("START TRANSACTION").close()
+
+    def _translate(self, error: Exception) -> Exception | None:
+        if not isinstance(error, mysql.connector.Error):
+            return None
+        no, msg = error.errno, error.msg
+        if no is None or no < 0:  # the driver's own checks: "MySQL Connection not available"
+            if isinstance(error, mysql.connector.OperationalError | mysql.connector.InterfaceError):
+                return ConnectionFailed(f"lost the connection to {self.url.masked}: {msg}")
+            return None
+        if no in TRANSIENT:
+            return TransientError(f"{self.url.masked}: {msg} (MySQL error {no})")
+        if no in GONE:
+            return ConnectionFailed(
+                f"lost the connection to {self.url.masked}: {msg} (MySQL error {no})"
+            )
+        if no == errorcode.ER_DUP_ENTRY:
+            return ConflictError(f"already exists: {msg}")
+        if no in (errorcode.ER_NO_REFERENCED_ROW_2, errorcode.ER_NO_REFERENCED_ROW):
+            return NotFoundError(f"a reference points nowhere: {msg}")
+        if no in (errorcode.ER_ROW_IS_REFERENCED_2, errorcode.ER_ROW_IS_REFERENCED):
+            return ConflictError(f"still referenced: {msg}")
+        if no == errorcode.ER_NO_SUCH_TABLE:
+            return EcomError(f"{self.url.masked} has no ecom schema ({msg}): run `ecom init-db`")
+        if no == errorcode.ER_BAD_DB_ERROR:
+            return self._no_database()
+        if 1000 <= no < 2000 or no >= 3000:  # a server-side error about this statement
+            return EcomError(f"{self.url.masked}: {msg} (MySQL error {no})")
+        return None
+
+    def _no_database(self) -> EcomError:
+        return ConnectionFailed(
+            f"cannot use {self.url.masked}: database {self.url.database!r} does not exist: "
+            "run `ecom init-db` to create it"
+        )
+
+    # plumbing -----------------------------------------------------------------------------
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        if self._missing_db:
+            raise self._no_database()
+        try:  # the base class translates errors of the statement; this, those of `cursor()`
+            return super().execute(sql, params or None)
+        except mysql.connector.Error as e:
+            raise self._translate(e) or e from e
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if self._missing_db:
+            raise self._no_database()
+        try:
+            super().executemany(sql, rows)
+        except mysql.connector.Error as e:
+            raise self._translate(e) or e from e
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Rows of a read-only statement as dicts (reports use this).
+
+        The placeholder is `%s`. mysql-connector-python (9.x, 26.x, C extension and pure
+        Python alike) replaces only `%s` and does NOT turn `%%` into `%`, so write a
+        literal percent sign as a single `%` with or without params (`LIKE 'x%'`,
+        `DATE_FORMAT(ts, '%Y-%m')`); `'%%Y'` would reach the server as `%%Y`. But `%s`
+        is a placeholder even inside quotes: for seconds write `%S`, not `%s`.
+        """
+        return super().query(sql, params)
+
+    def tables(self) -> set[str]:
+        cur = self.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()"
+        )
+        names = {r[0] for r in cur.fetchall()}
+        cur.close()
+        return names
+
+    # schema ------------------------------------------------------------------------------
+
+    def init_schema(self, *, drop: bool = False) -> InitResult:
+        created = []
+        if self._missing_db:
+            self._create_database()
+            created.append(f"database {self.url.database}")
+        if drop:
+            self.execute("SET FOREIGN_KEY_CHECKS = 0").close()
+            try:
+                for e in reversed(ENTITIES):
+                    self.execute(f"DROP TABLE IF EXISTS {self.q(e.name)}").close()
+                self.execute(f"DROP TABLE IF EXISTS {self.q(META_TABLE)}").close()
+            finally:
+                self.execute("SET FOREIGN_KEY_CHECKS = 1").close()
+        version = self.schema_version()
+        if version is not None and version > SCHEMA_VERSION:
+            raise EcomError(
+                f"{self.url.masked} has schema version {version}, newer than this ecom "
+                f"({SCHEMA_VERSION}): upgrade ecom"
+            )
+        before = self.tables()
+        # DDL commits implicitly in MySQL: no transaction; every statement is idempotent
+        self._run_script(schema_file("mysql").read_text())
+        wanted = [META_TABLE, *(e.name for e in ENTITIES)]
+        created += [name for name in wanted if name not in before]
+        return InitResult(created=created, version=SCHEMA_VERSION)
+
+    def _create_database(self) -> None:
+        name = quote_name(self.url.database)
+        cur = self.conn.cursor()
+        try:
+            cur.execute(f"CREATE DATABASE IF NOT EXISTS {name} CHARACTER SET utf8mb4")
+            cur.execute(f"USE {name}")
+        except mysql.connector.Error as e:
+            raise EcomError(
+                f"database {self.url.database!r} does not exist on {self.url.masked} and "
+                f"this account may not create it ({e.msg}): ask the DBA to create it",
+                exit_code=ConnectionFailed.exit_code,
+            ) from None
+        finally:
+            cur.close()
+        self._missing_db = False
+
+    # records -----------------------------------------------------------------------------
+
+    # bulk writes --------------------------------------------------------------------------
+
+    def write_batch(
+        self, entity: str, rows: list[dict[str, Any]], mode: Mode, fields: Sequence[str]
+    ) -> WriteResult:
+        """Write a batch with LOAD DATA LOCAL and set-based statements inside the server.
+
+        Fast path, while an entity's batches keep being all new (a fresh import): inside a
+        savepoint, `LOAD DATA LOCAL INFILE ... IGNORE` straight into the table. If every
+        row went in without a warning, that is the whole job (every row inserted, in any
+        mode). Otherwise (a key existed, or a row was refused) roll back to the savepoint
+        and take the staged path; the next batches of that entity start staged.
+
+        Staged path:
+        1. stage: the encoded rows, numbered `_i`, go into the temporary table
+           `_ecom_stage` (LOAD DATA LOCAL, or one multi-row INSERT when LOCAL is refused);
+        2. classify: one join of the stage with the table gives the numbers of the rows
+           whose key exists (rejected in insert mode, ignored in ignore mode);
+        3. write: `INSERT INTO t SELECT ... FROM stage ON DUPLICATE KEY UPDATE c =
+           VALUES(c)`; its affected-rows count is 1 per inserted row, 2 per changed row and
+           0 per row left as it was, so updated = (affected - inserted) / 2 and unchanged =
+           existing - updated, exactly as the server judged equality.
+
+        Entities with a unique non-key field (logins.email) take the generic path: ON
+        DUPLICATE KEY would turn a clash on that field into an update of another row.
+        """
+        e = self._entity(entity)
+        if not rows or any(f.unique for f in e.fields):
+            return super().write_batch(entity, rows, mode, fields)
+        if mode is Mode.MERGE:
+            rows = [with_defaults(e, r) for r in rows]
+        with self.transaction(), tempfile.TemporaryDirectory(prefix="ecom-") as tmp:
+            path = os.path.join(tmp, "batch.tsv")
+            if self.local_infile:
+                write_tsv(e, rows, path)
+            fresh = self._fresh.get(e.name, True) and not (
+                mode is Mode.MERGE and any(missing_required(e, r) for r in rows)
+            )
+            if fresh and self.local_infile and self._load_direct(e, path, len(rows)):
+                return WriteResult(inserted=len(rows))
+            result = self._write_staged(e, rows, mode, fields, path)
+        self._fresh[e.name] = result.inserted == len(rows)
+        return result
+
+    def _load_direct(self, e: Entity, path: str, n: int) -> bool:
+        """LOAD DATA ... IGNORE into the table; False (and nothing written) unless all `n`
+        rows went in cleanly."""
+        names = ["@i", *(self.q(f) for f in e.field_names)]
+        self.execute("SAVEPOINT ecom_direct").close()
+        loaded = self._load_file(path, f"IGNORE INTO TABLE {self.q(e.name)}", names)
+        if loaded == n and not self._warnings():
+            self.execute("RELEASE SAVEPOINT ecom_direct").close()
+            return True
+        self.execute("ROLLBACK TO SAVEPOINT ecom_direct").close()
+        return False
+
+    def _write_staged(
+        self, e: Entity, rows: list[dict[str, Any]], mode: Mode, fields: Sequence[str], path: str
+    ) -> WriteResult:
+        result = WriteResult()
+        self._stage(e, rows, path)
+        try:
+            matched = self._matched(e)
+            skip = set(matched) if mode in (Mode.INSERT, Mode.IGNORE) else set()
+            if mode is Mode.INSERT:
+                result.rejected = [(i, "key already exists") for i in sorted(matched)]
+            elif mode is Mode.IGNORE:
+                result.ignored = len(matched)
+            elif mode is Mode.MERGE:
+                have = set(matched)
+                for i, row in enumerate(rows):
+                    if i not in have and (why := missing_required(e, row)):
+                        result.rejected.append((i, why))
+                        skip.add(i)
+            self._unstage(skip)
+            written = len(rows) - len(skip)
+            update = _odku_columns(e, mode, fields)
+            if mode is Mode.MERGE and matched:
+                self._keep_stored(e, update)
+            affected = self._insert_staged(e, update) if written else 0
+        finally:
+            self.execute(f"DROP TEMPORARY TABLE IF EXISTS {STAGE}").close()
+        existing = len(matched) if mode in (Mode.UPSERT, Mode.MERGE) else 0
+        result.inserted = written - existing
+        result.updated = (affected - result.inserted) // 2
+        result.unchanged = existing - result.updated
+        if result.updated < 0 or result.unchanged < 0 or (affected - result.inserted) % 2:
+            raise EcomError(  # only if the server counted differently from what we expect
+                f"{e.name}: unexpected affected-rows count {affected} for {written} rows "
+                f"({existing} existing): the batch was not written"
+            )
+        return result
+
+    def _stage(self, e: Entity, rows: list[dict[str, Any]], path: str) -> None:
+        cols = ["`_i` INT NOT NULL"]
+        cols += [f"{self.q(f.name)} {_sql_type(f, 'mysql')}" for f in e.fields]
+        cols.append(f"PRIMARY KEY ({', '.join(self.q(k) for k in e.key)})")
+        self.execute(f"DROP TEMPORARY TABLE IF EXISTS {STAGE}").close()
+        # TEMPORARY: private to this connection, no implicit commit, gone with the connection
+        self.execute(
+            f"CREATE TEMPORARY TABLE {STAGE} ({', '.join(cols)}) "
+            "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+        ).close()
+        names = ["`_i`", *(self.q(n) for n in e.field_names)]
+        if self.local_infile:
+            loaded = self._load_file(path, f"INTO TABLE {STAGE}", names)
+            if loaded is not None:
+                if loaded != len(rows) or self._warnings():
+                    # LOCAL turns conversion errors into warnings: say which
+                    raise EcomError(
+                        f"{e.name}: staging the batch loaded {loaded} of {len(rows)} rows: "
+                        f"{self._warnings_text()}"
+                    )
+                return
+        marks = ", ".join(["%s"] * (len(e.fields) + 1))
+        self.executemany(
+            f"INSERT INTO {STAGE} ({', '.join(names)}) VALUES ({marks})",
+            [[i, *self._encode_row(e, r)] for i, r in enumerate(rows)],
+        )
+
+    def _load_file(self, path: str, into: str, names: list[str]) -> int | None:
+        """LOAD DATA LOCAL of a `write_tsv` file: the rows loaded, or None when the server
+        or the client refuses LOCAL (then every later batch uses INSERT, after a notice)."""
+        try:
+            cur = self.execute(
+                f"LOAD DATA LOCAL INFILE %s {into} CHARACTER SET utf8mb4 "
+                "FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' "
+                f"LINES TERMINATED BY '\\n' ({', '.join(names)})",
+                [path],
+            )
+        except (EcomError, mysql.connector.Error) as err:
+            cause = err.__cause__ if isinstance(err, EcomError) else err
+            if not isinstance(cause, mysql.connector.Error) or cause.errno not in LOCAL_REFUSED:
+                raise
+            self.local_infile = False
+            _notice_once(
+                f"{self.url.masked} refuses LOAD DATA LOCAL INFILE ({cause.msg}): "
+                "writing batches with multi-row INSERTs instead (slower)"
+            )
+            return None
+        loaded = int(cur.rowcount)
+        cur.close()
+        return loaded
+
+    def _warnings(self) -> int:
+        cur = self.execute("SELECT @@warning_count")
+        (n,) = cur.fetchone()
+        cur.close()
+        return int(n)
+
+    def _warnings_text(self) -> str:
+        cur = self.execute("SHOW WARNINGS LIMIT 3")
+        text = "; ".join(str(r[2]) for r in cur.fetchall())
+        cur.close()
+        return text or "row count differs"
+
+    def _matched(self, e: Entity) -> list[int]:
+        on = " AND ".join(f"t.{self.q(k)} = s.{self.q(k)}" for k in e.key)
+        cur = self.execute(f"SELECT s.`_i` FROM {STAGE} s JOIN {self.q(e.name)} t ON {on}")
+        found = [r[0] for r in cur.fetchall()]
+        cur.close()
+        return found
+
+    def _unstage(self, numbers: set[int]) -> None:
+        ordered = sorted(numbers)
+        for start in range(0, len(ordered), 1000):
+            part = ordered[start : start + 1000]
+            marks = ", ".join(["%s"] * len(part))
+            self.execute(f"DELETE FROM {STAGE} WHERE `_i` IN ({marks})", part).close()
+
+    def _keep_stored(self, e: Entity, update: list[str]) -> None:
+        """Merge: give staged rows of existing keys the stored values of the fields the
+        input lacks, so that the INSERT half of INSERT ... ON DUPLICATE KEY UPDATE sees
+        complete rows (a NULL in a NOT NULL column fails before the key clash is found)."""
+        kept = [n for n in e.field_names if n not in e.key and n not in update]
+        if not kept:
+            return
+        on = " AND ".join(f"t.{self.q(k)} = s.{self.q(k)}" for k in e.key)
+        sets = ", ".join(f"s.{self.q(n)} = t.{self.q(n)}" for n in kept)
+        self.execute(f"UPDATE {STAGE} s JOIN {self.q(e.name)} t ON {on} SET {sets}").close()
+
+    def _insert_staged(self, e: Entity, update: list[str]) -> int:
+        table = self.q(e.name)
+        cols = ", ".join(self.q(n) for n in e.field_names)
+        # VALUES(col), not MySQL 8's `AS new` alias, which MariaDB lacks (MySQL 8.0.20+
+        # deprecates VALUES() here but still runs it). With nothing to update, `k = k`
+        # leaves an existing row alone and counts 0 for it.
+        sets = update or [e.key[0]]
+        assign = ", ".join(
+            f"{table}.{self.q(n)} = "
+            + (f"VALUES({self.q(n)})" if update else f"{table}.{self.q(n)}")
+            for n in sets
+        )
+        cur = self.execute(
+            f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {STAGE} "
+            f"ON DUPLICATE KEY UPDATE {assign}"
+        )
+        affected = cur.rowcount
+        cur.close()
+        return int(affected)
+
+    def close(self) -> None:
+        with contextlib.suppress(mysql.connector.Error):  # the server may have gone away
+            self.conn.close()

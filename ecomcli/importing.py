@@ -1,0 +1,1023 @@
+"""Bulk import: files (CSV, TSV, JSON, NDJSON, gzipped or not, stdin, folders) into a store.
+
+    from ecomcli.importing import ImportOptions, import_paths
+    summary = import_paths(store, ["orders.csv"], ImportOptions(mode=Mode.UPSERT))
+
+The work per input file:
+1. *prescan* (before anything is written): decode the whole file once, so a wrong
+   encoding, a NUL byte, an empty file or broken JSON is a one-line error naming the line;
+2. *plan*: the entity (from the file name, `--entity` or the mapping), header matching,
+   required columns, refused columns (card numbers, passwords);
+3. *batches* of `batch_size` records: derive each target entity's rows, validate them
+   (`Validator`), drop duplicates within the batch (a conflicting duplicate is rejected,
+   naming both lines), check references (`existing_keys`), and write (`write_batch`; the
+   entities of one batch in one transaction, in foreign-key order).
+
+Rejected rows go to a rejects file with their source, physical line (where the record
+starts), entity, field, reason and original values; the import goes on until more than
+`max_errors` rows are rejected. Memory stays bounded by the batch size (JSON documents,
+which are not streamable, excepted: use NDJSON for big files).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import io
+import json
+import operator
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from ecomcli import schema
+from ecomcli.errors import EcomError, UsageError, ValidationError
+from ecomcli.exporting import parents_first
+from ecomcli.mapping import FieldSpec, Lookups, MappingFile, Source, Target, compile_spec
+from ecomcli.mapping import load as load_mapping
+from ecomcli.repository import Mode, Repository, WriteResult, missing_required, with_defaults
+from ecomcli.schema import Entity, normalize_name
+from ecomcli.validation import Validator, forbidden_fields
+
+FORMATS = ("csv", "tsv", "json", "ndjson")
+EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".json": "json", ".ndjson": "ndjson"}
+EXTENSIONS[".jsonl"] = "ndjson"
+CHUNK = 1 << 20
+KEY_CACHE_LIMIT = 200_000
+MISSING = object()
+
+Progress = Callable[[str, int, int, int], None]  # (input, rows read, bytes read, total bytes)
+
+
+@dataclass
+class ImportOptions:
+    entity: str | None = None
+    mode: Mode = Mode.UPSERT
+    mapping: str | Path | None = None
+    rejects: str | Path | None = None
+    max_errors: int | None = None  # None: no limit
+    batch_size: int = 10_000
+    dry_run: bool = False
+    encoding: str = "utf-8-sig"
+    delimiter: str | None = None
+    date_format: str | None = None
+    format: str | None = None
+
+
+@dataclass
+class EntityStats:
+    entity: str
+    read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    ignored: int = 0
+    rejected: int = 0
+    seconds: float = 0.0
+
+    def row(self) -> dict[str, Any]:
+        rate = round(self.read / self.seconds) if self.seconds > 0 else 0
+        return {
+            "entity": self.entity,
+            "read": self.read,
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "ignored": self.ignored,
+            "rejected": self.rejected,
+            "seconds": round(self.seconds, 3),
+            "rows_per_s": rate,
+        }
+
+
+@dataclass
+class ImportSummary:
+    stats: dict[str, EntityStats] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    rejects_files: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    dry_run: bool = False
+    stopped: str | None = None
+
+    def entity(self, name: str) -> EntityStats:
+        if name not in self.stats:
+            self.stats[name] = EntityStats(name)
+        return self.stats[name]
+
+    @property
+    def rejected(self) -> int:
+        return sum(s.rejected for s in self.stats.values())
+
+    def rows(self) -> list[dict[str, Any]]:
+        order = [e.name for e in schema.load_order()]
+        return [self.stats[n].row() for n in order if n in self.stats]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "entities": self.rows(),
+            "rejected": self.rejected,
+            "seconds": round(self.seconds, 3),
+            "files": self.files,
+            "skipped": self.skipped,
+            "notices": self.notices,
+            "rejects_files": self.rejects_files,
+            "dry_run": self.dry_run,
+            "stopped": self.stopped,
+        }
+
+
+class ImportStopped(EcomError):
+    """More than `max_errors` rows were rejected: the import stopped (exit 1)."""
+
+    def __init__(self, message: str, summary: ImportSummary) -> None:
+        super().__init__(message)
+        self.summary = summary
+
+
+# --- inputs ------------------------------------------------------------------------------
+
+
+@dataclass
+class Input:
+    path: Path  # the file to read (stdin is spooled to a temporary file first)
+    name: str  # as shown in messages and the rejects file
+    fmt: str
+    encoding: str
+    delimiter: str
+    rejects: Path
+    source: Source | None = None  # the mapping section for this file
+    entity: Entity | None = None  # without a mapping section
+    keys: list[str] = field(default_factory=list)  # JSON: every key seen, in order
+
+    @property
+    def gz(self) -> bool:
+        with self.path.open("rb") as fh:
+            return fh.read(2) == b"\x1f\x8b"
+
+
+def split_name(name: str) -> tuple[str, str | None]:
+    """`order_items.ndjson.gz` -> ("order_items", "ndjson")."""
+    lower = name.lower()
+    if lower.endswith(".gz"):
+        lower = lower[:-3]
+    stem, dot, ext = lower.rpartition(".")
+    if not dot:
+        return lower, None
+    return stem, EXTENSIONS.get("." + ext)
+
+
+def _rejects_path(inp_name: str, folder: Path) -> Path:
+    stem = Path(inp_name).name
+    if stem.lower().endswith(".gz"):
+        stem = stem[:-3]
+    stem = stem.rsplit(".", 1)[0] if "." in stem else stem
+    return folder / f"{stem}.rejects.csv"
+
+
+def collect_inputs(
+    paths: Sequence[str | Path], options: ImportOptions, mapping: MappingFile | None,
+    summary: ImportSummary, spool: list[Path],
+) -> list[Input]:
+    """Every input to import, folders expanded and sorted into foreign-key order."""
+    if not paths:
+        raise UsageError("no input: give one or more files, a folder, or - for stdin")
+    rank = {e.name: i for i, e in enumerate(schema.load_order())}
+    found: list[tuple[int, int, Input]] = []
+    explicit_rejects = Path(options.rejects) if options.rejects else None
+    many = len(paths) > 1 or any(Path(p).is_dir() for p in paths if str(p) != "-")
+    for position, p in enumerate(paths):
+        if str(p) == "-":
+            with tempfile.NamedTemporaryFile(prefix="ecom-stdin-", delete=False) as tmp:
+                spool.append(Path(tmp.name))
+                shutil.copyfileobj(sys.stdin.buffer, tmp)
+            inp = _input(Path(tmp.name), "<stdin>", options, mapping, Path.cwd(), "stdin.csv")
+            if inp is None:
+                raise UsageError("cannot tell the entity of stdin: pass --entity")
+            found.append((position, rank_of(inp, rank), inp))
+            continue
+        path = Path(p)
+        if path.is_dir():
+            for child in sorted(path.iterdir()):
+                if not child.is_file() or child.name.endswith(".rejects.csv"):
+                    continue
+                inp = _input(child, str(child), options, mapping, child.parent, child.name)
+                if inp is None or (inp.source is not None and inp.source.skip):
+                    summary.skipped.append(str(child))
+                    continue
+                found.append((position, rank_of(inp, rank), inp))
+            continue
+        if not path.exists():
+            raise EcomError(f"{path}: no such file", exit_code=3)
+        inp = _input(path, str(path), options, mapping, path.parent, path.name)
+        if inp is None:
+            raise UsageError(
+                f"cannot tell the entity of {path}: name the file after an entity "
+                "(e.g. orders.csv) or pass --entity"
+            )
+        if inp.source is not None and inp.source.skip:
+            summary.skipped.append(str(path))
+            continue
+        found.append((position, rank_of(inp, rank), inp))
+    inputs = [inp for _, _, inp in sorted(found, key=lambda t: (t[1], t[0]))]
+    if explicit_rejects is not None:
+        if many or explicit_rejects.is_dir():
+            explicit_rejects.mkdir(parents=True, exist_ok=True)
+            for inp in inputs:
+                inp.rejects = _rejects_path(inp.name if inp.name != "<stdin>" else "stdin",
+                                            explicit_rejects)
+        else:
+            for inp in inputs:
+                inp.rejects = explicit_rejects
+    return inputs
+
+
+def rank_of(inp: Input, rank: dict[str, int]) -> int:
+    if inp.source is not None and inp.source.targets:
+        return max(rank[t.entity.name] for t in inp.source.targets)
+    return rank[inp.entity.name] if inp.entity else 0
+
+
+def _input(
+    path: Path, name: str, options: ImportOptions, mapping: MappingFile | None,
+    folder: Path, file_name: str,
+) -> Input | None:
+    stem, ext_fmt = split_name(file_name)
+    source = mapping.source_for(file_name) if mapping else None
+    entity = None
+    if source is None:
+        entity = schema.entity(options.entity) if options.entity else schema.find_entity(stem)
+        if entity is None:
+            return None
+    fmt = options.format or ext_fmt
+    if fmt is None:
+        if name == "<stdin>":
+            fmt = "csv"
+        elif source is None and not options.entity:
+            return None
+        else:
+            fmt = "csv"
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    delimiter = options.delimiter or (source.delimiter if source else None)
+    delimiter = delimiter or ("\t" if fmt == "tsv" else ",")
+    if delimiter == "\\t":
+        delimiter = "\t"
+    if len(delimiter) != 1:
+        raise UsageError(f"--delimiter must be one character, got {delimiter!r}")
+    encoding = (source.encoding if source and source.encoding else None) or options.encoding
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise UsageError(f"unknown encoding {encoding!r}") from None
+    return Input(
+        path=path,
+        name=name,
+        fmt=fmt,
+        encoding=encoding,
+        delimiter=delimiter,
+        rejects=_rejects_path(file_name, folder),
+        source=source,
+        entity=entity,
+    )
+
+
+# --- reading -----------------------------------------------------------------------------
+
+
+class Opened:
+    """A text stream over a (maybe gzipped) file, with its byte position for progress."""
+
+    def __init__(self, inp: Input) -> None:
+        self.raw = inp.path.open("rb")
+        self.total = inp.path.stat().st_size
+        binary: IO[bytes] = gzip.GzipFile(fileobj=self.raw) if inp.gz else self.raw
+        self.binary = binary
+        self.text = io.TextIOWrapper(binary, encoding=inp.encoding, newline="")  # type: ignore[arg-type]
+
+    def position(self) -> int:
+        try:
+            return self.raw.tell()
+        except (OSError, ValueError):
+            return 0
+
+    def close(self) -> None:
+        self.text.close()
+        self.raw.close()
+
+
+def prescan(inp: Input) -> None:
+    """Decode the whole file once before anything is written: encoding, NUL bytes, empty
+    files, JSON syntax. Also collects JSON keys (the JSON "header")."""
+    opened = Opened(inp)
+    decoder = codecs.getincrementaldecoder(inp.encoding)()
+    line, seen_text = 1, False
+    ndjson_tail = ""
+    ndjson_line = 1
+    keys: dict[str, None] = {}
+    wide = codecs.lookup(inp.encoding).name.startswith(("utf-16", "utf-32"))
+    try:
+        first = True
+        while True:
+            try:
+                chunk = opened.binary.read(CHUNK)
+            except (OSError, EOFError) as e:
+                raise EcomError(f"{inp.name}: cannot read the file: {e}") from None
+            if first and not wide and b"\x00" in chunk[:8192]:
+                at = 1 + chunk.count(b"\n", 0, chunk.index(b"\x00"))
+                raise EcomError(
+                    f"{inp.name}: NUL byte at line {at}: a binary file, not {inp.fmt} text?"
+                )
+            first = False
+            try:
+                text = decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as e:
+                bad_line = line + e.object.count(b"\n", 0, e.start)
+                raise EcomError(
+                    f"{inp.name}: line {bad_line} is not valid {inp.encoding} "
+                    f"(byte 0x{e.object[e.start]:02x}): pass --encoding, e.g. --encoding "
+                    "latin-1 or cp1252"
+                ) from None
+            if "\x00" in text:
+                at = line + text.count("\n", 0, text.index("\x00"))
+                raise EcomError(f"{inp.name}: NUL byte at line {at}: not a text file?")
+            if text.strip():
+                seen_text = True
+            if inp.fmt == "ndjson":
+                ndjson_tail += text
+                *complete, ndjson_tail = ndjson_tail.split("\n")
+                for raw in complete:
+                    _ndjson_record(raw, ndjson_line, inp.name, keys)
+                    ndjson_line += 1
+            line += text.count("\n")
+            if not chunk:
+                break
+        if inp.fmt == "ndjson" and ndjson_tail.strip():
+            _ndjson_record(ndjson_tail, ndjson_line, inp.name, keys)
+    finally:
+        opened.close()
+    if not seen_text:
+        raise EcomError(f"{inp.name}: the file is empty")
+    if inp.fmt == "json":
+        for _, obj in iter_json(inp):
+            for k in obj:
+                keys.setdefault(k, None)
+        if not keys:
+            raise EcomError(f"{inp.name}: no records (an empty JSON array)")
+    if inp.fmt in ("json", "ndjson"):
+        inp.keys = list(keys)
+
+
+def _ndjson_record(raw: str, line: int, name: str, keys: dict[str, None] | None) -> Any:
+    text = raw.strip()
+    if not text:
+        return None
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise EcomError(f"{name}: invalid JSON at line {line} column {e.colno}: {e.msg}") from None
+    if not isinstance(obj, dict):
+        raise EcomError(
+            f"{name}: line {line} is not a JSON object (got {type(obj).__name__}): "
+            "NDJSON needs one object per line"
+        )
+    if keys is not None:
+        for k in obj:
+            keys.setdefault(k, None)
+    return obj
+
+
+def iter_csv(inp: Input, opened: Opened) -> Iterator[tuple[int, list[str]]]:
+    """Records with the physical line where each starts (multi-line quoted fields count)."""
+    reader = csv.reader(opened.text, delimiter=inp.delimiter)
+    next(reader, None)  # the header, read by `read_header`
+    prev = reader.line_num
+    for values in reader:
+        start = prev + 1
+        prev = reader.line_num
+        if values:
+            yield start, values
+
+
+def read_header(inp: Input) -> list[str]:
+    opened = Opened(inp)
+    try:
+        reader = csv.reader(opened.text, delimiter=inp.delimiter)
+        header = next(reader, None)
+        if header is None or not any(h.strip() for h in header):
+            raise EcomError(f"{inp.name}: the file is empty")
+        if not any(row for row in reader):
+            raise EcomError(f"{inp.name}: has a header but no data rows")
+    except csv.Error as e:
+        raise EcomError(f"{inp.name}: line {reader.line_num}: {e}") from None
+    finally:
+        opened.close()
+    return header
+
+
+def iter_json(inp: Input) -> Iterator[tuple[int, dict[str, Any]]]:
+    """A JSON array of objects (or one object), each with the line where it starts."""
+    with Opened_text(inp) as text:
+        decoder = json.JSONDecoder()
+        ws = " \t\r\n"
+        i = _skip(text, 0, ws)
+        line_at = _LineCounter(text)
+        if i == len(text):
+            raise EcomError(f"{inp.name}: the file is empty")
+        try:
+            if text[i] == "{":
+                obj, end = decoder.raw_decode(text, i)
+                _only_space(text, _skip(text, end, ws), inp.name, line_at)
+                yield line_at(i), obj
+                return
+            if text[i] != "[":
+                raise EcomError(
+                    f"{inp.name}: a JSON document must be an array of objects or an object "
+                    f"(line {line_at(i)} starts with {text[i]!r})"
+                )
+            i = _skip(text, i + 1, ws)
+            if i < len(text) and text[i] == "]":
+                _only_space(text, _skip(text, i + 1, ws), inp.name, line_at)
+                return
+            while True:
+                obj, end = decoder.raw_decode(text, i)
+                if not isinstance(obj, dict):
+                    raise EcomError(
+                        f"{inp.name}: line {line_at(i)}: array element is not an object "
+                        f"(got {type(obj).__name__})"
+                    )
+                yield line_at(i), obj
+                i = _skip(text, end, ws)
+                if i < len(text) and text[i] == ",":
+                    i = _skip(text, i + 1, ws)
+                    continue
+                if i < len(text) and text[i] == "]":
+                    _only_space(text, _skip(text, i + 1, ws), inp.name, line_at)
+                    return
+                where = f"line {line_at(i)}" if i < len(text) else "the end of the file"
+                raise EcomError(f"{inp.name}: invalid JSON at {where}: expected ',' or ']'")
+        except json.JSONDecodeError as e:
+            raise EcomError(
+                f"{inp.name}: invalid JSON at line {e.lineno} column {e.colno}: {e.msg}"
+            ) from None
+
+
+class Opened_text:
+    def __init__(self, inp: Input) -> None:
+        self.opened = Opened(inp)
+
+    def __enter__(self) -> str:
+        return self.opened.text.read()
+
+    def __exit__(self, *exc: object) -> None:
+        self.opened.close()
+
+
+class _LineCounter:
+    def __init__(self, text: str) -> None:
+        self.text, self.pos, self.line = text, 0, 1
+
+    def __call__(self, pos: int) -> int:
+        if pos < self.pos:
+            self.pos, self.line = 0, 1
+        self.line += self.text.count("\n", self.pos, pos)
+        self.pos = pos
+        return self.line
+
+
+def _skip(text: str, i: int, ws: str) -> int:
+    n = len(text)
+    while i < n and text[i] in ws:
+        i += 1
+    return i
+
+
+def _only_space(text: str, i: int, name: str, line_at: _LineCounter) -> None:
+    if i < len(text):
+        raise EcomError(f"{name}: invalid JSON at line {line_at(i)}: extra data after the document")
+
+
+def iter_ndjson(inp: Input, opened: Opened) -> Iterator[tuple[int, dict[str, Any]]]:
+    for line, raw in enumerate(opened.text, start=1):
+        obj = _ndjson_record(raw, line, inp.name, None)
+        if obj is not None:
+            yield line, obj
+
+
+# --- plans: from a record to each target entity's raw row --------------------------------
+
+
+@dataclass
+class TargetPlan:
+    entity: Entity
+    mode: Mode
+    validator: Validator
+    getters: list[tuple[str, Callable[[dict[str, Any]], Any]]]
+    optional: bool
+    stats: EntityStats
+
+    def extract(self, rec: dict[str, Any]) -> dict[str, Any]:
+        raw = {}
+        for name, get in self.getters:
+            value = get(rec)
+            if value is not MISSING:
+                raw[name] = value
+        return raw
+
+
+def _column_getter(col: str) -> Callable[[dict[str, Any]], Any]:
+    return lambda rec: rec.get(col, MISSING)
+
+
+def _bad_key(key: str) -> bool:
+    return key.startswith("$") or "." in key
+
+
+def plan_targets(
+    inp: Input, columns: list[str], options: ImportOptions, summary: ImportSummary,
+    lookups: Lookups,
+) -> list[TargetPlan]:
+    """Targets for one input, checked against its columns (original names)."""
+    normalized = [normalize_name(c) for c in columns if not _bad_key(c)]
+    present = set(normalized)
+    csv_like = inp.fmt in ("csv", "tsv")
+    if csv_like:
+        dupes = {n for n in normalized if normalized.count(n) > 1 and n}
+        if dupes:
+            raise EcomError(f"{inp.name}: several columns mean the same field: {sorted(dupes)[0]}")
+    targets = (
+        list(inp.source.targets)
+        if inp.source is not None
+        else [Target(entity=inp.entity, specs={})]  # type: ignore[arg-type]
+    )
+    date_format = (inp.source.date_format if inp.source else None) or options.date_format
+    plans: list[TargetPlan] = []
+    used: set[str] = set()
+    for target in targets:
+        ent = target.entity
+        mode = target.mode or options.mode
+        message = forbidden_fields(ent, columns)
+        if message:
+            raise EcomError(f"{inp.name}: {message}")
+        getters: list[tuple[str, Callable[[dict[str, Any]], Any]]] = []
+        covered: set[str] = set()
+        for name, spec in target.specs.items():
+            for col in spec.columns():
+                if csv_like and col not in present:
+                    raise EcomError(
+                        f"{inp.name}: no column {col!r} (mapped to {ent.name}.{name})"
+                    )
+                used.add(col)
+            folder = Path.cwd() if inp.name == "<stdin>" else inp.path.parent
+            table = lookups.table(spec.lookup, folder) if spec.lookup else None
+            getters.append((name, compile_spec(name, spec, date_format, table)))
+            covered.add(name)
+        if target.passthrough:
+            for f in ent.fields:
+                col = normalize_name(f.name)
+                if f.name not in covered and col in present:
+                    getters.append((f.name, _column_getter(col)))
+                    covered.add(f.name)
+                    used.add(col)
+        need = list(ent.key) if mode is Mode.MERGE else [
+            f.name for f in ent.fields if f.required and f.default is None
+        ]
+        missing = [n for n in need if n not in covered]
+        if missing and (csv_like or inp.source is not None):
+            where = f" (map it in {options.mapping})" if options.mapping else ""
+            raise EcomError(
+                f"{inp.name}: missing required column {missing[0]!r} for {ent.name}{where}"
+            )
+        validator = Validator(ent, partial=mode is Mode.MERGE, date_format=date_format)
+        plans.append(
+            TargetPlan(ent, mode, validator, getters, target.optional, summary.entity(ent.name))
+        )
+    unknown = [c for c in columns if _bad_key(c) or normalize_name(c) not in used]
+    if unknown:
+        summary.notices.append(f"{inp.name}: ignoring unknown columns: {', '.join(unknown)}")
+    return plans
+
+
+# --- the import --------------------------------------------------------------------------
+
+
+class Rejects:
+    """Writes rejected rows to one CSV per input, opened on the first reject."""
+
+    META = ("source", "line", "entity", "field", "reason")
+
+    def __init__(self, summary: ImportSummary) -> None:
+        self.summary = summary
+        self.files: dict[Path, tuple[IO[str], Any]] = {}
+
+    def write(self, inp: Input, columns: list[str], line: int, entity: str, fld: str,
+              reason: str, original: Any) -> None:
+        path = inp.rejects
+        if path not in self.files:
+            fh = path.open("w", newline="", encoding="utf-8")
+            writer = csv.writer(fh)
+            writer.writerow([*self.META, *columns])
+            self.files[path] = (fh, writer)
+            self.summary.rejects_files.append(str(path))
+        _, writer = self.files[path]
+        if isinstance(original, dict):
+            values = [_cell(original.get(c)) for c in columns]
+        else:
+            values = list(original)
+        writer.writerow([inp.name, line, entity, fld, reason, *values])
+
+    def close(self) -> None:
+        for fh, _ in self.files.values():
+            fh.close()
+
+
+def _shown(value: Any) -> str:
+    return "empty" if value is None else repr(str(value))
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+class Importer:
+    def __init__(self, store: Repository, options: ImportOptions, progress: Progress | None):
+        if options.batch_size < 1:
+            raise UsageError("--batch-size must be at least 1")
+        if options.max_errors is not None and options.max_errors < 0:
+            raise UsageError("--max-errors must be 0 or more")
+        self.store = store
+        self.options = options
+        self.progress = progress
+        self.summary = ImportSummary(dry_run=options.dry_run)
+        self.rejects = Rejects(self.summary)
+        self.known: dict[str, set[Any]] = {}  # parent keys known to exist (bounded cache)
+        self.dry_known: dict[str, set[Any]] = {}  # --dry-run: keys this import would write
+
+    # a batch ------------------------------------------------------------------------------
+
+    def reject(self, ctx: _FileContext, tp: TargetPlan, line: int, fld: str, reason: str,
+               original: Any) -> None:
+        tp.stats.rejected += 1
+        self.rejects.write(ctx.inp, ctx.columns, line, tp.entity.name, fld, reason, original)
+
+    def batch(self, ctx: _FileContext, records: list[tuple[int, Any, dict[str, Any]]]) -> None:
+        per_target: list[dict[Any, tuple[int, dict[str, Any], Any]]] = [{} for _ in ctx.plans]
+        for line, original, rec in records:
+            bad = ctx.bad_key(original, rec)
+            for t, tp in enumerate(ctx.plans):
+                if bad is not None:
+                    tp.stats.read += 1
+                    self.reject(ctx, tp, line, bad, "field names may not start with '$' or "
+                                "contain '.'", original)
+                    continue
+                if ctx.ragged is not None and len(original) != ctx.ragged:
+                    tp.stats.read += 1
+                    self.reject(ctx, tp, line, "", f"has {len(original)} fields, the header "
+                                f"has {ctx.ragged}", original)
+                    continue
+                try:
+                    raw = tp.extract(rec)
+                except ValidationError as e:
+                    tp.stats.read += 1
+                    self.reject(ctx, tp, line, e.field, e.reason, original)
+                    continue
+                if tp.optional and all(raw.get(k) in (None, "") for k in tp.entity.key):
+                    continue
+                tp.stats.read += 1
+                try:
+                    row = tp.validator(raw)
+                except ValidationError as e:
+                    self.reject(ctx, tp, line, e.field, e.reason, original)
+                    continue
+                key = tuple(row[k] for k in tp.entity.key)
+                seen = per_target[t].get(key)
+                if seen is None:
+                    per_target[t][key] = (line, row, original)
+                elif seen[1] == row:
+                    tp.stats.unchanged += 1
+                else:
+                    fld = next(n for n in row if row.get(n) != seen[1].get(n))
+                    self.reject(ctx, tp, line, fld, f"same key as line {seen[0]} with a "
+                                f"different {fld} ({_shown(seen[1].get(fld))} there)", original)
+        self._write_batch(ctx, per_target)
+
+    def run_values(self, ctx: _FileContext, opened: Opened) -> None:
+        """The batches of a plain CSV whose columns feed one entity (`ctx.convert` is set):
+        the checks of `batch`, in the same order, on the reader's value lists, in one loop
+        (no dict, tuple or generator step per record)."""
+        tp, inp, size = ctx.plans[0], ctx.inp, self.options.batch_size
+        convert, key_of, width = ctx.convert, ctx.key_of, ctx.ragged
+        assert convert is not None and key_of is not None
+        reader = csv.reader(opened.text, delimiter=inp.delimiter)
+        next(reader, None)  # the header, read by `read_header`
+        prev = reader.line_num
+        rows_by_key: dict[Any, tuple[int, dict[str, Any], Any]] = {}
+        count = total = 0
+        for values in reader:
+            line = prev + 1  # where the record starts: quoted fields may hold newlines
+            prev = reader.line_num
+            if not values:
+                continue
+            count += 1
+            if len(values) != width:
+                self.reject(ctx, tp, line, "", f"has {len(values)} fields, the header "
+                            f"has {width}", values)
+            else:
+                try:
+                    row = convert(values)
+                except ValidationError as e:
+                    self.reject(ctx, tp, line, e.field, e.reason, values)
+                else:
+                    key = key_of(row)
+                    seen = rows_by_key.get(key)
+                    if seen is None:
+                        rows_by_key[key] = (line, row, values)
+                    elif seen[1] == row:
+                        tp.stats.unchanged += 1
+                    else:
+                        fld = next(n for n in row if row.get(n) != seen[1].get(n))
+                        self.reject(ctx, tp, line, fld, f"same key as line {seen[0]} with a "
+                                    f"different {fld} ({_shown(seen[1].get(fld))} there)",
+                                    values)
+            if count >= size:
+                tp.stats.read += count
+                total += count
+                self._write_batch(ctx, [rows_by_key])
+                rows_by_key, count = {}, 0
+                self._after_batch(inp, total, opened)
+        if count:
+            tp.stats.read += count
+            self._write_batch(ctx, [rows_by_key])
+            self._after_batch(inp, total + count, opened)
+
+    def _write_batch(self, ctx: _FileContext, per_target: list[dict[Any, Any]]) -> None:
+        if self.options.dry_run:
+            self._write(ctx, per_target, self.dry_known)
+        elif len(ctx.plans) > 1:
+            with self.store.transaction():
+                self._write(ctx, per_target, {})
+        else:
+            self._write(ctx, per_target, None)
+
+    def _write(self, ctx: _FileContext, per_target: list[dict[Any, Any]],
+               written: dict[str, set[Any]] | None) -> None:
+        """Write each target's rows; `written` collects the keys written (for the later
+        targets of the batch and for --dry-run), None when nothing reads them."""
+        for tp, rows_by_key in zip(ctx.plans, per_target, strict=True):
+            items = self._check_refs(ctx, tp, list(rows_by_key.values()), written or {})
+            items = parents_first(tp.entity, items, lambda item: item[1])
+            groups: dict[tuple[str, ...], list[tuple[int, dict[str, Any], Any]]] = {}
+            if tp.mode is Mode.MERGE:
+                for item in items:
+                    groups.setdefault(tuple(item[1]), []).append(item)
+            elif items:
+                groups[()] = items
+            done = written.setdefault(tp.entity.name, set()) if written is not None else None
+            for fields, group in groups.items():
+                rows = [r for _, r, _ in group]
+                names = list(fields) or tp.entity.field_names
+                if self.options.dry_run:
+                    result = dry_write(self.store, tp.entity, rows, tp.mode, names)
+                else:
+                    result = self.store.write_batch(tp.entity.name, rows, tp.mode, names)
+                st = tp.stats
+                st.inserted += result.inserted
+                st.updated += result.updated
+                st.unchanged += result.unchanged
+                st.ignored += result.ignored
+                gone = set()
+                for i, reason in result.rejected:
+                    line, _, original = group[i]
+                    self.reject(ctx, tp, line, ",".join(tp.entity.key), reason, original)
+                    if "exists" not in reason:  # an existing key stays in the store
+                        gone.add(i)
+                if done is not None:
+                    for i, row in enumerate(rows):
+                        if i not in gone:
+                            done.add(tuple(row[k] for k in tp.entity.key))
+
+    def _check_refs(self, ctx: _FileContext, tp: TargetPlan,
+                    items: list[tuple[int, dict[str, Any], Any]],
+                    written: dict[str, set[Any]]) -> list[tuple[int, dict[str, Any], Any]]:
+        for f in tp.entity.references:
+            parent = f.ref or ""
+            values = {row[f.name] for _, row, _ in items if row.get(f.name) is not None}
+            if not values:
+                continue
+            known = self.known.setdefault(parent, set())
+            batch_keys = written.get(parent, set())
+            if parent == tp.entity.name:
+                batch_keys = batch_keys | {row[tp.entity.key[0]] for _, row, _ in items}
+                batch_keys = {k[0] if isinstance(k, tuple) else k for k in batch_keys}
+            else:
+                batch_keys = {k[0] for k in batch_keys}
+            unknown = [v for v in values if v not in known and v not in batch_keys]
+            if unknown:
+                found = {k[0] for k in self.store.existing_keys(parent, [(v,) for v in unknown])}
+                if len(known) > KEY_CACHE_LIMIT:
+                    known.clear()
+                known.update(found)
+                missing = set(unknown) - found
+                if missing:
+                    kept = []
+                    for item in items:
+                        value = item[1].get(f.name)
+                        if value in missing:
+                            self.reject(ctx, tp, item[0], f.name,
+                                        f"{parent} {value!r} does not exist", item[2])
+                        else:
+                            kept.append(item)
+                    items = kept
+        return items
+
+    # a file -------------------------------------------------------------------------------
+
+    def run_file(self, inp: Input, lookups: Lookups) -> None:
+        started = time.perf_counter()
+        ctx = _FileContext(inp)
+        if inp.fmt in ("csv", "tsv"):
+            ctx.columns = read_header(inp)
+            ctx.ragged = len(ctx.columns)
+        else:
+            ctx.columns = inp.keys
+        ctx.plans = plan_targets(inp, ctx.columns, self.options, self.summary, lookups)
+        ctx.bad_columns = [c for c in ctx.columns if _bad_key(c)]
+        ctx.normalized = [normalize_name(c) for c in ctx.columns]
+        self.summary.files.append(inp.name)
+        ctx.plan_values()
+        opened = Opened(inp)
+        rows_read = 0
+        try:
+            if ctx.convert is not None:
+                self.run_values(ctx, opened)
+                return
+            batch: list[tuple[int, Any, dict[str, Any]]] = []
+            for line, original, rec in ctx.records(opened):
+                batch.append((line, original, rec))
+                if len(batch) >= self.options.batch_size:
+                    self.batch(ctx, batch)
+                    rows_read += len(batch)
+                    batch = []
+                    self._after_batch(inp, rows_read, opened)
+            if batch:
+                self.batch(ctx, batch)
+                rows_read += len(batch)
+                self._after_batch(inp, rows_read, opened)
+        except csv.Error as e:
+            raise EcomError(f"{inp.name}: {e}") from None
+        except UnicodeDecodeError as e:
+            raise EcomError(f"{inp.name}: not valid {inp.encoding}: pass --encoding") from e
+        finally:
+            opened.close()
+            elapsed = time.perf_counter() - started
+            for tp in ctx.plans:
+                tp.stats.seconds += elapsed
+
+    def _after_batch(self, inp: Input, rows_read: int, opened: Opened) -> None:
+        if self.progress is not None:
+            self.progress(inp.name, rows_read, opened.position(), opened.total)
+        limit = self.options.max_errors
+        if limit is not None and self.summary.rejected > limit:
+            self.summary.stopped = (
+                f"stopped after more than {limit} rejected rows ({self.summary.rejected}); "
+                "batches already written stay"
+            )
+            raise ImportStopped(self.summary.stopped, self.summary)
+
+
+class _FileContext:
+    def __init__(self, inp: Input) -> None:
+        self.inp = inp
+        self.columns: list[str] = []
+        self.normalized: list[str] = []
+        self.bad_columns: list[str] = []
+        self.plans: list[TargetPlan] = []
+        self.ragged: int | None = None
+        # the value-list fast lane (`Importer.batch_values`), set by `plan_values`
+        self.convert: Callable[[Sequence[Any]], dict[str, Any]] | None = None
+        self.key_of: Callable[[dict[str, Any]], tuple[Any, ...]] | None = None
+
+    def plan_values(self) -> None:
+        """Use the fast lane for a CSV/TSV without a mapping section (its columns map 1:1
+        onto one entity's fields) and without `$`/`.` column names."""
+        if (self.inp.fmt not in ("csv", "tsv") or self.inp.source is not None
+                or len(self.plans) != 1 or self.bad_columns or self.plans[0].optional):
+            return
+        tp = self.plans[0]
+        index = {name: i for i, name in enumerate(self.normalized)}
+        positions = {f.name: index[col] for f in tp.entity.fields
+                     if (col := normalize_name(f.name)) in index}
+        if sorted(positions) != sorted(name for name, _ in tp.getters):
+            return
+        self.convert = tp.validator.for_columns(positions)
+        self.key_of = key_getter(tp.entity)
+
+    def records(self, opened: Opened) -> Iterator[tuple[int, Any, dict[str, Any]]]:
+        if self.inp.fmt in ("csv", "tsv"):
+            names = self.normalized
+            for line, values in iter_csv(self.inp, opened):
+                yield line, values, dict(zip(names, values, strict=False))
+        else:
+            source = (
+                iter_ndjson(self.inp, opened) if self.inp.fmt == "ndjson" else iter_json(self.inp)
+            )
+            for line, obj in source:
+                rec = {normalize_name(k): v for k, v in obj.items() if not _bad_key(k)}
+                yield line, obj, rec
+
+    def bad_key(self, original: Any, rec: dict[str, Any]) -> str | None:
+        if isinstance(original, dict):
+            return _bad_key_in(original)
+        for c in self.bad_columns:
+            i = self.columns.index(c)
+            if i < len(original) and original[i].strip():
+                return c
+        return None
+
+
+def key_getter(e: Entity) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    """`row -> (row[k] for k in e.key)` as a tuple, without a Python call per part."""
+    if len(e.key) == 1:
+        (name,) = e.key
+        return lambda row: (row[name],)
+    return operator.itemgetter(*e.key)
+
+
+def _bad_key_in(obj: dict[str, Any]) -> str | None:
+    for k, v in obj.items():
+        if _bad_key(k):
+            return k
+        if isinstance(v, dict) and (inner := _bad_key_in(v)):
+            return f"{k}.{inner}"
+    return None
+
+
+def dry_write(store: Repository, e: Entity, rows: list[dict[str, Any]], mode: Mode,
+              fields: Sequence[str]) -> WriteResult:
+    """What `write_batch` would do, without writing."""
+    result = WriteResult()
+    keys = [e.key_of(r) for r in rows]
+    existing = store.existing_keys(e.name, keys)
+    compare = [n for n in fields if n not in e.key]
+    for i, (row, key) in enumerate(zip(rows, keys, strict=True)):
+        if key not in existing:
+            if mode is Mode.MERGE and (why := missing_required(e, with_defaults(e, row))):
+                result.rejected.append((i, why))
+            else:
+                result.inserted += 1
+        elif mode is Mode.INSERT:
+            result.rejected.append((i, "key already exists"))
+        elif mode is Mode.IGNORE:
+            result.ignored += 1
+        else:
+            stored = store.get(e.name, key) or {}
+            if all(stored.get(n) == row.get(n) for n in compare):
+                result.unchanged += 1
+            else:
+                result.updated += 1
+    return result
+
+
+def import_paths(
+    store: Repository,
+    paths: Sequence[str | Path],
+    options: ImportOptions | None = None,
+    progress: Progress | None = None,
+) -> ImportSummary:
+    """Import files, folders or `-` (stdin) into `store`; see the module docstring."""
+    options = options or ImportOptions()
+    options.mode = Mode(options.mode)
+    mapping = load_mapping(options.mapping) if options.mapping else None
+    importer = Importer(store, options, progress)
+    summary = importer.summary
+    spool: list[Path] = []
+    started = time.perf_counter()
+    lookups = Lookups(Path(options.mapping).parent if options.mapping else Path.cwd())
+    try:
+        inputs = collect_inputs(paths, options, mapping, summary, spool)
+        for inp in inputs:  # every check that needs no writing, for every input, first
+            prescan(inp)
+            columns = read_header(inp) if inp.fmt in ("csv", "tsv") else inp.keys
+            plan_targets(inp, columns, options, ImportSummary(), lookups)
+        for inp in inputs:
+            importer.run_file(inp, lookups)
+    finally:
+        importer.rejects.close()
+        for p in spool:
+            p.unlink(missing_ok=True)
+        summary.seconds = time.perf_counter() - started
+    return summary
+
+
+__all__ = ["FieldSpec", "ImportOptions", "ImportStopped", "ImportSummary", "import_paths"]

@@ -1,0 +1,744 @@
+"""Named reports: the questions a store asks of its data, answered inside the database.
+
+Each report is a `ReportSpec` in `REPORTS`: its options, its stable output columns, which
+of them are money, and how to chart it. `run(store, name, params)` checks the options,
+lets the backend aggregate (`store.run_report`: SQL on SQLite/MySQL built by
+`reports.sql`, an aggregation pipeline on MongoDB built by `reports.mongo`) and finishes
+the small result here, identically for every backend: money becomes `Decimal` to the
+cent, averages are exact ratios rounded half-up, rankings and tie-breaks are applied in
+one defined order. Definitions are written down in docs/reports.md.
+
+    >>> from ecomcli import reports
+    >>> reports.run(store, "top-products", {"limit": 3}).frame()
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any, Literal
+
+from ecomcli.errors import NotFoundError, UsageError
+from ecomcli.schema import PAYMENT_METHODS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ecomcli.repository import Repository
+
+CENT = Decimal("0.01")
+SALE_EXCLUDED = ("pending", "cancelled", "returned")  # order statuses that are not sales
+PERIODS = ("day", "week", "month", "quarter", "year")
+Row = dict[str, Any]
+Params = dict[str, Any]
+
+
+# --- options ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str  # the params key, e.g. "payment_method" (CLI: --payment-method)
+    kind: Literal["date", "int", "choice", "decimal", "flag"]
+    help: str
+    default: Any = None
+    choices: tuple[str, ...] = ()
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    def convert(self, value: Any) -> Any:
+        """A raw value (CLI string or Python value) as this option's type."""
+        if value is None:
+            return None
+        try:
+            if self.kind == "date":
+                if isinstance(value, datetime):
+                    return value.date()
+                return value if isinstance(value, date) else date.fromisoformat(str(value))
+            if self.kind == "int":
+                if isinstance(value, bool) or int(value) != float(value) or int(value) < 1:
+                    raise ValueError
+                return int(value)
+            if self.kind == "decimal":
+                number = Decimal(str(value))
+                if not (0 <= number <= 100):
+                    raise ValueError
+                return number
+            if self.kind == "flag":
+                return bool(value)
+        except (ValueError, TypeError, InvalidOperation):
+            raise UsageError(f"{self.flag}: {self.help} (got {value!r})") from None
+        text = str(value)
+        if text not in self.choices:
+            raise UsageError(
+                f"{self.flag}: expected one of {', '.join(self.choices)}, got {text!r}"
+            )
+        return text
+
+
+FROM = Option("from", "date", "first day included (YYYY-MM-DD)")
+TO = Option("to", "date", "last day included, the whole day (YYYY-MM-DD)")
+
+
+def LIMIT(help: str = "at most N rows", default: int | None = None) -> Option:
+    return Option("limit", "int", help, default)
+
+
+# --- results ----------------------------------------------------------------------------
+
+
+@dataclass
+class ReportResult:
+    name: str
+    columns: list[str]
+    rows: list[Row]
+    money: tuple[str, ...] = ()
+    notes: list[str] = field(default_factory=list)  # e.g. the forecast's method and error
+    title: str = ""
+
+    def frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        df = pd.DataFrame(self.rows, columns=self.columns)
+        df.attrs["report"] = self.name
+        df.attrs["notes"] = list(self.notes)
+        return df
+
+
+@dataclass(frozen=True)
+class Chart:
+    kind: Literal["line", "bar"]
+    x: str
+    y: str
+    ylabel: str
+
+
+@dataclass(frozen=True)
+class ReportSpec:
+    name: str
+    description: str
+    options: tuple[Option, ...]
+    columns: Callable[[Params], list[str]]
+    finish: Callable[[list[Row], Params], list[Row]]
+    money: tuple[str, ...] = ()  # money columns as the database returns them
+    derived_money: tuple[str, ...] = ()  # money columns computed here from those
+    datetimes: tuple[str, ...] = ()
+    chart: Callable[[Params], Chart | None] = lambda p: None
+    # a report computed in Python from other reports' small results (e.g. forecast)
+    compute: Callable[[Repository, Params], ReportResult] | None = None
+
+    def option(self, name: str) -> Option | None:
+        return next((o for o in self.options if o.name == name), None)
+
+    def params(self, given: Params) -> Params:
+        """`given` checked against this report's options, typed, with defaults."""
+        given = {("from" if k == "from_" else k): v for k, v in given.items()}
+        valid = ", ".join(o.flag for o in self.options) or "none"
+        out: Params = {}
+        for key, value in given.items():
+            opt = self.option(key)
+            if opt is None:
+                flag = "--" + key.replace("_", "-")
+                raise UsageError(f"report {self.name} has no option {flag}; its options: {valid}")
+            out[key] = opt.convert(value)
+        for opt in self.options:
+            if out.get(opt.name) is None:
+                out[opt.name] = opt.default
+        if out.get("from") and out.get("to") and out["to"] < out["from"]:
+            raise UsageError(f"--to {out['to']} is before --from {out['from']}")
+        return out
+
+
+# --- exact arithmetic shared by every report -------------------------------------------
+
+
+def money(value: Any, scaled: bool) -> Decimal:
+    """A money value from the database as a Decimal with two places: SQLite returns
+    integer cents (`scaled`), MySQL Decimal, MongoDB Decimal (from Decimal128)."""
+    if value is None:
+        return Decimal("0.00")
+    if scaled:
+        return Decimal(int(value)).scaleb(-2).quantize(CENT)
+    return Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def ratio(num: Any, den: Any, places: int = 2) -> Decimal | None:
+    """num / den rounded half-up to `places`, or None when den is 0."""
+    if not den:
+        return None
+    exp = Decimal(1).scaleb(-places)
+    return (Decimal(num) / Decimal(den)).quantize(exp, rounding=ROUND_HALF_UP)
+
+
+def integer(value: Any) -> int:
+    return 0 if value is None else int(value)
+
+
+def to_datetime(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
+
+
+def dense_rank(rows: list[Row], metric: str, tie: str) -> list[Row]:
+    """Rows sorted by `metric` descending (then `tie`), with a dense `rank`: ties share it."""
+    rows = sorted(rows, key=lambda r: (-r[metric], r[tie]))
+    rank, last = 0, None
+    for r in rows:
+        if r[metric] != last:
+            rank, last = rank + 1, r[metric]
+        r["rank"] = rank
+    return rows
+
+
+def limited(rows: list[Row], params: Params) -> list[Row]:
+    return rows[: params["limit"]] if params.get("limit") else rows
+
+
+# --- periods ------------------------------------------------------------------------------
+
+
+def next_period(label: str, by: str) -> str:
+    """The label of the period after `label`."""
+    if by == "year":
+        return str(int(label) + 1)
+    if by == "quarter":
+        year, q = int(label[:4]), int(label[-1])
+        return f"{year + 1}-Q1" if q == 4 else f"{year}-Q{q + 1}"
+    if by == "month":
+        year, month = int(label[:4]), int(label[5:7])
+        return f"{year + 1}-01" if month == 12 else f"{year}-{month + 1:02d}"
+    step = 7 if by == "week" else 1
+    return (date.fromisoformat(label) + timedelta(days=step)).isoformat()
+
+
+def fill_periods(rows: list[Row], by: str, empty: Callable[[str], Row]) -> list[Row]:
+    """Rows sorted by period with the missing periods between the first and last added."""
+    if not rows:
+        return []
+    found = {r["period"]: r for r in rows}
+    labels = sorted(found)
+    out, label = [], labels[0]
+    while label <= labels[-1]:
+        out.append(found.get(label) or empty(label))
+        label = next_period(label, by)
+    return out
+
+
+# --- finishing each report (small results only) ------------------------------------------
+
+
+def _low_stock(rows: list[Row], p: Params) -> list[Row]:
+    products: dict[str, Row] = {}
+    suppliers: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for r in rows:
+        products.setdefault(r["product_id"], r)
+        if r.get("supplier_id") is not None:
+            suppliers[r["product_id"]].append((r["supplier_id"], r["supplier_name"] or ""))
+    out = []
+    for pid, r in products.items():
+        listed = sorted(set(suppliers[pid]))
+        out.append(
+            {
+                "product_id": pid,
+                "name": r["name"],
+                "units_in_stock": integer(r["units_in_stock"]),
+                "reorder_level": integer(r["reorder_level"]),
+                "suppliers": len(listed),
+                "supplier_names": "; ".join(name for _, name in listed),
+            }
+        )
+    out.sort(key=lambda r: (r["units_in_stock"], r["product_id"]))
+    return limited(out, p)
+
+
+def _ratings(rows: list[Row], p: Params) -> list[Row]:
+    rated = [
+        {
+            "product_id": r["product_id"],
+            "name": r["name"],
+            "reviews": integer(r["reviews"]),
+            "avg_score": ratio(r["score_sum"], r["reviews"]),
+            "_exact": Decimal(integer(r["score_sum"])) / integer(r["reviews"]),
+        }
+        for r in rows
+        if integer(r["reviews"])
+    ]
+    n = p["limit"]
+    lowest = sorted(rated, key=lambda r: (r["_exact"], -r["reviews"], r["product_id"]))[:n]
+    highest = sorted(rated, key=lambda r: (-r["_exact"], -r["reviews"], r["product_id"]))[:n]
+    out = [{"end": "lowest", **r} for r in lowest] + [{"end": "highest", **r} for r in highest]
+    for r in out:
+        del r["_exact"]
+    return out
+
+
+def _carts(rows: list[Row], p: Params) -> list[Row]:
+    pct = p["discount"] or Decimal(0)
+    out = []
+    for r in rows:
+        pays_by = bool(r.get("pays_by"))
+        applies = pct > 0 and (p["payment_method"] is None or pays_by)
+        discount = (r["total"] * pct / 100).quantize(CENT, ROUND_HALF_UP) if applies else CENT * 0
+        out.append(
+            {
+                "cart_id": r["cart_id"],
+                "customer_id": r["customer_id"],
+                "status": r["status"],
+                "lines": integer(r["lines"]),
+                "items": integer(r["items"]),
+                "total": r["total"],
+                "discount": discount,
+                "total_due": r["total"] - discount,
+            }
+        )
+    out.sort(key=lambda r: (-r["total"], r["cart_id"]))
+    return limited(out, p)
+
+
+def _wishlists(rows: list[Row], p: Params) -> list[Row]:
+    if p["by"] == "product":
+        out = [
+            {
+                "product_id": r["product_id"],
+                "name": r["name"],
+                "wishlists": integer(r["wishlists"]),
+                "customers": integer(r["customers"]),
+            }
+            for r in rows
+        ]
+        out.sort(key=lambda r: (-r["wishlists"], -r["customers"], r["product_id"]))
+    else:
+        out = [
+            {
+                "customer_id": r["customer_id"],
+                "first_name": r["first_name"],
+                "last_name": r["last_name"],
+                "wishlists": integer(r["wishlists"]),
+                "products": integer(r["products"]),
+            }
+            for r in rows
+        ]
+        out.sort(key=lambda r: (-r["products"], r["customer_id"]))
+    return limited(out, p)
+
+
+def _top_products(rows: list[Row], p: Params) -> list[Row]:
+    out = [
+        {
+            "product_id": r["product_id"],
+            "name": r["name"],
+            "units": integer(r["units"]),
+            "revenue": r["revenue"],
+        }
+        for r in rows
+    ]
+    ranked = dense_rank(out, p["metric"], "product_id")
+    if p["limit"]:
+        ranked = [r for r in ranked if r["rank"] <= p["limit"]]
+    return ranked
+
+
+def _customer_activity(rows: list[Row], p: Params) -> list[Row]:
+    if p["list"] is None:
+        r = rows[0] if rows else {}
+        total, active = integer(r.get("customers")), integer(r.get("active"))
+        return [
+            {
+                "customers": total,
+                "active": active,
+                "inactive": total - active,
+                "active_pct": ratio(100 * active, total, 1),
+            }
+        ]
+    out = [
+        {
+            "customer_id": r["customer_id"],
+            "first_name": r["first_name"],
+            "last_name": r["last_name"],
+            "email": r["email"],
+            "orders": integer(r["orders"]),
+            "last_purchase_at": r["last_purchase_at"],
+        }
+        for r in rows
+    ]
+    out.sort(key=lambda r: r["customer_id"])
+    return limited(out, p)
+
+
+def _suppliers(rows: list[Row], p: Params) -> list[Row]:
+    if p["top"]:
+        out = [
+            {
+                "supplier_id": r["supplier_id"],
+                "supplier": r["supplier"],
+                "products": integer(r["products"]),
+                "product_id": r["product_id"],
+                "product": r["product"],
+                "units": integer(r["units"]),
+            }
+            for r in rows
+        ]
+        out.sort(key=lambda r: (r["supplier_id"], r["product_id"]))
+        return out
+    out = [
+        {
+            "supplier_id": r["supplier_id"],
+            "name": r["name"],
+            "products": integer(r["products"]),
+            "units": integer(r["units"]),
+        }
+        for r in rows
+    ]
+    out.sort(key=lambda r: (-r["products"], -r["units"], r["supplier_id"]))
+    return limited(out, p)
+
+
+def _customer_orders(rows: list[Row], p: Params) -> list[Row]:
+    out = [
+        {
+            "customer_id": r["customer_id"],
+            "first_name": r["first_name"],
+            "last_name": r["last_name"],
+            "orders": integer(r["orders"]),
+            "items": integer(r["items"]),
+            "revenue": r["revenue"],
+        }
+        for r in rows
+    ]
+    out.sort(key=lambda r: (-r["items"], -r["orders"], r["customer_id"]))
+    return limited(out, p)
+
+
+def _sales(rows: list[Row], p: Params) -> list[Row]:
+    out = [
+        {
+            "period": str(r["period"]),
+            "orders": integer(r["orders"]),
+            "units": integer(r["units"]),
+            "revenue": r["revenue"],
+            "avg_order_value": ratio(r["revenue"], integer(r["orders"])),
+        }
+        for r in rows
+    ]
+    zero = Decimal("0.00")
+    return fill_periods(
+        out,
+        p["by"],
+        lambda label: {
+            "period": label,
+            "orders": 0,
+            "units": 0,
+            "revenue": zero,
+            "avg_order_value": None,
+        },
+    )
+
+
+def _payments(rows: list[Row], p: Params) -> list[Row]:
+    out = [
+        {
+            "method": r["method"],
+            "payments": integer(r["payments"]),
+            "amount": r["amount"],
+            "avg_amount": ratio(r["amount"], integer(r["payments"])),
+        }
+        for r in rows
+    ]
+    out.sort(key=lambda r: (-r["amount"], r["method"]))
+    return out
+
+
+def _delivery(rows: list[Row], p: Params) -> list[Row]:
+    out = []
+    for r in rows:
+        n = integer(r["delivered"])
+        out.append(
+            {
+                "partner_id": r["partner_id"],
+                "partner": r["partner"],
+                "month": str(r["month"]),
+                "delivered": n,
+                "on_time": integer(r["on_time"]),
+                "on_time_pct": ratio(100 * integer(r["on_time"]), n, 1),
+                "avg_delay_days": ratio(integer(r["late_seconds"]), n * 86400),
+            }
+        )
+    out.sort(key=lambda r: (r["partner_id"], r["month"]))
+    return out
+
+
+def _categories(rows: list[Row], p: Params) -> list[Row]:
+    out = [
+        {
+            "category_id": r["category_id"],
+            "category": r["category"],
+            "units": integer(r["units"]),
+            "revenue": r["revenue"],
+        }
+        for r in rows
+    ]
+    out.sort(key=lambda r: (-r["revenue"], r["category_id"] or ""))
+    return limited(out, p)
+
+
+def _forecast(store: Repository, p: Params) -> ReportResult:
+    from ecomcli.reports.forecast import forecast
+
+    history = run(store, "sales", {"by": p["by"], "from": p["from"], "to": p["to"]})
+    return forecast(history.rows, p["by"], p["periods"])
+
+
+# --- the registry ---------------------------------------------------------------------
+
+
+def cols(*names: str) -> Callable[[Params], list[str]]:
+    return lambda p: list(names)
+
+
+def bar(x: str, y: str, ylabel: str) -> Callable[[Params], Chart]:
+    return lambda p: Chart("bar", x, y, ylabel)
+
+
+_SPECS = (
+    ReportSpec(
+        "low-stock",
+        "products under a stock threshold, most urgent first, with their suppliers",
+        (
+            Option("threshold", "int", "list products with fewer units than this", 10),
+            LIMIT(),
+        ),
+        cols(
+            "product_id", "name", "units_in_stock", "reorder_level", "suppliers", "supplier_names"
+        ),
+        _low_stock,
+        chart=bar("product_id", "units_in_stock", "units in stock"),
+    ),
+    ReportSpec(
+        "ratings",
+        "lowest- and highest-rated products by average review score",
+        (LIMIT("N lowest and N highest", 5),),
+        cols("end", "product_id", "name", "reviews", "avg_score"),
+        _ratings,
+        chart=bar("product_id", "avg_score", "average score (1-5)"),
+    ),
+    ReportSpec(
+        "carts",
+        "items and total price per cart, with an optional discount by payment method",
+        (
+            Option("discount", "decimal", "discount in percent, 0-100"),
+            Option(
+                "payment_method",
+                "choice",
+                "discount only customers who have paid by this method",
+                None,
+                PAYMENT_METHODS,
+            ),
+            LIMIT(),
+        ),
+        cols(
+            "cart_id", "customer_id", "status", "lines", "items", "total", "discount", "total_due"
+        ),
+        _carts,
+        money=("total",),
+        derived_money=("discount", "total_due"),
+        chart=bar("cart_id", "total_due", "total due (currency units)"),
+    ),
+    ReportSpec(
+        "wishlists",
+        "products on each customer's wishlists, or the most wishlisted products",
+        (
+            Option("by", "choice", "customer or product", "customer", ("customer", "product")),
+            LIMIT(),
+        ),
+        lambda p: (
+            ["product_id", "name", "wishlists", "customers"]
+            if p["by"] == "product"
+            else ["customer_id", "first_name", "last_name", "wishlists", "products"]
+        ),
+        _wishlists,
+        chart=lambda p: (
+            Chart("bar", "product_id", "wishlists", "wishlists")
+            if p["by"] == "product"
+            else Chart("bar", "customer_id", "products", "products wishlisted")
+        ),
+    ),
+    ReportSpec(
+        "top-products",
+        "best sellers by units or revenue, dense-ranked (ties share a rank)",
+        (
+            FROM,
+            TO,
+            LIMIT("every product whose rank is N or better (ties included)"),
+            Option("metric", "choice", "units or revenue", "units", ("units", "revenue")),
+        ),
+        cols("rank", "product_id", "name", "units", "revenue"),
+        _top_products,
+        money=("revenue",),
+        chart=lambda p: Chart(
+            "bar",
+            "product_id",
+            p["metric"],
+            "revenue (currency units)" if p["metric"] == "revenue" else "units sold",
+        ),
+    ),
+    ReportSpec(
+        "customer-activity",
+        "total, active and inactive customers; --list inactive for a win-back mailing",
+        (
+            FROM,
+            TO,
+            Option(
+                "list",
+                "choice",
+                "list the active or inactive customers",
+                None,
+                ("active", "inactive"),
+            ),
+            LIMIT(),
+        ),
+        lambda p: (
+            ["customers", "active", "inactive", "active_pct"]
+            if p["list"] is None
+            else ["customer_id", "first_name", "last_name", "email", "orders", "last_purchase_at"]
+        ),
+        _customer_activity,
+        datetimes=("last_purchase_at",),
+    ),
+    ReportSpec(
+        "suppliers",
+        "suppliers by number of products supplied; --top: the leader(s) and their products",
+        (Option("top", "flag", "show the leading supplier(s) and their products", False), LIMIT()),
+        lambda p: (
+            ["supplier_id", "supplier", "products", "product_id", "product", "units"]
+            if p["top"]
+            else ["supplier_id", "name", "products", "units"]
+        ),
+        _suppliers,
+        chart=lambda p: (
+            None if p["top"] else Chart("bar", "supplier_id", "products", "products supplied")
+        ),
+    ),
+    ReportSpec(
+        "customer-orders",
+        "orders, items and revenue per customer, most items first",
+        (FROM, TO, LIMIT()),
+        cols("customer_id", "first_name", "last_name", "orders", "items", "revenue"),
+        _customer_orders,
+        money=("revenue",),
+        chart=bar("customer_id", "items", "items ordered"),
+    ),
+    ReportSpec(
+        "sales",
+        "orders, units, revenue and average order value per period",
+        (FROM, TO, Option("by", "choice", "period length", "month", PERIODS)),
+        cols("period", "orders", "units", "revenue", "avg_order_value"),
+        _sales,
+        money=("revenue",),
+        derived_money=("avg_order_value",),
+        chart=lambda p: Chart("line", "period", "revenue", "revenue (currency units)"),
+    ),
+    ReportSpec(
+        "forecast",
+        "revenue of the next periods, Holt-Winters exponential smoothing on sales",
+        (
+            FROM,
+            TO,
+            Option("by", "choice", "period length", "quarter", ("month", "quarter")),
+            Option("periods", "int", "how many periods to project", 4),
+        ),
+        cols("period", "kind", "revenue"),
+        lambda rows, p: rows,
+        chart=lambda p: Chart("line", "period", "revenue", "revenue (currency units)"),
+        compute=_forecast,
+    ),
+    ReportSpec(
+        "payments",
+        "count and value of payments by method",
+        (FROM, TO),
+        cols("method", "payments", "amount", "avg_amount"),
+        _payments,
+        money=("amount",),
+        derived_money=("avg_amount",),
+        chart=bar("method", "amount", "amount paid (currency units)"),
+    ),
+    ReportSpec(
+        "delivery",
+        "on-time rate and average delay by delivery partner and month delivered",
+        (FROM, TO),
+        cols(
+            "partner_id",
+            "partner",
+            "month",
+            "delivered",
+            "on_time",
+            "on_time_pct",
+            "avg_delay_days",
+        ),
+        _delivery,
+        chart=lambda p: Chart("line", "month", "on_time_pct", "on time (%)"),
+    ),
+    ReportSpec(
+        "categories",
+        "units and revenue by product category",
+        (FROM, TO, LIMIT()),
+        cols("category_id", "category", "units", "revenue"),
+        _categories,
+        money=("revenue",),
+        chart=bar("category_id", "revenue", "revenue (currency units)"),
+    ),
+)
+
+REPORTS: dict[str, ReportSpec] = {s.name: s for s in _SPECS}
+
+
+def spec(name: str) -> ReportSpec:
+    found = REPORTS.get(name)
+    if found is None:
+        raise NotFoundError(f"unknown report {name!r}; reports: {', '.join(REPORTS)}")
+    return found
+
+
+def normalize(rows: Sequence[Row], s: ReportSpec, backend: str) -> list[Row]:
+    """Raw rows from any backend in one form: money as Decimal (2 places), datetimes as
+    datetime, counts as int (MySQL sums integers into Decimal)."""
+    scaled = backend == "sqlite"  # SQLite stores and sums money as integer cents
+    out = []
+    for raw in rows:
+        row = dict(raw)
+        for name in s.money:
+            if name in row:
+                row[name] = money(row[name], scaled)
+        for name in s.datetimes:
+            if name in row:
+                row[name] = to_datetime(row[name])
+        for name, value in row.items():
+            if isinstance(value, Decimal) and name not in s.money:
+                row[name] = int(value)
+        out.append(row)
+    return out
+
+
+def run(store: Repository, name: str, params: Params | None = None) -> ReportResult:
+    """Run report `name` on `store` with `params` (option name -> value)."""
+    s = spec(name)
+    p = s.params(params or {})
+    if s.compute is not None:
+        return s.compute(store, p)
+    raw = store.run_report(name, p)
+    rows = s.finish(normalize(raw, s, store.backend), p)
+    columns = s.columns(p)
+    shown = tuple(
+        c
+        for c in columns
+        if c in (*s.money, "discount", "total_due", "avg_order_value", "avg_amount")
+    )
+    return ReportResult(name, columns, rows, money=shown, title=f"{name}: {s.description}")
+
+
+__all__ = ["REPORTS", "Chart", "Option", "ReportResult", "ReportSpec", "run", "spec"]

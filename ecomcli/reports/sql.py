@@ -1,0 +1,353 @@
+"""Reports as SQL for SQLite and MySQL/MariaDB: `build(name, dialect, params)`.
+
+Each statement aggregates inside the database and returns one row per group; the
+finishing touches (exact averages, ranks, defined order) are in `ecomcli.reports`.
+SQLite stores money as integer cents and datetimes as `YYYY-MM-DD HH:MM:SS` text, so the
+same SQL sums cents there and DECIMAL on MySQL. No `%` appears in any statement (it is
+the MySQL driver's placeholder character).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from ecomcli.reports import SALE_EXCLUDED, spec
+
+Params = dict[str, Any]
+Built = tuple[str, list[Any]]
+
+SALE = "o.status NOT IN (" + ", ".join(f"'{s}'" for s in SALE_EXCLUDED) + ")"
+
+
+class SQL:
+    """What differs between the dialects: placeholders, quoting, dates."""
+
+    def __init__(self, dialect: str) -> None:
+        self.dialect = dialect
+        self.ph = "?" if dialect == "sqlite" else "%s"
+
+    def q(self, name: str) -> str:
+        return f'"{name}"' if self.dialect == "sqlite" else f"`{name}`"
+
+    def bound(self, day: date) -> Any:
+        moment = datetime(day.year, day.month, day.day)
+        return moment.isoformat(sep=" ") if self.dialect == "sqlite" else moment
+
+    def period(self, col: str, by: str) -> str:
+        """The period label of datetime column `col`: see docs/reports.md."""
+        if self.dialect == "sqlite":  # substr on the ISO text is faster than strftime
+            return {
+                "day": f"substr({col}, 1, 10)",
+                "week": f"date({col}, '-6 days', 'weekday 1')",
+                "month": f"substr({col}, 1, 7)",
+                "quarter": f"substr({col}, 1, 4) || '-Q' || "
+                f"((CAST(substr({col}, 6, 2) AS INTEGER) + 2) / 3)",
+                "year": f"substr({col}, 1, 4)",
+            }[by]
+        return {
+            "day": f"CAST(DATE({col}) AS CHAR)",
+            "week": f"CAST(DATE({col}) - INTERVAL WEEKDAY({col}) DAY AS CHAR)",
+            "month": f"LEFT(CAST({col} AS CHAR), 7)",
+            "quarter": f"CONCAT(YEAR({col}), '-Q', QUARTER({col}))",
+            "year": f"CAST(YEAR({col}) AS CHAR)",
+        }[by]
+
+    def late_seconds(self, actual: str, promised: str) -> str:
+        if self.dialect == "sqlite":
+            return f"MAX(0, strftime('%s', {actual}) - strftime('%s', {promised}))"
+        return f"GREATEST(0, TIMESTAMPDIFF(SECOND, {promised}, {actual}))"
+
+    def between(self, col: str, p: Params, binds: list[Any]) -> str:
+        """` AND col in [--from, --to]`: from inclusive, to inclusive of its whole day."""
+        sql = ""
+        if p.get("from"):
+            sql += f" AND {col} >= {self.ph}"
+            binds.append(self.bound(p["from"]))
+        if p.get("to"):
+            sql += f" AND {col} < {self.ph}"
+            binds.append(self.bound(p["to"] + timedelta(days=1)))
+        return sql
+
+    def select(self, *columns: tuple[str, str]) -> str:
+        return "SELECT " + ", ".join(f"{expr} AS {self.q(alias)}" for expr, alias in columns)
+
+
+def low_stock(d: SQL, p: Params) -> Built:
+    sql = d.select(
+        ("p.product_id", "product_id"),
+        ("p.name", "name"),
+        ("p.units_in_stock", "units_in_stock"),
+        ("p.reorder_level", "reorder_level"),
+        ("s.supplier_id", "supplier_id"),
+        ("s.name", "supplier_name"),
+    )
+    sql += (
+        " FROM products p LEFT JOIN supplies sp ON sp.product_id = p.product_id"
+        " LEFT JOIN suppliers s ON s.supplier_id = sp.supplier_id"
+        f" WHERE p.units_in_stock < {d.ph}"
+    )
+    return sql, [p["threshold"]]
+
+
+def ratings(d: SQL, p: Params) -> Built:
+    sql = d.select(
+        ("p.product_id", "product_id"),
+        ("p.name", "name"),
+        ("t.n", "reviews"),
+        ("t.score_sum", "score_sum"),
+    )
+    sql += (
+        " FROM (SELECT r.product_id, COUNT(*) AS n, SUM(r.score) AS score_sum"
+        " FROM reviews r WHERE r.product_id IS NOT NULL GROUP BY r.product_id) t"
+        " JOIN products p ON p.product_id = t.product_id"
+    )
+    return sql, []
+
+
+def carts(d: SQL, p: Params) -> Built:
+    binds: list[Any] = []
+    pays = "0"
+    if p.get("discount") and p.get("payment_method"):
+        pays = (
+            "CASE WHEN EXISTS (SELECT 1 FROM payments pm WHERE pm.customer_id = c.customer_id"
+            f" AND pm.method = {d.ph}) THEN 1 ELSE 0 END"
+        )
+        binds.append(p["payment_method"])
+    sql = d.select(
+        ("c.cart_id", "cart_id"),
+        ("c.customer_id", "customer_id"),
+        ("c.status", "status"),
+        ("COUNT(ci.product_id)", "lines"),
+        ("COALESCE(SUM(ci.quantity), 0)", "items"),
+        ("COALESCE(SUM(ci.quantity * p.price), 0)", "total"),
+        (pays, "pays_by"),
+    )
+    sql += (
+        " FROM carts c LEFT JOIN cart_items ci ON ci.cart_id = c.cart_id"
+        " LEFT JOIN products p ON p.product_id = ci.product_id"
+        " GROUP BY c.cart_id, c.customer_id, c.status"
+    )
+    return sql, binds
+
+
+def wishlists(d: SQL, p: Params) -> Built:
+    if p["by"] == "product":
+        sql = d.select(
+            ("p.product_id", "product_id"),
+            ("p.name", "name"),
+            ("COUNT(*)", "wishlists"),
+            ("COUNT(DISTINCT w.customer_id)", "customers"),
+        )
+        sql += (
+            " FROM wishlist_items wi JOIN wishlists w ON w.wishlist_id = wi.wishlist_id"
+            " JOIN products p ON p.product_id = wi.product_id GROUP BY p.product_id, p.name"
+        )
+        return sql, []
+    sql = d.select(
+        ("c.customer_id", "customer_id"),
+        ("c.first_name", "first_name"),
+        ("c.last_name", "last_name"),
+        ("COUNT(DISTINCT w.wishlist_id)", "wishlists"),
+        ("COUNT(DISTINCT wi.product_id)", "products"),
+    )
+    sql += (
+        " FROM wishlists w JOIN customers c ON c.customer_id = w.customer_id"
+        " LEFT JOIN wishlist_items wi ON wi.wishlist_id = w.wishlist_id"
+        " GROUP BY c.customer_id, c.first_name, c.last_name"
+    )
+    return sql, []
+
+
+def top_products(d: SQL, p: Params) -> Built:
+    binds: list[Any] = []
+    inner = (
+        "SELECT i.product_id, SUM(i.quantity) AS units, SUM(i.quantity * i.unit_price) AS revenue"
+        " FROM order_items i JOIN orders o ON o.order_id = i.order_id"
+        f" WHERE {SALE}{d.between('o.purchased_at', p, binds)} GROUP BY i.product_id"
+    )
+    sql = d.select(
+        ("t.product_id", "product_id"),
+        ("p.name", "name"),
+        ("t.units", "units"),
+        ("t.revenue", "revenue"),
+    )
+    sql += f" FROM ({inner}) t JOIN products p ON p.product_id = t.product_id"
+    return sql, binds
+
+
+def customer_activity(d: SQL, p: Params) -> Built:
+    binds: list[Any] = []
+    active = (
+        f"SELECT 1 FROM orders o WHERE o.customer_id = c.customer_id AND {SALE}"
+        f"{d.between('o.purchased_at', p, binds)}"
+    )
+    if p["list"] is None:
+        sql = d.select(
+            ("COUNT(*)", "customers"),
+            (f"COALESCE(SUM(CASE WHEN EXISTS ({active}) THEN 1 ELSE 0 END), 0)", "active"),
+        )
+        return sql + " FROM customers c", binds
+    sql = d.select(
+        ("c.customer_id", "customer_id"),
+        ("c.first_name", "first_name"),
+        ("c.last_name", "last_name"),
+        ("c.email", "email"),
+        ("COALESCE(x.n, 0)", "orders"),
+        ("x.last_at", "last_purchase_at"),
+    )
+    negate = "NOT " if p["list"] == "inactive" else ""
+    sql += (
+        " FROM customers c LEFT JOIN (SELECT o.customer_id, COUNT(*) AS n,"
+        f" MAX(o.purchased_at) AS last_at FROM orders o WHERE {SALE} GROUP BY o.customer_id) x"
+        f" ON x.customer_id = c.customer_id WHERE {negate}EXISTS ({active})"
+    )
+    return sql, binds
+
+
+def suppliers(d: SQL, p: Params) -> Built:
+    if p["top"]:
+        counts = "SELECT supplier_id, COUNT(*) AS n FROM supplies GROUP BY supplier_id"
+        sql = d.select(
+            ("s.supplier_id", "supplier_id"),
+            ("s.name", "supplier"),
+            ("c.n", "products"),
+            ("pr.product_id", "product_id"),
+            ("pr.name", "product"),
+            ("sp.units", "units"),
+        )
+        sql += (
+            f" FROM ({counts}) c JOIN suppliers s ON s.supplier_id = c.supplier_id"
+            " JOIN supplies sp ON sp.supplier_id = c.supplier_id"
+            " JOIN products pr ON pr.product_id = sp.product_id"
+            f" WHERE c.n = (SELECT MAX(m.n) FROM ({counts}) m)"
+        )
+        return sql, []
+    sql = d.select(
+        ("s.supplier_id", "supplier_id"),
+        ("s.name", "name"),
+        ("COUNT(sp.product_id)", "products"),
+        ("COALESCE(SUM(sp.units), 0)", "units"),
+    )
+    sql += (
+        " FROM suppliers s LEFT JOIN supplies sp ON sp.supplier_id = s.supplier_id"
+        " GROUP BY s.supplier_id, s.name"
+    )
+    return sql, []
+
+
+def customer_orders(d: SQL, p: Params) -> Built:
+    binds: list[Any] = []
+    # one flat aggregate joined once (a per-order derived table nested in it made MariaDB
+    # re-evaluate it per customer: minutes at 20k orders)
+    inner = (
+        "SELECT o.customer_id, COUNT(DISTINCT o.order_id) AS n, SUM(i.quantity) AS units,"
+        " SUM(i.quantity * i.unit_price) AS revenue"
+        " FROM orders o JOIN order_items i ON i.order_id = o.order_id"
+        f" WHERE {SALE}{d.between('o.purchased_at', p, binds)} GROUP BY o.customer_id"
+    )
+    sql = d.select(
+        ("c.customer_id", "customer_id"),
+        ("c.first_name", "first_name"),
+        ("c.last_name", "last_name"),
+        ("COALESCE(x.n, 0)", "orders"),
+        ("COALESCE(x.units, 0)", "items"),
+        ("COALESCE(x.revenue, 0)", "revenue"),
+    )
+    sql += f" FROM customers c LEFT JOIN ({inner}) x ON x.customer_id = c.customer_id"
+    return sql, binds
+
+
+def sales(d: SQL, p: Params) -> Built:
+    binds: list[Any] = []
+    period = d.period("o.purchased_at", p["by"])
+    inner = (
+        f"SELECT {period} AS label, SUM(i.quantity) AS units,"
+        " SUM(i.quantity * i.unit_price) AS revenue"
+        " FROM orders o JOIN order_items i ON i.order_id = o.order_id"
+        f" WHERE {SALE}{d.between('o.purchased_at', p, binds)}"
+        " GROUP BY o.order_id, o.purchased_at"
+    )
+    sql = d.select(
+        ("t.label", "period"),
+        ("COUNT(*)", "orders"),
+        ("SUM(t.units)", "units"),
+        ("SUM(t.revenue)", "revenue"),
+    )
+    sql += f" FROM ({inner}) t GROUP BY t.label ORDER BY t.label"
+    return sql, binds
+
+
+def payments(d: SQL, p: Params) -> Built:
+    binds: list[Any] = []
+    sql = d.select(("pm.method", "method"), ("COUNT(*)", "payments"), ("SUM(pm.amount)", "amount"))
+    sql += f" FROM payments pm WHERE 1 = 1{d.between('pm.paid_at', p, binds)} GROUP BY pm.method"
+    return sql, binds
+
+
+def delivery(d: SQL, p: Params) -> Built:
+    binds: list[Any] = []
+    month = d.period("o.delivered_at", "month")
+    sql = d.select(
+        ("dp.partner_id", "partner_id"),
+        ("dp.name", "partner"),
+        (month, "month"),
+        ("COUNT(*)", "delivered"),
+        ("SUM(CASE WHEN o.delivered_at <= o.estimated_delivery_at THEN 1 ELSE 0 END)", "on_time"),
+        (f"SUM({d.late_seconds('o.delivered_at', 'o.estimated_delivery_at')})", "late_seconds"),
+    )
+    sql += (
+        " FROM orders o JOIN delivery_partners dp ON dp.partner_id = o.delivery_partner_id"
+        " WHERE o.delivered_at IS NOT NULL AND o.estimated_delivery_at IS NOT NULL"
+        f"{d.between('o.delivered_at', p, binds)}"
+        f" GROUP BY dp.partner_id, dp.name, {month}"
+    )
+    return sql, binds
+
+
+def categories(d: SQL, p: Params) -> Built:
+    binds: list[Any] = []
+    inner = (
+        "SELECT i.product_id, SUM(i.quantity) AS units, SUM(i.quantity * i.unit_price) AS revenue"
+        " FROM order_items i JOIN orders o ON o.order_id = i.order_id"
+        f" WHERE {SALE}{d.between('o.purchased_at', p, binds)} GROUP BY i.product_id"
+    )
+    sql = d.select(
+        ("pr.category_id", "category_id"),
+        ("c.name", "category"),
+        ("SUM(t.units)", "units"),
+        ("SUM(t.revenue)", "revenue"),
+    )
+    sql += (
+        f" FROM ({inner}) t JOIN products pr ON pr.product_id = t.product_id"
+        " LEFT JOIN categories c ON c.category_id = pr.category_id"
+        " GROUP BY pr.category_id, c.name"
+    )
+    return sql, binds
+
+
+BUILDERS: dict[str, Callable[[SQL, Params], Built]] = {
+    "low-stock": low_stock,
+    "ratings": ratings,
+    "carts": carts,
+    "wishlists": wishlists,
+    "top-products": top_products,
+    "customer-activity": customer_activity,
+    "suppliers": suppliers,
+    "customer-orders": customer_orders,
+    "sales": sales,
+    "payments": payments,
+    "delivery": delivery,
+    "categories": categories,
+}
+
+
+def build(name: str, dialect: str, params: Params) -> Built:
+    """The statement and its bind values for report `name` on `dialect`.
+
+    `params` may be raw (it is checked and completed by the report's spec)."""
+    s = spec(name)
+    if name not in BUILDERS:
+        raise AssertionError(f"report {name} is computed in Python, not in SQL")
+    return BUILDERS[name](SQL(dialect), s.params(params))

@@ -1,0 +1,292 @@
+"""MySQL/MariaDB specifics, against the real server: connection errors as the CLI reports
+them, init-db, the bulk write path, the C extension, and lock conflicts."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from decimal import Decimal
+
+import mysql.connector
+import pytest
+from typer.testing import CliRunner
+
+import ecomcli
+from ecomcli import Mode, schema
+from ecomcli.backends.mysql import MySQLRepository
+from ecomcli.cli import app
+from ecomcli.config import parse_url
+from ecomcli.errors import CONNECTION, ConnectionFailed, NotFoundError, TransientError
+from ecomcli.validation import Validator
+
+CUSTOMER_FIELDS = ["customer_id", "first_name", "email", "created_at"]
+
+
+def root_conn(url: str):  # type: ignore[no-untyped-def]
+    db = parse_url(url)
+    return mysql.connector.connect(
+        host=db.host,
+        port=db.port or 3306,
+        user=db.user,
+        password=db.password or "",
+        autocommit=True,
+    )
+
+
+def status(url: str):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(app, ["status", "--db", url])
+
+
+def assert_connection_error(result, *words: str, secret: str | None = None) -> None:  # type: ignore[no-untyped-def]
+    assert result.exit_code == CONNECTION, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    for word in words:
+        assert word in lines[0]
+    assert "Traceback" not in result.output
+    if secret:
+        assert secret not in result.output
+
+
+def test_refused_port_is_a_one_line_connection_error(mysql_server: str) -> None:
+    assert_connection_error(status("mysql://root@127.0.0.1:1/shop"), "refused", "127.0.0.1:1")
+
+
+def test_wrong_password_is_reported_without_the_password(mysql_server: str) -> None:
+    user = f"ecom_t_{uuid.uuid4().hex[:8]}"
+    conn = root_conn(mysql_server)
+    cur = conn.cursor()
+    cur.execute(f"CREATE USER '{user}'@'%' IDENTIFIED BY 'right-pass-1'")
+    try:
+        host = mysql_server.split("@", 1)[1]
+        result = status(f"mysql://{user}:Wr0ngSecret@{host}")
+        assert_connection_error(result, "access denied", user, secret="Wr0ngSecret")
+        assert ":***@" in result.stderr
+    finally:
+        cur.execute(f"DROP USER '{user}'@'%'")
+        conn.close()
+
+
+def test_unknown_database_suggests_init_db(mysql_server: str) -> None:
+    result = status(f"{mysql_server}_missing")
+    assert_connection_error(result, "does not exist", "ecom init-db")
+
+
+def test_init_db_creates_the_database_then_has_nothing_to_do(mysql_server: str) -> None:
+    url = f"{mysql_server}_created"
+    first = CliRunner().invoke(app, ["init-db", "--db", url])
+    assert first.exit_code == 0, first.output
+    assert "created database" in first.stderr
+    second = CliRunner().invoke(app, ["init-db", "--db", url])
+    assert second.exit_code == 0, second.output
+    assert "nothing to do" in second.stderr
+    with ecomcli.connect(url) as store:
+        assert store.schema_version() == schema.SCHEMA_VERSION
+        store.insert("customers", {"customer_id": "c1"})
+    dropped = CliRunner().invoke(app, ["init-db", "--drop", "--yes", "--db", url])
+    assert dropped.exit_code == 0, dropped.output
+    assert "created ecom_meta, categories" in dropped.stderr
+    with ecomcli.connect(url) as store:
+        assert store.schema_version() == schema.SCHEMA_VERSION
+        assert store.count("customers") == 0
+
+
+def test_a_lost_connection_is_a_connection_error(mysql_server: str) -> None:
+    with ecomcli.connect(mysql_server) as store:
+        killer = root_conn(mysql_server)
+        killer.cursor().execute(f"KILL {store.conn.connection_id}")  # type: ignore[attr-defined]
+        killer.close()
+        with pytest.raises(ConnectionFailed, match="lost the connection") as failed:
+            store.count("customers")
+        assert failed.value.exit_code == CONNECTION
+
+
+def test_query_binds_percent_s_and_keeps_literal_percent_signs(mysql_server: str) -> None:
+    with ecomcli.connect(mysql_server) as store:
+        assert isinstance(store, MySQLRepository)
+        rows = store.query(
+            "SELECT DATE_FORMAT(%s, '%Y-%m %H:%i:%S') AS month, 'a%' LIKE %s AS hit",
+            [datetime(2024, 3, 5, 10, 11, 12), "a%"],
+        )
+        assert rows == [{"month": "2024-03 10:11:12", "hit": 1}]
+
+
+# --- the bulk write path ----------------------------------------------------------------
+
+
+@pytest.fixture(params=["load-data", "insert"])
+def mysql_store(request: pytest.FixtureRequest, mysql_server: str) -> Iterator[MySQLRepository]:
+    """An empty store written through LOAD DATA LOCAL, or with LOCAL switched off."""
+    url = mysql_server + ("?local_infile=0" if request.param == "insert" else "")
+    with ecomcli.connect(url) as store:
+        assert isinstance(store, MySQLRepository)
+        store.init_schema()
+        for e in reversed(schema.ENTITIES):
+            store.execute(f"DELETE FROM `{e.name}`").close()
+        yield store
+
+
+def customers(n: int, start: int = 0, name: str = "Ann") -> list[dict]:
+    check = Validator(schema.entity("customers"))
+    return [
+        check(
+            {
+                "customer_id": f"c{i}",
+                "first_name": f"{name} {i}\t\\ 😀" if i % 7 == 0 else f"{name} {i}",
+                "email": None if i % 5 == 0 else f"u{i}@example.com",
+                "created_at": "2024-05-01T12:00:00Z",
+            }
+        )
+        for i in range(start, start + n)
+    ]
+
+
+def test_write_batch_counts_are_exact_on_a_large_batch(mysql_store: MySQLRepository) -> None:
+    r = mysql_store.write_batch("customers", customers(3000), Mode.UPSERT, CUSTOMER_FIELDS)
+    assert (r.inserted, r.updated, r.unchanged) == (3000, 0, 0)
+    # 1000 unchanged, 1000 renamed, 1000 new
+    batch = customers(1000) + customers(1000, 1000, name="Bo") + customers(1000, 3000)
+    r = mysql_store.write_batch("customers", batch, Mode.UPSERT, CUSTOMER_FIELDS)
+    assert (r.inserted, r.updated, r.unchanged, r.rejected) == (1000, 1000, 1000, [])
+    assert mysql_store.count("customers") == 4000
+    assert mysql_store.require("customers", ("c1002",))["first_name"] == "Bo 1002"
+    stored = mysql_store.require("customers", ("c7",))
+    assert stored == {
+        **customers(1, 7)[0],
+        "last_name": None,
+        "phone": None,
+        "gender": None,
+        "date_of_birth": None,
+    }
+
+    r = mysql_store.write_batch("customers", customers(10, 3995), Mode.INSERT, CUSTOMER_FIELDS)
+    assert r.inserted == 5
+    assert r.rejected == [(i, "key already exists") for i in range(5)]
+    r = mysql_store.write_batch("customers", customers(10, 3998), Mode.IGNORE, CUSTOMER_FIELDS)
+    assert (r.inserted, r.ignored) == (3, 7)
+    assert mysql_store.count("customers") == 4008
+
+
+def test_write_batch_merge_keeps_fields_not_given(mysql_store: MySQLRepository) -> None:
+    mysql_store.write_batch("customers", customers(50), Mode.UPSERT, CUSTOMER_FIELDS)
+    partial = Validator(schema.entity("customers"), partial=True)
+    batch = [partial({"customer_id": f"c{i}", "phone": "+1 555"}) for i in range(40, 60)]
+    r = mysql_store.write_batch("customers", batch, Mode.MERGE, ["customer_id", "phone"])
+    assert (r.inserted, r.updated, r.unchanged) == (10, 10, 0)
+    kept = mysql_store.require("customers", ("c41",))
+    assert (kept["phone"], kept["email"]) == ("+1 555", "u41@example.com")
+    # a required field the input lacks keeps its stored value
+    mysql_store.insert(
+        "products",
+        Validator(schema.entity("products"))(
+            {"product_id": "p1", "name": "Shoe", "price": "9.99", "units_in_stock": 5}
+        ),
+    )
+    partial = Validator(schema.entity("products"), partial=True)
+    r = mysql_store.write_batch(
+        "products",
+        [partial({"product_id": "p1", "price": "25.00"})],
+        Mode.MERGE,
+        ["product_id", "price"],
+    )
+    assert (r.updated, r.rejected) == (1, [])
+    p1 = mysql_store.require("products", ("p1",))
+    assert (p1["name"], p1["price"], p1["units_in_stock"]) == ("Shoe", Decimal("25.00"), 5)
+
+
+def test_write_batch_is_all_or_nothing(mysql_store: MySQLRepository) -> None:
+    check = Validator(schema.entity("order_items"))
+    mysql_store.write_batch("customers", customers(1), Mode.UPSERT, CUSTOMER_FIELDS)
+    mysql_store.insert(
+        "products",
+        Validator(schema.entity("products"))({"product_id": "p1", "name": "Shoe", "price": "9.99"}),
+    )
+    mysql_store.insert(
+        "orders",
+        Validator(schema.entity("orders"))(
+            {"order_id": "o1", "customer_id": "c0", "purchased_at": "2024-01-01T00:00:00"}
+        ),
+    )
+    lines = [
+        check({"order_id": "o1", "line_no": n, "product_id": p, "unit_price": "9.99"})
+        for n, p in [(1, "p1"), (2, "no-such-product"), (3, "p1")]
+    ]
+    with pytest.raises(NotFoundError):
+        mysql_store.write_batch("order_items", lines, Mode.UPSERT, ["order_id"])
+    assert mysql_store.count("order_items") == 0
+    r = mysql_store.write_batch("order_items", lines[::2], Mode.UPSERT, ["order_id"])
+    assert r.inserted == 2
+    assert mysql_store.require("order_items", ("o1", 3))["unit_price"] == Decimal("9.99")
+
+
+def test_a_refused_load_data_falls_back_with_one_notice(
+    mysql_server: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with ecomcli.connect(mysql_server + "?local_infile=0") as store:
+        assert isinstance(store, MySQLRepository)
+        store.init_schema()
+        store.local_infile = True  # the client connection still refuses LOCAL
+        r = store.write_batch("customers", customers(20, 9000), Mode.UPSERT, CUSTOMER_FIELDS)
+        assert r.inserted == 20
+        r = store.write_batch("customers", customers(20, 9010), Mode.UPSERT, CUSTOMER_FIELDS)
+        assert (r.inserted, r.unchanged) == (10, 10)
+        assert store.count("customers", [ecomcli.Filter("customer_id", ">=", "c9000")]) == 30
+    err = capsys.readouterr().err
+    assert err.count("refuses LOAD DATA LOCAL INFILE") == 1
+
+
+# --- the C extension --------------------------------------------------------------------
+
+
+def run_python(code: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}  # as a user runs it
+    return subprocess.run(
+        [sys.executable, "-W", "error::RuntimeWarning", "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_the_cli_path_uses_the_c_extension(mysql_server: str) -> None:
+    done = run_python(
+        "from ecomcli.cli import app\n"
+        "import ecomcli\n"
+        f"store = ecomcli.connect({mysql_server!r})\n"
+        "print(type(store.conn).__name__)\n"
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "CMySQLConnection"
+
+
+def test_pure_python_fallback_is_announced(mysql_server: str) -> None:
+    done = run_python(
+        "import hashlib\n"  # loads the system OpenSSL before the connector's C extension
+        "import ecomcli\n"
+        f"ecomcli.connect({mysql_server!r})\n"
+    )
+    assert done.returncode != 0
+    assert "without its C extension" in done.stderr
+
+
+# --- lock conflicts ---------------------------------------------------------------------
+
+
+def test_lock_wait_timeout_is_transient(mysql_store: MySQLRepository) -> None:
+    product = Validator(schema.entity("products"))(
+        {"product_id": "p1", "name": "Shoe", "price": "1", "units_in_stock": 3}
+    )
+    mysql_store.insert("products", product)
+    with ecomcli.connect(mysql_store.url.raw) as other:
+        other.execute("SET SESSION innodb_lock_wait_timeout = 1").close()  # type: ignore[attr-defined]
+        with mysql_store.transaction():
+            assert mysql_store.add_stock("p1", -1) == 2  # holds the row lock until commit
+            with pytest.raises(TransientError, match="1205"):
+                other.add_stock("p1", -1)
+        assert other.add_stock("p1", -1) == 1

@@ -1,0 +1,176 @@
+"""`ecom report`: listing, formats, files, charts and option checking, through the CLI."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from test_reports import load, shop_rows, tie_rows, typed
+from typer.testing import CliRunner
+
+import ecomcli
+from ecomcli import reports
+from ecomcli.cli import app
+
+runner = CliRunner()
+
+
+def ecom(*args: str):  # type: ignore[no-untyped-def]
+    return runner.invoke(app, list(args))
+
+
+@pytest.fixture(scope="module")
+def shop_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('cli') / 'shop.db'}"
+    with ecomcli.connect(url) as store:
+        store.init_schema()
+        load(store, typed(shop_rows()))
+    return url
+
+
+@pytest.fixture
+def ties_url(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'ties.db'}"
+    with ecomcli.connect(url) as store:
+        store.init_schema()
+        load(store, tie_rows())
+    return url
+
+
+def test_list_names_every_report_with_a_description() -> None:
+    result = ecom("report", "--list", "--format", "csv")
+    assert result.exit_code == 0, result.stderr
+    listed = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [r["report"] for r in listed] == list(reports.REPORTS)
+    by_name = {r["report"]: r for r in listed}
+    assert "dense-ranked" in by_name["top-products"]["description"]
+    assert by_name["sales"]["options"] == "--from --to --by"
+
+
+def test_formats_carry_the_documented_columns(ties_url: str) -> None:
+    args = ("report", "top-products", "--limit", "1", "--db", ties_url)
+    as_csv = ecom(*args, "--format", "csv")
+    assert as_csv.exit_code == 0, as_csv.stderr
+    assert as_csv.stdout.splitlines() == [
+        "rank,product_id,name,units,revenue",
+        "1,x,X,5,5.50",
+        "1,y,Y,5,5.50",
+    ]
+    as_json = json.loads(ecom(*args, "--format", "json").stdout)
+    assert as_json[0] == {"rank": 1, "product_id": "x", "name": "X", "units": 5, "revenue": "5.50"}
+    lines = ecom(*args, "--format", "ndjson").stdout.splitlines()
+    assert [json.loads(line)["product_id"] for line in lines] == ["x", "y"]
+    md = ecom(*args, "--format", "md").stdout.splitlines()
+    assert md[0] == "| rank | product_id | name | units | revenue |"
+    assert md[2] == "| 1 | x | X | 5 | 5.50 |"
+    table = ecom(*args, "--format", "table").stdout
+    assert "5.50" in table and "product_id" in table
+
+
+def test_output_file(ties_url: str, tmp_path: Path) -> None:
+    out = tmp_path / "sales.csv"
+    result = ecom("report", "sales", "--by", "month", "--output", str(out), "--db", ties_url)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""
+    assert out.read_text().splitlines() == [
+        "period,orders,units,revenue,avg_order_value",
+        "2024-01,1,13,12.05,12.05",
+    ]
+    assert "1 rows written" in result.stderr
+
+
+def test_an_option_of_another_report_is_a_usage_error_naming_the_valid_ones(
+    ties_url: str,
+) -> None:
+    result = ecom("report", "sales", "--threshold", "5", "--db", ties_url)
+    assert result.exit_code == 2
+    assert "report sales has no option --threshold; its options: --from, --to, --by" in (
+        result.stderr
+    )
+    assert result.stdout == ""
+    bad = ecom("report", "sales", "--by", "fortnight", "--db", ties_url)
+    assert bad.exit_code == 2 and "--by: expected one of day, week" in bad.stderr
+    unknown = ecom("report", "bestsellers", "--db", ties_url)
+    assert unknown.exit_code == 3 and "reports: low-stock, ratings" in unknown.stderr
+    stray = ecom("report", "sales", "inactive", "--db", ties_url)
+    assert stray.exit_code == 2
+
+
+def test_customer_activity_list_inactive(shop_url: str) -> None:
+    result = ecom(
+        "report", "customer-activity", "--list", "inactive", "--format", "json", "--db", shop_url
+    )
+    assert result.exit_code == 0, result.stderr
+    listed = json.loads(result.stdout)
+    with ecomcli.connect(shop_url) as store:
+        expected = reports.run(store, "customer-activity", {"list": "inactive"}).rows
+    assert [r["customer_id"] for r in listed] == [r["customer_id"] for r in expected]
+    assert {"c024", "c025"} <= {r["customer_id"] for r in listed}
+
+
+def test_carts_discount_for_credit_card_payers(shop_url: str) -> None:
+    result = ecom(
+        "report",
+        "carts",
+        "--discount",
+        "10",
+        "--payment-method",
+        "credit_card",
+        "--format",
+        "json",
+        "--db",
+        shop_url,
+    )
+    assert result.exit_code == 0, result.stderr
+    rows = json.loads(result.stdout)
+    discounted = [r for r in rows if r["discount"] != "0.00"]
+    assert discounted and len(discounted) < len([r for r in rows if r["total"] != "0.00"])
+    for r in rows:
+        assert Decimal(r["total_due"]) == Decimal(r["total"]) - Decimal(r["discount"])
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    head = path.read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n"
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+
+
+@pytest.mark.parametrize(
+    ("name", "extra"),
+    [
+        ("sales", ["--by", "quarter"]),
+        ("top-products", ["--metric", "revenue"]),
+        ("forecast", ["--by", "quarter"]),
+    ],
+)
+def test_chart_writes_a_png(shop_url: str, tmp_path: Path, name: str, extra: list[str]) -> None:
+    png = tmp_path / f"{name}.png"
+    result = ecom("report", name, *extra, "--chart", str(png), "--format", "csv", "--db", shop_url)
+    assert result.exit_code == 0, result.stderr
+    assert png_size(png) == (1000, 550)
+    assert result.stdout.startswith("period," if name != "top-products" else "rank,")
+
+
+def test_chart_needs_a_png_name(shop_url: str, tmp_path: Path) -> None:
+    result = ecom("report", "sales", "--chart", str(tmp_path / "x.jpg"), "--db", shop_url)
+    assert result.exit_code == 2 and "PNG" in result.stderr
+
+
+def test_forecast_prints_its_method_and_error_on_stderr(shop_url: str) -> None:
+    result = ecom("report", "forecast", "--by", "quarter", "--periods", "2", "--db", shop_url)
+    assert result.exit_code == 0, result.stderr
+    assert "method: Holt-Winters" in result.stderr and "MAPE" in result.stderr
+    assert [line.split(",")[1] for line in result.stdout.splitlines()[-2:]] == [
+        "forecast",
+        "forecast",
+    ]
+
+
+def test_forecast_refuses_with_too_little_history(ties_url: str) -> None:
+    result = ecom("report", "forecast", "--db", ties_url)
+    assert result.exit_code == 1
+    assert "needs at least 8 quarters" in result.stderr and "Traceback" not in result.stderr
