@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -385,7 +385,8 @@ class SQLRepository(Repository):
                 for values in batch:
                     yield self._decode_row(e, values)
         finally:
-            cur.close()
+            with suppress(Exception):  # the reader stopped early and the store is closed
+                cur.close()
 
     def count(self, entity: str, filters: Sequence[Filter] = ()) -> int:
         e = self._entity(entity)

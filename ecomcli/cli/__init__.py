@@ -7,6 +7,7 @@ and `sample` (generate, demo). `main()` is the console-script entry point.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from typing import Annotated
 
@@ -57,3 +58,6 @@ def main() -> None:
         raise SystemExit(fail(e).exit_code) from None
     except KeyboardInterrupt:
         sys.exit(130)
+    finally:  # a reader such as `head` closed the pipe: leave quietly, as Unix tools do
+        with contextlib.suppress(BrokenPipeError):
+            sys.stdout.flush()

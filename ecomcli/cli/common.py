@@ -14,7 +14,6 @@ import json
 import sys
 import traceback
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, TextIO, TypeVar
@@ -25,6 +24,7 @@ from rich.table import Table
 
 from ecomcli.config import mask_secret
 from ecomcli.errors import ERROR, EcomError
+from ecomcli.exporting import plain
 from ecomcli.repository import Repository, connect
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -131,17 +131,6 @@ class App(typer.Typer):
 
 
 # --- output -------------------------------------------------------------------------------
-
-
-def plain(value: Any) -> Any:
-    """A value as JSON/CSV want it: Decimal as an exact string, dates in ISO 8601."""
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ")
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
 
 
 def default_format(fmt: OutputFormat | None, out: TextIO | None = None) -> OutputFormat:
