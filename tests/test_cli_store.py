@@ -109,3 +109,12 @@ def test_console_script_runs_and_maps_exit_codes(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stderr.startswith("error: unsupported database URL")
     assert done.stdout == ""
+
+
+def test_verbose_adds_the_traceback() -> None:
+    quiet = ecom("status", "--db", "postgres://h/db")
+    loud = ecom("--verbose", "status", "--db", "postgres://h/db")
+    assert "Traceback" not in quiet.stderr
+    assert "Traceback" in loud.stderr
+    assert loud.exit_code == quiet.exit_code == 2
+    assert loud.stderr.rstrip().splitlines()[-1] == quiet.stderr.rstrip()
