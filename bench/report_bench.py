@@ -99,8 +99,7 @@ def load_sqlite(store: Any, data: Path) -> None:
             header = next(reader)
             fields = [e.field(h) for h in header]
             sql = (
-                f"INSERT INTO {name} ({', '.join(header)}) "
-                f"VALUES ({', '.join('?' * len(header))})"
+                f"INSERT INTO {name} ({', '.join(header)}) VALUES ({', '.join('?' * len(header))})"
             )
             batch: list[list[Any]] = []
             for row in reader:
@@ -178,8 +177,10 @@ def notebook(conn: Any, name: str, params: dict[str, Any]) -> int:
         s = read("supplies", "supplier_id, product_id").merge(
             read("suppliers", "supplier_id, name AS supplier"), on="supplier_id"
         )
-        out = p.merge(s, on="product_id", how="left").groupby("product_id")["supplier"].agg(
-            lambda x: "; ".join(sorted(x.dropna()))
+        out = (
+            p.merge(s, on="product_id", how="left")
+            .groupby("product_id")["supplier"]
+            .agg(lambda x: "; ".join(sorted(x.dropna())))
         )
     elif name == "ratings":
         r = read("reviews", "product_id, score").dropna()
@@ -217,8 +218,10 @@ def notebook(conn: Any, name: str, params: dict[str, Any]) -> int:
         c = read("customers", "customer_id")
         out = c["customer_id"].isin(set(o["customer_id"])).value_counts()
     elif name == "suppliers":
-        out = read("supplies", "supplier_id, product_id, units").groupby("supplier_id").agg(
-            n=("product_id", "size"), u=("units", "sum")
+        out = (
+            read("supplies", "supplier_id, product_id, units")
+            .groupby("supplier_id")
+            .agg(n=("product_id", "size"), u=("units", "sum"))
         )
     elif name == "customer-orders":
         lines = sold_lines()
@@ -241,9 +244,7 @@ def notebook(conn: Any, name: str, params: dict[str, Any]) -> int:
         pm["amount"] = pm["amount"].astype(float)
         out = pm.groupby("method")["amount"].agg(["count", "sum"])
     elif name == "delivery":
-        o = read(
-            "orders", "delivery_partner_id, delivered_at, estimated_delivery_at"
-        ).dropna()
+        o = read("orders", "delivery_partner_id, delivered_at, estimated_delivery_at").dropna()
         d, e = pd.to_datetime(o["delivered_at"]), pd.to_datetime(o["estimated_delivery_at"])
         o["on_time"] = d <= e
         o["late"] = (d - e).dt.total_seconds().clip(lower=0)

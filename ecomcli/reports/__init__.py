@@ -163,7 +163,7 @@ def money(value: Any, scaled: bool) -> Decimal:
     if value is None:
         return Decimal("0.00")
     if scaled:
-        return Decimal(int(value)).scaleb(-2).quantize(CENT)
+        return Decimal(int(value)).scaleb(-2)  # exponent -2: already two places
     return Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
@@ -706,22 +706,21 @@ def spec(name: str) -> ReportSpec:
 
 def normalize(rows: Sequence[Row], s: ReportSpec, backend: str) -> list[Row]:
     """Raw rows from any backend in one form: money as Decimal (2 places), datetimes as
-    datetime, counts as int (MySQL sums integers into Decimal)."""
+    datetime, counts as int (MySQL sums integers into Decimal). Rows are changed in place."""
     scaled = backend == "sqlite"  # SQLite stores and sums money as integer cents
-    out = []
-    for raw in rows:
-        row = dict(raw)
+    sums_to_decimal = backend == "mysql"
+    for row in rows:
         for name in s.money:
             if name in row:
                 row[name] = money(row[name], scaled)
         for name in s.datetimes:
             if name in row:
                 row[name] = to_datetime(row[name])
-        for name, value in row.items():
-            if isinstance(value, Decimal) and name not in s.money:
-                row[name] = int(value)
-        out.append(row)
-    return out
+        if sums_to_decimal:
+            for name, value in row.items():
+                if isinstance(value, Decimal) and name not in s.money:
+                    row[name] = int(value)
+    return list(rows)
 
 
 def run(store: Repository, name: str, params: Params | None = None) -> ReportResult:
