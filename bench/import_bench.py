@@ -11,6 +11,9 @@
 3. the native loader into an equivalent table, side by side in the same run:
    the sqlite3 shell's `.import --csv` (`native_sqlite`), and for MySQL
    `LOAD DATA LOCAL INFILE` (`native_mysql`; the MySQL engineer's section);
+   for SQLite also `.import` into ecom's own `order_items` table (`native_sqlite_schema`:
+   via a TEMP table and one INSERT ... SELECT, with its foreign keys, index and CHECKs),
+   which shows what the schema itself costs;
 4. a re-run of the same import (every row unchanged).
 
 Targets (issue 4): ecom >= 50% of the native loader's rows/s; peak RSS < 300 MB and the
@@ -120,6 +123,30 @@ def native_sqlite(path: Path, folder: Path) -> tuple[float, int]:
     return seconds, 0
 
 
+def native_sqlite_schema(path: Path, folder: Path, url: str) -> float:
+    """`.import` into a copy of the pre-loaded ecom store's `order_items` table (foreign
+    keys on, its index and CHECKs; money as cents): SQL only, no validation, no counts."""
+    db = folder / "native_schema.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    shutil.copy(ecomcli.config.parse_url(url).database, db)
+    script = (
+        "PRAGMA foreign_keys=ON; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;\n"
+        "CREATE TEMP TABLE s (order_id TEXT, line_no INTEGER, product_id TEXT, "
+        "quantity INTEGER, unit_price TEXT);\n"
+        f".import --csv --skip 1 --schema temp {path} s\n"
+        "INSERT INTO order_items SELECT order_id, line_no, product_id, NULL, quantity, "
+        "CAST(round(unit_price * 100) AS INTEGER), NULL FROM temp.s;\n"
+    )
+    started = time.perf_counter()
+    subprocess.run(["sqlite3", str(db)], input=script.encode(), check=True,
+                   stdout=subprocess.DEVNULL)
+    seconds = time.perf_counter() - started
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    return seconds
+
+
 def native_mysql(path: Path, url: str) -> float | None:
     """`LOAD DATA LOCAL INFILE` into an equivalent InnoDB table; None when unavailable.
     (The MySQL engineer may extend this: server settings, REPLACE/IGNORE variants.)"""
@@ -176,7 +203,7 @@ def main() -> None:
         path = generate(folder, args.lines)
         size = path.stat().st_size / 1e6
         print(f"{args.lines:,} order lines ({size:.0f} MB) generated in "
-              f"{time.perf_counter() - started:.1f} s")
+              f"{time.perf_counter() - started:.1f} s; ecom batches of {args.batch:,}")
         for backend in args.backends.split(","):
             print(f"{backend}:")
             if backend == "sqlite":
@@ -192,6 +219,9 @@ def main() -> None:
             if seconds:
                 report("native loader", args.lines, seconds)
             preload(url, folder / "refs")
+            if backend == "sqlite":
+                report(".import into ecom's table", args.lines,
+                       native_sqlite_schema(path, folder, url), native=native_rate)
             took, rss, counts = ecom_import(url, path, args.batch)
             assert counts["inserted"] == args.lines, counts
             report("ecom import (new rows)", args.lines, took, rss, native_rate)

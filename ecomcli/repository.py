@@ -105,6 +105,8 @@ class Repository(ABC):
     backend: ClassVar[str]
     url: DbUrl
     max_retries: ClassVar[int] = 10
+    # rows per `write_batch` call in imports: the unit of atomicity and of memory
+    bulk_batch_size: ClassVar[int] = 10_000
 
     # --- schema ---------------------------------------------------------------------------
 

@@ -416,8 +416,7 @@ def compile_fast(
         body.append(f"    o{i} = C{i}(v)")
     fields = ", ".join(f"{f.name!r}: o{i}" for i, f in enumerate(entity.fields))
     body.append(f"row = {{{fields}}}")
-    if entity.name in CROSS_FIELD:
-        body.append("CHECK_ROW(ENTITY, row)")
+    body.append("CHECK_ROW(ENTITY, row)")
     body.append("return row")
     if positions is None:
         fallback = "SLOW(raw)"
@@ -429,9 +428,6 @@ def compile_fast(
     code += f"    except Exception:\n        pass\n    return {fallback}\n"
     exec(compile(code, f"<validator {entity.name}>", "exec"), env)
     return env["fast"]
-
-
-CROSS_FIELD = {"products"}  # the entities `check_row` has rules for
 
 
 def check_row(entity: Entity, row: Mapping[str, Any]) -> None:

@@ -125,7 +125,14 @@ def import_command(
     max_errors: Annotated[
         int | None, typer.Option("--max-errors", help="Stop after more rejected rows.")
     ] = None,
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Rows per batch.")] = 10_000,
+    batch_size: Annotated[
+        int | None,
+        typer.Option(
+            "--batch-size",
+            help="Rows per batch (each batch commits atomically). "
+            "Default: 50,000 on SQLite, 10,000 on MySQL and MongoDB.",
+        ),
+    ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Validate and count; write nothing.")
     ] = False,
