@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from ecomcli import schema
-from ecomcli.errors import ConflictError, EcomError, NotFoundError, UsageError, ValidationError
+from ecomcli.errors import ConflictError, NotFoundError, UsageError
 from ecomcli.repository import OPERATORS, Filter, Key, Query, Repository
 from ecomcli.schema import Entity
-from ecomcli.validation import Validator, converter, forbidden_fields, validate
+from ecomcli.validation import Validator, check_fields, converter, validate
 
 # `FIELD OP VALUE`; `in` needs spaces around it, the symbols do not.
 _WHERE = re.compile(
@@ -205,14 +205,7 @@ def raw_record(entity: Entity, given: RecordInput) -> dict[str, Any]:
             raise UsageError(f"--set {item!r}: expected FIELD=VALUE")
         raw[name.strip()] = value
     raw.update({k: v for k, v in given.options.items() if v is not None})
-    message = forbidden_fields(entity, raw)
-    if message:
-        raise EcomError(message)
-    unknown = [k for k in raw if not entity.has_field(k)]
-    if unknown:
-        raise ValidationError(
-            unknown[0], f"{entity.name} has no such field; fields: {', '.join(entity.field_names)}"
-        )
+    check_fields(entity, raw)
     return raw
 
 

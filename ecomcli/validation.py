@@ -440,14 +440,20 @@ def check_row(entity: Entity, row: Mapping[str, Any]) -> None:
             )
 
 
-def validate(entity: Entity, raw: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
-    """Validate one row (for records and the Python API); unknown fields are an error."""
-    message = forbidden_fields(entity, raw)
+def check_fields(entity: Entity, names: Iterable[str]) -> None:
+    """Refuse secrets ecom never stores and fields the entity does not have."""
+    names = list(names)
+    message = forbidden_fields(entity, names)
     if message:
         raise EcomError(message)
-    unknown = [k for k in raw if not entity.has_field(k)]
+    unknown = [k for k in names if not entity.has_field(k)]
     if unknown:
         raise ValidationError(
             unknown[0], f"{entity.name} has no such field; fields: {', '.join(entity.field_names)}"
         )
+
+
+def validate(entity: Entity, raw: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
+    """Validate one row (for records and the Python API); unknown fields are an error."""
+    check_fields(entity, raw)
     return Validator(entity, partial=partial)(raw)
