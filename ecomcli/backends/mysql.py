@@ -310,11 +310,11 @@ class MySQLRepository(SQLRepository):
         except mysql.connector.Error as e:
             raise self._translate(e) or e from e
 
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
         if self._missing_db:
             raise self._no_database()
         try:
-            super().executemany(sql, rows)
+            return super().executemany(sql, rows)
         except mysql.connector.Error as e:
             raise self._translate(e) or e from e
 

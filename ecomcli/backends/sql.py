@@ -236,28 +236,32 @@ class SQLRepository(Repository):
 
     # plumbing -----------------------------------------------------------------------------
 
+    @contextmanager
+    def translated(self) -> Iterator[None]:
+        """Driver errors inside the block become EcomErrors (see `_translate`)."""
+        try:
+            yield
+        except Exception as e:
+            mapped = self._translate(e)
+            if mapped is None:
+                raise
+            raise mapped from e
+
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         cur = self.conn.cursor()
-        try:
+        with self.translated():
             cur.execute(sql, params)
-        except Exception as e:
-            mapped = self._translate(e)
-            if mapped is None:
-                raise
-            raise mapped from e
         return cur
 
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+        """Run `sql` for every row; the number of rows it changed."""
         if not rows:
-            return
+            return 0
         cur = self.conn.cursor()
         try:
-            cur.executemany(sql, rows)
-        except Exception as e:
-            mapped = self._translate(e)
-            if mapped is None:
-                raise
-            raise mapped from e
+            with self.translated():
+                cur.executemany(sql, rows)
+            return int(cur.rowcount)
         finally:
             cur.close()
 
@@ -287,13 +291,8 @@ class SQLRepository(Repository):
             self.conn.rollback()
             raise
         self._depth = 0
-        try:
+        with self.translated():
             self.conn.commit()
-        except Exception as e:
-            mapped = self._translate(e)
-            if mapped is None:
-                raise
-            raise mapped from e
 
     # schema ------------------------------------------------------------------------------
 

@@ -214,17 +214,7 @@ class SQLiteRepository(SQLRepository):
                 if own_checks:
                     self._check_references(e, encoded)
                 return staged
-            cur = self.conn.cursor()
-            try:
-                cur.executemany(sql, encoded)
-                changed = cur.rowcount
-            except Exception as error:
-                mapped = self._translate(error)
-                if mapped is None:
-                    raise
-                raise mapped from error
-            finally:
-                cur.close()
+            changed = self.executemany(sql, encoded)
             if own_checks and mode is Mode.IGNORE:  # ignored rows were not written
                 self._check_new_references(e, top)
             elif own_checks:
