@@ -35,6 +35,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
@@ -52,6 +53,8 @@ EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".json": "json", ".nd
 EXTENSIONS[".jsonl"] = "ndjson"
 CHUNK = 1 << 20
 KEY_CACHE_LIMIT = 200_000
+# how long a batch keeps retrying transient write conflicts before the import fails
+RETRY_PATIENCE = 120.0
 MISSING = object()
 
 Progress = Callable[[str, int, int, int], None]  # (input, rows read, bytes read, total bytes)
@@ -96,6 +99,13 @@ class EntityStats:
             "seconds": round(self.seconds, 3),
             "rows_per_s": rate,
         }
+
+
+def add_counts(stats: EntityStats, result: WriteResult) -> None:
+    stats.inserted += result.inserted
+    stats.updated += result.updated
+    stats.unchanged += result.unchanged
+    stats.ignored += result.ignored
 
 
 @dataclass
@@ -665,6 +675,7 @@ class Importer:
         self.progress = progress
         self.summary = ImportSummary(dry_run=options.dry_run)
         self.rejects = Rejects(self.summary)
+        self.pending: list[Callable[[], None]] | None = None  # effects of the batch in flight
         self.known: dict[str, set[Any]] = {}  # parent keys known to exist (bounded cache)
         self.dry_known: dict[str, set[Any]] = {}  # --dry-run: keys this import would write
 
@@ -672,8 +683,11 @@ class Importer:
 
     def reject(self, ctx: _FileContext, tp: TargetPlan, line: int, fld: str, reason: str,
                original: Any) -> None:
-        tp.stats.rejected += 1
-        self.rejects.write(ctx.inp, ctx.columns, line, tp.entity.name, fld, reason, original)
+        def effect() -> None:
+            tp.stats.rejected += 1
+            self.rejects.write(ctx.inp, ctx.columns, line, tp.entity.name, fld, reason, original)
+
+        self.later(effect)
 
     def batch(self, ctx: _FileContext, records: list[tuple[int, Any, dict[str, Any]]]) -> None:
         per_target: list[dict[Any, tuple[int, dict[str, Any], Any]]] = [{} for _ in ctx.plans]
@@ -768,11 +782,35 @@ class Importer:
     def _write_batch(self, ctx: _FileContext, per_target: list[dict[Any, Any]]) -> None:
         if self.options.dry_run:
             self._write(ctx, per_target, self.dry_known)
-        elif len(ctx.plans) > 1:
-            with self.store.transaction():
-                self._write(ctx, per_target, {})
+            return
+
+        def attempt() -> list[Callable[[], None]]:
+            """One try at the batch; its counts and rejects are kept until it commits, so
+            that a retried batch is counted once."""
+            self.pending = []
+            if len(ctx.plans) > 1:
+                with self.store.transaction():
+                    self._write(ctx, per_target, {})
+            else:
+                self._write(ctx, per_target, None)
+            return self.pending
+
+        try:
+            # A transient conflict is retried for a while: e.g. a transaction that a killed
+            # import left open on a MongoDB server holds its documents until the server
+            # expires it (60 s by default).
+            effects = self.store.retrying(attempt, patience=RETRY_PATIENCE)
+        finally:
+            self.pending = None
+        for effect in effects:
+            effect()
+
+    def later(self, effect: Callable[[], None]) -> None:
+        """Apply `effect` now, or once the batch being written has committed."""
+        if self.pending is None:
+            effect()
         else:
-            self._write(ctx, per_target, None)
+            self.pending.append(effect)
 
     def _write(self, ctx: _FileContext, per_target: list[dict[Any, Any]],
                written: dict[str, set[Any]] | None) -> None:
@@ -795,11 +833,7 @@ class Importer:
                     result = dry_write(self.store, tp.entity, rows, tp.mode, names)
                 else:
                     result = self.store.write_batch(tp.entity.name, rows, tp.mode, names)
-                st = tp.stats
-                st.inserted += result.inserted
-                st.updated += result.updated
-                st.unchanged += result.unchanged
-                st.ignored += result.ignored
+                self.later(partial(add_counts, tp.stats, result))
                 gone = set()
                 for i, reason in result.rejected:
                     line, _, original = group[i]

@@ -22,6 +22,7 @@ Rules every backend keeps:
 
 from __future__ import annotations
 
+import itertools
 import random
 import time
 from abc import ABC, abstractmethod
@@ -199,18 +200,29 @@ class Repository(ABC):
         self.close()
 
     def atomic(self, work: Callable[[], T]) -> T:
-        """Run `work` in one transaction, retrying a bounded number of times when the
-        database reports a transient conflict (deadlock, lock wait timeout, busy, write
-        conflict). Pauses are random and growing, so that many writers racing for one row
-        (the last units of a product) spread their retries out instead of colliding again."""
-        for attempt in range(self.max_retries + 1):
+        """Run `work` in one transaction, retrying it when the database reports a transient
+        conflict (deadlock, lock wait timeout, busy, write conflict)."""
+
+        def in_transaction() -> T:
+            with self.transaction():
+                return work()
+
+        return self.retrying(in_transaction)
+
+    def retrying(self, work: Callable[[], T], *, patience: float | None = None) -> T:
+        """Run `work`, again after a `TransientError`: `max_retries` times, or for up to
+        `patience` seconds. Pauses are random and growing, so that many writers racing for
+        one row (the last units of a product) spread their retries out instead of
+        colliding again. `work` must be safe to repeat (a rolled-back transaction)."""
+        started = time.monotonic()
+        for attempt in itertools.count():
             try:
-                with self.transaction():
-                    return work()
+                return work()
             except TransientError:
-                if attempt == self.max_retries:
+                waited = time.monotonic() - started
+                if (attempt >= self.max_retries if patience is None else waited >= patience):
                     raise
-                time.sleep(random.uniform(0.005, 0.01 * 2 ** min(attempt, 6)))
+                time.sleep(random.uniform(0.005, 0.01 * 2 ** min(attempt, 7)))
         raise AssertionError("unreachable")
 
     def require(self, entity: str, key: Key) -> dict[str, Any]:

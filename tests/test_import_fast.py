@@ -16,7 +16,7 @@ import pytest
 
 import ecomcli
 from ecomcli import Mode
-from ecomcli.errors import EcomError
+from ecomcli.errors import EcomError, TransientError
 from ecomcli.importing import ImportOptions, import_paths
 from ecomcli.repository import Repository
 
@@ -145,3 +145,36 @@ def test_ignore_checks_the_references_of_inserted_rows_only(lines_store: Reposit
     batch = [line("o1", 1, "p9"), line("o1", 2, "p2")]  # the first is ignored: never written
     assert counts(store.write_batch("order_items", batch, Mode.IGNORE, FIELDS)) == (1, 0, 0, 1)
     assert [r["product_id"] for r in store.find("order_items")] == ["p1", "p2"]
+
+
+def test_a_batch_retried_after_a_transient_conflict_is_counted_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write conflict (say, with a transaction a killed import left open) makes the batch
+    run again; its rows and rejects must be counted once, not once per attempt."""
+    store = ecomcli.connect(f"sqlite:///{tmp_path / 'retry.db'}")
+    store.init_schema()
+    (tmp_path / "customers.csv").write_text("customer_id\nc1\n")
+    assert import_paths(store, [tmp_path / "customers.csv"], ImportOptions()).rejected == 0
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "order_id,customer_id,purchased_at\n"
+        "o1,c1,2024-01-01 10:00:00\n"
+        "o2,nobody,2024-01-02 10:00:00\n"
+        "o3,c1,2024-01-03 10:00:00\n"
+    )
+    real_write = store.write_batch
+    conflicts = iter([True, False])
+
+    def flaky_write(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        if next(conflicts, False):
+            raise TransientError("write conflict, retry")
+        return real_write(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "write_batch", flaky_write)
+    summary = import_paths(store, [orders], ImportOptions(rejects=tmp_path / "rej.csv"))
+    row = summary.rows()[0]
+    assert (row["read"], row["inserted"], row["rejected"]) == (3, 2, 1)
+    assert len((tmp_path / "rej.csv").read_text().splitlines()) == 2  # header + one reject
+    assert store.count("orders") == 2
+    store.close()
