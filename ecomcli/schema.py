@@ -350,7 +350,11 @@ ENTITIES: tuple[Entity, ...] = (
         doc="orders: customer, cart, status and its timestamps, delivery partner",
         indexes=(
             Index(("purchased_at",), "sales, forecast, top-products by period"),
-            Index(("customer_id", "purchased_at"), "customer-orders, customer-activity"),
+            Index(
+                ("customer_id", "purchased_at", "status"),
+                "a customer's orders; customer-orders, customer-activity (covering: the "
+                "per-customer walk to the lines reads no order row)",
+            ),
             Index(("delivery_partner_id",), "delivery report"),
         ),
         aliases=("order",),
@@ -408,6 +412,7 @@ ENTITIES: tuple[Entity, ...] = (
         doc="product reviews: score 1-5, title, comment",
         indexes=(
             Index(("product_id",), "ratings report"),
+            Index(("product_id", "score"), "ratings report: covering (0.46 s to 0.03 s, SQLite)"),
             Index(("order_id",), "an order's reviews"),
         ),
         aliases=("review",),

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Literal
 
 from ecomcli.errors import NotFoundError, UsageError
@@ -164,7 +165,9 @@ def money(value: Any, scaled: bool) -> Decimal:
         return Decimal("0.00")
     if scaled:
         return Decimal(int(value)).scaleb(-2)  # exponent -2: already two places
-    return Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
+    if not isinstance(value, Decimal):
+        value = Decimal(str(value))
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def ratio(num: Any, den: Any, places: int = 2) -> Decimal | None:
@@ -279,12 +282,18 @@ def _ratings(rows: list[Row], p: Params) -> list[Row]:
 
 
 def _carts(rows: list[Row], p: Params) -> list[Row]:
+    # linear and cheap: up to one row per cart (1.2M at 1M orders)
     pct = p["discount"] or Decimal(0)
+    everyone = pct > 0 and p["payment_method"] is None
+    zero = CENT * 0
     out = []
     for r in rows:
-        pays_by = bool(r.get("pays_by"))
-        applies = pct > 0 and (p["payment_method"] is None or pays_by)
-        discount = (r["total"] * pct / 100).quantize(CENT, ROUND_HALF_UP) if applies else CENT * 0
+        total = r["total"]
+        if pct > 0 and (everyone or r.get("pays_by")):
+            discount = (total * pct / 100).quantize(CENT, ROUND_HALF_UP)
+            due = total - discount
+        else:
+            discount, due = zero, total
         out.append(
             {
                 "cart_id": r["cart_id"],
@@ -292,12 +301,14 @@ def _carts(rows: list[Row], p: Params) -> list[Row]:
                 "status": r["status"],
                 "lines": integer(r["lines"]),
                 "items": integer(r["items"]),
-                "total": r["total"],
+                "total": total,
                 "discount": discount,
-                "total_due": r["total"] - discount,
+                "total_due": due,
             }
         )
-    out.sort(key=lambda r: (-r["total"], r["cart_id"]))
+    # highest total first, then cart_id: two stable sorts, no key tuples or negated Decimals
+    out.sort(key=itemgetter("cart_id"))
+    out.sort(key=itemgetter("total"), reverse=True)
     return limited(out, p)
 
 
@@ -411,7 +422,9 @@ def _customer_orders(rows: list[Row], p: Params) -> list[Row]:
         }
         for r in rows
     ]
-    out.sort(key=lambda r: (-r["items"], -r["orders"], r["customer_id"]))
+    # most items, most orders, then customer_id: stable sorts, no key tuples
+    out.sort(key=itemgetter("customer_id"))
+    out.sort(key=itemgetter("items", "orders"), reverse=True)
     return limited(out, p)
 
 
@@ -708,7 +721,8 @@ def normalize(rows: Sequence[Row], s: ReportSpec, backend: str) -> list[Row]:
     """Raw rows from any backend in one form: money as Decimal (2 places), datetimes as
     datetime, counts as int (MySQL sums integers into Decimal). Rows are changed in place."""
     scaled = backend == "sqlite"  # SQLite stores and sums money as integer cents
-    sums_to_decimal = backend == "mysql"
+    # SQL rows all have the same keys (MongoDB documents may leave some out)
+    counts = [c for c in rows[0] if c not in s.money] if rows and backend == "mysql" else []
     for row in rows:
         for name in s.money:
             if name in row:
@@ -716,10 +730,9 @@ def normalize(rows: Sequence[Row], s: ReportSpec, backend: str) -> list[Row]:
         for name in s.datetimes:
             if name in row:
                 row[name] = to_datetime(row[name])
-        if sums_to_decimal:
-            for name, value in row.items():
-                if isinstance(value, Decimal) and name not in s.money:
-                    row[name] = int(value)
+        for name in counts:
+            if isinstance(row[name], Decimal):
+                row[name] = int(row[name])
     return list(rows)
 
 

@@ -70,6 +70,15 @@ class SQL:
             binds.append(self.bound(p["to"] + timedelta(days=1)))
         return sql
 
+    def lines_then_orders(self) -> str:
+        """`order_items i JOIN orders o`, read in the lines' key order, each line's order
+        found by its key. Without this SQLite walked the lines through the product_id index
+        (a random table read per line: top-products 6.1 s at 1M orders, 1.6 s with) and
+        MariaDB through the orders (customer_id, ...) index (3.0 s, 2.0 s with)."""
+        if self.dialect == "sqlite":
+            return "order_items i NOT INDEXED JOIN orders o ON o.order_id = i.order_id"
+        return "order_items i STRAIGHT_JOIN orders o ON o.order_id = i.order_id"
+
     def select(self, *columns: tuple[str, str]) -> str:
         return "SELECT " + ", ".join(f"{expr} AS {self.q(alias)}" for expr, alias in columns)
 
@@ -111,8 +120,8 @@ def carts(d: SQL, p: Params) -> Built:
     pays = "0"
     if p.get("discount") and p.get("payment_method"):
         pays = (
-            "MAX(CASE WHEN EXISTS (SELECT 1 FROM payments pm"
-            f" WHERE pm.customer_id = c.customer_id AND pm.method = {d.ph}) THEN 1 ELSE 0 END)"
+            "CASE WHEN EXISTS (SELECT 1 FROM payments pm"
+            f" WHERE pm.customer_id = t.customer_id AND pm.method = {d.ph}) THEN 1 ELSE 0 END"
         )
         binds.append(p["payment_method"])
     # GROUP BY the key alone (MAX() of the cart's own columns): grouping by more columns
@@ -124,14 +133,17 @@ def carts(d: SQL, p: Params) -> Built:
         ("COUNT(ci.product_id)", "lines"),
         ("COALESCE(SUM(ci.quantity), 0)", "items"),
         ("COALESCE(SUM(ci.quantity * p.price), 0)", "total"),
-        (pays, "pays_by"),
     )
     sql += (
         " FROM carts c LEFT JOIN cart_items ci ON ci.cart_id = c.cart_id"
         " LEFT JOIN products p ON p.product_id = ci.product_id"
         " GROUP BY c.cart_id"
     )
-    return sql, binds
+    if p.get("limit"):  # the finishing order: only the carts shown cross the wire
+        sql += f" ORDER BY {d.q('total')} DESC, c.cart_id LIMIT {int(p['limit'])}"
+    # whether the customer pays by the method: once per cart, after the grouping (and the
+    # limit), not once per cart line
+    return f"SELECT t.*, {pays} AS {d.q('pays_by')} FROM ({sql}) t", binds
 
 
 def wishlists(d: SQL, p: Params) -> Built:
@@ -166,7 +178,7 @@ def top_products(d: SQL, p: Params) -> Built:
     binds: list[Any] = []
     inner = (
         "SELECT i.product_id, SUM(i.quantity) AS units, SUM(i.quantity * i.unit_price) AS revenue"
-        " FROM order_items i JOIN orders o ON o.order_id = i.order_id"
+        f" FROM {d.lines_then_orders()}"
         f" WHERE {SALE}{d.between('o.purchased_at', p, binds)} GROUP BY i.product_id"
     )
     sql = d.select(
@@ -241,30 +253,56 @@ def suppliers(d: SQL, p: Params) -> Built:
 
 def customer_orders(d: SQL, p: Params) -> Built:
     binds: list[Any] = []
-    # Every customer with zeros, UNION ALL the sales grouped per customer, summed per
-    # customer. Not `customers LEFT JOIN (grouped sales)`: MariaDB runs that as a LATERAL
-    # DERIVED table, one random-access lookup chain per customer (minutes at 1M orders
-    # when the data outgrows the buffer pool); this form scans orders and lines in order.
-    sold = (
-        "SELECT o.customer_id, NULL AS first_name, NULL AS last_name,"
-        " COUNT(DISTINCT o.order_id) AS n, SUM(i.quantity) AS units,"
-        " SUM(i.quantity * i.unit_price) AS revenue"
-        " FROM orders o JOIN order_items i ON i.order_id = o.order_id"
-        f" WHERE {SALE}{d.between('o.purchased_at', p, binds)} GROUP BY o.customer_id"
-    )
-    everyone = (
-        "SELECT c.customer_id, c.first_name, c.last_name, 0 AS n, 0 AS units, 0 AS revenue"
-        " FROM customers c"
-    )
-    sql = d.select(
-        ("u.customer_id", "customer_id"),
-        ("MAX(u.first_name)", "first_name"),
-        ("MAX(u.last_name)", "last_name"),
-        ("SUM(u.n)", "orders"),
-        ("SUM(u.units)", "items"),
-        ("SUM(u.revenue)", "revenue"),
-    )
-    sql += f" FROM ({everyone} UNION ALL {sold}) u GROUP BY u.customer_id"
+    between = d.between("o.purchased_at", p, binds)
+    if d.dialect == "sqlite":
+        # Every customer with zeros, UNION ALL the sales pre-aggregated per order (so an
+        # order counts once without COUNT(DISTINCT)), summed per customer: one pass over
+        # orders and lines in key order (1.9 s at 1M orders; the join grouped per customer
+        # with COUNT(DISTINCT) took 5.2 s).
+        sold = (
+            "SELECT MAX(o.customer_id) AS customer_id, NULL AS first_name, NULL AS last_name,"
+            " 1 AS n, SUM(i.quantity) AS units, SUM(i.quantity * i.unit_price) AS revenue"
+            " FROM orders o JOIN order_items i ON i.order_id = o.order_id"
+            f" WHERE {SALE}{between} GROUP BY o.order_id"
+        )
+        everyone = (
+            "SELECT c.customer_id, c.first_name, c.last_name, 0 AS n, 0 AS units,"
+            " 0 AS revenue FROM customers c"
+        )
+        sql = d.select(
+            ("u.customer_id", "customer_id"),
+            ("MAX(u.first_name)", "first_name"),
+            ("MAX(u.last_name)", "last_name"),
+            ("SUM(u.n)", "orders"),
+            ("SUM(u.units)", "items"),
+            ("SUM(u.revenue)", "revenue"),
+        )
+        sql += f" FROM ({everyone} UNION ALL {sold}) u GROUP BY u.customer_id"
+    else:
+        # MariaDB: walk customers in key order and reach each one's sales through the
+        # covering index orders (customer_id, purchased_at, status) and the lines' primary
+        # key: nested loops, no temporary table (2.9 s at 1M orders with the data in the
+        # buffer pool). The UNION ALL form above grouped 1.2M rows in a temporary table
+        # (9.8 s); `customers LEFT JOIN (sales grouped per customer)` ran as a LATERAL
+        # DERIVED table. The inner join in parentheses keeps orders without lines out.
+        sql = d.select(
+            ("c.customer_id", "customer_id"),
+            ("MAX(c.first_name)", "first_name"),
+            ("MAX(c.last_name)", "last_name"),
+            ("COUNT(DISTINCT o.order_id)", "orders"),
+            ("COALESCE(SUM(i.quantity), 0)", "items"),
+            ("COALESCE(SUM(i.quantity * i.unit_price), 0)", "revenue"),
+        )
+        sql += (
+            " FROM customers c LEFT JOIN (orders o JOIN order_items i ON i.order_id = o.order_id)"
+            f" ON o.customer_id = c.customer_id AND {SALE}{between}"
+            " GROUP BY c.customer_id"
+        )
+    if p.get("limit"):  # the finishing order, so only the rows shown cross the wire
+        sql = (
+            f"SELECT * FROM ({sql}) t ORDER BY t.{d.q('items')} DESC, t.{d.q('orders')} DESC,"
+            f" t.customer_id LIMIT {int(p['limit'])}"
+        )
     return sql, binds
 
 
@@ -321,7 +359,7 @@ def categories(d: SQL, p: Params) -> Built:
     binds: list[Any] = []
     inner = (
         "SELECT i.product_id, SUM(i.quantity) AS units, SUM(i.quantity * i.unit_price) AS revenue"
-        " FROM order_items i JOIN orders o ON o.order_id = i.order_id"
+        f" FROM {d.lines_then_orders()}"
         f" WHERE {SALE}{d.between('o.purchased_at', p, binds)} GROUP BY i.product_id"
     )
     sql = d.select(
