@@ -1,6 +1,6 @@
 """Import benchmark: `ecom import` of an order-lines CSV against the native bulk loaders.
 
-    .venv/bin/python bench/import_bench.py [--lines 1000000] [--batch 10000]
+    .venv/bin/python bench/import_bench.py [--lines 1000000] [--batch N]
         [--backends sqlite,mysql] [--mysql-url mysql://root@127.0.0.1:3306/ecom_bench]
 
 1. generates `order_items.csv` (order_id, line_no, product_id, quantity, unit_price) with
@@ -98,10 +98,9 @@ def child(argv: list[str]) -> tuple[float, int, str]:
     return seconds, usage.ru_maxrss // 1024, out
 
 
-def ecom_import(url: str, path: Path, batch: int) -> tuple[float, int, dict]:
-    seconds, rss, out = child(
-        [ECOM, "import", str(path), "--db", url, "--batch-size", str(batch), "--json"]
-    )
+def ecom_import(url: str, path: Path, batch: int | None) -> tuple[float, int, dict]:
+    size = ["--batch-size", str(batch)] if batch else []  # default: the backend's own
+    seconds, rss, out = child([ECOM, "import", str(path), "--db", url, *size, "--json"])
     return seconds, rss, json.loads(out)["entities"][0]
 
 
@@ -218,7 +217,7 @@ def report(label: str, lines: int, seconds: float, rss: int | None = None,
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--lines", type=int, default=1_000_000)
-    ap.add_argument("--batch", type=int, default=10_000)
+    ap.add_argument("--batch", type=int, help="--batch-size (default: the backend's)")
     ap.add_argument("--backends", default="sqlite")
     ap.add_argument("--mysql-url", default="mysql://root@127.0.0.1:3306/ecom_bench")
     ap.add_argument("--keep", type=Path, help="folder to keep the generated files in")
@@ -230,7 +229,8 @@ def main() -> None:
         path = generate(folder, args.lines)
         size = path.stat().st_size / 1e6
         print(f"{args.lines:,} order lines ({size:.0f} MB) generated in "
-              f"{time.perf_counter() - started:.1f} s; ecom batches of {args.batch:,}")
+              f"{time.perf_counter() - started:.1f} s; ecom batches of "
+              f"{args.batch or 'the default size'}")
         for backend in args.backends.split(","):
             print(f"{backend}:")
             if backend == "sqlite":

@@ -13,6 +13,14 @@ The work per input file:
    naming both lines), check references (`existing_keys`), and write (`write_batch`; the
    entities of one batch in one transaction, in foreign-key order).
 
+Two threads share the work: a reader thread parses, validates and prepares the next
+batch (`prefetched`, `Repository.prepare_rows`: SQLite's JSON array, MySQL's LOAD DATA
+file) while the calling thread checks references and writes this one. The database works
+with the GIL released (one `json_each` statement, one LOAD DATA), so reading overlaps
+writing; the reader touches neither the connection nor the counts nor the rejects file:
+what it finds travels with the batch (`Batch.found`) and is applied, in order, by the
+writing thread.
+
 Rejected rows go to a rejects file with their source, physical line (where the record
 starts), entity, field, reason and original values; the import goes on until more than
 `max_errors` rows are rejected. Memory stays bounded by the batch size (JSON documents,
@@ -28,16 +36,18 @@ import gzip
 import io
 import json
 import operator
+import queue
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from ecomcli import schema
 from ecomcli.errors import EcomError, UsageError, ValidationError
@@ -58,6 +68,7 @@ RETRY_PATIENCE = 120.0
 MISSING = object()
 
 Progress = Callable[[str, int, int, int], None]  # (input, rows read, bytes read, total bytes)
+T = TypeVar("T")
 
 
 @dataclass
@@ -662,6 +673,84 @@ def _cell(value: Any) -> Any:
     return value
 
 
+@dataclass
+class Batch:
+    """One batch as the reader thread leaves it: each target's validated rows by key, and
+    what reading found (rejects, counts) as effects for the writing thread to apply."""
+
+    per_target: list[dict[Any, tuple[int, dict[str, Any], Any]]]
+    found: list[Callable[[], None]]
+    rows_read: int = 0  # records read from the input so far, and bytes (progress)
+    position: int = 0
+    prepared: list[Any] = field(default_factory=list)  # per target: `Repository.prepare_rows`
+
+    def reject(self, ctx: _FileContext, tp: TargetPlan, line: int, fld: str, reason: str,
+               original: Any) -> None:
+        self.found.append(partial(ctx.importer.rejected, ctx, tp, line, fld, reason, original))
+
+    def count(self, stats: EntityStats, read: int, unchanged: int) -> None:
+        self.found.append(partial(_count, stats, read, unchanged))
+
+
+def _ordered(tp: TargetPlan, items: Sequence[tuple[int, dict[str, Any], Any]]
+             ) -> list[tuple[int, dict[str, Any], Any]]:
+    return parents_first(tp.entity, list(items), operator.itemgetter(1))
+
+
+def _count(stats: EntityStats, read: int, unchanged: int) -> None:
+    stats.read += read
+    stats.unchanged += unchanged
+
+
+def _conflict(seen: tuple[int, dict[str, Any], Any], row: dict[str, Any]) -> tuple[str, str]:
+    """(field, reason) for a row whose key an earlier line of the batch had."""
+    fld = next(n for n in row if row.get(n) != seen[1].get(n))
+    return fld, (f"same key as line {seen[0]} with a different {fld} "
+                 f"({_shown(seen[1].get(fld))} there)")
+
+
+def prefetched(items: Iterator[T]) -> Iterator[T]:
+    """`items`, each computed by a thread of its own while the caller works on the one
+    before: reading and validating the next batch overlaps writing this one, as database
+    drivers release the GIL while SQLite or the server works. At most two items exist at
+    a time (the one handed over and the one being made); closing the generator stops the
+    thread after the item it is making."""
+    handover: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def make() -> None:
+        try:
+            for item in items:
+                handover.put((True, item))
+                handover.join()  # until the caller has taken it
+                if stop.is_set():
+                    return
+        except BaseException as e:  # handed to the caller, raised there
+            handover.put((False, e))
+        else:
+            handover.put((False, None))
+
+    thread = threading.Thread(target=make, name="ecom-import-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            ok, item = handover.get()
+            handover.task_done()
+            if not ok:
+                if item is not None:
+                    raise item
+                return
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a reader waiting to hand an item over
+            try:
+                handover.get(timeout=0.05)
+                handover.task_done()
+            except queue.Empty:
+                pass
+
+
 class Importer:
     def __init__(self, store: Repository, options: ImportOptions, progress: Progress | None):
         if options.batch_size is None:
@@ -681,58 +770,89 @@ class Importer:
 
     # a batch ------------------------------------------------------------------------------
 
-    def reject(self, ctx: _FileContext, tp: TargetPlan, line: int, fld: str, reason: str,
-               original: Any) -> None:
-        def effect() -> None:
-            tp.stats.rejected += 1
-            self.rejects.write(ctx.inp, ctx.columns, line, tp.entity.name, fld, reason, original)
+    def rejected(self, ctx: _FileContext, tp: TargetPlan, line: int, fld: str, reason: str,
+                 original: Any) -> None:
+        tp.stats.rejected += 1
+        self.rejects.write(ctx.inp, ctx.columns, line, tp.entity.name, fld, reason, original)
 
-        self.later(effect)
+    # reading (in the reader thread: no store, no stats, no rejects file) ------------------
 
-    def batch(self, ctx: _FileContext, records: list[tuple[int, Any, dict[str, Any]]]) -> None:
+    def record_batches(self, ctx: _FileContext, opened: Opened) -> Iterator[Batch]:
+        size = self.options.batch_size
+        records: list[tuple[int, Any, dict[str, Any]]] = []
+        rows_read = 0
+        for record in ctx.records(opened):
+            records.append(record)
+            if len(records) >= size:
+                rows_read += len(records)
+                yield self.build(ctx, records, rows_read, opened.position())
+                records = []
+        if records:
+            rows_read += len(records)
+            yield self.build(ctx, records, rows_read, opened.position())
+
+    def build(self, ctx: _FileContext, records: list[tuple[int, Any, dict[str, Any]]],
+              rows_read: int, position: int) -> Batch:
+        """Each target's validated rows of `records`, one per key."""
         per_target: list[dict[Any, tuple[int, dict[str, Any], Any]]] = [{} for _ in ctx.plans]
+        batch = Batch(per_target, [], rows_read, position)
+        read = [0] * len(ctx.plans)
+        unchanged = [0] * len(ctx.plans)
         for line, original, rec in records:
             bad = ctx.bad_key(original, rec)
             for t, tp in enumerate(ctx.plans):
                 if bad is not None:
-                    tp.stats.read += 1
-                    self.reject(ctx, tp, line, bad, "field names may not start with '$' or "
-                                "contain '.'", original)
+                    read[t] += 1
+                    batch.reject(ctx, tp, line, bad, "field names may not start with '$' or "
+                                 "contain '.'", original)
                     continue
                 if ctx.ragged is not None and len(original) != ctx.ragged:
-                    tp.stats.read += 1
-                    self.reject(ctx, tp, line, "", f"has {len(original)} fields, the header "
-                                f"has {ctx.ragged}", original)
+                    read[t] += 1
+                    batch.reject(ctx, tp, line, "", f"has {len(original)} fields, the header "
+                                 f"has {ctx.ragged}", original)
                     continue
                 try:
                     raw = tp.extract(rec)
                 except ValidationError as e:
-                    tp.stats.read += 1
-                    self.reject(ctx, tp, line, e.field, e.reason, original)
+                    read[t] += 1
+                    batch.reject(ctx, tp, line, e.field, e.reason, original)
                     continue
                 if tp.optional and all(raw.get(k) in (None, "") for k in tp.entity.key):
                     continue
-                tp.stats.read += 1
+                read[t] += 1
                 try:
                     row = tp.validator(raw)
                 except ValidationError as e:
-                    self.reject(ctx, tp, line, e.field, e.reason, original)
+                    batch.reject(ctx, tp, line, e.field, e.reason, original)
                     continue
                 key = tuple(row[k] for k in tp.entity.key)
                 seen = per_target[t].get(key)
                 if seen is None:
                     per_target[t][key] = (line, row, original)
                 elif seen[1] == row:
-                    tp.stats.unchanged += 1
+                    unchanged[t] += 1
                 else:
-                    fld = next(n for n in row if row.get(n) != seen[1].get(n))
-                    self.reject(ctx, tp, line, fld, f"same key as line {seen[0]} with a "
-                                f"different {fld} ({_shown(seen[1].get(fld))} there)", original)
-        self._write_batch(ctx, per_target)
+                    batch.reject(ctx, tp, line, *_conflict(seen, row), original)
+        for t, tp in enumerate(ctx.plans):
+            batch.count(tp.stats, read[t], unchanged[t])
+        return self.prepare(ctx, batch)
 
-    def run_values(self, ctx: _FileContext, opened: Opened) -> None:
+    def prepare(self, ctx: _FileContext, batch: Batch) -> Batch:
+        """Let the store do, here in the reader thread, the part of each target's write
+        that needs no database (`Repository.prepare_rows`): used when no row of the
+        target is rejected on the way."""
+        if not self.options.dry_run:
+            batch.prepared = [
+                self.store.prepare_rows(tp.entity.name,
+                                        [r for _, r, _ in _ordered(tp, rows.values())],
+                                        tp.mode)
+                for tp, rows in zip(ctx.plans, batch.per_target, strict=True)
+            ]
+        return batch
+
+    def value_batches(self, ctx: _FileContext, opened: Opened) -> Iterator[Batch]:
         """The batches of a plain CSV whose columns feed one entity (`ctx.convert` is set):
-        the checks of `batch`, in the same order, on the reader's value lists, in one loop
+        the checks of `build`, in the same order, on the reader's value lists, in one loop
         (no dict, tuple or generator step per record)."""
         tp, inp, size = ctx.plans[0], ctx.inp, self.options.batch_size
         convert, key_of, width = ctx.convert, ctx.key_of, ctx.ragged
@@ -741,7 +861,8 @@ class Importer:
         next(reader, None)  # the header, read by `read_header`
         prev = reader.line_num
         rows_by_key: dict[Any, tuple[int, dict[str, Any], Any]] = {}
-        count = total = 0
+        batch = Batch([rows_by_key], [])
+        count = total = unchanged = 0
         for values in reader:
             line = prev + 1  # where the record starts: quoted fields may hold newlines
             prev = reader.line_num
@@ -749,39 +870,40 @@ class Importer:
                 continue
             count += 1
             if len(values) != width:
-                self.reject(ctx, tp, line, "", f"has {len(values)} fields, the header "
-                            f"has {width}", values)
+                batch.reject(ctx, tp, line, "", f"has {len(values)} fields, the header "
+                             f"has {width}", values)
             else:
                 try:
                     row = convert(values)
                 except ValidationError as e:
-                    self.reject(ctx, tp, line, e.field, e.reason, values)
+                    batch.reject(ctx, tp, line, e.field, e.reason, values)
                 else:
                     key = key_of(row)
                     seen = rows_by_key.get(key)
                     if seen is None:
                         rows_by_key[key] = (line, row, values)
                     elif seen[1] == row:
-                        tp.stats.unchanged += 1
+                        unchanged += 1
                     else:
-                        fld = next(n for n in row if row.get(n) != seen[1].get(n))
-                        self.reject(ctx, tp, line, fld, f"same key as line {seen[0]} with a "
-                                    f"different {fld} ({_shown(seen[1].get(fld))} there)",
-                                    values)
+                        batch.reject(ctx, tp, line, *_conflict(seen, row), values)
             if count >= size:
-                tp.stats.read += count
                 total += count
-                self._write_batch(ctx, [rows_by_key])
-                rows_by_key, count = {}, 0
-                self._after_batch(inp, total, opened)
+                batch.count(tp.stats, count, unchanged)
+                batch.rows_read, batch.position = total, opened.position()
+                yield self.prepare(ctx, batch)
+                rows_by_key = {}
+                batch = Batch([rows_by_key], [])
+                count = unchanged = 0
         if count:
-            tp.stats.read += count
-            self._write_batch(ctx, [rows_by_key])
-            self._after_batch(inp, total + count, opened)
+            batch.count(tp.stats, count, unchanged)
+            batch.rows_read, batch.position = total + count, opened.position()
+            yield self.prepare(ctx, batch)
 
-    def _write_batch(self, ctx: _FileContext, per_target: list[dict[Any, Any]]) -> None:
+    # writing (in the calling thread) --------------------------------------------------------
+
+    def _write_batch(self, ctx: _FileContext, batch: Batch) -> None:
         if self.options.dry_run:
-            self._write(ctx, per_target, self.dry_known)
+            self._write(ctx, batch, self.dry_known)
             return
 
         def attempt() -> list[Callable[[], None]]:
@@ -790,9 +912,9 @@ class Importer:
             self.pending = []
             if len(ctx.plans) > 1:
                 with self.store.transaction():
-                    self._write(ctx, per_target, {})
+                    self._write(ctx, batch, {})
             else:
-                self._write(ctx, per_target, None)
+                self._write(ctx, batch, None)
             return self.pending
 
         try:
@@ -812,13 +934,16 @@ class Importer:
         else:
             self.pending.append(effect)
 
-    def _write(self, ctx: _FileContext, per_target: list[dict[Any, Any]],
+    def _write(self, ctx: _FileContext, batch: Batch,
                written: dict[str, set[Any]] | None) -> None:
         """Write each target's rows; `written` collects the keys written (for the later
         targets of the batch and for --dry-run), None when nothing reads them."""
-        for tp, rows_by_key in zip(ctx.plans, per_target, strict=True):
+        for t, (tp, rows_by_key) in enumerate(zip(ctx.plans, batch.per_target, strict=True)):
             items = self._check_refs(ctx, tp, list(rows_by_key.values()), written or {})
-            items = parents_first(tp.entity, items, lambda item: item[1])
+            prepared = None
+            if batch.prepared and len(items) == len(rows_by_key) and tp.mode is not Mode.MERGE:
+                prepared = batch.prepared[t]  # the reader prepared these rows, in this order
+            items = _ordered(tp, items)
             groups: dict[tuple[str, ...], list[tuple[int, dict[str, Any], Any]]] = {}
             if tp.mode is Mode.MERGE:
                 for item in items:
@@ -832,12 +957,14 @@ class Importer:
                 if self.options.dry_run:
                     result = dry_write(self.store, tp.entity, rows, tp.mode, names)
                 else:
-                    result = self.store.write_batch(tp.entity.name, rows, tp.mode, names)
+                    result = self.store.write_batch(tp.entity.name, rows, tp.mode, names,
+                                                    prepared)
                 self.later(partial(add_counts, tp.stats, result))
                 gone = set()
                 for i, reason in result.rejected:
                     line, _, original = group[i]
-                    self.reject(ctx, tp, line, ",".join(tp.entity.key), reason, original)
+                    self.later(partial(self.rejected, ctx, tp, line, ",".join(tp.entity.key),
+                                       reason, original))
                     if "exists" not in reason:  # an existing key stays in the store
                         gone.add(i)
                 if done is not None:
@@ -874,8 +1001,8 @@ class Importer:
                     for item in items:
                         value = item[1].get(f.name)
                         if value in missing:
-                            self.reject(ctx, tp, item[0], f.name,
-                                        f"{parent} {value!r} does not exist", item[2])
+                            self.later(partial(self.rejected, ctx, tp, item[0], f.name,
+                                               f"{parent} {value!r} does not exist", item[2]))
                         else:
                             kept.append(item)
                     items = kept
@@ -885,7 +1012,7 @@ class Importer:
 
     def run_file(self, inp: Input, lookups: Lookups) -> None:
         started = time.perf_counter()
-        ctx = _FileContext(inp)
+        ctx = _FileContext(inp, self)
         if inp.fmt in ("csv", "tsv"):
             ctx.columns = read_header(inp)
             ctx.ragged = len(ctx.columns)
@@ -897,23 +1024,15 @@ class Importer:
         self.summary.files.append(inp.name)
         ctx.plan_values()
         opened = Opened(inp)
-        rows_read = 0
+        read = self.value_batches if ctx.convert is not None else self.record_batches
         try:
-            if ctx.convert is not None:
-                self.run_values(ctx, opened)
-                return
-            batch: list[tuple[int, Any, dict[str, Any]]] = []
-            for line, original, rec in ctx.records(opened):
-                batch.append((line, original, rec))
-                if len(batch) >= self.options.batch_size:
-                    self.batch(ctx, batch)
-                    rows_read += len(batch)
-                    batch = []
-                    self._after_batch(inp, rows_read, opened)
-            if batch:
-                self.batch(ctx, batch)
-                rows_read += len(batch)
-                self._after_batch(inp, rows_read, opened)
+            # the next batch is read and validated while this one is written
+            with closing(prefetched(read(ctx, opened))) as batches:
+                for batch in batches:
+                    for effect in batch.found:
+                        effect()
+                    self._write_batch(ctx, batch)
+                    self._after_batch(inp, batch, opened.total)
         except csv.Error as e:
             raise EcomError(f"{inp.name}: {e}") from None
         except UnicodeDecodeError as e:
@@ -924,9 +1043,9 @@ class Importer:
             for tp in ctx.plans:
                 tp.stats.seconds += elapsed
 
-    def _after_batch(self, inp: Input, rows_read: int, opened: Opened) -> None:
+    def _after_batch(self, inp: Input, batch: Batch, total: int) -> None:
         if self.progress is not None:
-            self.progress(inp.name, rows_read, opened.position(), opened.total)
+            self.progress(inp.name, batch.rows_read, batch.position, total)
         limit = self.options.max_errors
         if limit is not None and self.summary.rejected > limit:
             self.summary.stopped = (
@@ -937,8 +1056,9 @@ class Importer:
 
 
 class _FileContext:
-    def __init__(self, inp: Input) -> None:
+    def __init__(self, inp: Input, importer: Importer) -> None:
         self.inp = inp
+        self.importer = importer
         self.columns: list[str] = []
         self.normalized: list[str] = []
         self.bad_columns: list[str] = []

@@ -166,11 +166,20 @@ class Repository(ABC):
 
     @abstractmethod
     def write_batch(
-        self, entity: str, rows: list[dict[str, Any]], mode: Mode, fields: Sequence[str]
+        self, entity: str, rows: list[dict[str, Any]], mode: Mode, fields: Sequence[str],
+        prepared: Any = None,
     ) -> WriteResult:
         """Write validated rows atomically, by mode. Keys are unique within the batch and
         references already checked. `fields` are the fields the input carried (for MERGE).
-        Rows equal to the stored ones count as unchanged and are not rewritten."""
+        Rows equal to the stored ones count as unchanged and are not rewritten.
+        `prepared`: what `prepare_rows` returned for exactly these rows, or None."""
+
+    def prepare_rows(self, entity: str, rows: list[dict[str, Any]], mode: Mode) -> Any:
+        """The work of `write_batch(entity, rows, mode, ...)` that needs no database
+        (encoding the rows, the text of a bulk-load file), done ahead: the importer calls
+        it from its reader thread while the previous batch is written, so it must not use
+        the connection. None when there is nothing to prepare."""
+        return None
 
     @abstractmethod
     def add_stock(self, product_id: str, delta: int) -> int | None:

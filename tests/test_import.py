@@ -80,6 +80,20 @@ def test_import_csv_types_values_and_summary(db_url: str, tmp_path: Path) -> Non
     assert p2["units_in_stock"] == 144
 
 
+def test_values_that_bulk_loaders_treat_specially_are_stored_verbatim(
+    db_url: str, tmp_path: Path
+) -> None:
+    names = ["\\N", "NULL", "back\\slash", "tab\there", "new\nline", "cr\rhere", "end\\"]
+    rows = [{"product_id": f"p{i}", "name": n, "price": "1.00"} for i, n in enumerate(names)]
+    path = tmp_path / "products.ndjson"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    result = ecom("import", str(path), "--db", db_url, "--json")
+    assert result.exit_code == 0, result.stderr
+    with ecomcli.connect(db_url) as store:
+        stored = {r["product_id"]: r["name"] for r in store.find("products")}
+    assert [stored[f"p{i}"] for i in range(len(names))] == names
+
+
 @pytest.mark.parametrize("fmt", ["tsv", "json", "ndjson", "csv.gz", "ndjson.gz"])
 def test_import_every_format(db_url: str, tmp_path: Path, fmt: str) -> None:
     rows = [

@@ -9,6 +9,10 @@ paths and pin the counts and the foreign-key guarantees.
 from __future__ import annotations
 
 import csv
+import itertools
+import threading
+import time
+from contextlib import closing
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,7 +21,7 @@ import pytest
 import ecomcli
 from ecomcli import Mode
 from ecomcli.errors import EcomError, TransientError
-from ecomcli.importing import ImportOptions, import_paths
+from ecomcli.importing import ImportOptions, import_paths, prefetched
 from ecomcli.repository import Repository
 
 PRODUCTS = (
@@ -178,3 +182,44 @@ def test_a_batch_retried_after_a_transient_conflict_is_counted_once(
     assert len((tmp_path / "rej.csv").read_text().splitlines()) == 2  # header + one reject
     assert store.count("orders") == 2
     store.close()
+
+
+# --- the reader thread --------------------------------------------------------------------
+
+
+def test_prefetched_keeps_order_and_reads_at_most_one_item_ahead() -> None:
+    made: list[int] = []
+
+    def items():  # type: ignore[no-untyped-def]
+        for i in range(5):
+            made.append(i)
+            yield i
+
+    seen = []
+    for item in prefetched(items()):
+        time.sleep(0.02)  # the reader has long finished the next item by now
+        assert len(made) <= item + 2  # this one and at most the next
+        seen.append(item)
+    assert seen == [0, 1, 2, 3, 4]
+
+
+def test_prefetched_raises_the_readers_error_after_the_items_before_it() -> None:
+    def items():  # type: ignore[no-untyped-def]
+        yield 1
+        raise csv.Error("line 3: bad quoting")
+
+    got = []
+    with pytest.raises(csv.Error, match="line 3"):
+        for item in prefetched(items()):
+            got.append(item)
+    assert got == [1]
+
+
+def test_closing_prefetched_early_stops_its_thread() -> None:
+    def endless():  # type: ignore[no-untyped-def]
+        yield from itertools.count()
+
+    before = threading.active_count()
+    with closing(prefetched(endless())) as items:
+        assert next(items) == 0
+    assert threading.active_count() == before

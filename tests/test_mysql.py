@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
@@ -290,3 +291,52 @@ def test_lock_wait_timeout_is_transient(mysql_store: MySQLRepository) -> None:
             with pytest.raises(TransientError, match="1205"):
                 other.add_stock("p1", -1)
         assert other.add_stock("p1", -1) == 1
+
+
+def test_a_deadlock_is_transient_and_atomic_retries_it(mysql_store: MySQLRepository) -> None:
+    """Two transactions take two product rows in opposite orders: InnoDB kills one of them
+    with error 1213; `atomic` rolls it back and runs it again, so both sales happen."""
+    make = Validator(schema.entity("products"))
+    for pid in ("p1", "p2"):
+        mysql_store.insert("products", make({"product_id": pid, "name": pid, "price": "1",
+                                             "units_in_stock": 10}))
+    both_hold_one = threading.Barrier(2, timeout=10)
+    failures: list[str] = []
+
+    def sell(store: MySQLRepository, first: str, second: str) -> None:
+        attempts = 0
+
+        def work() -> None:
+            nonlocal attempts
+            attempts += 1
+            store.add_stock(first, -1)
+            if attempts == 1:
+                both_hold_one.wait()  # each holds one row lock and asks for the other's
+            store.add_stock(second, -1)
+
+        original = store.retrying
+
+        def watched(fn, **kw):  # type: ignore[no-untyped-def]
+            def recorded():  # type: ignore[no-untyped-def]
+                try:
+                    return fn()
+                except TransientError as e:
+                    failures.append(str(e))
+                    raise
+            return original(recorded, **kw)
+
+        store.retrying = watched  # type: ignore[method-assign]
+        store.atomic(work)
+
+    with ecomcli.connect(mysql_store.url.raw) as other:
+        threads = [
+            threading.Thread(target=sell, args=(mysql_store, "p1", "p2")),
+            threading.Thread(target=sell, args=(other, "p2", "p1")),
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+    assert any("1213" in f for f in failures), failures
+    assert mysql_store.require("products", ("p1",))["units_in_stock"] == 8
+    assert mysql_store.require("products", ("p2",))["units_in_stock"] == 8

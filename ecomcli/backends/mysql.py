@@ -86,33 +86,37 @@ def _odku_columns(e: Entity, mode: Mode, fields: Sequence[str]) -> list[str]:
     return []
 
 
-def write_tsv(e: Entity, rows: list[dict[str, Any]], path: str) -> None:
+def tsv(e: Entity, rows: list[dict[str, Any]]) -> str:
     """Rows as LOAD DATA's default text format: `_i`, then the fields, tab-separated, with
     `\\` escapes and `\\N` for NULL. Rows are validated: decimals are quantized (never
-    in exponent notation) and datetimes have whole seconds."""
+    in exponent notation), datetimes have whole seconds and text holds no NUL."""
     get = operator.itemgetter(*e.field_names)
     slow = [_tsv_formatter(f) for f in e.fields]
     tabs = len(e.fields) - 1
     plain = not any(f.type == "bool" for f in e.fields)
-    with open(path, "w", encoding="utf-8", newline="\n") as fh:
-        write = fh.write
-        for i, row in enumerate(rows):
-            try:
-                values = get(row) if len(slow) > 1 else (get(row),)
-            except KeyError:  # a row without some optional fields: they are NULL
-                values = tuple(row.get(n) for n in e.field_names)
-            line = "\t".join(["\\N" if v is None else str(v) for v in values])
-            if (
-                not plain
-                or line.count("\t") != tabs
-                or "\\" in line
-                or "\n" in line
-                or "\r" in line
-            ):
-                line = "\t".join(
-                    ["\\N" if v is None else to(v) for v, to in zip(values, slow, strict=True)]
-                )
-            write(f"{i}\t{line}\n")
+    lines = []
+    for i, row in enumerate(rows):
+        try:
+            values = get(row) if len(slow) > 1 else (get(row),)
+        except KeyError:  # a row without some optional fields: they are NULL
+            values = tuple(row.get(n) for n in e.field_names)
+        # NULL as NUL first (validated text never holds one): the plain form is right
+        # when no value has a character to escape
+        line = "\t".join(["\0" if v is None else str(v) for v in values])
+        if (
+            plain
+            and line.count("\t") == tabs
+            and "\\" not in line
+            and "\n" not in line
+            and "\r" not in line
+        ):
+            line = line.replace("\0", "\\N")
+        else:
+            line = "\t".join(
+                ["\\N" if v is None else to(v) for v, to in zip(values, slow, strict=True)]
+            )
+        lines.append(f"{i}\t{line}\n")
+    return "".join(lines)
 
 
 def _tsv_formatter(f: Field) -> Any:
@@ -159,6 +163,7 @@ class MySQLRepository(SQLRepository):
     backend = "mysql"
     dialect = "mysql"
     placeholder = "%s"
+    keys_per_query = 5000  # one round trip for a batch's parents (a statement well under 1 MB)
     no_limit = "18446744073709551615"  # MySQL has no LIMIT-less OFFSET: the documented idiom
 
     def __init__(self, url: DbUrl) -> None:
@@ -386,7 +391,8 @@ class MySQLRepository(SQLRepository):
     # bulk writes --------------------------------------------------------------------------
 
     def write_batch(
-        self, entity: str, rows: list[dict[str, Any]], mode: Mode, fields: Sequence[str]
+        self, entity: str, rows: list[dict[str, Any]], mode: Mode, fields: Sequence[str],
+        prepared: Any = None,
     ) -> WriteResult:
         """Write a batch with LOAD DATA LOCAL and set-based statements inside the server.
 
@@ -417,7 +423,8 @@ class MySQLRepository(SQLRepository):
         with self.transaction(), tempfile.TemporaryDirectory(prefix="ecom-") as tmp:
             path = os.path.join(tmp, "batch.tsv")
             if self.local_infile:
-                write_tsv(e, rows, path)
+                with open(path, "w", encoding="utf-8", newline="\n") as fh:
+                    fh.write(prepared or tsv(e, rows))
             fresh = self._fresh.get(e.name, True) and not (
                 mode is Mode.MERGE and any(missing_required(e, r) for r in rows)
             )
@@ -426,6 +433,14 @@ class MySQLRepository(SQLRepository):
             result = self._write_staged(e, rows, mode, fields, path)
         self._fresh[e.name] = result.inserted == len(rows)
         return result
+
+    def prepare_rows(self, entity: str, rows: list[dict[str, Any]], mode: Mode) -> Any:
+        """The LOAD DATA file's text (`tsv`) of the batch (not for MERGE, which writes
+        the rows completed with defaults)."""
+        e = self._entity(entity)
+        if mode is Mode.MERGE or not self.local_infile or any(f.unique for f in e.fields):
+            return None
+        return tsv(e, rows)
 
     def _load_direct(self, e: Entity, path: str, n: int) -> bool:
         """LOAD DATA ... IGNORE into the table; False (and nothing written) unless all `n`
@@ -504,7 +519,7 @@ class MySQLRepository(SQLRepository):
         )
 
     def _load_file(self, path: str, into: str, names: list[str]) -> int | None:
-        """LOAD DATA LOCAL of a `write_tsv` file: the rows loaded, or None when the server
+        """LOAD DATA LOCAL of a `tsv` file: the rows loaded, or None when the server
         or the client refuses LOCAL (then every later batch uses INSERT, after a notice)."""
         try:
             cur = self.execute(

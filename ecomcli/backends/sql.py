@@ -33,6 +33,8 @@ from ecomcli.schema import Entity, Field
 
 Dialect = Literal["sqlite", "mysql"]
 META_TABLE = "ecom_meta"
+# field types every SQL backend stores as the Python value itself (`encode` is the identity)
+STORED_AS_IS = frozenset({"key", "string", "text", "int", "enum"})
 
 # --- DDL --------------------------------------------------------------------------------
 
@@ -211,6 +213,8 @@ class SQLRepository(Repository):
     placeholder: ClassVar[str]
     # LIMIT without a limit, for OFFSET alone
     no_limit: ClassVar[str]
+    # keys looked up by one `IN (...)` (SQLite before 3.32 allows 999 parameters)
+    keys_per_query: ClassVar[int] = 500
 
     conn: Any
     _depth: int = 0
@@ -466,14 +470,19 @@ class SQLRepository(Repository):
     def existing_keys(self, entity: str, keys: Iterable[Key]) -> set[Key]:
         e = self._entity(entity)
         key_fields = [e.field(k) for k in e.key]
-        wanted = {
-            tuple(self.encode(f, v) for f, v in zip(key_fields, k, strict=True)): k for k in keys
-        }
+        if all(f.type in STORED_AS_IS for f in key_fields):
+            wanted = {k: k for k in keys}
+        else:
+            wanted = {
+                tuple(self.encode(f, v) for f, v in zip(key_fields, k, strict=True)): k
+                for k in keys
+            }
         found = self._fetch_by_keys(e, list(wanted), [])
         return {wanted[r] for r in found if r in wanted}
 
     def write_batch(
-        self, entity: str, rows: list[dict[str, Any]], mode: Mode, fields: Sequence[str]
+        self, entity: str, rows: list[dict[str, Any]], mode: Mode, fields: Sequence[str],
+        prepared: Any = None,
     ) -> WriteResult:
         e = self._entity(entity)
         result = WriteResult()
@@ -520,7 +529,7 @@ class SQLRepository(Repository):
         """Stored rows for encoded keys: key columns, then `columns`, normalised so that
         they compare equal to freshly encoded ones."""
         out = []
-        chunk = 500
+        chunk = self.keys_per_query
         cols = ", ".join(self.q(c) for c in [*e.key, *columns])
         for start in range(0, len(keys), chunk):
             part = keys[start : start + chunk]

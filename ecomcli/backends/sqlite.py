@@ -8,6 +8,7 @@ integers scaled by 10^scale (SQLite has no exact decimal type; REAL sums drift).
 
 from __future__ import annotations
 
+import json
 import operator
 import sqlite3
 from collections.abc import Callable, Sequence
@@ -32,6 +33,9 @@ BUSY_TIMEOUT_MS = 30_000
 BULK_CACHE_KB = 64 * 1024  # page cache for batch writes (the default is 2 MB)
 IN_CHUNK = 1000  # values in one IN (...) list
 ROWID_LIMIT = 2**62  # above it, new rowids may be chosen at random
+# a batch goes to SQLite as one JSON array, unpacked by `json_each` in one statement (the
+# `->>` operator is SQLite 3.38+; older versions take `executemany`)
+JSON_ROWS = sqlite3.sqlite_version_info >= (3, 38, 0)
 
 
 class SQLiteRepository(SQLRepository):
@@ -140,12 +144,16 @@ class SQLiteRepository(SQLRepository):
         return InitResult(created=created, version=SCHEMA_VERSION)
 
     def write_batch(
-        self, entity: str, rows: list[dict[str, Any]], mode: Mode, fields: Sequence[str]
+        self, entity: str, rows: list[dict[str, Any]], mode: Mode, fields: Sequence[str],
+        prepared: Any = None,
     ) -> WriteResult:
         """Set-based batch write (imports), in the batch's own `BEGIN IMMEDIATE` transaction.
 
-        UPSERT and IGNORE: one `executemany` of `INSERT ... ON CONFLICT (key) DO UPDATE SET
-        ... WHERE <a column differs>` (IGNORE: `DO NOTHING`) straight into the table. The
+        UPSERT and IGNORE: one `INSERT ... SELECT ... FROM json_each(?) ON CONFLICT (key)
+        DO UPDATE SET ... WHERE <a column differs>` (IGNORE: `DO NOTHING`) straight into
+        the table, the batch passed as one JSON array: a single statement, during which
+        the GIL is released, so the importer's reader thread validates the next batch
+        meanwhile (row-by-row `executemany` takes the GIL back per row). The
         cursor's `rowcount` (the sum of `changes()`, which counts neither unchanged rows
         nor trigger or foreign-key actions) is inserted + updated rows. The number
         inserted is the number of rows whose rowid is above the largest rowid before the
@@ -170,22 +178,7 @@ class SQLiteRepository(SQLRepository):
             return super().write_batch(entity, rows, mode, fields)
         if mode is Mode.INSERT:
             return self._write_staged(e, rows, mode)
-        q = self.q
-        encode = self._row_encoder(e)
-        cols = ", ".join(q(n) for n in e.field_names)
-        marks = ", ".join(["?"] * len(e.fields))
-        keys = ", ".join(q(k) for k in e.key)
-        others = [n for n in e.field_names if n not in e.key]
-        action = "DO NOTHING"
-        if mode is Mode.UPSERT and others:
-            sets = ", ".join(f"{q(n)} = excluded.{q(n)}" for n in others)
-            differs = " OR ".join(f"{q(n)} IS NOT excluded.{q(n)}" for n in others)
-            action = f"DO UPDATE SET {sets} WHERE {differs}"
-        sql = f"INSERT INTO {q(e.name)} ({cols}) VALUES ({marks}) ON CONFLICT ({keys}) {action}"
-        encoded = list(map(encode, rows))
-        order = self._index_order(e)
-        if order is not None and len(set(map(self._key_getter(e), encoded))) == len(encoded):
-            encoded.sort(key=order)  # same rows (keys are unique), fewer B-tree page visits
+        encoded, payload = prepared or self.prepare_rows(entity, rows, mode)
         if not self._bulk:
             self.execute(f"PRAGMA cache_size = {-BULK_CACHE_KB}").close()
             self._bulk = True
@@ -193,14 +186,45 @@ class SQLiteRepository(SQLRepository):
         if own_checks:  # a no-op inside a transaction, hence only at depth 0
             self.execute("PRAGMA foreign_keys = OFF").close()
         try:
-            return self._upsert(e, rows, encoded, sql, mode, own_checks)
+            return self._upsert(e, rows, encoded, payload, mode, own_checks)
         finally:
             if own_checks:
                 self.execute("PRAGMA foreign_keys = ON").close()
 
+    def prepare_rows(self, entity: str, rows: list[dict[str, Any]], mode: Mode) -> Any:
+        """For the upsert path of `write_batch`: the rows encoded, in the order of the
+        first index (keys are unique, so the same rows; fewer B-tree page visits), and
+        as the JSON array given to `json_each` (None before SQLite 3.38)."""
+        e = self._entity(entity)
+        if mode not in (Mode.UPSERT, Mode.IGNORE) or any(f.unique for f in e.fields):
+            return None
+        encoded = list(map(self._row_encoder(e), rows))
+        order = self._index_order(e)
+        if order is not None:
+            encoded.sort(key=order)
+        payload = json.dumps(encoded, ensure_ascii=False) if JSON_ROWS else None
+        return encoded, payload
+
+    def _upsert_sql(self, e: Entity, mode: Mode) -> str:
+        q = self.q
+        cols = ", ".join(q(n) for n in e.field_names)
+        keys = ", ".join(q(k) for k in e.key)
+        others = [n for n in e.field_names if n not in e.key]
+        action = "DO NOTHING"
+        if mode is Mode.UPSERT and others:
+            sets = ", ".join(f"{q(n)} = excluded.{q(n)}" for n in others)
+            differs = " OR ".join(f"{q(n)} IS NOT excluded.{q(n)}" for n in others)
+            action = f"DO UPDATE SET {sets} WHERE {differs}"
+        if JSON_ROWS:
+            values = ", ".join(f"value ->> {i}" for i in range(len(e.fields)))
+            rows_in = f"SELECT {values} FROM json_each(?) WHERE true"
+        else:
+            rows_in = f"VALUES ({', '.join(['?'] * len(e.fields))})"
+        return f"INSERT INTO {q(e.name)} ({cols}) {rows_in} ON CONFLICT ({keys}) {action}"
+
     def _upsert(
-        self, e: Entity, rows: list[dict[str, Any]], encoded: list[tuple[Any, ...]], sql: str,
-        mode: Mode, own_checks: bool,
+        self, e: Entity, rows: list[dict[str, Any]], encoded: list[tuple[Any, ...]],
+        payload: str | None, mode: Mode, own_checks: bool,
     ) -> WriteResult:
         q = self.q
         result = WriteResult()
@@ -214,7 +238,13 @@ class SQLiteRepository(SQLRepository):
                 if own_checks:
                     self._check_references(e, encoded)
                 return staged
-            changed = self.executemany(sql, encoded)
+            sql = self._upsert_sql(e, mode)
+            if payload is not None:  # one statement: the GIL is released while SQLite works
+                cur = self.execute(sql, [payload])
+                changed = cur.rowcount
+                cur.close()
+            else:
+                changed = self.executemany(sql, encoded)
             if own_checks and mode is Mode.IGNORE:  # ignored rows were not written
                 self._check_new_references(e, top)
             elif own_checks:
@@ -281,9 +311,6 @@ class SQLiteRepository(SQLRepository):
         if not e.field(first).required or first in e.key:
             return None
         return operator.itemgetter(e.field_names.index(first))
-
-    def _key_getter(self, e: Entity) -> Callable[[tuple[Any, ...]], Any]:
-        return operator.itemgetter(*(e.field_names.index(k) for k in e.key))
 
     def _row_encoder(self, e: Entity) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
         """One compiled function per entity: a row dict to the tuple of stored values
