@@ -11,7 +11,8 @@
    (b) the same statement from `reports.sql.build` through the raw driver, rows fetched;
    (c) the notebook way: `pandas.read_sql` of only the columns the question needs, then
    pandas. Each report runs once untimed (warm), then (b) and (a) alternate --repeat times
-   and each takes its median; (c) runs once.
+   and each takes its median; (c) runs once. `frame_s`: turning ecom's result into the
+   DataFrame that `store.report()` returns (not included in ecom_s).
 4. MariaDB gets an InnoDB buffer pool sized to the working set (--buffer-pool-mb, default
    2048, via SET GLOBAL innodb_buffer_pool_size, restored at the end); 0 leaves it alone.
    With --reuse the schema's indexes are created if missing (an older load lacks new ones).
@@ -315,6 +316,7 @@ def bench(store: Any, repeat: int, skip_notebook: bool, only: set[str]) -> list[
             result = reports.run(store, name, params)
             t_ecoms.append(time.perf_counter() - t)
         t_ecom, t_direct = statistics.median(t_ecoms), statistics.median(t_directs)
+        t_frame, _ = timed(result.frame, 1)  # what the Python API returns, from the result
         t_nb = float("nan")
         if not skip_notebook:
             t_nb, _ = timed(lambda n=name, p=params: notebook(store.conn, n, p), 1)
@@ -327,6 +329,7 @@ def bench(store: Any, repeat: int, skip_notebook: bool, only: set[str]) -> list[
                 "ecom_s": round(t_ecom, 3),
                 "direct_s": round(t_direct, 3),
                 "ecom/direct": round(t_ecom / t_direct, 2) if t_direct else None,
+                "frame_s": round(t_frame, 3),
                 "notebook_s": round(t_nb, 2),
                 "notebook/ecom": round(t_nb / t_ecom, 1) if t_ecom else None,
             }

@@ -39,6 +39,8 @@ from ecomcli.errors import ConflictError, NotFoundError, TransientError, UsageEr
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ecomcli import reports
+
 T = TypeVar("T")
 Key = tuple[Any, ...]
 
@@ -194,8 +196,8 @@ class Repository(ABC):
     # --- reports --------------------------------------------------------------------------
 
     @abstractmethod
-    def run_report(self, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-        """Run a named report inside the database and return its (small) result rows."""
+    def run_report(self, name: str, params: dict[str, Any]) -> reports.Table:
+        """Run a named report inside the database: its result rows as tuples, with names."""
 
     @abstractmethod
     def close(self) -> None: ...

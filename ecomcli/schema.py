@@ -73,6 +73,9 @@ class Index:
     fields: tuple[str, ...]
     serves: str  # which lookup or report this index exists for (goes into the DDL comment)
     unique: bool = False
+    # a covering index that only SQLite's rowid tables need: InnoDB's clustered primary key
+    # and a MongoDB document already hold the row's other columns next to its key
+    sqlite_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -265,6 +268,8 @@ ENTITIES: tuple[Entity, ...] = (
             Index(("category_id",), "categories report, product list by category"),
             Index(("units_in_stock",), "low-stock report"),
             Index(("kind", "size"), "clothes by size (plus sizes)"),
+            Index(("product_id", "price"), "carts report: covering (the price without the row)",
+                  sqlite_only=True),
         ),
         aliases=("product", "items_catalog"),
     ),
@@ -304,6 +309,13 @@ ENTITIES: tuple[Entity, ...] = (
         ),
         key=("cart_id", "product_id"),
         doc="the quantity of each product in a cart",
+        indexes=(
+            Index(
+                ("cart_id", "product_id", "quantity"),
+                "carts report: covering (SQLite: 15 s to 11 s at 2.9M lines)",
+                sqlite_only=True,
+            ),
+        ),
         embedded=Embedding("carts", "cart_id", "items"),
         aliases=("cart_item", "cart_lines"),
     ),

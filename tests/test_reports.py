@@ -629,6 +629,34 @@ def test_dataframe_api(shop, rows) -> None:
     ]
 
 
+def test_results_are_tuples_and_the_frame_is_built_from_columns(shop) -> None:
+    # records (tuples in column order) are what the report computes; rows and the DataFrame
+    # are views of them, identical to the dict-based DataFrame (values and dtypes)
+    ratios = {"avg_score", "active_pct", "on_time_pct", "avg_delay_days"}
+    for name, params in [
+        ("carts", {"discount": "10", "payment_method": "credit_card"}),
+        ("customer-orders", {}),
+        ("customer-activity", {"list": "inactive"}),
+        ("customer-activity", {}),
+        ("sales", {"by": "month"}),
+        ("top-products", {}),
+        ("ratings", {}),
+        ("suppliers", {}),
+        ("payments", {}),
+        ("delivery", {}),
+        ("categories", {}),
+    ]:
+        result = reports.run(shop, name, params)
+        assert result.records and all(type(r) is tuple for r in result.records)
+        assert result.rows == [dict(zip(result.columns, r, strict=True)) for r in result.records]
+        expected = pd.DataFrame(result.rows, columns=result.columns)
+        pd.testing.assert_frame_equal(result.frame(), expected)
+        for c in result.money:  # exactly two places, as every backend prints them
+            assert {r[c].as_tuple().exponent for r in result.rows if r[c] is not None} == {-2}
+        for c in set(result.columns) - set(result.money) - ratios:  # counts: int, not Decimal
+            assert not any(isinstance(r[c], Decimal) for r in result.rows), (name, c)
+
+
 # --- edge cases ---------------------------------------------------------------------------
 
 

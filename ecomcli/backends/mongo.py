@@ -50,6 +50,7 @@ from ecomcli.errors import (
     TransientError,
     UsageError,
 )
+from ecomcli.reports import Table
 from ecomcli.repository import (
     Filter,
     InitResult,
@@ -231,7 +232,7 @@ def indexes(e: Entity) -> list[tuple[str, list[tuple[str, int]], bool]]:
     """(name, keys, unique) of the indexes of a top-level entity's collection, including
     those of its embedded children (prefixed by the array path: multikey indexes)."""
     out = []
-    for ix in e.indexes:
+    for ix in (ix for ix in e.indexes if not ix.sqlite_only):
         out.append((f"ix_{e.name}_{'_'.join(ix.fields)}", [(c, 1) for c in ix.fields], ix.unique))
     for f in e.fields:
         if f.unique:
@@ -239,7 +240,7 @@ def indexes(e: Entity) -> list[tuple[str, list[tuple[str, int]], bool]]:
     for child in children_of(e):
         assert child.embedded is not None
         array = child.embedded.array
-        for ix in child.indexes:
+        for ix in (ix for ix in child.indexes if not ix.sqlite_only):
             keys = [(f"{array}.{c}", 1) for c in ix.fields]
             out.append((f"ix_{child.name}_{'_'.join(ix.fields)}", keys, False))
     return out
@@ -838,13 +839,15 @@ class MongoRepository(Repository):
 
     # reports -----------------------------------------------------------------------------
 
-    def run_report(self, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    def run_report(self, name: str, params: dict[str, Any]) -> Table:
         from ecomcli.reports import mongo as report_mongo
 
         collection, pipeline = report_mongo.build(name, params)
         with self.errors():
-            docs = self.db[collection].aggregate(pipeline, session=self.session)
-            return [{k: plain(v) for k, v in d.items() if k != "_id"} for d in docs]
+            docs = list(self.db[collection].aggregate(pipeline, session=self.session))
+        # a document may leave a field out (no value): None in its column
+        names = list(dict.fromkeys(k for d in docs for k in d if k != "_id"))
+        return Table(names, [tuple(plain(d.get(k)) for k in names) for d in docs])
 
     def close(self) -> None:
         self.client.close()

@@ -73,14 +73,11 @@ def forecast(history: list[dict[str, Any]], by: str, periods: int) -> ReportResu
     error = mape(values[-season:], backtest)
     projected = fit_predict(values, season, seasonal, periods)
 
-    rows: list[dict[str, Any]] = [
-        {"period": r["period"], "kind": "history", "revenue": r["revenue"]} for r in history
-    ]
+    rows = [(r["period"], "history", r["revenue"]) for r in history]
     label = history[-1]["period"]
     for value in projected:
         label = next_period(label, by)
-        amount = Decimal(str(max(value, 0.0))).quantize(CENT)
-        rows.append({"period": label, "kind": "forecast", "revenue": amount})
+        rows.append((label, "forecast", Decimal(str(max(value, 0.0))).quantize(CENT)))
     shown = "n/a (no revenue in the held-out season)" if error is None else f"{error:.1f}%"
     notes = [
         f"method: {method_name(seasonal, by)}, fitted on {len(values)} {by}s",

@@ -202,6 +202,7 @@ def carts(p: Params) -> Built:
             }
         }
     )
+    pipeline.append({"$sort": {"total": -1, "cart_id": 1}})  # the finishing order
     return "carts", pipeline
 
 
@@ -440,6 +441,7 @@ def customer_orders(p: Params) -> Built:
                 "revenue": 1,
             }
         },
+        {"$sort": {"items": -1, "orders": -1, "customer_id": 1}},  # the finishing order
     ]
 
 

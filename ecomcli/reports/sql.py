@@ -79,6 +79,23 @@ class SQL:
             return "order_items i NOT INDEXED JOIN orders o ON o.order_id = i.order_id"
         return "order_items i STRAIGHT_JOIN orders o ON o.order_id = i.order_id"
 
+    def whole(self, expr: str) -> str:
+        """A sum of integers as an integer. MySQL sums integers into DECIMAL, which its
+        Python driver turns into `Decimal` objects at ~2 us each (3 s for carts' 1.2M rows)."""
+        return expr if self.dialect == "sqlite" else f"CAST({expr} AS SIGNED)"
+
+    def cents(self, expr: str) -> str:
+        """A money sum as integer cents: SQLite stores money so; on MySQL see `whole`."""
+        return expr if self.dialect == "sqlite" else f"CAST({expr} * 100 AS SIGNED)"
+
+    def prices(self) -> str:
+        """The products' prices, to join to lines. SQLite reads the covering index
+        `products (product_id, price)`; MariaDB a derived table it materialises with a hash
+        key (a B-tree lookup of the primary key per cart line was 30% slower)."""
+        if self.dialect == "sqlite":
+            return "products"
+        return "(SELECT DISTINCT product_id, price FROM products)"
+
     def select(self, *columns: tuple[str, str]) -> str:
         return "SELECT " + ", ".join(f"{expr} AS {self.q(alias)}" for expr, alias in columns)
 
@@ -105,7 +122,7 @@ def ratings(d: SQL, p: Params) -> Built:
         ("p.product_id", "product_id"),
         ("p.name", "name"),
         ("t.n", "reviews"),
-        ("t.score_sum", "score_sum"),
+        (d.whole("t.score_sum"), "score_sum"),
     )
     sql += (
         " FROM (SELECT r.product_id, COUNT(*) AS n, SUM(r.score) AS score_sum"
@@ -117,13 +134,6 @@ def ratings(d: SQL, p: Params) -> Built:
 
 def carts(d: SQL, p: Params) -> Built:
     binds: list[Any] = []
-    pays = "0"
-    if p.get("discount") and p.get("payment_method"):
-        pays = (
-            "CASE WHEN EXISTS (SELECT 1 FROM payments pm"
-            f" WHERE pm.customer_id = t.customer_id AND pm.method = {d.ph}) THEN 1 ELSE 0 END"
-        )
-        binds.append(p["payment_method"])
     # GROUP BY the key alone (MAX() of the cart's own columns): grouping by more columns
     # made MariaDB sort 3M joined rows in a temporary table instead of streaming in key order
     sql = d.select(
@@ -131,19 +141,33 @@ def carts(d: SQL, p: Params) -> Built:
         ("MAX(c.customer_id)", "customer_id"),
         ("MAX(c.status)", "status"),
         ("COUNT(ci.product_id)", "lines"),
-        ("COALESCE(SUM(ci.quantity), 0)", "items"),
-        ("COALESCE(SUM(ci.quantity * p.price), 0)", "total"),
+        (d.whole("COALESCE(SUM(ci.quantity), 0)"), "items"),
+        (d.cents("COALESCE(SUM(ci.quantity * p.price), 0)"), "total"),
     )
     sql += (
         " FROM carts c LEFT JOIN cart_items ci ON ci.cart_id = c.cart_id"
-        " LEFT JOIN products p ON p.product_id = ci.product_id"
+        f" LEFT JOIN {d.prices()} p ON p.product_id = ci.product_id"
         " GROUP BY c.cart_id"
     )
-    if p.get("limit"):  # the finishing order: only the carts shown cross the wire
-        sql += f" ORDER BY {d.q('total')} DESC, c.cart_id LIMIT {int(p['limit'])}"
-    # whether the customer pays by the method: once per cart, after the grouping (and the
-    # limit), not once per cart line
-    return f"SELECT t.*, {pays} AS {d.q('pays_by')} FROM ({sql}) t", binds
+    order = f" ORDER BY {d.q('total')} DESC, {d.q('cart_id')}"  # the finishing order
+    if p.get("limit"):  # only the carts shown cross the wire
+        sql += f"{order} LIMIT {int(p['limit'])}"
+    pays, payers = "0", ""
+    if p.get("discount") and p.get("payment_method"):
+        # does the cart's customer pay by the method: once per cart, after the grouping
+        binds.append(p["payment_method"])
+        if d.dialect == "sqlite":  # the paying customers once, then an automatic index
+            pays = "CASE WHEN pb.customer_id IS NULL THEN 0 ELSE 1 END"
+            payers = (
+                " LEFT JOIN (SELECT DISTINCT pm.customer_id FROM payments pm"
+                f" WHERE pm.method = {d.ph}) pb ON pb.customer_id = t.customer_id"
+            )
+        else:  # MariaDB would put those 75k customers in an on-disk temporary table
+            pays = (
+                "CASE WHEN EXISTS (SELECT 1 FROM payments pm WHERE pm.customer_id ="
+                f" t.customer_id AND pm.method = {d.ph}) THEN 1 ELSE 0 END"
+            )
+    return f"SELECT t.*, {pays} AS {d.q('pays_by')} FROM ({sql}) t{payers}{order}", binds
 
 
 def wishlists(d: SQL, p: Params) -> Built:
@@ -184,8 +208,8 @@ def top_products(d: SQL, p: Params) -> Built:
     sql = d.select(
         ("t.product_id", "product_id"),
         ("p.name", "name"),
-        ("t.units", "units"),
-        ("t.revenue", "revenue"),
+        (d.whole("t.units"), "units"),
+        (d.cents("t.revenue"), "revenue"),
     )
     sql += f" FROM ({inner}) t JOIN products p ON p.product_id = t.product_id"
     return sql, binds
@@ -200,7 +224,7 @@ def customer_activity(d: SQL, p: Params) -> Built:
     if p["list"] is None:
         sql = d.select(
             ("COUNT(*)", "customers"),
-            (f"COALESCE(SUM(CASE WHEN EXISTS ({active}) THEN 1 ELSE 0 END), 0)", "active"),
+            (d.whole(f"COALESCE(SUM(CASE WHEN EXISTS ({active}) THEN 1 ELSE 0 END), 0)"), "active"),
         )
         return sql + " FROM customers c", binds
     sql = d.select(
@@ -242,7 +266,7 @@ def suppliers(d: SQL, p: Params) -> Built:
         ("s.supplier_id", "supplier_id"),
         ("s.name", "name"),
         ("COUNT(sp.product_id)", "products"),
-        ("COALESCE(SUM(sp.units), 0)", "units"),
+        (d.whole("COALESCE(SUM(sp.units), 0)"), "units"),
     )
     sql += (
         " FROM suppliers s LEFT JOIN supplies sp ON sp.supplier_id = s.supplier_id"
@@ -290,19 +314,21 @@ def customer_orders(d: SQL, p: Params) -> Built:
             ("MAX(c.first_name)", "first_name"),
             ("MAX(c.last_name)", "last_name"),
             ("COUNT(DISTINCT o.order_id)", "orders"),
-            ("COALESCE(SUM(i.quantity), 0)", "items"),
-            ("COALESCE(SUM(i.quantity * i.unit_price), 0)", "revenue"),
+            (d.whole("COALESCE(SUM(i.quantity), 0)"), "items"),
+            (d.cents("COALESCE(SUM(i.quantity * i.unit_price), 0)"), "revenue"),
         )
         sql += (
             " FROM customers c LEFT JOIN (orders o JOIN order_items i ON i.order_id = o.order_id)"
             f" ON o.customer_id = c.customer_id AND {SALE}{between}"
             " GROUP BY c.customer_id"
         )
-    if p.get("limit"):  # the finishing order, so only the rows shown cross the wire
-        sql = (
-            f"SELECT * FROM ({sql}) t ORDER BY t.{d.q('items')} DESC, t.{d.q('orders')} DESC,"
-            f" t.customer_id LIMIT {int(p['limit'])}"
-        )
+    # the finishing order (with --limit only the rows shown cross the wire)
+    sql = (
+        f"SELECT * FROM ({sql}) t ORDER BY t.{d.q('items')} DESC, t.{d.q('orders')} DESC,"
+        f" t.customer_id"
+    )
+    if p.get("limit"):
+        sql += f" LIMIT {int(p['limit'])}"
     return sql, binds
 
 
@@ -321,8 +347,8 @@ def sales(d: SQL, p: Params) -> Built:
     sql = d.select(
         ("t.label", "period"),
         ("COUNT(*)", "orders"),
-        ("SUM(t.units)", "units"),
-        ("SUM(t.revenue)", "revenue"),
+        (d.whole("SUM(t.units)"), "units"),
+        (d.cents("SUM(t.revenue)"), "revenue"),
     )
     sql += f" FROM ({inner}) t GROUP BY t.label ORDER BY t.label"
     return sql, binds
@@ -330,7 +356,9 @@ def sales(d: SQL, p: Params) -> Built:
 
 def payments(d: SQL, p: Params) -> Built:
     binds: list[Any] = []
-    sql = d.select(("pm.method", "method"), ("COUNT(*)", "payments"), ("SUM(pm.amount)", "amount"))
+    sql = d.select(
+        ("pm.method", "method"), ("COUNT(*)", "payments"), (d.cents("SUM(pm.amount)"), "amount")
+    )
     sql += f" FROM payments pm WHERE 1 = 1{d.between('pm.paid_at', p, binds)} GROUP BY pm.method"
     return sql, binds
 
@@ -343,8 +371,14 @@ def delivery(d: SQL, p: Params) -> Built:
         ("dp.name", "partner"),
         (month, "month"),
         ("COUNT(*)", "delivered"),
-        ("SUM(CASE WHEN o.delivered_at <= o.estimated_delivery_at THEN 1 ELSE 0 END)", "on_time"),
-        (f"SUM({d.late_seconds('o.delivered_at', 'o.estimated_delivery_at')})", "late_seconds"),
+        (
+            d.whole("SUM(CASE WHEN o.delivered_at <= o.estimated_delivery_at THEN 1 ELSE 0 END)"),
+            "on_time",
+        ),
+        (
+            d.whole(f"SUM({d.late_seconds('o.delivered_at', 'o.estimated_delivery_at')})"),
+            "late_seconds",
+        ),
     )
     sql += (
         " FROM orders o JOIN delivery_partners dp ON dp.partner_id = o.delivery_partner_id"
@@ -365,8 +399,8 @@ def categories(d: SQL, p: Params) -> Built:
     sql = d.select(
         ("pr.category_id", "category_id"),
         ("c.name", "category"),
-        ("SUM(t.units)", "units"),
-        ("SUM(t.revenue)", "revenue"),
+        (d.whole("SUM(t.units)"), "units"),
+        (d.cents("SUM(t.revenue)"), "revenue"),
     )
     sql += (
         f" FROM ({inner}) t JOIN products pr ON pr.product_id = t.product_id"

