@@ -226,3 +226,22 @@ def test_closing_prefetched_early_stops_its_thread() -> None:
         assert next(items) == 0
         assert readers()
     assert not readers()
+
+
+def test_sqlite_before_3_38_writes_the_same_rows_with_executemany(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without `->>` (SQLite < 3.38) a batch goes through `executemany`: same rows, counts
+    and rejects as the one-statement JSON path."""
+    from ecomcli.backends import sqlite as sqlite_backend
+
+    json_dir, rows_dir = tmp_path / "json", tmp_path / "rows"
+    json_dir.mkdir()
+    rows_dir.mkdir()
+    with_json = _import(f"sqlite:///{json_dir / 's.db'}", json_dir, None)
+    monkeypatch.setattr(sqlite_backend, "JSON_ROWS", False)
+    prepared = ecomcli.connect(f"sqlite:///{rows_dir / 'probe.db'}").prepare_rows(
+        "products", [], Mode.UPSERT
+    )
+    assert prepared == ([], None)  # no JSON array to hand over
+    assert _import(f"sqlite:///{rows_dir / 's.db'}", rows_dir, None) == with_json
