@@ -37,6 +37,10 @@ class NotFoundError(EcomError):
     exit_code = NOT_FOUND
 
 
+class MissingReference(NotFoundError):
+    """A written row refers to a record that does not exist (a foreign key check)."""
+
+
 class ConflictError(EcomError):
     exit_code = CONFLICT
 

@@ -10,8 +10,11 @@ The work per input file:
    required columns, refused columns (card numbers, passwords);
 3. *batches* of `batch_size` records: derive each target entity's rows, validate them
    (`Validator`), drop duplicates within the batch (a conflicting duplicate is rejected,
-   naming both lines), check references (`existing_keys`), and write (`write_batch`; the
-   entities of one batch in one transaction, in foreign-key order).
+   naming both lines), check references, and write (`write_batch`; the entities of one
+   batch in one transaction, in foreign-key order). References are left to stores whose
+   database checks them (`Repository.enforces_references`: SQLite, MySQL); when one
+   refuses a batch (`MissingReference`, nothing written), that batch and the rest of the
+   file are checked first (`existing_keys`), so only the orphan rows are rejected.
 
 Two threads share the work: a reader thread parses, validates and prepares the next
 batch (`prefetched`, `Repository.prepare_rows`: SQLite's JSON array, MySQL's LOAD DATA
@@ -50,7 +53,7 @@ from pathlib import Path
 from typing import IO, Any, TypeVar
 
 from ecomcli import schema
-from ecomcli.errors import EcomError, UsageError, ValidationError
+from ecomcli.errors import EcomError, MissingReference, UsageError, ValidationError
 from ecomcli.exporting import parents_first
 from ecomcli.mapping import FieldSpec, Lookups, MappingFile, Source, Target, compile_spec
 from ecomcli.mapping import load as load_mapping
@@ -917,11 +920,23 @@ class Importer:
                 self._write(ctx, batch, None)
             return self.pending
 
+        def checked_attempt() -> list[Callable[[], None]]:
+            """References are left to a database that checks them (a clean file pays no
+            lookups); once it refuses a batch (nothing written), this file's batches are
+            checked first, so that only the rows with a dangling reference are rejected."""
+            if ctx.refs_first:
+                return attempt()
+            try:
+                return attempt()
+            except MissingReference:
+                ctx.refs_first = True
+                return attempt()
+
         try:
             # A transient conflict is retried for a while: e.g. a transaction that a killed
             # import left open on a MongoDB server holds its documents until the server
             # expires it (60 s by default).
-            effects = self.store.retrying(attempt, patience=RETRY_PATIENCE)
+            effects = self.store.retrying(checked_attempt, patience=RETRY_PATIENCE)
         finally:
             self.pending = None
         for effect in effects:
@@ -939,7 +954,9 @@ class Importer:
         """Write each target's rows; `written` collects the keys written (for the later
         targets of the batch and for --dry-run), None when nothing reads them."""
         for t, (tp, rows_by_key) in enumerate(zip(ctx.plans, batch.per_target, strict=True)):
-            items = self._check_refs(ctx, tp, list(rows_by_key.values()), written or {})
+            items = list(rows_by_key.values())
+            if ctx.refs_first:
+                items = self._check_refs(ctx, tp, items, written or {})
             prepared = None
             if batch.prepared and len(items) == len(rows_by_key) and tp.mode is not Mode.MERGE:
                 prepared = batch.prepared[t]  # the reader prepared these rows, in this order
@@ -1064,6 +1081,9 @@ class _FileContext:
         self.bad_columns: list[str] = []
         self.plans: list[TargetPlan] = []
         self.ragged: int | None = None
+        # look references up before writing: the store does not check them, --dry-run, or
+        # this file has had a dangling one (`Importer._write_batch`)
+        self.refs_first = importer.options.dry_run or not importer.store.enforces_references
         # the value-list fast lane (`Importer.batch_values`), set by `plan_values`
         self.convert: Callable[[Sequence[Any]], dict[str, Any]] | None = None
         self.key_of: Callable[[dict[str, Any]], tuple[Any, ...]] | None = None

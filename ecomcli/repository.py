@@ -110,6 +110,9 @@ class Repository(ABC):
     max_retries: ClassVar[int] = 10
     # rows per `write_batch` call in imports: the unit of atomicity and of memory
     bulk_batch_size: ClassVar[int] = 10_000
+    # `write_batch` refuses a batch holding a dangling reference (`MissingReference`,
+    # nothing written): the database checks foreign keys, so importers need not first
+    enforces_references: ClassVar[bool] = False
 
     # --- schema ---------------------------------------------------------------------------
 
@@ -172,8 +175,10 @@ class Repository(ABC):
         prepared: Any = None,
     ) -> WriteResult:
         """Write validated rows atomically, by mode. Keys are unique within the batch and
-        references already checked. `fields` are the fields the input carried (for MERGE).
-        Rows equal to the stored ones count as unchanged and are not rewritten.
+        references already checked (or, where `enforces_references`, a dangling one raises
+        `MissingReference` and nothing is written). `fields` are the fields the input
+        carried (for MERGE). Rows equal to the stored ones count as unchanged and are not
+        rewritten.
         `prepared`: what `prepare_rows` returned for exactly these rows, or None."""
 
     def prepare_rows(self, entity: str, rows: list[dict[str, Any]], mode: Mode) -> Any:

@@ -254,6 +254,45 @@ def test_rejects_file_lines_reasons_and_values(db_url: str, tmp_path: Path,
         assert store.count("order_items") == 2
 
 
+def test_dangling_reference_in_a_later_batch(db_url: str, tmp_path: Path,
+                                            shop_files: Path) -> None:
+    # stores that check foreign keys themselves get clean batches unchecked; the batch
+    # they refuse is written again without its orphan, and the batches after it as well
+    import_paths(ecomcli.connect(db_url), [shop_files], ImportOptions())
+    lines = [f"o1,{n},p1,1,1.00" for n in range(1, 8)]
+    lines[4] = "o9,5,p1,1,1.00"  # line 6, in the third batch of two
+    lines[6] = "o1,7,p404,1,1.00"  # line 8, in the fourth
+    path = write(tmp_path, "order_items.csv",
+                 "order_id,line_no,product_id,quantity,unit_price\n" + "\n".join(lines) + "\n")
+    with ecomcli.connect(db_url) as store:
+        summary = import_paths(store, [path], ImportOptions(batch_size=2))
+        assert sorted(r["line_no"] for r in store.find("order_items")) == [1, 2, 3, 4, 6]
+    stats = summary.entity("order_items")
+    assert (stats.read, stats.inserted, stats.rejected) == (7, 5, 2)
+    got = {(r["line"], r["field"]): r["reason"]
+           for r in rejects(tmp_path / "order_items.rejects.csv")}
+    assert got == {("6", "order_id"): "orders 'o9' does not exist",
+                   ("8", "product_id"): "products 'p404' does not exist"}
+
+
+def test_clean_file_pays_no_reference_lookups(db_url: str, tmp_path: Path,
+                                              shop_files: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    store = ecomcli.connect(db_url)
+    import_paths(store, [shop_files], ImportOptions())
+    looked_up: list[str] = []
+    real = store.existing_keys
+    monkeypatch.setattr(store, "existing_keys",
+                        lambda entity, keys: looked_up.append(entity) or real(entity, keys))
+    path = write(tmp_path, "order_items.csv", "order_id,line_no,product_id,quantity,unit_price\n"
+                 "o1,1,p1,1,1.00\no1,2,p2,3,0.10\n")
+    import_paths(store, [path], ImportOptions())
+    assert store.count("order_items") == 2
+    # MongoDB has no foreign keys: the importer looks the parents up itself
+    assert looked_up == ([] if store.enforces_references else ["orders", "products"])
+    store.close()
+
+
 def test_reject_line_counts_multiline_records(db_url: str, tmp_path: Path) -> None:
     path = write(
         tmp_path,

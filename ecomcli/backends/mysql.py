@@ -27,7 +27,13 @@ from typing import Any
 
 from ecomcli.backends.sql import META_TABLE, SQLRepository, _sql_type, schema_file
 from ecomcli.config import DbUrl
-from ecomcli.errors import ConflictError, ConnectionFailed, EcomError, NotFoundError, TransientError
+from ecomcli.errors import (
+    ConflictError,
+    ConnectionFailed,
+    EcomError,
+    MissingReference,
+    TransientError,
+)
 from ecomcli.repository import InitResult, Mode, WriteResult, missing_required, with_defaults
 from ecomcli.schema import ENTITIES, SCHEMA_VERSION, Entity, Field
 
@@ -288,7 +294,7 @@ class MySQLRepository(SQLRepository):
         if no == errorcode.ER_DUP_ENTRY:
             return ConflictError(f"already exists: {msg}")
         if no in (errorcode.ER_NO_REFERENCED_ROW_2, errorcode.ER_NO_REFERENCED_ROW):
-            return NotFoundError(f"a reference points nowhere: {msg}")
+            return MissingReference(f"a reference points nowhere: {msg}")
         if no in (errorcode.ER_ROW_IS_REFERENCED_2, errorcode.ER_ROW_IS_REFERENCED):
             return ConflictError(f"still referenced: {msg}")
         if no == errorcode.ER_NO_SUCH_TABLE:

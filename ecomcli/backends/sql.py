@@ -216,6 +216,7 @@ class SQLRepository(Repository):
     no_limit: ClassVar[str]
     # keys looked up by one `IN (...)` (SQLite before 3.32 allows 999 parameters)
     keys_per_query: ClassVar[int] = 500
+    enforces_references = True  # foreign keys
 
     conn: Any
     _depth: int = 0

@@ -23,7 +23,7 @@ from ecomcli.errors import (
     ConflictError,
     ConnectionFailed,
     EcomError,
-    NotFoundError,
+    MissingReference,
     TransientError,
 )
 from ecomcli.repository import InitResult, Mode, WriteResult
@@ -109,7 +109,7 @@ class SQLiteRepository(SQLRepository):
                 )
         if isinstance(error, sqlite3.IntegrityError):
             if "FOREIGN KEY" in str(error):
-                return NotFoundError("a referenced record does not exist (foreign key check)")
+                return MissingReference("a referenced record does not exist (foreign key check)")
             if "UNIQUE" in str(error):
                 return ConflictError(f"duplicate value: {error}")
             return EcomError(f"integrity error: {error}")
