@@ -726,6 +726,23 @@ def tie_rows() -> dict[str, list[dict[str, Any]]]:
     return typed(raw)
 
 
+def test_ratings_ties_go_to_more_reviews_then_product_id(store: Repository) -> None:
+    scores = {  # averages: a 2 (2 reviews), b 2 (1), c 2 (4), d 7/3, e 14/6 (= 7/3), f g h 5
+        "a": [1, 3], "b": [2], "c": [2, 2, 2, 2], "d": [2, 2, 3], "e": [2, 2, 2, 3, 2, 3],
+        "f": [5], "g": [5], "h": [5, 5],
+    }
+    load(store, typed({
+        "products": [{"product_id": k, "name": k.upper(), "price": "1.00"} for k in scores],
+        "reviews": [{"review_id": f"{k}{i}", "product_id": k, "score": v}
+                    for k, vs in scores.items() for i, v in enumerate(vs)],
+    }))
+    # each limit cuts a group of equal averages
+    got = [(r["end"], r["product_id"]) for r in run(store, "ratings", limit=2)]
+    assert got == [("lowest", "c"), ("lowest", "a"), ("highest", "h"), ("highest", "f")]
+    got = [(r["end"], r["product_id"]) for r in run(store, "ratings", limit=4)]
+    assert got[:4] == [("lowest", "c"), ("lowest", "a"), ("lowest", "b"), ("lowest", "e")]
+
+
 def test_dense_rank_ties_share_a_rank_and_limit_keeps_ties(store: Repository) -> None:
     load(store, tie_rows())
     got = run(store, "top-products", limit=1)

@@ -118,18 +118,28 @@ def low_stock(d: SQL, p: Params) -> Built:
 
 
 def ratings(d: SQL, p: Params) -> Built:
-    sql = d.select(
+    """Only the candidates cross the wire: the N lowest and the N highest by average score
+    (the finishing picks its rows from these with exact arithmetic). Doubles order the
+    averages exactly here: two different fractions with denominators below ~10^7 differ by
+    more than a double's rounding, and equal ones round alike."""
+    per_product = (
+        "SELECT r.product_id, COUNT(*) AS n, SUM(r.score) AS score_sum"
+        " FROM reviews r WHERE r.product_id IS NOT NULL GROUP BY r.product_id"
+    )
+    columns = d.select(
         ("p.product_id", "product_id"),
         ("p.name", "name"),
         ("t.n", "reviews"),
         (d.whole("t.score_sum"), "score_sum"),
     )
-    sql += (
-        " FROM (SELECT r.product_id, COUNT(*) AS n, SUM(r.score) AS score_sum"
-        " FROM reviews r WHERE r.product_id IS NOT NULL GROUP BY r.product_id) t"
-        " JOIN products p ON p.product_id = t.product_id"
-    )
-    return sql, []
+    avg = "t.score_sum * 1e0 / t.n"  # 1e0: a double on MySQL too (not a 4-digit DECIMAL)
+    ends = [
+        f"SELECT * FROM ({columns} FROM t JOIN products p ON p.product_id = t.product_id"
+        f" ORDER BY {avg}{way}, t.n DESC, p.product_id LIMIT {int(p['limit'])}) {alias}"
+        for way, alias in (("", "lowest"), (" DESC", "highest"))
+    ]
+    # a CTE used twice is computed once (SQLite materialises it; MySQL 8, MariaDB 10.2+)
+    return f"WITH t AS ({per_product}) " + " UNION ".join(ends), []
 
 
 def carts(d: SQL, p: Params) -> Built:
