@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+import sys
 import threading
 import time
 from contextlib import closing
@@ -21,7 +22,7 @@ import pytest
 import ecomcli
 from ecomcli import Mode
 from ecomcli.errors import EcomError, TransientError
-from ecomcli.importing import ImportOptions, import_paths, prefetched
+from ecomcli.importing import SWITCH_INTERVAL, ImportOptions, import_paths, prefetched
 from ecomcli.repository import Repository
 
 PRODUCTS = (
@@ -227,6 +228,25 @@ def test_closing_prefetched_early_stops_its_thread() -> None:
         assert readers()
     assert not readers()
 
+
+
+def test_prefetched_hands_the_gil_over_often_while_it_runs_and_restores_the_interval(
+) -> None:
+    """The writer waits for the reader to give the GIL up every time the database returns:
+    a short switch interval while both threads run (restored afterwards, even on error)."""
+    before = sys.getswitchinterval()
+    seen = [sys.getswitchinterval() for _ in prefetched(iter(range(3)))]
+    assert seen == pytest.approx([SWITCH_INTERVAL] * 3) and before > SWITCH_INTERVAL
+    assert sys.getswitchinterval() == before
+
+    def failing():  # type: ignore[no-untyped-def]
+        yield 1
+        raise csv.Error("bad")
+
+    with pytest.raises(csv.Error):
+        for _ in prefetched(failing()):
+            pass
+    assert sys.getswitchinterval() == before
 
 def test_sqlite_before_3_38_writes_the_same_rows_with_executemany(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
