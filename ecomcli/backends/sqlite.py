@@ -281,8 +281,7 @@ class SQLiteRepository(SQLRepository):
         of the GIL) given the values as a JSON array, or one per chunk before 3.38."""
         key = f"{self.q(e.name)} WHERE {self.q(e.key[0])}"
         if JSON_ROWS:
-            chunks = [("IN (SELECT value FROM json_each(?))",
-                       [to_json(values)])]
+            chunks = [("IN (SELECT value FROM json_each(?))", [to_json(values)])]
         else:
             chunks = [(f"IN ({', '.join(['?'] * len(part))})", part)
                       for part in (values[i : i + IN_CHUNK]
