@@ -730,8 +730,6 @@ def prefetched(items: Iterator[T]) -> Iterator[T]:
     on SQLite: 7.1 s with 5 ms, 5.7 s with 0.1 ms; the same CPU time)."""
     handover: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)
     stop = threading.Event()
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(min(interval, SWITCH_INTERVAL))
 
     def make() -> None:
         try:
@@ -746,8 +744,10 @@ def prefetched(items: Iterator[T]) -> Iterator[T]:
             handover.put((False, None))
 
     thread = threading.Thread(target=make, name="ecom-import-reader", daemon=True)
-    thread.start()
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(min(interval, SWITCH_INTERVAL))
     try:
+        thread.start()
         while True:
             ok, item = handover.get()
             handover.task_done()
