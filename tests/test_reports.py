@@ -741,6 +741,11 @@ def test_ratings_ties_go_to_more_reviews_then_product_id(store: Repository) -> N
     assert got == [("lowest", "c"), ("lowest", "a"), ("highest", "h"), ("highest", "f")]
     got = [(r["end"], r["product_id"]) for r in run(store, "ratings", limit=4)]
     assert got[:4] == [("lowest", "c"), ("lowest", "a"), ("lowest", "b"), ("lowest", "e")]
+    # only the 2N candidates cross the wire, each product once (SQL and pipeline alike)
+    sent = store.run_report("ratings", reports.spec("ratings").params({"limit": 2}))
+    assert sorted(sent.columns[sent.names.index("product_id")]) == ["a", "c", "f", "h"]
+    sent = store.run_report("ratings", reports.spec("ratings").params({"limit": 5}))
+    assert len(sent.rows) == len(scores)  # the ends overlap: 8 products, not 10 rows
 
 
 def test_dense_rank_ties_share_a_rank_and_limit_keeps_ties(store: Repository) -> None:

@@ -6,7 +6,8 @@ cart lines and wishlist lines are embedded (`orders.items`, `carts.items`,
 `wishlists.items`); money is Decimal128, datetimes are BSON dates.
 
 Portability: only long-standing operators are used (`$lookup` with `let`/`pipeline`,
-`$unionWith`, `$dateToString` with `%Y-%m-%d`, `$isoDayOfWeek`, `$month`, `$substrCP`).
+`$unionWith`, `$facet`, `$setUnion`, `$dateToString` with `%Y-%m-%d`, `$isoDayOfWeek`,
+`$month`, `$substrCP`).
 Period labels are cut from `$dateToString` and quarters looked up from `$month` instead
 of `$dateTrunc`, `$setWindowFields` or number formatting, which some servers that speak
 the MongoDB protocol lack or render differently.
@@ -130,17 +131,32 @@ def low_stock(p: Params) -> Built:
 
 
 def ratings(p: Params) -> Built:
+    """Only the candidates cross the wire, as in the SQL: the N lowest and the N highest by
+    average score (`$facet`: two sorted, limited ends of one grouping), each product once,
+    then their names. `$divide` gives a double, which orders these averages exactly (see
+    `reports.sql.ratings`); the finishing picks its rows with exact arithmetic."""
+    n = int(p["limit"])
+    end = [{"$limit": n}]
     return "reviews", [
         {"$match": {"product_id": {"$ne": None}}},
         {"$group": {"_id": "$product_id", "reviews": {"$sum": 1}, "score_sum": {"$sum": "$score"}}},
-        *lookup("products", "_id", "product_id", "p"),
+        {"$addFields": {"avg": {"$divide": ["$score_sum", "$reviews"]}}},
+        {
+            "$facet": {
+                "lowest": [{"$sort": {"avg": 1, "reviews": -1, "_id": 1}}, *end],
+                "highest": [{"$sort": {"avg": -1, "reviews": -1, "_id": 1}}, *end],
+            }
+        },
+        {"$project": {"t": {"$setUnion": ["$lowest", "$highest"]}}},  # each product once
+        {"$unwind": "$t"},
+        *lookup("products", "t._id", "product_id", "p"),
         {
             "$project": {
                 "_id": 0,
-                "product_id": "$_id",
+                "product_id": "$t._id",
                 "name": "$p.name",
-                "reviews": 1,
-                "score_sum": 1,
+                "reviews": "$t.reviews",
+                "score_sum": "$t.score_sum",
             }
         },
     ]
