@@ -7,12 +7,16 @@ from decimal import Decimal
 
 from test_reports import (  # noqa: F401  (shop, rows: fixtures)
     frames,
+    load,
     oracle_carts,
     oracle_customer_orders,
     rows,
     run,
     shop,
+    typed,
 )
+
+from ecomcli.repository import Repository
 
 
 def test_carts_limit_keeps_the_largest_totals_then_cart_id(shop, rows) -> None:  # noqa: F811
@@ -32,3 +36,22 @@ def test_customer_orders_limit_cuts_after_items_orders_then_customer_id(
     assert len(idle) >= 2  # customers without orders tie; customer_id decides
     for n in (1, 4, len(full) - len(idle) + 1):
         assert run(shop, "customer-orders", limit=n) == full[:n]
+
+
+def test_carts_limit_ranks_empty_carts_by_id_among_zero_totals(store: Repository) -> None:
+    # totals: c 10.00, e 5.00, then 0 for a (empty), b (a free product), d (empty): the
+    # limited statement takes the largest summed lines plus the empty carts among the first
+    # n ids, so n = 3 must bring in a, and n = 4 b before d
+    load(store, typed({
+        "customers": [{"customer_id": "u1", "first_name": "U"}],
+        "products": [{"product_id": "free", "name": "F", "price": "0.00"},
+                     {"product_id": "five", "name": "V", "price": "5.00"}],
+        "carts": [{"cart_id": k, "customer_id": "u1"} for k in "abcde"],
+        "cart_items": [{"cart_id": "b", "product_id": "free", "quantity": 1},
+                       {"cart_id": "c", "product_id": "five", "quantity": 2},
+                       {"cart_id": "e", "product_id": "five", "quantity": 1}],
+    }))  # fmt: skip
+    full = run(store, "carts")
+    assert [r["cart_id"] for r in full] == ["c", "e", "a", "b", "d"]
+    for n in range(1, 7):
+        assert run(store, "carts", limit=n) == full[:n], n
