@@ -143,16 +143,19 @@ def ratings(d: SQL, p: Params) -> Built:
     columns = d.select(
         ("p.product_id", "product_id"),
         ("p.name", "name"),
-        ("t.n", "reviews"),
-        (d.whole("t.score_sum"), "score_sum"),
+        ("x.n", "reviews"),
+        (d.whole("x.score_sum"), "score_sum"),
     )
     avg = "t.score_sum * 1e0 / t.n"  # 1e0: a double on MySQL too (not a 4-digit DECIMAL)
+    # each end cut to N before the names are joined: joined first, MariaDB sorted every
+    # product in a temporary table (0.22 s to 0.09 s at 420k reviews)
     ends = [
-        f"SELECT * FROM ({columns} FROM t JOIN products p ON p.product_id = t.product_id"
-        f" ORDER BY {avg}{way}, t.n DESC, p.product_id LIMIT {int(p['limit'])}) {alias}"
+        f"SELECT * FROM ({columns} FROM (SELECT * FROM t"
+        f" ORDER BY {avg}{way}, t.n DESC, t.product_id LIMIT {int(p['limit'])}) x"
+        f" JOIN products p ON p.product_id = x.product_id) {alias}"
         for way, alias in (("", "lowest"), (" DESC", "highest"))
     ]
-    # a CTE used twice is computed once (SQLite materialises it; MySQL 8, MariaDB 10.2+)
+    # SQLite computes the CTE once; MariaDB 10.11 twice (0.05 s each at 420k reviews)
     return f"WITH t AS ({per_product}) " + " UNION ".join(ends), []
 
 
