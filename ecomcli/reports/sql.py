@@ -182,23 +182,26 @@ def carts(d: SQL, p: Params) -> Built:
             f" LEFT JOIN {d.prices()} p ON p.product_id = ci.product_id"
             " GROUP BY c.cart_id"
         )
-    pays, payers = "0", ""
+    pays = "0"
     if p.get("discount") and p.get("payment_method"):
         # does the cart's customer pay by the method: once per cart, after the grouping
         binds.append(p["payment_method"])
         if d.dialect == "sqlite" and not p.get("limit"):
-            # every cart: the paying customers once, then an automatic index
-            pays = "CASE WHEN pb.customer_id IS NULL THEN 0 ELSE 1 END"
-            payers = (
-                " LEFT JOIN (SELECT DISTINCT pm.customer_id FROM payments pm"
-                f" WHERE pm.method = {d.ph}) pb ON pb.customer_id = t.customer_id"
+            # every cart: the paying customers found once, into a list SQLite keeps in a
+            # B-tree, from the covering payments (customer_id, method) index (`+`: not
+            # through the method index and the table, 6.0 s against 4.4 s at 1.24M carts).
+            # A LEFT JOIN to them relied on an automatic index that SQLite stopped
+            # building once payments had a (method, ...) index: one scan of 75k per cart.
+            pays = (
+                "CASE WHEN t.customer_id IN (SELECT pm.customer_id FROM payments pm"
+                f" WHERE +pm.method = {d.ph}) THEN 1 ELSE 0 END"
             )
         else:  # a few carts; or MariaDB, which put those 75k customers on disk
             pays = (
                 "CASE WHEN EXISTS (SELECT 1 FROM payments pm WHERE pm.customer_id ="
                 f" t.customer_id AND pm.method = {d.ph}) THEN 1 ELSE 0 END"
             )
-    return f"SELECT t.*, {pays} AS {d.q('pays_by')} FROM ({sql}) t{payers}{order}", binds
+    return f"SELECT t.*, {pays} AS {d.q('pays_by')} FROM ({sql}) t{order}", binds
 
 
 def top_carts(d: SQL, n: int) -> str:
