@@ -229,9 +229,7 @@ def test_closing_prefetched_early_stops_its_thread() -> None:
     assert not readers()
 
 
-
-def test_prefetched_hands_the_gil_over_often_while_it_runs_and_restores_the_interval(
-) -> None:
+def test_prefetched_hands_the_gil_over_often_and_restores_the_interval() -> None:
     """The writer waits for the reader to give the GIL up every time the database returns:
     a short switch interval while both threads run (restored afterwards, even on error)."""
     before = sys.getswitchinterval()
@@ -247,6 +245,7 @@ def test_prefetched_hands_the_gil_over_often_while_it_runs_and_restores_the_inte
         for _ in prefetched(failing()):
             pass
     assert sys.getswitchinterval() == before
+
 
 def test_sqlite_before_3_38_writes_the_same_rows_with_executemany(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
