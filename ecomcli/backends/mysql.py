@@ -34,6 +34,7 @@ from ecomcli.errors import (
     MissingReference,
     TransientError,
 )
+from ecomcli.reports import summaries
 from ecomcli.repository import InitResult, Mode, WriteResult, missing_required, with_defaults
 from ecomcli.schema import ENTITIES, SCHEMA_VERSION, Entity, Field
 
@@ -358,9 +359,8 @@ class MySQLRepository(SQLRepository):
         if drop:
             self.execute("SET FOREIGN_KEY_CHECKS = 0").close()
             try:
-                for e in reversed(ENTITIES):
-                    self.execute(f"DROP TABLE IF EXISTS {self.q(e.name)}").close()
-                self.execute(f"DROP TABLE IF EXISTS {self.q(META_TABLE)}").close()
+                for name in (*summaries.TABLES, *(e.name for e in reversed(ENTITIES)), META_TABLE):
+                    self.execute(f"DROP TABLE IF EXISTS {self.q(name)}").close()
             finally:
                 self.execute("SET FOREIGN_KEY_CHECKS = 1").close()
         version = self.schema_version()
@@ -372,7 +372,9 @@ class MySQLRepository(SQLRepository):
         before = self.tables()
         # DDL commits implicitly in MySQL: no transaction; every statement is idempotent
         self._run_script(schema_file("mysql").read_text())
-        wanted = [META_TABLE, *(e.name for e in ENTITIES)]
+        with self.transaction():
+            summaries.forget(self)
+        wanted = [META_TABLE, *(e.name for e in ENTITIES), *summaries.TABLES]
         created += [name for name in wanted if name not in before]
         return InitResult(created=created, version=SCHEMA_VERSION)
 
@@ -427,6 +429,7 @@ class MySQLRepository(SQLRepository):
         if mode is Mode.MERGE:
             rows = [with_defaults(e, r) for r in rows]
         with self.transaction(), tempfile.TemporaryDirectory(prefix="ecom-") as tmp:
+            self._mark(e, rows)
             path = os.path.join(tmp, "batch.tsv")
             if self.local_infile:
                 with open(path, "w", encoding="utf-8", newline="\n") as fh:

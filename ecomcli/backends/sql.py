@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Literal
 
 from ecomcli import schema
 from ecomcli.errors import ConflictError, NotFoundError
-from ecomcli.reports import Table
+from ecomcli.reports import Table, summaries
 from ecomcli.repository import (
     Filter,
     Key,
@@ -182,7 +182,8 @@ def ddl(dialect: Dialect) -> str:
         f"VALUES ('schema_version', '{schema.SCHEMA_VERSION}');\n"
     )
     tables = [table_ddl(e, dialect) for e in schema.load_order()]
-    return "\n".join(["\n".join(head) + "\n", meta, *tables, version])
+    derived = summaries.ddl(dialect)
+    return "\n".join(["\n".join(head) + "\n", meta, *tables, derived, version])
 
 
 def sql_dir() -> Path:
@@ -270,6 +271,21 @@ class SQLRepository(Repository):
             return int(cur.rowcount)
         finally:
             cur.close()
+
+    def in_clauses(self, values: Sequence[Any]) -> Iterator[tuple[str, list[Any]]]:
+        """`IN (...)` and its binds for stored `values`, in as many parts as it takes."""
+        for start in range(0, len(values), self.keys_per_query):
+            part = list(values[start : start + self.keys_per_query])
+            yield f"IN ({', '.join([self.placeholder] * len(part))})", part
+
+    def _mark(
+        self, e: Entity, rows: Sequence[dict[str, Any]] = (), keys: Sequence[Key] = ()
+    ) -> None:
+        """Before a write to orders or order_items, in its transaction: mark the sales
+        summaries it may change (`ecomcli.reports.summaries`)."""
+        if e.name in summaries.SOURCES:
+            ids = [k[0] for k in keys] + [r.get("order_id") for r in rows]
+            summaries.mark(self, ids, rows if e.name == "orders" else ())
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """Run a read-only statement and return its rows as dicts (reports use this)."""
@@ -424,6 +440,7 @@ class SQLRepository(Repository):
     def insert(self, entity: str, row: dict[str, Any]) -> None:
         e = self._entity(entity)
         with self.transaction():
+            self._mark(e, [row])
             if self.get(e.name, e.key_of(row)) is not None:
                 shown = ":".join(str(k) for k in e.key_of(row))
                 raise ConflictError(f"{e.name} {shown!r} already exists")
@@ -452,6 +469,7 @@ class SQLRepository(Repository):
                 where += f" AND {self.q(f.name)} = {self.placeholder}"
                 params.append(self.encode(f, value))
         with self.transaction():
+            self._mark(e, [changes], [key])
             cur = self.execute(f"UPDATE {self.q(e.name)} SET {sets}{where}", params)
             changed = cur.rowcount
             cur.close()
@@ -464,6 +482,7 @@ class SQLRepository(Repository):
         e = self._entity(entity)
         where, params = self._key_where(e, key)
         with self.transaction():
+            self._mark(e, keys=[key])
             cur = self.execute(f"DELETE FROM {self.q(e.name)}{where}", params)
             deleted = cur.rowcount
             cur.close()
@@ -504,6 +523,7 @@ class SQLRepository(Repository):
         inserts: list[list[Any]] = []
         updates: list[list[Any]] = []
         with self.transaction():
+            self._mark(e, rows)
             stored = {r[:nkey]: r[nkey:] for r in self._fetch_by_keys(e, keys, compare)}
             for i, (values, key) in enumerate(zip(encoded, keys, strict=True)):
                 old = stored.get(key)
@@ -578,9 +598,12 @@ class SQLRepository(Repository):
         return row["units_in_stock"] if changed else None
 
     def run_report(self, name: str, params: dict[str, Any]) -> Table:
+        from ecomcli.reports import spec
         from ecomcli.reports import sql as report_sql
 
-        statement, binds = report_sql.build(name, self.dialect, params)
+        kinds = summaries.needed(name, spec(name).params(params))
+        summaries.refresh(self, kinds)
+        statement, binds = report_sql.build(name, self.dialect, params, summarized=bool(kinds))
         cur = self.execute(statement, binds)
         try:  # the driver's tuples as they are: no dict per row (carts: 1.2M rows)
             return Table([d[0] for d in cur.description], cur.fetchall())

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import operator
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -26,6 +26,7 @@ from ecomcli.errors import (
     MissingReference,
     TransientError,
 )
+from ecomcli.reports import summaries
 from ecomcli.repository import InitResult, Mode, WriteResult
 from ecomcli.schema import ENTITIES, SCHEMA_VERSION, Entity, Field
 
@@ -120,6 +121,13 @@ class SQLiteRepository(SQLRepository):
             return ConnectionFailed(f"cannot open {self.url.masked}: file is not a database")
         return None
 
+    def in_clauses(self, values: Sequence[Any]) -> Iterator[tuple[str, list[Any]]]:
+        """One `IN` for any number of values: a JSON array read by `json_each`."""
+        if not JSON_ROWS:
+            yield from super().in_clauses(values)
+        elif values:
+            yield "IN (SELECT value FROM json_each(?))", [to_json(list(values))]
+
     def tables(self) -> set[str]:
         cur = self.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
         names = {r[0] for r in cur.fetchall()}
@@ -129,12 +137,11 @@ class SQLiteRepository(SQLRepository):
     def init_schema(self, *, drop: bool = False) -> InitResult:
         if drop:
             self.conn.execute("PRAGMA foreign_keys = OFF")
-            for e in reversed(ENTITIES):
-                self.execute(f"DROP TABLE IF EXISTS {self.q(e.name)}").close()
-            self.execute(f"DROP TABLE IF EXISTS {self.q(META_TABLE)}").close()
+            for name in (*summaries.TABLES, *(e.name for e in reversed(ENTITIES)), META_TABLE):
+                self.execute(f"DROP TABLE IF EXISTS {self.q(name)}").close()
             self.conn.execute("PRAGMA foreign_keys = ON")
         before = self.tables()
-        wanted = [META_TABLE, *(e.name for e in ENTITIES)]
+        wanted = [META_TABLE, *(e.name for e in ENTITIES), *summaries.TABLES]
         version = self.schema_version()
         if version is not None and version > SCHEMA_VERSION:
             raise EcomError(
@@ -143,6 +150,7 @@ class SQLiteRepository(SQLRepository):
             )
         with self.transaction():
             self._run_script(schema_file("sqlite").read_text())
+            summaries.forget(self)
         created = [name for name in wanted if name not in before]
         return InitResult(created=created, version=SCHEMA_VERSION)
 
@@ -232,6 +240,7 @@ class SQLiteRepository(SQLRepository):
         q = self.q
         result = WriteResult()
         with self.transaction():
+            self._mark(e, rows)
             cur = self.execute(f"SELECT max(rowid) FROM {q(e.name)}")
             (top,) = cur.fetchone()
             cur.close()
@@ -366,6 +375,7 @@ class SQLiteRepository(SQLRepository):
         on_key = " AND ".join(f"t.{q(k)} = s.{q(k)}" for k in e.key)
         result = WriteResult()
         with self.transaction():
+            self._mark(e, rows)
             self.execute(
                 f"CREATE TEMP TABLE IF NOT EXISTS {stage} (_i INTEGER PRIMARY KEY, {cols})"
             ).close()

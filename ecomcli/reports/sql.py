@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from ecomcli.reports import SALE_EXCLUDED, spec
+from ecomcli.reports import SALE_EXCLUDED, spec, summaries
 
 Params = dict[str, Any]
 Built = tuple[str, list[Any]]
@@ -24,9 +24,11 @@ SALE = "o.status NOT IN (" + ", ".join(f"'{s}'" for s in SALE_EXCLUDED) + ")"
 class SQL:
     """What differs between the dialects: placeholders, quoting, dates."""
 
-    def __init__(self, dialect: str) -> None:
+    def __init__(self, dialect: str, summarized: bool = False) -> None:
         self.dialect = dialect
         self.ph = "?" if dialect == "sqlite" else "%s"
+        # read the sales summaries (`summaries.needed`), refreshed by the caller
+        self.summarized = summarized
 
     def q(self, name: str) -> str:
         return f'"{name}"' if self.dialect == "sqlite" else f"`{name}`"
@@ -34,6 +36,9 @@ class SQL:
     def bound(self, day: date) -> Any:
         moment = datetime(day.year, day.month, day.day)
         return moment.isoformat(sep=" ") if self.dialect == "sqlite" else moment
+
+    def day(self, day: date) -> Any:
+        return day.isoformat() if self.dialect == "sqlite" else day
 
     def period(self, col: str, by: str) -> str:
         """The period label of datetime column `col`: see docs/reports.md."""
@@ -265,13 +270,48 @@ def wishlists(d: SQL, p: Params) -> Built:
     return f"{sql} FROM ({grouped}) g JOIN customers c ON c.customer_id = g.customer_id", []
 
 
+def sold_per_product(d: SQL, p: Params, binds: list[Any]) -> str:
+    """`SELECT product_id, units, revenue` sold in the period, one row per product.
+
+    From the monthly summary: its whole months inside the period, UNION ALL the lines of
+    the days left at the period's edges (read through the purchased_at index), so that
+    `--from/--to` keep day precision. At 1M orders 106k summary rows instead of 2.35M
+    lines: top-products 1.4 s to ~0.05 s on SQLite."""
+    if not d.summarized:
+        return (
+            "SELECT i.product_id, SUM(i.quantity) AS units,"
+            " SUM(i.quantity * i.unit_price) AS revenue"
+            f" FROM {d.lines_then_orders()}"
+            f" WHERE {SALE}{d.between('o.purchased_at', p, binds)} GROUP BY i.product_id"
+        )
+    months, edges = summaries.split(p.get("from"), p.get("to"))
+    parts = []
+    if months is not None:
+        where = ""
+        for month, op in zip(months, (">=", "<="), strict=True):
+            if month is not None:
+                where += f" AND s.month {op} {d.ph}"
+                binds.append(month)
+        parts.append(
+            f"SELECT s.product_id, s.units, s.revenue FROM {summaries.MONTHLY} s"
+            f" WHERE 1 = 1{where}"
+        )
+    for start, before in edges:
+        parts.append(
+            "SELECT i.product_id, i.quantity AS units, i.quantity * i.unit_price AS revenue"
+            " FROM orders o JOIN order_items i ON i.order_id = o.order_id"
+            f" WHERE {SALE} AND o.purchased_at >= {d.ph} AND o.purchased_at < {d.ph}"
+        )
+        binds += [d.bound(start), d.bound(before)]
+    return (
+        "SELECT u.product_id, SUM(u.units) AS units, SUM(u.revenue) AS revenue"
+        f" FROM ({' UNION ALL '.join(parts)}) u GROUP BY u.product_id"
+    )
+
+
 def top_products(d: SQL, p: Params) -> Built:
     binds: list[Any] = []
-    inner = (
-        "SELECT i.product_id, SUM(i.quantity) AS units, SUM(i.quantity * i.unit_price) AS revenue"
-        f" FROM {d.lines_then_orders()}"
-        f" WHERE {SALE}{d.between('o.purchased_at', p, binds)} GROUP BY i.product_id"
-    )
+    inner = sold_per_product(d, p, binds)
     sql = d.select(
         ("t.product_id", "product_id"),
         ("p.name", "name"),
@@ -356,6 +396,20 @@ def customer_orders(d: SQL, p: Params) -> Built:
     (`big_result`): at 1M orders 3.7 s to 2.6 s with `--limit 10` (4.0 s to 3.0 s in full)
     against the walk from each customer to its orders and their lines, which made 0.93M
     random lookups in the lines' key."""
+    order = f" ORDER BY {d.q('items')} DESC, {d.q('orders')} DESC, c.customer_id"
+    if p.get("limit"):
+        order += f" LIMIT {int(p['limit'])}"
+    if d.summarized:  # every customer, with the all-time summary (no --from/--to)
+        sql = d.select(
+            ("c.customer_id", "customer_id"),
+            ("c.first_name", "first_name"),
+            ("c.last_name", "last_name"),
+            (d.whole("COALESCE(s.orders, 0)"), "orders"),
+            (d.whole("COALESCE(s.items, 0)"), "items"),
+            (d.cents("COALESCE(s.revenue, 0)"), "revenue"),
+        )
+        sql += f" FROM customers c LEFT JOIN {summaries.CUSTOMERS} s"
+        return sql + f" ON s.customer_id = c.customer_id{order}", []
     binds: list[Any] = []
     sold = (
         "SELECT MAX(o.customer_id) AS customer_id, 1 AS n, SUM(i.quantity) AS units,"
@@ -377,17 +431,27 @@ def customer_orders(d: SQL, p: Params) -> Built:
         (d.cents("g.revenue"), "revenue"),
     )
     # the finishing order (with --limit only the rows shown cross the wire)
-    sql += (
-        f" FROM ({per_customer}) g {d.then()} customers c ON c.customer_id = g.customer_id"
-        f" ORDER BY {d.q('items')} DESC, {d.q('orders')} DESC, g.customer_id"
-    )
-    if p.get("limit"):
-        sql += f" LIMIT {int(p['limit'])}"
-    return sql, binds
+    sql += f" FROM ({per_customer}) g {d.then()} customers c ON c.customer_id = g.customer_id"
+    return sql + order, binds
 
 
 def sales(d: SQL, p: Params) -> Built:
     binds: list[Any] = []
+    if d.summarized:  # the daily summary: 730 rows at 1M orders
+        where = ""
+        for bound, op in ((p.get("from"), ">="), (p.get("to"), "<=")):
+            if bound:
+                where += f" AND s.day {op} {d.ph}"
+                binds.append(d.day(bound))
+        sql = d.select(
+            (d.period("s.day", p["by"]), "period"),
+            (d.whole("SUM(s.orders)"), "orders"),
+            (d.whole("SUM(s.units)"), "units"),
+            (d.cents("SUM(s.revenue)"), "revenue"),
+        )
+        label = d.q("period")
+        sql += f" FROM {summaries.DAILY} s WHERE 1 = 1{where} GROUP BY {label} ORDER BY {label}"
+        return sql, binds
     period = d.period("o.purchased_at", p["by"])
     # per order first, grouped by the key alone: MariaDB streams it in key order (grouping
     # by order_id, purchased_at made it sort 1M groups: 18 s at 1M orders)
@@ -445,11 +509,7 @@ def delivery(d: SQL, p: Params) -> Built:
 
 def categories(d: SQL, p: Params) -> Built:
     binds: list[Any] = []
-    inner = (
-        "SELECT i.product_id, SUM(i.quantity) AS units, SUM(i.quantity * i.unit_price) AS revenue"
-        f" FROM {d.lines_then_orders()}"
-        f" WHERE {SALE}{d.between('o.purchased_at', p, binds)} GROUP BY i.product_id"
-    )
+    inner = sold_per_product(d, p, binds)
     sql = d.select(
         ("pr.category_id", "category_id"),
         ("c.name", "category"),
@@ -480,11 +540,12 @@ BUILDERS: dict[str, Callable[[SQL, Params], Built]] = {
 }
 
 
-def build(name: str, dialect: str, params: Params) -> Built:
-    """The statement and its bind values for report `name` on `dialect`.
+def build(name: str, dialect: str, params: Params, *, summarized: bool = False) -> Built:
+    """The statement and its bind values for report `name` on `dialect`; `summarized`:
+    reading the summaries that `summaries.needed` names, already refreshed.
 
     `params` may be raw (it is checked and completed by the report's spec)."""
     s = spec(name)
     if name not in BUILDERS:
         raise AssertionError(f"report {name} is computed in Python, not in SQL")
-    return BUILDERS[name](SQL(dialect), s.params(params))
+    return BUILDERS[name](SQL(dialect, summarized), s.params(params))

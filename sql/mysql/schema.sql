@@ -256,4 +256,19 @@ CREATE TABLE IF NOT EXISTS `stock_movements` (
     INDEX `ix_stock_movements_product_id_created_at` (`product_id`, `created_at`) -- a product's stock history
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
+-- summary_sales_monthly: sales per calendar month (YYYY-MM) and product (derived: see ecomcli/reports/summaries.py)
+CREATE TABLE IF NOT EXISTS summary_sales_monthly (month CHAR(7) NOT NULL, product_id VARCHAR(64) NOT NULL, units BIGINT NOT NULL, revenue DECIMAL(20,2) NOT NULL, PRIMARY KEY (month, product_id)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- summary_sales_daily: sales per day: orders, units, revenue (derived: see ecomcli/reports/summaries.py)
+CREATE TABLE IF NOT EXISTS summary_sales_daily (day DATE NOT NULL PRIMARY KEY, orders BIGINT NOT NULL, units BIGINT NOT NULL, revenue DECIMAL(20,2) NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- summary_customer_sales: sales per customer, all time (derived: see ecomcli/reports/summaries.py)
+CREATE TABLE IF NOT EXISTS summary_customer_sales (customer_id VARCHAR(64) NOT NULL PRIMARY KEY, orders BIGINT NOT NULL, items BIGINT NOT NULL, revenue DECIMAL(20,2) NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- summary_dirty_months: months whose sales changed since the summaries were rebuilt (derived: see ecomcli/reports/summaries.py)
+CREATE TABLE IF NOT EXISTS summary_dirty_months (month CHAR(7) NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- summary_dirty_customers: customers whose sales changed since the summaries were rebuilt (derived: see ecomcli/reports/summaries.py)
+CREATE TABLE IF NOT EXISTS summary_dirty_customers (customer_id VARCHAR(64) NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
 INSERT IGNORE INTO `ecom_meta` (`name`, `value`) VALUES ('schema_version', '1');

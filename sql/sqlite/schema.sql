@@ -280,4 +280,19 @@ CREATE TABLE IF NOT EXISTS "stock_movements" (
 -- serves: a product's stock history
 CREATE INDEX IF NOT EXISTS "ix_stock_movements_product_id_created_at" ON "stock_movements" ("product_id", "created_at");
 
+-- summary_sales_monthly: sales per calendar month (YYYY-MM) and product (derived: see ecomcli/reports/summaries.py)
+CREATE TABLE IF NOT EXISTS summary_sales_monthly (month TEXT NOT NULL, product_id TEXT NOT NULL, units INTEGER NOT NULL, revenue INTEGER NOT NULL, PRIMARY KEY (month, product_id)) STRICT;
+
+-- summary_sales_daily: sales per day: orders, units, revenue (derived: see ecomcli/reports/summaries.py)
+CREATE TABLE IF NOT EXISTS summary_sales_daily (day TEXT NOT NULL PRIMARY KEY, orders INTEGER NOT NULL, units INTEGER NOT NULL, revenue INTEGER NOT NULL) STRICT;
+
+-- summary_customer_sales: sales per customer, all time (derived: see ecomcli/reports/summaries.py)
+CREATE TABLE IF NOT EXISTS summary_customer_sales (customer_id TEXT NOT NULL PRIMARY KEY, orders INTEGER NOT NULL, items INTEGER NOT NULL, revenue INTEGER NOT NULL) STRICT;
+
+-- summary_dirty_months: months whose sales changed since the summaries were rebuilt (derived: see ecomcli/reports/summaries.py)
+CREATE TABLE IF NOT EXISTS summary_dirty_months (month TEXT NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) STRICT;
+
+-- summary_dirty_customers: customers whose sales changed since the summaries were rebuilt (derived: see ecomcli/reports/summaries.py)
+CREATE TABLE IF NOT EXISTS summary_dirty_customers (customer_id TEXT NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) STRICT;
+
 INSERT OR IGNORE INTO "ecom_meta" ("name", "value") VALUES ('schema_version', '1');

@@ -1,0 +1,244 @@
+"""The sales summaries of the SQL backends stay equal to the lines through any write.
+
+Each check compares a report read from the summaries (`store.run_report`, which refreshes
+them first) with the same report computed from the order lines (`reports.sql.build`
+without summaries), on a store that random writes keep changing through every write path:
+imports in each mode, record inserts, updates and deletes, order placement and status
+changes, orders moved between months and customers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import threading
+from datetime import datetime, timedelta
+from decimal import Decimal
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import BACKENDS
+from test_reports_parity import generated_rows, load
+
+import ecomcli
+from ecomcli import Mode, reports, schema
+from ecomcli.orders import set_status
+from ecomcli.reports import sql as report_sql
+from ecomcli.reports import summaries
+from ecomcli.repository import Repository
+
+SQL_BACKENDS = [b for b in BACKENDS if b in ("sqlite", "mysql")]
+CHECKS: list[tuple[str, dict[str, Any]]] = [
+    ("top-products", {}),
+    ("top-products", {"from": "2024-03-01", "to": "2024-08-31"}),  # whole months
+    ("top-products", {"from": "2024-03-11", "to": "2024-08-09"}),  # ragged edges
+    ("top-products", {"from": "2024-05-03", "to": "2024-05-20"}),  # inside one month
+    ("top-products", {"to": "2024-06-15"}),
+    ("top-products", {"from": "2024-06-15"}),
+    ("categories", {"from": "2024-02-10"}),
+    ("sales", {"by": "day"}),
+    ("sales", {"by": "week", "from": "2024-03-05", "to": "2024-09-09"}),
+    ("sales", {"by": "quarter"}),
+    ("customer-orders", {}),
+    ("customer-orders", {"limit": 7}),
+]
+
+
+def from_lines(store: Any, name: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    sql, binds = report_sql.build(name, store.dialect, params)
+    cur = store.execute(sql, binds)
+    rows = cur.fetchall()
+    cur.close()
+    return sorted(rows)
+
+
+def from_summaries(store: Repository, name: str, params: dict[str, Any]) -> list[tuple]:
+    return sorted(store.run_report(name, reports.spec(name).params(params)).rows)
+
+
+def assert_summaries_agree(store: Repository, step: str) -> None:
+    for name, params in CHECKS:
+        assert summaries.needed(name, reports.spec(name).params(params)), (name, params)
+        expected = from_lines(store, name, params)
+        assert expected, (name, params, "an empty result proves nothing")
+        assert from_summaries(store, name, params) == expected, (step, name, params)
+    for table in (summaries.DIRTY_MONTHS, summaries.DIRTY_CUSTOMERS):  # all rebuilt
+        assert store.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] == 0  # type: ignore[attr-defined]
+
+
+@pytest.fixture(params=SQL_BACKENDS)
+def loaded(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    data = generated_rows(tmp_path / "gen")
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'summaries.db'}"
+    else:
+        url = request.getfixturevalue("mysql_server")
+    with ecomcli.connect(url) as store:
+        store.init_schema()
+        if store.backend == "mysql":
+            from conftest import empty
+
+            empty(store)
+        load(store, data)
+        yield store, data
+
+
+def test_summaries_equal_the_lines_through_random_writes(loaded: Any) -> None:
+    store, data = loaded
+    rng = random.Random(7)
+    assert_summaries_agree(store, "after the first load")
+    orders = {o["order_id"]: o for o in data["orders"]}
+    lines = {(i["order_id"], i["line_no"]): i for i in data["order_items"]}
+    customers = [c["customer_id"] for c in data["customers"]]
+    products = [p["product_id"] for p in data["products"]]
+
+    def moved(order: dict[str, Any]) -> dict[str, Any]:  # another month, maybe customer
+        when = order["purchased_at"] + timedelta(days=rng.choice([-95, -40, 31, 62]))
+        return {**order, "purchased_at": when, "customer_id": rng.choice(customers)}
+
+    steps = [
+        # imports, in every mode and path
+        lambda: store.write_batch(
+            "orders", [moved(o) for o in rng.sample(list(orders.values()), 40)], Mode.UPSERT,
+            schema.entity("orders").field_names,
+        ),
+        lambda: store.write_batch(
+            "orders",
+            [{"order_id": o, "status": rng.choice(["delivered", "cancelled", "returned"])}
+             for o in rng.sample(list(orders), 30)],
+            Mode.MERGE, ["order_id", "status"],
+        ),
+        lambda: store.write_batch(
+            "order_items",
+            [{**i, "quantity": i["quantity"] + 1, "unit_price": i["unit_price"] + Decimal("0.5")}
+             for i in rng.sample(list(lines.values()), 50)],
+            Mode.UPSERT, schema.entity("order_items").field_names,
+        ),
+        # records: one row at a time
+        lambda: store.update("orders", (rng.choice(list(orders)),),
+                             {"purchased_at": datetime(2024, 2, 29, 23, 59, 59)}),
+        lambda: store.update("order_items", rng.choice(list(lines)), {"quantity": 9}),
+        lambda: store.delete("order_items", rng.choice(list(lines))),
+        lambda: store.delete_record("orders", (rng.choice(list(orders)),), cascade=True),
+        lambda: set_status(store, rng.choice(list(orders)), "cancelled"),
+        lambda: store.insert("order_items", {
+            "order_id": rng.choice(list(orders)), "line_no": rng.randint(50, 10_000),
+            "product_id": rng.choice(products), "quantity": 3, "unit_price": Decimal("7.25"),
+        }),
+    ]  # fmt: skip
+    for round_no in range(3):
+        for step in rng.sample(steps, len(steps)):
+            # a row deleted earlier, a status change refused: as a user would see
+            with contextlib.suppress(ecomcli.EcomError):
+                step()
+            # keep the sample pools to rows that still exist
+            orders = {o["order_id"]: o for o in store.find("orders")}
+            lines = {(i["order_id"], i["line_no"]): i for i in store.find("order_items")}
+            assert_summaries_agree(store, f"round {round_no}")
+    # new orders and lines: a fresh import (insert mode) and single inserts
+    new_orders = [
+        {**moved(o), "order_id": f"new-{n}", "status": "delivered"}
+        for n, o in enumerate(rng.sample(list(orders.values()), 25))
+    ]
+    store.write_batch("orders", new_orders, Mode.INSERT, schema.entity("orders").field_names)
+    new_lines = [
+        {"order_id": o["order_id"], "line_no": 1, "product_id": rng.choice(products),
+         "quantity": 2, "unit_price": Decimal("3.10")}
+        for o in new_orders
+    ]  # fmt: skip
+    store.write_batch("order_items", new_lines[:20], Mode.IGNORE, ["order_id", "line_no"])
+    for line in new_lines[20:]:
+        store.insert("order_items", line)
+    assert_summaries_agree(store, "after new orders")
+
+
+def test_init_db_rebuilds_summaries_after_writes_around_ecom(loaded: Any) -> None:
+    store, _ = loaded
+    assert_summaries_agree(store, "first")
+    # a write ecom does not see: no mark, so the summaries are stale ...
+    store.execute("UPDATE order_items SET quantity = quantity + 1").close()
+    store.conn.commit()
+    with pytest.raises(AssertionError):
+        assert_summaries_agree(store, "stale")
+    # ... until init-db, which makes the next report rebuild them all
+    store.init_schema()
+    assert_summaries_agree(store, "after init-db")
+
+
+def test_summaries_split_a_period_into_whole_months_and_edge_days() -> None:
+    from datetime import date
+
+    split = summaries.split
+    assert split(None, None) == ((None, None), [])
+    assert split(date(2025, 1, 1), date(2025, 3, 31)) == (("2025-01", "2025-03"), [])
+    assert split(date(2025, 1, 10), date(2025, 6, 20)) == (
+        ("2025-02", "2025-05"),
+        [(date(2025, 1, 10), date(2025, 2, 1)), (date(2025, 6, 1), date(2025, 6, 21))],
+    )
+    assert split(date(2025, 1, 5), date(2025, 1, 20)) == (
+        None, [(date(2025, 1, 5), date(2025, 1, 21))],
+    )  # fmt: skip
+    assert split(None, date(2025, 1, 20)) == (
+        (None, "2024-12"), [(date(2025, 1, 1), date(2025, 1, 21))],
+    )  # fmt: skip
+    assert split(date(2025, 1, 10), None) == (
+        ("2025-02", None), [(date(2025, 1, 10), date(2025, 2, 1))],
+    )  # fmt: skip
+
+
+def test_summaries_stay_exact_while_reports_refresh_during_writes(loaded: Any) -> None:
+    """Writers on their own connections change orders and lines while another connection
+    keeps running reports (each refreshing the summaries): every change ends up either in
+    what a refresh read or still marked, so a last refresh equals the lines."""
+    store, data = loaded
+    url = store.url.raw
+    order_ids = [o["order_id"] for o in data["orders"]]
+    customers = [c["customer_id"] for c in data["customers"]]
+    products = [p["product_id"] for p in data["products"]]
+    failures: list[BaseException] = []
+
+    def writer(seed: int) -> None:
+        rng = random.Random(seed)
+        with ecomcli.connect(url) as mine:
+            for n in range(25):
+                key = (rng.choice(order_ids),)
+                moved = {
+                    "purchased_at": datetime(2024, rng.randint(1, 12), 15, 12),
+                    "customer_id": rng.choice(customers),
+                }
+                status = {"status": rng.choice(["delivered", "cancelled", "shipped"])}
+                line = {
+                    "order_id": key[0], "line_no": 1000 * seed + n,
+                    "product_id": rng.choice(products), "quantity": 2,
+                    "unit_price": Decimal("4.40"),
+                }  # fmt: skip
+                work = rng.choice([
+                    partial(mine.update, "orders", key, moved),
+                    partial(mine.update, "orders", key, status),
+                    partial(mine.insert, "order_items", line),
+                ])  # fmt: skip
+                try:
+                    mine.retrying(work, patience=30)
+                except BaseException as e:  # reported by the main thread
+                    failures.append(e)
+
+    def reporter() -> None:
+        with ecomcli.connect(url) as mine:
+            for _ in range(15):
+                for name in ("top-products", "customer-orders"):
+                    try:
+                        params = reports.spec(name).params({})
+                        mine.retrying(lambda n=name, p=params: mine.run_report(n, p), patience=30)
+                    except BaseException as e:
+                        failures.append(e)
+
+    threads = [threading.Thread(target=writer, args=(s,)) for s in (1, 2, 3)]
+    threads.append(threading.Thread(target=reporter))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not failures, failures[:3]
+    assert_summaries_agree(store, "after concurrent writes and refreshes")
