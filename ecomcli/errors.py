@@ -53,6 +53,10 @@ class ConnectionFailed(EcomError):
     exit_code = CONNECTION
 
 
+class ReadOnly(EcomError):
+    """The store refuses writes: a read-only account, replica, transaction or file."""
+
+
 class TransientError(EcomError):
     """A write lost a race (deadlock, lock wait, busy file); `Repository.atomic` retries it."""
 

@@ -242,3 +242,17 @@ def test_summaries_stay_exact_while_reports_refresh_during_writes(loaded: Any) -
         t.join(timeout=300)
     assert not failures, failures[:3]
     assert_summaries_agree(store, "after concurrent writes and refreshes")
+
+
+def test_a_read_only_connection_reads_the_lines(loaded: Any) -> None:
+    """A read-only account or replica cannot refresh the summaries: its reports read the
+    lines instead, and still equal them (the summaries here were never built)."""
+    store, _ = loaded
+    if store.backend == "sqlite":
+        store.execute("PRAGMA query_only = ON").close()
+    else:
+        store.execute("SET SESSION TRANSACTION READ ONLY").close()
+    for name, params in CHECKS:
+        assert from_summaries(store, name, params) == from_lines(store, name, params)
+    with pytest.raises(ecomcli.errors.ReadOnly):
+        summaries.refresh(store, ("months",))

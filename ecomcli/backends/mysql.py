@@ -32,6 +32,7 @@ from ecomcli.errors import (
     ConnectionFailed,
     EcomError,
     MissingReference,
+    ReadOnly,
     TransientError,
 )
 from ecomcli.reports import summaries
@@ -56,6 +57,8 @@ READ_TIMEOUT_S = 600  # a long report may legitimately run for minutes
 TRANSIENT = {errorcode.ER_LOCK_DEADLOCK, errorcode.ER_LOCK_WAIT_TIMEOUT}  # 1213, 1205
 # server has gone away, lost connection (during query), connection killed (MariaDB)
 GONE = {2006, 2013, 2055, 1927}
+# a command denied to this account; --read-only; a READ ONLY transaction; MariaDB read-only
+READ_ONLY = {1142, 1290, 1792, 1836}
 
 STAGE = "`_ecom_stage`"  # the temporary staging table of `write_batch`
 # the server or the client refuses LOAD DATA LOCAL: fall back to INSERT
@@ -292,6 +295,8 @@ class MySQLRepository(SQLRepository):
             return ConnectionFailed(
                 f"lost the connection to {self.url.masked}: {msg} (MySQL error {no})"
             )
+        if no in READ_ONLY:
+            return ReadOnly(f"{self.url.masked}: {msg} (MySQL error {no})")
         if no == errorcode.ER_DUP_ENTRY:
             return ConflictError(f"already exists: {msg}")
         if no in (errorcode.ER_NO_REFERENCED_ROW_2, errorcode.ER_NO_REFERENCED_ROW):

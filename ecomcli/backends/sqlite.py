@@ -24,6 +24,7 @@ from ecomcli.errors import (
     ConnectionFailed,
     EcomError,
     MissingReference,
+    ReadOnly,
     TransientError,
 )
 from ecomcli.reports import summaries
@@ -105,6 +106,8 @@ class SQLiteRepository(SQLRepository):
     def _translate(self, error: Exception) -> Exception | None:
         if isinstance(error, sqlite3.OperationalError):
             text = str(error)
+            if "readonly" in text:
+                return ReadOnly(f"{self.url.masked} refuses writes: {text}")
             if "locked" in text or "busy" in text:
                 return TransientError(f"{self.url.masked} is busy: {text}")
             if "no such table" in text:
