@@ -43,6 +43,7 @@ CHECKS: list[tuple[str, dict[str, Any]]] = [
     ("sales", {"by": "quarter"}),
     ("customer-orders", {}),
     ("customer-orders", {"limit": 7}),
+    ("delivery", {}),
 ]
 
 
@@ -93,6 +94,7 @@ def test_summaries_equal_the_lines_through_random_writes(loaded: Any) -> None:
     lines = {(i["order_id"], i["line_no"]): i for i in data["order_items"]}
     customers = [c["customer_id"] for c in data["customers"]]
     products = [p["product_id"] for p in data["products"]]
+    partners = [p["partner_id"] for p in data["delivery_partners"]]
 
     def moved(order: dict[str, Any]) -> dict[str, Any]:  # another month, maybe customer
         when = order["purchased_at"] + timedelta(days=rng.choice([-95, -40, 31, 62]))
@@ -120,6 +122,10 @@ def test_summaries_equal_the_lines_through_random_writes(loaded: Any) -> None:
         lambda: store.update("orders", (rng.choice(list(orders)),),
                              {"purchased_at": datetime(2024, 2, 29, 23, 59, 59)}),
         lambda: store.update("order_items", rng.choice(list(lines)), {"quantity": 9}),
+        lambda: store.update("orders", (rng.choice(list(orders)),), {
+            "delivered_at": datetime(2024, rng.randint(1, 12), 3, 8),
+            "delivery_partner_id": rng.choice(partners),
+        }),
         lambda: store.delete("order_items", rng.choice(list(lines))),
         lambda: store.delete_record("orders", (rng.choice(list(orders)),), cascade=True),
         lambda: set_status(store, rng.choice(list(orders)), "cancelled"),

@@ -47,9 +47,10 @@ if TYPE_CHECKING:
 MONTHLY = "summary_sales_monthly"
 DAILY = "summary_sales_daily"
 CUSTOMERS = "summary_customer_sales"
+DELIVERY = "summary_delivery_monthly"
 DIRTY_MONTHS = "summary_dirty_months"
 DIRTY_CUSTOMERS = "summary_dirty_customers"
-TABLES = (MONTHLY, DAILY, CUSTOMERS, DIRTY_MONTHS, DIRTY_CUSTOMERS)
+TABLES = (MONTHLY, DAILY, CUSTOMERS, DELIVERY, DIRTY_MONTHS, DIRTY_CUSTOMERS)
 SOURCES = ("orders", "order_items")  # the entities whose writes are marked
 # the ecom_meta rows saying a summary was built (absent: the next refresh builds it all)
 BUILT = {"months": "summaries_months", "customers": "summaries_customers"}
@@ -82,7 +83,11 @@ def ddl(dialect: Dialect) -> str:
         (CUSTOMERS, "sales per customer, all time",
          f"customer_id {ident} NOT NULL PRIMARY KEY, orders {big} NOT NULL,"
          f" items {big} NOT NULL, revenue {money} NOT NULL"),
-        (DIRTY_MONTHS, "months whose sales changed since the summaries were rebuilt",
+        (DELIVERY, "deliveries per purchase month, partner and delivery month",
+         f"month {month} NOT NULL, partner_id {ident} NOT NULL, delivered_month {month}"
+         f" NOT NULL, delivered {big} NOT NULL, on_time {big} NOT NULL, late_seconds {big}"
+         " NOT NULL, PRIMARY KEY (month, partner_id, delivered_month)"),
+        (DIRTY_MONTHS, "months whose orders changed since the summaries were rebuilt",
          f"month {month} NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0"),
         (DIRTY_CUSTOMERS, "customers whose sales changed since the summaries were rebuilt",
          f"customer_id {ident} NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0"),
@@ -195,7 +200,7 @@ def _rebuild(store: SQLRepository, kind: str) -> None:
     if everything and kind == "months":  # every month, including those summarised
         source = (
             f"SELECT DISTINCT {month_expr(d, 'purchased_at')} FROM orders"
-            f" UNION SELECT month FROM {MONTHLY}"
+            f" UNION SELECT month FROM {MONTHLY} UNION SELECT month FROM {DELIVERY}"
             f" UNION SELECT DISTINCT {month_expr(d, 'day')} FROM {DAILY}"
         )
         store.execute(f"{ignore} INTO {table} SELECT u.*, 0 FROM ({source}) u").close()
@@ -221,6 +226,7 @@ def _rebuild_month(store: SQLRepository, month: str) -> None:
     ph = store.placeholder
     days = [first.isoformat(), after.isoformat()] if store.dialect == "sqlite" else [first, after]
     store.execute(f"DELETE FROM {MONTHLY} WHERE month = {ph}", [month]).close()
+    store.execute(f"DELETE FROM {DELIVERY} WHERE month = {ph}", [month]).close()
     store.execute(f"DELETE FROM {DAILY} WHERE day >= {ph} AND day < {ph}", days).close()
     period = f"o.purchased_at >= {ph} AND o.purchased_at < {ph}"
     span = [_bound(store, first), _bound(store, after)]
@@ -231,6 +237,7 @@ def _rebuild_month(store: SQLRepository, month: str) -> None:
         f" {lines} WHERE {period} AND {SALE} GROUP BY i.product_id",
         [month, *span],
     ).close()
+    _rebuild_delivery(store, month, period, span)
     day = "substr(o.purchased_at, 1, 10)" if store.dialect == "sqlite" else "DATE(o.purchased_at)"
     store.execute(
         f"INSERT INTO {DAILY} (day, orders, units, revenue)"
@@ -239,6 +246,27 @@ def _rebuild_month(store: SQLRepository, month: str) -> None:
         f" SUM(i.quantity * i.unit_price) AS revenue {lines}"
         f" WHERE {period} AND {SALE} GROUP BY o.order_id) t GROUP BY t.day",
         span,
+    ).close()
+
+
+def _rebuild_delivery(store: SQLRepository, month: str, period: str, span: list[Any]) -> None:
+    """The deliveries of the orders purchased in `month` (through the purchased_at index),
+    per partner and delivery month: keyed by purchase month, the delivery summary is
+    rebuilt with the sales ones, from the same marks (a change of delivered_at is a write
+    to the order)."""
+    from ecomcli.reports.sql import SQL
+
+    d = SQL(store.dialect)
+    delivered = d.period("o.delivered_at", "month")
+    on_time = "SUM(CASE WHEN o.delivered_at <= o.estimated_delivery_at THEN 1 ELSE 0 END)"
+    late = f"SUM({d.late_seconds('o.delivered_at', 'o.estimated_delivery_at')})"
+    store.execute(
+        f"INSERT INTO {DELIVERY} (month, partner_id, delivered_month, delivered, on_time,"
+        f" late_seconds) SELECT {store.placeholder}, o.delivery_partner_id, {delivered},"
+        f" COUNT(*), {on_time}, {late} FROM orders o WHERE {period}"
+        " AND o.delivery_partner_id IS NOT NULL AND o.delivered_at IS NOT NULL"
+        f" AND o.estimated_delivery_at IS NOT NULL GROUP BY o.delivery_partner_id, {delivered}",
+        [month, *span],
     ).close()
 
 
@@ -277,6 +305,8 @@ def _rebuild_customers(store: SQLRepository, everything: bool) -> None:
 def needed(name: str, p: dict[str, Any]) -> tuple[str, ...]:
     """The summaries report `name` reads with completed params `p` (none: it reads lines)."""
     if name in ("top-products", "categories", "sales"):
+        return ("months",)
+    if name == "delivery" and not p.get("from") and not p.get("to"):
         return ("months",)
     if name == "customer-orders" and not p.get("from") and not p.get("to"):
         return ("customers",)

@@ -289,7 +289,10 @@ CREATE TABLE IF NOT EXISTS summary_sales_daily (day TEXT NOT NULL PRIMARY KEY, o
 -- summary_customer_sales: sales per customer, all time (derived: see ecomcli/reports/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_customer_sales (customer_id TEXT NOT NULL PRIMARY KEY, orders INTEGER NOT NULL, items INTEGER NOT NULL, revenue INTEGER NOT NULL) STRICT;
 
--- summary_dirty_months: months whose sales changed since the summaries were rebuilt (derived: see ecomcli/reports/summaries.py)
+-- summary_delivery_monthly: deliveries per purchase month, partner and delivery month (derived: see ecomcli/reports/summaries.py)
+CREATE TABLE IF NOT EXISTS summary_delivery_monthly (month TEXT NOT NULL, partner_id TEXT NOT NULL, delivered_month TEXT NOT NULL, delivered INTEGER NOT NULL, on_time INTEGER NOT NULL, late_seconds INTEGER NOT NULL, PRIMARY KEY (month, partner_id, delivered_month)) STRICT;
+
+-- summary_dirty_months: months whose orders changed since the summaries were rebuilt (derived: see ecomcli/reports/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_dirty_months (month TEXT NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) STRICT;
 
 -- summary_dirty_customers: customers whose sales changed since the summaries were rebuilt (derived: see ecomcli/reports/summaries.py)
