@@ -221,6 +221,8 @@ class SQLRepository(Repository):
 
     conn: Any
     _depth: int = 0
+    # orders whose month and customer the current transaction has marked (see `_mark`)
+    _marked: set[Any]
 
     # dialect hooks ------------------------------------------------------------------------
 
@@ -279,13 +281,23 @@ class SQLRepository(Repository):
             yield f"IN ({', '.join([self.placeholder] * len(part))})", part
 
     def _mark(
-        self, e: Entity, rows: Sequence[dict[str, Any]] = (), keys: Sequence[Key] = ()
+        self, e: Entity, rows: Sequence[dict[str, Any]] = (), keys: Sequence[Key] = (),
+        *, new: bool = False,
     ) -> None:
-        """Before a write to orders or order_items, in its transaction: mark the sales
-        summaries it may change (`ecomcli.reports.summaries`)."""
-        if e.name in summaries.SOURCES:
-            ids = [k[0] for k in keys] + [r.get("order_id") for r in rows]
-            summaries.mark(self, ids, rows if e.name == "orders" else ())
+        """Before a write to orders or order_items, in its transaction: mark the summaries
+        it may change (`ecomcli.reports.summaries`). `new`: the rows are inserted, so no
+        stored order has their keys. An order marked earlier in the same transaction is
+        not looked up again (placing an order: its lines), as its month and customer can
+        only change by a write to the order, which marks the new ones."""
+        if e.name not in summaries.SOURCES:
+            return
+        ids = [k[0] for k in keys] + [r.get("order_id") for r in rows]
+        if e.name == "orders" and new:
+            stored = []
+        else:
+            stored = [i for i in dict.fromkeys(ids) if i is not None and i not in self._marked]
+        summaries.mark(self, stored, rows if e.name == "orders" else ())
+        self._marked.update(i for i in ids if i is not None)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """Run a read-only statement and return its rows as dicts (reports use this)."""
@@ -306,6 +318,7 @@ class SQLRepository(Repository):
             return
         self._begin()
         self._depth = 1
+        self._marked = set()
         try:
             yield
         except BaseException:
@@ -440,7 +453,7 @@ class SQLRepository(Repository):
     def insert(self, entity: str, row: dict[str, Any]) -> None:
         e = self._entity(entity)
         with self.transaction():
-            self._mark(e, [row])
+            self._mark(e, [row], new=True)
             if self.get(e.name, e.key_of(row)) is not None:
                 shown = ":".join(str(k) for k in e.key_of(row))
                 raise ConflictError(f"{e.name} {shown!r} already exists")
