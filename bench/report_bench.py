@@ -295,7 +295,7 @@ def build_summaries(store: Any) -> None:
     the summary tables of a store loaded by an older version) makes the first refresh
     rebuild everything. Time that, then the refresh after one order changes status."""
     store.init_schema()
-    kinds = ("months", "customers")
+    kinds = ("months", "customers", "carts")
     t = time.perf_counter()
     summaries.refresh(store, kinds)
     print(f"{store.backend}: summaries built in {time.perf_counter() - t:.2f} s", file=sys.stderr)

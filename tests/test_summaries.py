@@ -24,7 +24,7 @@ from test_reports_parity import generated_rows, load
 
 import ecomcli
 from ecomcli import Mode, reports, schema
-from ecomcli.orders import set_status
+from ecomcli.orders import cart_add, set_status
 from ecomcli.reports import sql as report_sql
 from ecomcli.reports import summaries
 from ecomcli.repository import Repository
@@ -44,6 +44,8 @@ CHECKS: list[tuple[str, dict[str, Any]]] = [
     ("customer-orders", {}),
     ("customer-orders", {"limit": 7}),
     ("delivery", {}),
+    ("carts", {}),
+    ("carts", {"discount": "10", "payment_method": "credit_card", "limit": 25}),
 ]
 
 
@@ -95,6 +97,8 @@ def test_summaries_equal_the_lines_through_random_writes(loaded: Any) -> None:
     customers = [c["customer_id"] for c in data["customers"]]
     products = [p["product_id"] for p in data["products"]]
     partners = [p["partner_id"] for p in data["delivery_partners"]]
+    cart_ids = [c["cart_id"] for c in data["carts"]]
+    cart_lines = [(i["cart_id"], i["product_id"]) for i in data["cart_items"]]
 
     def moved(order: dict[str, Any]) -> dict[str, Any]:  # another month, maybe customer
         when = order["purchased_at"] + timedelta(days=rng.choice([-95, -40, 31, 62]))
@@ -129,6 +133,19 @@ def test_summaries_equal_the_lines_through_random_writes(loaded: Any) -> None:
         lambda: store.delete("order_items", rng.choice(list(lines))),
         lambda: store.delete_record("orders", (rng.choice(list(orders)),), cascade=True),
         lambda: set_status(store, rng.choice(list(orders)), "cancelled"),
+        # carts: lines added, changed, removed; a price change; a cart's own columns
+        lambda: cart_add(store, rng.choice(customers), rng.choice(products), 2),
+        lambda: store.write_batch(
+            "cart_items",
+            [{**i, "quantity": i["quantity"] + 2} for i in rng.sample(data["cart_items"], 20)],
+            Mode.MERGE, ["cart_id", "product_id", "quantity"],
+        ),
+        lambda: store.delete("cart_items", rng.choice(cart_lines)),
+        lambda: store.update("products", (rng.choice(products),),
+                             {"price": Decimal(rng.randint(100, 9999)) / 100}),
+        lambda: store.update("carts", (rng.choice(cart_ids),),
+                             {"status": "abandoned", "customer_id": rng.choice(customers)}),
+        lambda: store.delete_record("carts", (rng.choice(cart_ids),), cascade=True),
         lambda: store.insert("order_items", {
             "order_id": rng.choice(list(orders)), "line_no": rng.randint(50, 10_000),
             "product_id": rng.choice(products), "quantity": 3, "unit_price": Decimal("7.25"),
@@ -142,6 +159,8 @@ def test_summaries_equal_the_lines_through_random_writes(loaded: Any) -> None:
             # keep the sample pools to rows that still exist
             orders = {o["order_id"]: o for o in store.find("orders")}
             lines = {(i["order_id"], i["line_no"]): i for i in store.find("order_items")}
+            cart_ids = [c["cart_id"] for c in store.find("carts")]
+            cart_lines = [(i["cart_id"], i["product_id"]) for i in store.find("cart_items")]
             assert_summaries_agree(store, f"round {round_no}")
     # new orders and lines: a fresh import (insert mode) and single inserts
     new_orders = [

@@ -198,6 +198,12 @@ class MySQLRepository(SQLRepository):
         cur = self.conn.cursor()
         cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")  # see _begin
         cur.execute("SET time_zone = '+00:00'")  # NOW() and friends in UTC, like the data
+        # in-memory temporary tables up to 128 MB (the servers' default is 16 MB): the carts
+        # report's paying customers stay in memory (see reports.sql summarized_carts)
+        cur.execute(
+            "SET SESSION tmp_table_size = GREATEST(@@tmp_table_size, 134217728),"
+            " max_heap_table_size = GREATEST(@@max_heap_table_size, 134217728)"
+        )
         cur.close()
 
     def _connect(self, database: str | None) -> Any:

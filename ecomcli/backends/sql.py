@@ -291,6 +291,9 @@ class SQLRepository(Repository):
         only change by a write to the order, which marks the new ones."""
         if e.name not in summaries.SOURCES:
             return
+        if e.name in ("carts", "cart_items"):
+            summaries.mark_carts(self, [k[0] for k in keys] + [r.get("cart_id") for r in rows])
+            return
         ids = [k[0] for k in keys] + [r.get("order_id") for r in rows]
         if e.name == "orders" and new:
             stored = []

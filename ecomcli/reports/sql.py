@@ -166,6 +166,8 @@ def ratings(d: SQL, p: Params) -> Built:
 
 def carts(d: SQL, p: Params) -> Built:
     binds: list[Any] = []
+    if d.summarized:
+        return summarized_carts(d, p)
     order = f" ORDER BY {d.q('total')} DESC, {d.q('cart_id')}"  # the finishing order
     if p.get("limit"):  # only the carts shown cross the wire
         sql = top_carts(d, int(p["limit"]))
@@ -207,6 +209,43 @@ def carts(d: SQL, p: Params) -> Built:
                 f" t.customer_id AND pm.method = {d.ph}) THEN 1 ELSE 0 END"
             )
     return f"SELECT t.*, {pays} AS {d.q('pays_by')} FROM ({sql}) t{order}", binds
+
+
+def summarized_carts(d: SQL, p: Params) -> Built:
+    """Every cart from `summary_carts`, read in the finishing order through its index
+    `(total DESC, cart_id)` (so `--limit N` reads N rows). "Pays by M" is `IN` the paying
+    customers, found once: SQLite keeps them in a B-tree; MariaDB materialises them with a
+    hash key, in memory as long as tmp_table_size allows (the MySQL backend raises it to
+    128 MB for its session: at 75k paying customers the on-disk table made it 4.0 s
+    against 1.9 s, and EXISTS per cart took 4.0 s). With `--limit` MySQL looks the N
+    carts' customers up instead (materialising took 0.47 s of `--limit 10`)."""
+    binds: list[Any] = []
+    pays = "0"
+    if p.get("discount") and p.get("payment_method"):
+        plus = "+" if d.dialect == "sqlite" else ""  # see carts(): not the method index
+        pays = (
+            "CASE WHEN t.customer_id IN (SELECT pm.customer_id FROM payments pm"
+            f" WHERE {plus}pm.method = {d.ph}) THEN 1 ELSE 0 END"
+        )
+        if p.get("limit") and d.dialect != "sqlite":  # N lookups, not 75k materialised
+            pays = (
+                "CASE WHEN EXISTS (SELECT 1 FROM payments pm WHERE pm.customer_id ="
+                f" t.customer_id AND pm.method = {d.ph}) THEN 1 ELSE 0 END"
+            )
+        binds.append(p["payment_method"])
+    sql = d.select(
+        ("t.cart_id", "cart_id"),
+        ("t.customer_id", "customer_id"),
+        ("t.status", "status"),
+        ("t.n_lines", "lines"),
+        (d.whole("t.items"), "items"),
+        (d.cents("t.total"), "total"),
+        (pays, "pays_by"),
+    )
+    sql += f" FROM {summaries.CARTS} t ORDER BY t.total DESC, t.cart_id"
+    if p.get("limit"):
+        sql += f" LIMIT {int(p['limit'])}"
+    return sql, binds
 
 
 def top_carts(d: SQL, n: int) -> str:

@@ -292,10 +292,21 @@ CREATE TABLE IF NOT EXISTS summary_customer_sales (customer_id TEXT NOT NULL PRI
 -- summary_delivery_monthly: deliveries per purchase month, partner and delivery month (derived: see ecomcli/reports/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_delivery_monthly (month TEXT NOT NULL, partner_id TEXT NOT NULL, delivered_month TEXT NOT NULL, delivered INTEGER NOT NULL, on_time INTEGER NOT NULL, late_seconds INTEGER NOT NULL, PRIMARY KEY (month, partner_id, delivered_month)) STRICT;
 
+-- summary_carts: every cart with its lines, items and total at the prices in summary_cart_prices (derived: see ecomcli/reports/summaries.py)
+CREATE TABLE IF NOT EXISTS summary_carts (cart_id TEXT NOT NULL PRIMARY KEY, customer_id TEXT NOT NULL, status TEXT NOT NULL, n_lines INTEGER NOT NULL, items INTEGER NOT NULL, total INTEGER NOT NULL) STRICT;
+
+-- summary_cart_prices: the product prices the cart totals were computed with (derived: see ecomcli/reports/summaries.py)
+CREATE TABLE IF NOT EXISTS summary_cart_prices (product_id TEXT NOT NULL PRIMARY KEY, price INTEGER NOT NULL) STRICT;
+
 -- summary_dirty_months: months whose orders changed since the summaries were rebuilt (derived: see ecomcli/reports/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_dirty_months (month TEXT NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) STRICT;
 
 -- summary_dirty_customers: customers whose sales changed since the summaries were rebuilt (derived: see ecomcli/reports/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_dirty_customers (customer_id TEXT NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) STRICT;
+
+-- summary_dirty_carts: carts whose lines changed since the summaries were rebuilt (derived: see ecomcli/reports/summaries.py)
+CREATE TABLE IF NOT EXISTS summary_dirty_carts (cart_id TEXT NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) STRICT;
+-- serves: the carts report, in its order
+CREATE INDEX IF NOT EXISTS ix_summary_carts_total ON summary_carts (total DESC, cart_id);
 
 INSERT OR IGNORE INTO "ecom_meta" ("name", "value") VALUES ('schema_version', '1');
