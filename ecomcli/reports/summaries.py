@@ -1,25 +1,28 @@
-"""Sales summaries that the SQL backends keep, so that the reports reading every order line
-(top-products, categories, sales, forecast, customer-orders) read ~20x fewer rows.
+"""Summaries that the SQL backends keep, so that the reports reading every order line or
+cart line (top-products, categories, sales, forecast, customer-orders, delivery, carts)
+read a few rows instead (at 1M orders: top-products 1.4 s to 0.04 s on SQLite).
 
-Three tables, derived from orders and order_items by the definition of a sale
-(docs/reports.md) and never written by hand:
-- `summary_sales_monthly (month, product_id, units, revenue)`: per calendar month and
-  product (top-products, categories);
-- `summary_sales_daily (day, orders, units, revenue)`: per day (sales and forecast, any
-  `--by`, any `--from/--to`);
-- `summary_customer_sales (customer_id, orders, items, revenue)`: per customer over all
-  time (customer-orders without a period).
+Tables derived from orders, order lines, carts and cart lines, never written by hand:
+- `summary_sales_monthly (month, product_id, units, revenue)`: sales (the definition in
+  docs/reports.md) per calendar month and product: top-products, categories;
+- `summary_sales_daily (day, orders, units, revenue)`: sales per day: sales and forecast
+  at any `--by` and `--from/--to`;
+- `summary_customer_sales (customer_id, orders, items, revenue)`: per customer, all time:
+  customer-orders without a period;
+- `summary_delivery_monthly`: deliveries per purchase month, partner and delivery month:
+  delivery without a period;
+- `summary_carts`: every cart's customer, status, lines, items and total, at the prices
+  noted in `summary_cart_prices`: carts.
 
-**Kept lazily, set-based.** Every write to orders or order_items (`insert`, `update`,
-`delete`, `write_batch`: imports, copies, records, order placement) first marks, in the
-same transaction, what it may change: a write to orders the months and customers of the
-orders as stored (read in one statement per batch) and, for orders, of the new rows
-(`mark`). A report
-that reads a summary first rebuilds what is marked (`refresh`): per dirty month one
-`DELETE` and one `INSERT ... SELECT` of that month's sales through the `purchased_at`
-index; the dirty customers' totals in one statement. Marking costs an import one or two
-statements per batch; the first report after an import pays for rebuilding what the import
-touched (everything, for a first load: seconds at 1M orders).
+**Kept lazily, set-based.** Every write to orders, order_items, carts or cart_items
+(`insert`, `update`, `delete`, `write_batch`: imports, copies, records, order placement)
+first marks, in the same transaction, what it may change (`mark`, `mark_carts`): the
+months and customers of the orders as stored (one statement per batch) and of new order
+rows; the carts written. A report that reads a summary first rebuilds what is marked
+(`refresh`): per dirty month one `DELETE` and one `INSERT ... SELECT` through the
+`purchased_at` index; the dirty customers and carts in one statement each; and the carts
+holding a product whose price changed since their totals were computed. The first report
+after a big import pays for rebuilding what the import touched (seconds at 1M orders).
 
 **Concurrency.** Writers mark before they write. `refresh` first flags the marks it will
 clear (`UPDATE ... SET taken = 1`: on MySQL this waits for the writers holding them, and a
@@ -28,7 +31,8 @@ deletes only the flagged marks: a mark made meanwhile survives for the next repo
 SQLite writers and the refresh are serialised by the database lock anyway.
 
 **Not maintained:** rows written around ecom (hand-written SQL, a native bulk loader).
-`ecom init-db` forgets what was built, so the next report rebuilds everything. MongoDB keeps
+`ecom init-db` forgets what was built, so the next report rebuilds everything. A read-only
+connection that cannot refresh reads the lines (`SQLRepository.run_report`). MongoDB keeps
 no summaries: its pipelines read the lines (and, sharded, run on every shard).
 """
 
@@ -137,7 +141,7 @@ def month_bounds(month: str) -> tuple[date, date]:
     return first, (first + timedelta(days=32)).replace(day=1)
 
 
-# --- marking: called by the SQL backends before every write to orders or order_items -----
+# --- marking: called by the SQL backends before every write to a summarised entity ------
 
 
 def mark(
@@ -196,7 +200,7 @@ def forget(store: SQLRepository) -> None:
 
 
 def refresh(store: SQLRepository, kinds: Iterable[str]) -> None:
-    """Bring the summaries of `kinds` ("months", "customers") up to date."""
+    """Bring the summaries of `kinds` ("months", "customers", "carts") up to date."""
     for kind in kinds:
         if _stale(store, kind):
             store.atomic(lambda kind=kind: _rebuild(store, kind))  # type: ignore[misc]
