@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import random
+import tempfile
 import threading
+import time
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import partial
@@ -281,3 +283,117 @@ def test_a_read_only_connection_reads_the_lines(loaded: Any) -> None:
         assert from_summaries(store, name, params) == from_lines(store, name, params)
     with pytest.raises(ecomcli.errors.ReadOnly):
         summaries.refresh(store, ("months",))
+
+
+def sold_units(store: Any) -> tuple[list[tuple], list[tuple]]:
+    """top-products from the summaries (refreshed) and from the lines."""
+    return from_summaries(store, "top-products", {}), from_lines(store, "top-products", {})
+
+
+def new_order(data: dict[str, Any], order_id: str) -> dict[str, Any]:
+    return {
+        **data["orders"][0], "order_id": order_id, "status": "delivered",
+        "purchased_at": datetime(2024, 1, 20, 10),
+    }  # fmt: skip
+
+
+def new_line(data: dict[str, Any], order_id: str, line_no: int = 1) -> dict[str, Any]:
+    product = data["products"][0]["product_id"]
+    return {"order_id": order_id, "line_no": line_no, "product_id": product, "quantity": 5,
+            "unit_price": Decimal("9.99")}  # fmt: skip
+
+
+def test_a_refresh_inside_a_transaction_does_not_hide_its_later_writes(loaded: Any) -> None:
+    store, data = loaded
+    with store.transaction():
+        store.insert("orders", new_order(data, "t-1"))
+        sold_units(store)  # refreshes, in this transaction, and clears the marks
+        store.insert("order_items", new_line(data, "t-1"))  # must mark again
+    summary, lines = sold_units(store)
+    assert summary == lines
+
+
+def test_a_refused_write_does_not_keep_its_order_as_marked(loaded: Any) -> None:
+    store, data = loaded
+    existing = data["orders"][5]
+    store.update("orders", (existing["order_id"],), {"status": "delivered"})
+    sold_units(store)  # clean
+    with store.transaction():
+        clash = {**existing, "purchased_at": datetime(2023, 2, 2), "customer_id": "nobody"}
+        with pytest.raises(ecomcli.errors.ConflictError):
+            store.insert("orders", clash)  # refused: the key exists
+        store.insert("order_items", new_line(data, existing["order_id"], 99))
+    summary, lines = sold_units(store)
+    assert summary == lines
+
+
+def test_a_store_without_the_summary_tables_reads_the_lines(loaded: Any) -> None:
+    """A store made by an older ecom: writes and reports work as before, until init-db."""
+    store, data = loaded
+    for table in summaries.TABLES:
+        store.execute(f"DROP TABLE {table}").close()
+    store.conn.commit()
+    url = store.url.raw
+    with ecomcli.connect(url) as old:
+        assert not old.summarized
+        old.insert("orders", new_order(data, "o-1"))
+        old.insert("order_items", new_line(data, "o-1"))
+        got = sorted(old.run_report("top-products", reports.spec("top-products").params({})).rows)
+        assert got == from_lines(old, "top-products", {})
+        old.init_schema()
+        assert old.summarized
+        assert_summaries_agree(old, "after init-db")
+
+
+@pytest.mark.skipif("mysql" not in SQL_BACKENDS, reason="mysql not selected")
+def test_mysql_a_line_written_while_its_order_is_uncommitted_is_not_lost(
+    mysql_server: str,
+) -> None:
+    """W1 inserts an order and has not committed; W2 writes a line for it; a report refreshes
+    between W1's commit and W2's. W2's mark must wait for W1 (a locking read), so that the
+    refresh waits for W2 in turn."""
+    with ecomcli.connect(mysql_server) as setup:
+        setup.init_schema()
+        from conftest import empty
+
+        empty(setup)
+        data = generated_rows(Path(tempfile.mkdtemp()) / "gen")
+        load(setup, data)
+        sold_units(setup)  # built and clean
+    w1, w2, reporter = (ecomcli.connect(mysql_server) for _ in range(3))
+    line_written, commit_w2 = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def second_writer() -> None:
+        try:
+            with w2.transaction():
+                w2.insert("order_items", new_line(data, "race-1"))
+                line_written.set()
+                commit_w2.wait(30)
+        except BaseException as e:
+            errors.append(e)
+            line_written.set()
+
+    def report() -> None:
+        try:
+            sold_units(reporter)
+        except BaseException as e:
+            errors.append(e)
+
+    with w1.transaction():
+        w1.insert("orders", new_order(data, "race-1"))
+        writer = threading.Thread(target=second_writer)
+        writer.start()
+        time.sleep(0.5)  # W2 is waiting for W1's order
+    assert line_written.wait(30)
+    refresher = threading.Thread(target=report)
+    refresher.start()
+    time.sleep(0.5)  # the refresh runs (or waits for W2's marks)
+    commit_w2.set()
+    writer.join(30)
+    refresher.join(30)
+    assert not errors, errors
+    summary, lines = sold_units(reporter)
+    assert summary == lines
+    for s in (w1, w2, reporter):
+        s.close()

@@ -385,6 +385,7 @@ class MySQLRepository(SQLRepository):
         self._run_script(schema_file("mysql").read_text())
         with self.transaction():
             summaries.forget(self)
+        self._has_summaries = None
         wanted = [META_TABLE, *(e.name for e in ENTITIES), *summaries.TABLES]
         created += [name for name in wanted if name not in before]
         return InitResult(created=created, version=SCHEMA_VERSION)

@@ -223,6 +223,7 @@ class SQLRepository(Repository):
     _depth: int = 0
     # orders whose month and customer the current transaction has marked (see `_mark`)
     _marked: set[Any]
+    _has_summaries: bool | None = None  # see `summarized`
 
     # dialect hooks ------------------------------------------------------------------------
 
@@ -280,6 +281,15 @@ class SQLRepository(Repository):
             part = list(values[start : start + self.keys_per_query])
             yield f"IN ({', '.join([self.placeholder] * len(part))})", part
 
+    @property
+    def summarized(self) -> bool:
+        """Whether the store has the summary tables: one made by an older ecom has not
+        until `init-db` runs again; meanwhile writes mark nothing and reports read the
+        lines, as that ecom did. Asked once per connection."""
+        if self._has_summaries is None:
+            self._has_summaries = set(summaries.TABLES) <= self.tables()
+        return self._has_summaries
+
     def _mark(
         self, e: Entity, rows: Sequence[dict[str, Any]] = (), keys: Sequence[Key] = (),
         *, new: bool = False,
@@ -289,7 +299,7 @@ class SQLRepository(Repository):
         stored order has their keys. An order marked earlier in the same transaction is
         not looked up again (placing an order: its lines), as its month and customer can
         only change by a write to the order, which marks the new ones."""
-        if e.name not in summaries.SOURCES:
+        if e.name not in summaries.SOURCES or not self.summarized:
             return
         if e.name in ("carts", "cart_items"):
             summaries.mark_carts(self, [k[0] for k in keys] + [r.get("cart_id") for r in rows])
@@ -299,7 +309,8 @@ class SQLRepository(Repository):
             stored = []
         else:
             stored = [i for i in dict.fromkeys(ids) if i is not None and i not in self._marked]
-        summaries.mark(self, stored, rows if e.name == "orders" else ())
+        writing = e.name == "orders"
+        summaries.mark(self, stored, rows if writing else (), writing_orders=writing)
         self._marked.update(i for i in ids if i is not None)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
@@ -316,6 +327,11 @@ class SQLRepository(Repository):
             self._depth += 1
             try:
                 yield
+            except BaseException:
+                # the database may have undone the transaction (a deadlock), or the caller
+                # may go on after a refused write: what was marked is no longer known
+                self._marked.clear()
+                raise
             finally:
                 self._depth -= 1
             return
@@ -617,7 +633,7 @@ class SQLRepository(Repository):
         from ecomcli.reports import spec
         from ecomcli.reports import sql as report_sql
 
-        kinds = summaries.needed(name, spec(name).params(params))
+        kinds = summaries.needed(name, spec(name).params(params)) if self.summarized else ()
         try:
             summaries.refresh(self, kinds)
         except ReadOnly:  # a read-only account or replica: the statements over the lines

@@ -154,6 +154,7 @@ class SQLiteRepository(SQLRepository):
         with self.transaction():
             self._run_script(schema_file("sqlite").read_text())
             summaries.forget(self)
+        self._has_summaries = None
         created = [name for name in wanted if name not in before]
         return InitResult(created=created, version=SCHEMA_VERSION)
 

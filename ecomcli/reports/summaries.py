@@ -145,7 +145,8 @@ def month_bounds(month: str) -> tuple[date, date]:
 
 
 def mark(
-    store: SQLRepository, order_ids: Iterable[Any], new_orders: Sequence[dict[str, Any]] = ()
+    store: SQLRepository, order_ids: Iterable[Any], new_orders: Sequence[dict[str, Any]] = (),
+    *, writing_orders: bool = False,
 ) -> None:
     """Before orders or their lines are written: mark as dirty the months and customers of
     the stored orders `order_ids` (their values before the write) and of the order rows
@@ -154,13 +155,24 @@ def mark(
     Cost: one statement per dirty table per batch, and on MySQL the marks' own inserts
     (~2,500 customers per 10,000 lines): importing 1M lines takes MariaDB ~10.3 s instead
     of ~8.5 s, SQLite ~5.9 s instead of ~5.6 s (bench/README.md). Marking the lines' order
-    ids instead, resolved by the refresh, inserted as many rows and was no faster."""
+    ids instead, resolved by the refresh, inserted as many rows and was no faster.
+
+    On MySQL the stored orders are first read with a lock (`FOR UPDATE` when the write is to
+    them, `LOCK IN SHARE MODE` for their lines), which waits for a writer that has them
+    uncommitted: a plain READ COMMITTED read would mark their old month (or, for an order
+    not committed yet, nothing), and a refresh between that writer's commit and this one's
+    would then miss this write."""
     ignore = _ignore(store)
     months = {month_of(r["purchased_at"]) for r in new_orders if r.get("purchased_at")}
     customers = {r["customer_id"] for r in new_orders if r.get("customer_id") is not None}
     ids = [i for i in dict.fromkeys(order_ids) if i is not None]
     month = month_expr(store.dialect, "o.purchased_at")
+    lock = "FOR UPDATE" if writing_orders else "LOCK IN SHARE MODE"
     for where, binds in store.in_clauses(ids):  # SQLite: one statement, no GIL held
+        if store.dialect == "mysql":
+            cur = store.execute(f"SELECT 1 FROM orders o WHERE o.order_id {where} {lock}", binds)
+            cur.fetchall()
+            cur.close()
         for table, expr in ((DIRTY_MONTHS, month), (DIRTY_CUSTOMERS, "o.customer_id")):
             store.execute(
                 f"{ignore} INTO {table} SELECT DISTINCT {expr}, 0 FROM orders o"
@@ -258,17 +270,26 @@ def _rebuild(store: SQLRepository, kind: str) -> None:
     if kind == "carts" and not everything:
         _reprice(store)
     store.execute(f"UPDATE {table} SET taken = 1").close()
+    key = {"months": "month", "customers": "customer_id", "carts": "cart_id"}[kind]
+    cur = store.execute(f"SELECT {key} FROM {table} WHERE taken = 1 ORDER BY {key}")
+    flagged = [r[0] for r in cur.fetchall()]
+    cur.close()
     if kind == "months":
-        cur = store.execute(f"SELECT month FROM {DIRTY_MONTHS} WHERE taken = 1 ORDER BY month")
-        months = [r[0] for r in cur.fetchall()]
-        cur.close()
-        for month in months:
+        for month in flagged:
             _rebuild_month(store, month)
     elif kind == "customers":
-        _rebuild_customers(store, everything)
+        _rebuild_customers(store, flagged, everything)
     else:
-        _rebuild_carts(store, everything)
-    store.execute(f"DELETE FROM {table} WHERE taken = 1").close()
+        _rebuild_carts(store, flagged, everything)
+    # by key, not by a scan of `taken`: a scan would wait for writers' new marks while
+    # holding the flagged ones, which those writers may want (a deadlock)
+    _delete_keys(store, table, key, flagged)
+    store._marked.clear()  # a write later in this transaction must mark again
+
+
+def _delete_keys(store: SQLRepository, table: str, key: str, values: Sequence[Any]) -> None:
+    for where, binds in store.in_clauses(values):
+        store.execute(f"DELETE FROM {table} WHERE {key} {where}", binds).close()
 
 
 def _bound(store: SQLRepository, day: date) -> Any:
@@ -345,24 +366,20 @@ def _reprice(store: SQLRepository) -> None:
         ).close()
 
 
-def _rebuild_carts(store: SQLRepository, everything: bool) -> None:
+def _rebuild_carts(store: SQLRepository, flagged: Sequence[Any], everything: bool) -> None:
     """The dirty carts' lines, items and totals at the current prices; past `MANY_CARTS`
     of them (or never built), every cart's from one pass over the cart lines."""
     from ecomcli.reports.sql import SQL
 
     taken = f"SELECT cart_id FROM {DIRTY_CARTS} WHERE taken = 1"
-    if not everything:
-        cur = store.execute(f"SELECT COUNT(*) FROM {DIRTY_CARTS} WHERE taken = 1")
-        (n,) = cur.fetchone()
-        cur.close()
-        everything = n > MANY_CARTS
+    everything = everything or len(flagged) > MANY_CARTS
     where = ""
     if everything:
         store.execute(f"DELETE FROM {CART_PRICES}").close()
         store.execute(f"INSERT INTO {CART_PRICES} SELECT product_id, price FROM products").close()
         store.execute(f"DELETE FROM {CARTS}").close()
     else:
-        store.execute(f"DELETE FROM {CARTS} WHERE cart_id IN ({taken})").close()
+        _delete_keys(store, CARTS, "cart_id", flagged)
         where = f" WHERE c.cart_id IN ({taken})"
     # grouped by the key alone, MAX() of the cart's own columns (see reports.sql carts)
     store.execute(
@@ -375,17 +392,13 @@ def _rebuild_carts(store: SQLRepository, everything: bool) -> None:
     ).close()
 
 
-def _rebuild_customers(store: SQLRepository, everything: bool) -> None:
+def _rebuild_customers(store: SQLRepository, flagged: Sequence[Any], everything: bool) -> None:
     """The dirty customers' totals, each from its orders (through the orders
     (customer_id, ...) index); or, when there are many, every customer's from one pass
     over all orders (at 1M orders: 4 s on MariaDB, where filtering that pass by the marks
     took 17 s). Both read only what is committed, so either is exact."""
     taken = f"SELECT customer_id FROM {DIRTY_CUSTOMERS} WHERE taken = 1"
-    if not everything:
-        cur = store.execute(f"SELECT COUNT(*) FROM {DIRTY_CUSTOMERS} WHERE taken = 1")
-        (n,) = cur.fetchone()
-        cur.close()
-        everything = n > MANY_CUSTOMERS
+    everything = everything or len(flagged) > MANY_CUSTOMERS
     per_order = (
         "SELECT MAX(o.customer_id) AS customer_id, SUM(i.quantity) AS units,"
         " SUM(i.quantity * i.unit_price) AS revenue"
@@ -394,7 +407,7 @@ def _rebuild_customers(store: SQLRepository, everything: bool) -> None:
     if everything:
         store.execute(f"DELETE FROM {CUSTOMERS}").close()
     else:
-        store.execute(f"DELETE FROM {CUSTOMERS} WHERE customer_id IN ({taken})").close()
+        _delete_keys(store, CUSTOMERS, "customer_id", flagged)
         per_order += f" AND o.customer_id IN ({taken})"
     big = "SQL_BIG_RESULT " if store.dialect == "mysql" else ""  # see reports.sql big_result
     store.execute(
