@@ -14,6 +14,7 @@ from decimal import Decimal
 
 import mysql.connector
 import pytest
+from conftest import empty
 from typer.testing import CliRunner
 
 import ecomcli
@@ -127,8 +128,7 @@ def mysql_store(request: pytest.FixtureRequest, mysql_server: str) -> Iterator[M
     with ecomcli.connect(url) as store:
         assert isinstance(store, MySQLRepository)
         store.init_schema()
-        for e in reversed(schema.ENTITIES):
-            store.execute(f"DELETE FROM `{e.name}`").close()
+        empty(store)  # whatever an earlier test left in the shared database
         yield store
 
 

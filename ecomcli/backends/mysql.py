@@ -441,7 +441,6 @@ class MySQLRepository(SQLRepository):
         if mode is Mode.MERGE:
             rows = [with_defaults(e, r) for r in rows]
         with self.transaction(), tempfile.TemporaryDirectory(prefix="ecom-") as tmp:
-            self._mark(e, rows)
             path = os.path.join(tmp, "batch.tsv")
             if self.local_infile:
                 with open(path, "w", encoding="utf-8", newline="\n") as fh:
@@ -450,7 +449,12 @@ class MySQLRepository(SQLRepository):
                 mode is Mode.MERGE and any(missing_required(e, r) for r in rows)
             )
             if fresh and self.local_infile and self._load_direct(e, path, len(rows)):
+                # marked after the load: every row was new, and the foreign-key checks
+                # locked the orders of the lines (a locking read first: MariaDB 12.3 s
+                # against 10.3 s for 1M lines)
+                self._mark(e, rows, new=True, locked=True)
                 return WriteResult(inserted=len(rows))
+            self._mark(e, rows)
             result = self._write_staged(e, rows, mode, fields, path)
         self._fresh[e.name] = result.inserted == len(rows)
         return result

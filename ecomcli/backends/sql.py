@@ -292,13 +292,15 @@ class SQLRepository(Repository):
 
     def _mark(
         self, e: Entity, rows: Sequence[dict[str, Any]] = (), keys: Sequence[Key] = (),
-        *, new: bool = False,
+        *, new: bool = False, locked: bool = False,
     ) -> None:
         """Before a write to orders or order_items, in its transaction: mark the summaries
         it may change (`ecomcli.reports.summaries`). `new`: the rows are inserted, so no
-        stored order has their keys. An order marked earlier in the same transaction is
-        not looked up again (placing an order: its lines), as its month and customer can
-        only change by a write to the order, which marks the new ones."""
+        stored order has their keys. `locked`: the orders are already locked by this
+        transaction (after the write, by its foreign-key checks), so they need no locking
+        read. An order marked earlier in the same transaction is not looked up again
+        (placing an order: its lines), as its month and customer can only change by a
+        write to the order, which marks the new ones."""
         if e.name not in summaries.SOURCES or not self.summarized:
             return
         if e.name in ("carts", "cart_items"):
@@ -310,7 +312,8 @@ class SQLRepository(Repository):
         else:
             stored = [i for i in dict.fromkeys(ids) if i is not None and i not in self._marked]
         writing = e.name == "orders"
-        summaries.mark(self, stored, rows if writing else (), writing_orders=writing)
+        lock = None if locked else "FOR UPDATE" if writing else "LOCK IN SHARE MODE"
+        summaries.mark(self, stored, rows if writing else (), lock=lock)
         self._marked.update(i for i in ids if i is not None)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:

@@ -146,7 +146,7 @@ def month_bounds(month: str) -> tuple[date, date]:
 
 def mark(
     store: SQLRepository, order_ids: Iterable[Any], new_orders: Sequence[dict[str, Any]] = (),
-    *, writing_orders: bool = False,
+    *, lock: str | None = None,
 ) -> None:
     """Before orders or their lines are written: mark as dirty the months and customers of
     the stored orders `order_ids` (their values before the write) and of the order rows
@@ -157,19 +157,20 @@ def mark(
     of ~8.5 s, SQLite ~5.9 s instead of ~5.6 s (bench/README.md). Marking the lines' order
     ids instead, resolved by the refresh, inserted as many rows and was no faster.
 
-    On MySQL the stored orders are first read with a lock (`FOR UPDATE` when the write is to
-    them, `LOCK IN SHARE MODE` for their lines), which waits for a writer that has them
-    uncommitted: a plain READ COMMITTED read would mark their old month (or, for an order
-    not committed yet, nothing), and a refresh between that writer's commit and this one's
-    would then miss this write."""
+    On MySQL the stored orders are first read with `lock` (the caller passes `FOR UPDATE`
+    when the write is to them, `LOCK IN SHARE MODE` for their lines; None when they are
+    already locked), which waits for a writer that has them uncommitted: a plain READ
+    COMMITTED read would mark their old month (or, for an order not committed yet,
+    nothing), and a refresh between that writer's commit and this one's would then miss
+    this write (each ~20 ms a batch of 2,500 orders: the MySQL import marks after its
+    LOAD DATA, whose foreign-key checks have locked the orders)."""
     ignore = _ignore(store)
     months = {month_of(r["purchased_at"]) for r in new_orders if r.get("purchased_at")}
     customers = {r["customer_id"] for r in new_orders if r.get("customer_id") is not None}
     ids = [i for i in dict.fromkeys(order_ids) if i is not None]
     month = month_expr(store.dialect, "o.purchased_at")
-    lock = "FOR UPDATE" if writing_orders else "LOCK IN SHARE MODE"
     for where, binds in store.in_clauses(ids):  # SQLite: one statement, no GIL held
-        if store.dialect == "mysql":
+        if store.dialect == "mysql" and lock:
             cur = store.execute(f"SELECT 1 FROM orders o WHERE o.order_id {where} {lock}", binds)
             cur.fetchall()
             cur.close()
