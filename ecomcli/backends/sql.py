@@ -294,8 +294,9 @@ class SQLRepository(Repository):
         self, e: Entity, rows: Sequence[dict[str, Any]] = (), keys: Sequence[Key] = (),
         *, new: bool = False, locked: bool = False,
     ) -> None:
-        """Before a write to orders or order_items, in its transaction: mark the summaries
-        it may change (`ecomcli.reports.summaries`). `new`: the rows are inserted, so no
+        """In a write's transaction, before it (or after a fresh bulk load): mark the
+        summaries a write to orders, order_items, carts or cart_items may change
+        (`ecomcli.reports.summaries`). `new`: the rows are inserted, so no
         stored order has their keys. `locked`: the orders are already locked by this
         transaction (after the write, by its foreign-key checks), so they need no locking
         read. An order marked earlier in the same transaction is not looked up again

@@ -162,8 +162,8 @@ def mark(
     already locked), which waits for a writer that has them uncommitted: a plain READ
     COMMITTED read would mark their old month (or, for an order not committed yet,
     nothing), and a refresh between that writer's commit and this one's would then miss
-    this write (each ~20 ms a batch of 2,500 orders: the MySQL import marks after its
-    LOAD DATA, whose foreign-key checks have locked the orders)."""
+    this write. (A fresh MySQL LOAD DATA batch marks after the load, whose foreign-key
+    checks have locked the orders.)"""
     ignore = _ignore(store)
     months = {month_of(r["purchased_at"]) for r in new_orders if r.get("purchased_at")}
     customers = {r["customer_id"] for r in new_orders if r.get("customer_id") is not None}
