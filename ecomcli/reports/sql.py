@@ -13,12 +13,12 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from ecomcli.reports import SALE_EXCLUDED, spec, summaries
+from ecomcli.reports import spec, summaries
 
 Params = dict[str, Any]
 Built = tuple[str, list[Any]]
 
-SALE = "o.status NOT IN (" + ", ".join(f"'{s}'" for s in SALE_EXCLUDED) + ")"
+SALE = summaries.SALE  # the definition of a sale, as a condition on orders `o`
 
 
 class SQL:
@@ -193,45 +193,20 @@ def carts(d: SQL, p: Params) -> Built:
     if p.get("discount") and p.get("payment_method"):
         # does the cart's customer pay by the method: once per cart, after the grouping
         binds.append(p["payment_method"])
-        if d.dialect == "sqlite" and not p.get("limit"):
-            # every cart: the paying customers found once, into a list SQLite keeps in a
-            # B-tree, from the covering payments (customer_id, method) index (`+`: not
-            # through the method index and the table, 6.0 s against 4.4 s at 1.24M carts).
-            # A LEFT JOIN to them relied on an automatic index that SQLite stopped
-            # building once payments had a (method, ...) index: one scan of 75k per cart.
-            pays = (
-                "CASE WHEN t.customer_id IN (SELECT pm.customer_id FROM payments pm"
-                f" WHERE +pm.method = {d.ph}) THEN 1 ELSE 0 END"
-            )
-        else:  # a few carts; or MariaDB, which put those 75k customers on disk
-            pays = (
-                "CASE WHEN EXISTS (SELECT 1 FROM payments pm WHERE pm.customer_id ="
-                f" t.customer_id AND pm.method = {d.ph}) THEN 1 ELSE 0 END"
-            )
+        pays = pays_by(d, every_cart=d.dialect == "sqlite" and not p.get("limit"))
     return f"SELECT t.*, {pays} AS {d.q('pays_by')} FROM ({sql}) t{order}", binds
 
 
 def summarized_carts(d: SQL, p: Params) -> Built:
     """Every cart from `summary_carts`, read in the finishing order through its index
-    `(total DESC, cart_id)` (so `--limit N` reads N rows). "Pays by M" is `IN` the paying
-    customers, found once: SQLite keeps them in a B-tree; MariaDB materialises them with a
-    hash key, in memory as long as tmp_table_size allows (the MySQL backend raises it to
-    128 MB for its session: at 75k paying customers the on-disk table made it 4.0 s
-    against 1.9 s, and EXISTS per cart took 4.0 s). With `--limit` MySQL looks the N
-    carts' customers up instead (materialising took 0.47 s of `--limit 10`)."""
+    `(total DESC, cart_id)` (so `--limit N` reads N rows). "Pays by M" (`pays_by`) on
+    MariaDB at 75k paying customers: materialised in memory 1.9 s, on disk (the default
+    16 MB tmp_table_size) 4.0 s, EXISTS per cart 4.0 s."""
     binds: list[Any] = []
     pays = "0"
     if p.get("discount") and p.get("payment_method"):
-        plus = "+" if d.dialect == "sqlite" else ""  # see carts(): not the method index
-        pays = (
-            "CASE WHEN t.customer_id IN (SELECT pm.customer_id FROM payments pm"
-            f" WHERE {plus}pm.method = {d.ph}) THEN 1 ELSE 0 END"
-        )
-        if p.get("limit") and d.dialect != "sqlite":  # N lookups, not 75k materialised
-            pays = (
-                "CASE WHEN EXISTS (SELECT 1 FROM payments pm WHERE pm.customer_id ="
-                f" t.customer_id AND pm.method = {d.ph}) THEN 1 ELSE 0 END"
-            )
+        # --limit on MySQL: N lookups, not 75k customers materialised (0.47 s of --limit 10)
+        pays = pays_by(d, every_cart=not p.get("limit") or d.dialect == "sqlite")
         binds.append(p["payment_method"])
     sql = d.select(
         ("t.cart_id", "cart_id"),
@@ -246,6 +221,28 @@ def summarized_carts(d: SQL, p: Params) -> Built:
     if p.get("limit"):
         sql += f" LIMIT {int(p['limit'])}"
     return sql, binds
+
+
+def pays_by(d: SQL, every_cart: bool) -> str:
+    """1 when cart row `t`'s customer pays by the method (the next bind), else 0.
+
+    `every_cart`: `IN` the paying customers, found once. SQLite keeps them in a B-tree,
+    read from the covering payments (customer_id, method) index (`+`: not through the
+    method index and the table, 6.0 s against 4.4 s at 1.24M carts; a LEFT JOIN to them
+    relied on an automatic index SQLite stopped building once payments had a (method, ...)
+    index: one scan of 75k per cart). MariaDB materialises them with a hash key, in memory
+    while tmp_table_size allows (the MySQL backend raises it to 128 MB). Otherwise `EXISTS`
+    per cart: for a few carts, or MariaDB over the lines, which put the 75k on disk."""
+    if every_cart:
+        plus = "+" if d.dialect == "sqlite" else ""
+        return (
+            "CASE WHEN t.customer_id IN (SELECT pm.customer_id FROM payments pm"
+            f" WHERE {plus}pm.method = {d.ph}) THEN 1 ELSE 0 END"
+        )
+    return (
+        "CASE WHEN EXISTS (SELECT 1 FROM payments pm WHERE pm.customer_id ="
+        f" t.customer_id AND pm.method = {d.ph}) THEN 1 ELSE 0 END"
+    )
 
 
 def top_carts(d: SQL, n: int) -> str:

@@ -48,6 +48,7 @@ from ecomcli.schema import CART_STATUSES
 
 if TYPE_CHECKING:
     from ecomcli.backends.sql import Dialect, SQLRepository
+    from ecomcli.reports.sql import SQL
 
 MONTHLY = "summary_sales_monthly"
 DAILY = "summary_sales_daily"
@@ -168,7 +169,7 @@ def mark(
     months = {month_of(r["purchased_at"]) for r in new_orders if r.get("purchased_at")}
     customers = {r["customer_id"] for r in new_orders if r.get("customer_id") is not None}
     ids = [i for i in dict.fromkeys(order_ids) if i is not None]
-    month = month_expr(store.dialect, "o.purchased_at")
+    month = _sql(store).period("o.purchased_at", "month")
     for where, binds in store.in_clauses(ids):  # SQLite: one statement, no GIL held
         if store.dialect == "mysql" and lock:
             cur = store.execute(f"SELECT 1 FROM orders o WHERE o.order_id {where} {lock}", binds)
@@ -199,8 +200,11 @@ def _ignore(store: SQLRepository) -> str:
     return "INSERT OR IGNORE" if store.dialect == "sqlite" else "INSERT IGNORE"
 
 
-def month_expr(dialect: Dialect, col: str) -> str:
-    return f"substr({col}, 1, 7)" if dialect == "sqlite" else f"LEFT(CAST({col} AS CHAR), 7)"
+def _sql(store: SQLRepository) -> SQL:
+    """The report statements' dialect helpers (imported here: `reports.sql` imports us)."""
+    from ecomcli.reports.sql import SQL
+
+    return SQL(store.dialect)
 
 
 def forget(store: SQLRepository) -> None:
@@ -252,7 +256,7 @@ def _built(store: SQLRepository, kind: str) -> bool:
 
 
 def _rebuild(store: SQLRepository, kind: str) -> None:
-    d = store.dialect
+    d = _sql(store)
     ignore = _ignore(store)
     table = DIRTY[kind]
     everything = not _built(store, kind)
@@ -263,9 +267,9 @@ def _rebuild(store: SQLRepository, kind: str) -> None:
         ).close()
     if everything and kind == "months":  # every month, including those summarised
         source = (
-            f"SELECT DISTINCT {month_expr(d, 'purchased_at')} FROM orders"
+            f"SELECT DISTINCT {d.period('purchased_at', 'month')} FROM orders"
             f" UNION SELECT month FROM {MONTHLY} UNION SELECT month FROM {DELIVERY}"
-            f" UNION SELECT DISTINCT {month_expr(d, 'day')} FROM {DAILY}"
+            f" UNION SELECT DISTINCT {d.period('day', 'month')} FROM {DAILY}"
         )
         store.execute(f"{ignore} INTO {table} SELECT u.*, 0 FROM ({source}) u").close()
     if kind == "carts" and not everything:
@@ -293,20 +297,16 @@ def _delete_keys(store: SQLRepository, table: str, key: str, values: Sequence[An
         store.execute(f"DELETE FROM {table} WHERE {key} {where}", binds).close()
 
 
-def _bound(store: SQLRepository, day: date) -> Any:
-    moment = datetime(day.year, day.month, day.day)
-    return moment.isoformat(sep=" ") if store.dialect == "sqlite" else moment
-
-
 def _rebuild_month(store: SQLRepository, month: str) -> None:
     first, after = month_bounds(month)
     ph = store.placeholder
-    days = [first.isoformat(), after.isoformat()] if store.dialect == "sqlite" else [first, after]
+    d = _sql(store)
+    days = [d.day(first), d.day(after)]
     store.execute(f"DELETE FROM {MONTHLY} WHERE month = {ph}", [month]).close()
     store.execute(f"DELETE FROM {DELIVERY} WHERE month = {ph}", [month]).close()
     store.execute(f"DELETE FROM {DAILY} WHERE day >= {ph} AND day < {ph}", days).close()
     period = f"o.purchased_at >= {ph} AND o.purchased_at < {ph}"
-    span = [_bound(store, first), _bound(store, after)]
+    span = [d.bound(first), d.bound(after)]
     lines = "FROM orders o JOIN order_items i ON i.order_id = o.order_id"
     store.execute(
         f"INSERT INTO {MONTHLY} (month, product_id, units, revenue)"
@@ -331,9 +331,7 @@ def _rebuild_delivery(store: SQLRepository, month: str, period: str, span: list[
     per partner and delivery month: keyed by purchase month, the delivery summary is
     rebuilt with the sales ones, from the same marks (a change of delivered_at is a write
     to the order)."""
-    from ecomcli.reports.sql import SQL
-
-    d = SQL(store.dialect)
+    d = _sql(store)
     delivered = d.period("o.delivered_at", "month")
     on_time = "SUM(CASE WHEN o.delivered_at <= o.estimated_delivery_at THEN 1 ELSE 0 END)"
     late = f"SUM({d.late_seconds('o.delivered_at', 'o.estimated_delivery_at')})"
@@ -370,8 +368,6 @@ def _reprice(store: SQLRepository) -> None:
 def _rebuild_carts(store: SQLRepository, flagged: Sequence[Any], everything: bool) -> None:
     """The dirty carts' lines, items and totals at the current prices; past `MANY_CARTS`
     of them (or never built), every cart's from one pass over the cart lines."""
-    from ecomcli.reports.sql import SQL
-
     taken = f"SELECT cart_id FROM {DIRTY_CARTS} WHERE taken = 1"
     everything = everything or len(flagged) > MANY_CARTS
     where = ""
@@ -388,7 +384,7 @@ def _rebuild_carts(store: SQLRepository, flagged: Sequence[Any], everything: boo
         " SELECT c.cart_id, MAX(c.customer_id), MAX(c.status), COUNT(ci.product_id),"
         " COALESCE(SUM(ci.quantity), 0), COALESCE(SUM(ci.quantity * p.price), 0)"
         " FROM carts c LEFT JOIN cart_items ci ON ci.cart_id = c.cart_id"
-        f" LEFT JOIN {SQL(store.dialect).prices()} p ON p.product_id = ci.product_id"
+        f" LEFT JOIN {_sql(store).prices()} p ON p.product_id = ci.product_id"
         f"{where} GROUP BY c.cart_id"
     ).close()
 
@@ -410,7 +406,7 @@ def _rebuild_customers(store: SQLRepository, flagged: Sequence[Any], everything:
     else:
         _delete_keys(store, CUSTOMERS, "customer_id", flagged)
         per_order += f" AND o.customer_id IN ({taken})"
-    big = "SQL_BIG_RESULT " if store.dialect == "mysql" else ""  # see reports.sql big_result
+    big = _sql(store).big_result()
     store.execute(
         f"INSERT INTO {CUSTOMERS} (customer_id, orders, items, revenue)"
         f" SELECT {big}g.customer_id, COUNT(*), SUM(g.units), SUM(g.revenue)"
