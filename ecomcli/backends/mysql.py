@@ -382,6 +382,7 @@ class MySQLRepository(SQLRepository):
             )
         before = self.tables()
         # DDL commits implicitly in MySQL: no transaction; every statement is idempotent
+        summaries.drop_outdated(self)
         self._run_script(schema_file("mysql").read_text())
         with self.transaction():
             summaries.forget(self)

@@ -152,6 +152,7 @@ class SQLiteRepository(SQLRepository):
                 f"({SCHEMA_VERSION}): upgrade ecom"
             )
         with self.transaction():
+            summaries.drop_outdated(self)
             self._run_script(schema_file("sqlite").read_text())
             summaries.forget(self)
         self._has_summaries = None

@@ -68,6 +68,10 @@ SOURCES = ("orders", "order_items", "carts", "cart_items")  # the entities whose
 BUILT = {"months": "summaries_months", "customers": "summaries_customers",
          "carts": "summaries_carts"}  # fmt: skip
 DIRTY = {"months": DIRTY_MONTHS, "customers": DIRTY_CUSTOMERS, "carts": DIRTY_CARTS}
+# the summary tables' definitions: bumped when one changes, so that `init-db` makes them
+# anew (`drop_outdated`). 2: summary_carts with a covering index in the carts report's order
+LAYOUT = "2"
+LAYOUT_ROW = "summaries_layout"
 # above this many dirty customers (carts), their totals are rebuilt from a pass over every
 # order (cart line) rather than from each one's own (a lookup each)
 MANY_CUSTOMERS = 20_000
@@ -86,12 +90,15 @@ def ddl(dialect: Dialect) -> str:
     status = "TEXT" if dialect == "sqlite" else f"VARCHAR({max(map(len, CART_STATUSES))})"
     f = schema.entity("products").field("price")
     price = "INTEGER" if dialect == "sqlite" else f"DECIMAL({f.precision},{f.scale})"
-    carts_index = "" if dialect == "sqlite" else f", INDEX ix_{CARTS}_total (total DESC, cart_id)"
     month = "TEXT" if dialect == "sqlite" else "CHAR(7)"
     tail = (
         " STRICT" if dialect == "sqlite"
         else " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
     )  # fmt: skip
+    # the carts report reads every cart from this index, in its order, without the table
+    # (see reports.sql summarized_carts); MySQL declares it inline (no IF NOT EXISTS)
+    report_order = "(total DESC, cart_id, customer_id, status, n_lines, items)"
+    carts_index = "" if dialect == "sqlite" else f", INDEX ix_{CARTS}_report {report_order}"
     tables = [
         (MONTHLY, "sales per calendar month (YYYY-MM) and product",
          f"month {month} NOT NULL, product_id {ident} NOT NULL, units {big} NOT NULL,"
@@ -124,10 +131,10 @@ def ddl(dialect: Dialect) -> str:
         f"CREATE TABLE IF NOT EXISTS {name} ({columns}){tail};\n"
         for name, doc, columns in tables
     )
-    if dialect == "sqlite":  # MySQL declares it inline (no CREATE INDEX IF NOT EXISTS)
+    if dialect == "sqlite":
         text += (
             "-- serves: the carts report, in its order\n"
-            f"CREATE INDEX IF NOT EXISTS ix_{CARTS}_total ON {CARTS} (total DESC, cart_id);\n"
+            f"CREATE INDEX IF NOT EXISTS ix_{CARTS}_report ON {CARTS} {report_order};\n"
         )
     return text
 
@@ -207,10 +214,28 @@ def _sql(store: SQLRepository) -> SQL:
     return SQL(store.dialect)
 
 
+def drop_outdated(store: SQLRepository) -> None:
+    """Before `init-db` runs the schema script: drop the summary tables if an older ecom
+    made them (their `LAYOUT` differs), so that the script makes them anew. They hold
+    nothing that the next report does not rebuild."""
+    if "ecom_meta" not in store.tables():
+        return
+    cur = store.execute(f"SELECT value FROM ecom_meta WHERE name = '{LAYOUT_ROW}'")
+    row = cur.fetchone()
+    cur.close()
+    if row is None or row[0] != LAYOUT:
+        for name in TABLES:
+            store.execute(f"DROP TABLE IF EXISTS {name}").close()
+
+
 def forget(store: SQLRepository) -> None:
-    """Make the next `refresh` rebuild every summary (`init-db` calls it)."""
-    names = ", ".join(f"'{n}'" for n in BUILT.values())
+    """Make the next `refresh` rebuild every summary, and note the tables' layout
+    (`init-db` calls it after its script)."""
+    names = ", ".join(f"'{n}'" for n in (*BUILT.values(), LAYOUT_ROW))
     store.execute(f"DELETE FROM ecom_meta WHERE name IN ({names})").close()
+    store.execute(
+        f"INSERT INTO ecom_meta (name, value) VALUES ('{LAYOUT_ROW}', '{LAYOUT}')"
+    ).close()
 
 
 # --- rebuilding: before a report reads a summary -------------------------------------

@@ -269,7 +269,7 @@ CREATE TABLE IF NOT EXISTS summary_customer_sales (customer_id VARCHAR(64) NOT N
 CREATE TABLE IF NOT EXISTS summary_delivery_monthly (month CHAR(7) NOT NULL, partner_id VARCHAR(64) NOT NULL, delivered_month CHAR(7) NOT NULL, delivered BIGINT NOT NULL, on_time BIGINT NOT NULL, late_seconds BIGINT NOT NULL, PRIMARY KEY (month, partner_id, delivered_month)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 -- summary_carts: every cart with its lines, items and total at the prices in summary_cart_prices (derived: see ecomcli/reports/summaries.py)
-CREATE TABLE IF NOT EXISTS summary_carts (cart_id VARCHAR(64) NOT NULL PRIMARY KEY, customer_id VARCHAR(64) NOT NULL, status VARCHAR(11) NOT NULL, n_lines BIGINT NOT NULL, items BIGINT NOT NULL, total DECIMAL(20,2) NOT NULL, INDEX ix_summary_carts_total (total DESC, cart_id)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+CREATE TABLE IF NOT EXISTS summary_carts (cart_id VARCHAR(64) NOT NULL PRIMARY KEY, customer_id VARCHAR(64) NOT NULL, status VARCHAR(11) NOT NULL, n_lines BIGINT NOT NULL, items BIGINT NOT NULL, total DECIMAL(20,2) NOT NULL, INDEX ix_summary_carts_report (total DESC, cart_id, customer_id, status, n_lines, items)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 -- summary_cart_prices: the product prices the cart totals were computed with (derived: see ecomcli/reports/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_cart_prices (product_id VARCHAR(64) NOT NULL PRIMARY KEY, price DECIMAL(12,2) NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

@@ -307,6 +307,6 @@ CREATE TABLE IF NOT EXISTS summary_dirty_customers (customer_id TEXT NOT NULL PR
 -- summary_dirty_carts: carts whose lines changed since the summaries were rebuilt (derived: see ecomcli/reports/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_dirty_carts (cart_id TEXT NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) STRICT;
 -- serves: the carts report, in its order
-CREATE INDEX IF NOT EXISTS ix_summary_carts_total ON summary_carts (total DESC, cart_id);
+CREATE INDEX IF NOT EXISTS ix_summary_carts_report ON summary_carts (total DESC, cart_id, customer_id, status, n_lines, items);
 
 INSERT OR IGNORE INTO "ecom_meta" ("name", "value") VALUES ('schema_version', '1');
