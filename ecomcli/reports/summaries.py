@@ -7,8 +7,9 @@ Tables derived from orders, order lines, carts and cart lines, never written by 
   docs/reports.md) per calendar month and product: top-products, categories;
 - `summary_sales_daily (day, orders, units, revenue)`: sales per day: sales and forecast
   at any `--by` and `--from/--to`;
-- `summary_customer_sales (customer_id, orders, items, revenue)`: per customer, all time:
-  customer-orders without a period;
+- `summary_customer_sales (customer_id, orders, items, revenue, first_sale_at,
+  last_sale_at)`: per customer with sales, all time: customer-orders without a period,
+  customer-activity with at most one end to its period;
 - `summary_delivery_monthly`: deliveries per purchase month, partner and delivery month:
   delivery without a period;
 - `summary_carts`: every cart's customer, status, lines, items and total, at the prices
@@ -38,6 +39,7 @@ no summaries: its pipelines read the lines (and, sharded, run on every shard).
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -68,9 +70,7 @@ SOURCES = ("orders", "order_items", "carts", "cart_items")  # the entities whose
 BUILT = {"months": "summaries_months", "customers": "summaries_customers",
          "carts": "summaries_carts"}  # fmt: skip
 DIRTY = {"months": DIRTY_MONTHS, "customers": DIRTY_CUSTOMERS, "carts": DIRTY_CARTS}
-# the summary tables' definitions: bumped when one changes, so that `init-db` makes them
-# anew (`drop_outdated`). 2: summary_carts with a covering index in the carts report's order
-LAYOUT = "2"
+# the ecom_meta row noting the summary tables' definitions (`layout`)
 LAYOUT_ROW = "summaries_layout"
 # above this many dirty customers (carts), their totals are rebuilt from a pass over every
 # order (cart line) rather than from each one's own (a lookup each)
@@ -87,6 +87,7 @@ def ddl(dialect: Dialect) -> str:
     big = "INTEGER" if dialect == "sqlite" else "BIGINT"
     money = "INTEGER" if dialect == "sqlite" else "DECIMAL(20,2)"  # SQLite: cents
     day = "TEXT" if dialect == "sqlite" else "DATE"
+    moment = "TEXT" if dialect == "sqlite" else "DATETIME"
     status = "TEXT" if dialect == "sqlite" else f"VARCHAR({max(map(len, CART_STATUSES))})"
     f = schema.entity("products").field("price")
     price = "INTEGER" if dialect == "sqlite" else f"DECIMAL({f.precision},{f.scale})"
@@ -108,7 +109,8 @@ def ddl(dialect: Dialect) -> str:
          f" revenue {money} NOT NULL"),
         (CUSTOMERS, "sales per customer, all time",
          f"customer_id {ident} NOT NULL PRIMARY KEY, orders {big} NOT NULL,"
-         f" items {big} NOT NULL, revenue {money} NOT NULL"),
+         f" items {big} NOT NULL, revenue {money} NOT NULL,"
+         f" first_sale_at {moment} NOT NULL, last_sale_at {moment} NOT NULL"),
         (DELIVERY, "deliveries per purchase month, partner and delivery month",
          f"month {month} NOT NULL, partner_id {ident} NOT NULL, delivered_month {month}"
          f" NOT NULL, delivered {big} NOT NULL, on_time {big} NOT NULL, late_seconds {big}"
@@ -214,16 +216,21 @@ def _sql(store: SQLRepository) -> SQL:
     return SQL(store.dialect)
 
 
+def layout(dialect: Dialect) -> str:
+    """A fingerprint of the summary tables' definitions."""
+    return f"{zlib.crc32(ddl(dialect).encode()):08x}"
+
+
 def drop_outdated(store: SQLRepository) -> None:
-    """Before `init-db` runs the schema script: drop the summary tables if an older ecom
-    made them (their `LAYOUT` differs), so that the script makes them anew. They hold
-    nothing that the next report does not rebuild."""
+    """Before `init-db` runs the schema script: drop the summary tables if another ecom
+    defined them differently (`layout`), so that the script makes them anew. They cost
+    nothing to drop: `init-db` makes the next report rebuild them anyway (`forget`)."""
     if "ecom_meta" not in store.tables():
         return
     cur = store.execute(f"SELECT value FROM ecom_meta WHERE name = '{LAYOUT_ROW}'")
     row = cur.fetchone()
     cur.close()
-    if row is None or row[0] != LAYOUT:
+    if row is None or row[0] != layout(store.dialect):
         for name in TABLES:
             store.execute(f"DROP TABLE IF EXISTS {name}").close()
 
@@ -234,7 +241,8 @@ def forget(store: SQLRepository) -> None:
     names = ", ".join(f"'{n}'" for n in (*BUILT.values(), LAYOUT_ROW))
     store.execute(f"DELETE FROM ecom_meta WHERE name IN ({names})").close()
     store.execute(
-        f"INSERT INTO ecom_meta (name, value) VALUES ('{LAYOUT_ROW}', '{LAYOUT}')"
+        f"INSERT INTO ecom_meta (name, value) VALUES ('{LAYOUT_ROW}', {store.placeholder})",
+        [layout(store.dialect)],
     ).close()
 
 
@@ -423,7 +431,7 @@ def _rebuild_customers(store: SQLRepository, flagged: Sequence[Any], everything:
     everything = everything or len(flagged) > MANY_CUSTOMERS
     per_order = (
         "SELECT MAX(o.customer_id) AS customer_id, SUM(i.quantity) AS units,"
-        " SUM(i.quantity * i.unit_price) AS revenue"
+        " SUM(i.quantity * i.unit_price) AS revenue, MAX(o.purchased_at) AS at"
         f" FROM orders o JOIN order_items i ON i.order_id = o.order_id WHERE {SALE}"
     )
     if everything:
@@ -433,8 +441,9 @@ def _rebuild_customers(store: SQLRepository, flagged: Sequence[Any], everything:
         per_order += f" AND o.customer_id IN ({taken})"
     big = _sql(store).big_result()
     store.execute(
-        f"INSERT INTO {CUSTOMERS} (customer_id, orders, items, revenue)"
-        f" SELECT {big}g.customer_id, COUNT(*), SUM(g.units), SUM(g.revenue)"
+        f"INSERT INTO {CUSTOMERS} (customer_id, orders, items, revenue, first_sale_at,"
+        f" last_sale_at) SELECT {big}g.customer_id, COUNT(*), SUM(g.units), SUM(g.revenue),"
+        " MIN(g.at), MAX(g.at)"
         f" FROM ({per_order} GROUP BY o.order_id) g GROUP BY g.customer_id"
     ).close()
 
@@ -451,6 +460,8 @@ def needed(name: str, p: dict[str, Any]) -> tuple[str, ...]:
     if name == "carts":
         return ("carts",)
     if name == "customer-orders" and not p.get("from") and not p.get("to"):
+        return ("customers",)
+    if name == "customer-activity" and not (p.get("from") and p.get("to")):
         return ("customers",)
     return ()
 
