@@ -341,6 +341,7 @@ ENTITIES: tuple[Entity, ...] = (
         ),
         key=("wishlist_id", "product_id"),
         doc="the products on a wishlist",
+        indexes=(Index(("product_id",), "wishlists --by product: a product's wishlist lines"),),
         embedded=Embedding("wishlists", "wishlist_id", "items"),
         aliases=("wishlist_item",),
     ),

@@ -54,6 +54,9 @@ CHECKS: list[tuple[str, dict[str, Any]]] = [
     ("delivery", {}),
     ("carts", {}),
     ("carts", {"discount": "10", "payment_method": "credit_card", "limit": 25}),
+    ("ratings", {}),
+    ("ratings", {"limit": 1000}),
+    ("wishlists", {"by": "product"}),
 ]
 
 
@@ -75,7 +78,7 @@ def assert_summaries_agree(store: Repository, step: str) -> None:
         expected = from_lines(store, name, params)
         assert expected, (name, params, "an empty result proves nothing")
         assert from_summaries(store, name, params) == expected, (step, name, params)
-    for table in (summaries.DIRTY_MONTHS, summaries.DIRTY_CUSTOMERS):  # all rebuilt
+    for table in summaries.DIRTY.values():  # all rebuilt
         assert store.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] == 0  # type: ignore[attr-defined]
 
 
@@ -107,6 +110,9 @@ def test_summaries_equal_the_lines_through_random_writes(loaded: Any) -> None:
     partners = [p["partner_id"] for p in data["delivery_partners"]]
     cart_ids = [c["cart_id"] for c in data["carts"]]
     cart_lines = [(i["cart_id"], i["product_id"]) for i in data["cart_items"]]
+    review_ids = [r["review_id"] for r in data["reviews"]]
+    wishlist_ids = [w["wishlist_id"] for w in data["wishlists"]]
+    wishlist_lines = [(i["wishlist_id"], i["product_id"]) for i in data["wishlist_items"]]
 
     def moved(order: dict[str, Any]) -> dict[str, Any]:  # another month, maybe customer
         when = order["purchased_at"] + timedelta(days=rng.choice([-95, -40, 31, 62]))
@@ -158,6 +164,27 @@ def test_summaries_equal_the_lines_through_random_writes(loaded: Any) -> None:
             "order_id": rng.choice(list(orders)), "line_no": rng.randint(50, 10_000),
             "product_id": rng.choice(products), "quantity": 3, "unit_price": Decimal("7.25"),
         }),
+        # reviews and wishlists: new, moved to another product or customer, removed
+        lambda: store.insert("reviews", {
+            "review_id": f"r-{rng.randint(0, 10**9)}", "product_id": rng.choice(products),
+            "score": rng.randint(1, 5),
+        }),
+        lambda: store.update("reviews", (rng.choice(review_ids),),
+                             {"product_id": rng.choice(products), "score": rng.randint(1, 5)}),
+        lambda: store.delete("reviews", (rng.choice(review_ids),)),
+        lambda: store.write_batch(
+            "reviews",
+            [{"review_id": r, "product_id": rng.choice(products), "score": 5}
+             for r in rng.sample(review_ids, 15)],
+            Mode.MERGE, ["review_id", "product_id", "score"],
+        ),
+        lambda: store.insert("wishlist_items", {
+            "wishlist_id": rng.choice(wishlist_ids), "product_id": rng.choice(products),
+        }),
+        lambda: store.delete("wishlist_items", rng.choice(wishlist_lines)),
+        lambda: store.update("wishlists", (rng.choice(wishlist_ids),),
+                             {"customer_id": rng.choice(customers)}),
+        lambda: store.delete_record("wishlists", (rng.choice(wishlist_ids),), cascade=True),
     ]  # fmt: skip
     for round_no in range(3):
         for step in rng.sample(steps, len(steps)):
@@ -169,6 +196,11 @@ def test_summaries_equal_the_lines_through_random_writes(loaded: Any) -> None:
             lines = {(i["order_id"], i["line_no"]): i for i in store.find("order_items")}
             cart_ids = [c["cart_id"] for c in store.find("carts")]
             cart_lines = [(i["cart_id"], i["product_id"]) for i in store.find("cart_items")]
+            review_ids = [r["review_id"] for r in store.find("reviews")]
+            wishlist_ids = [w["wishlist_id"] for w in store.find("wishlists")]
+            wishlist_lines = [
+                (i["wishlist_id"], i["product_id"]) for i in store.find("wishlist_items")
+            ]
             assert_summaries_agree(store, f"round {round_no}")
     # new orders and lines: a fresh import (insert mode) and single inserts
     new_orders = [
@@ -349,6 +381,21 @@ def test_a_store_without_the_summary_tables_reads_the_lines(loaded: Any) -> None
         old.init_schema()
         assert old.summarized
         assert_summaries_agree(old, "after init-db")
+
+
+def test_a_wishlist_given_to_another_customer_changes_its_products_customers(
+    loaded: Any,
+) -> None:
+    """Only the wishlist changes, not its lines: the products of its lines are marked."""
+    store, data = loaded
+    first = data["wishlist_items"][0]
+    owner = {w["wishlist_id"]: w["customer_id"] for w in data["wishlists"]}[first["wishlist_id"]]
+    other = next(c["customer_id"] for c in data["customers"] if c["customer_id"] != owner)
+    store.insert("wishlists", {"wishlist_id": "w-new", "customer_id": other})
+    store.insert("wishlist_items", {"wishlist_id": "w-new", "product_id": first["product_id"]})
+    assert_summaries_agree(store, "a second customer wishes the product")
+    store.update("wishlists", ("w-new",), {"customer_id": owner})  # one customer again
+    assert_summaries_agree(store, "the wishlist given to the first customer")
 
 
 def carts_key(store: Any) -> str:

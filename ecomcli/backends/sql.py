@@ -295,9 +295,9 @@ class SQLRepository(Repository):
         *, new: bool = False, locked: bool = False,
     ) -> None:
         """In a write's transaction, before it (or after a fresh bulk load): mark the
-        summaries a write to orders, order_items, carts or cart_items may change
-        (`ecomcli.reports.summaries`). `new`: the rows are inserted, so no
-        stored order has their keys. `locked`: the orders are already locked by this
+        summaries a write to orders, order_items, carts, cart_items, reviews, wishlists
+        or wishlist_items may change (`ecomcli.reports.summaries`). `new`: the rows are
+        inserted, so no stored row has their keys. `locked`: the orders are already locked by this
         transaction (after the write, by its foreign-key checks), so they need no locking
         read. An order marked earlier in the same transaction is not looked up again
         (placing an order: its lines), as its month and customer can only change by a
@@ -306,6 +306,9 @@ class SQLRepository(Repository):
             return
         if e.name in ("carts", "cart_items"):
             summaries.mark_carts(self, [k[0] for k in keys] + [r.get("cart_id") for r in rows])
+            return
+        if e.name in ("reviews", "wishlists", "wishlist_items"):
+            summaries.mark_products(self, e.name, rows, keys, new=new, lock=not locked)
             return
         ids = [k[0] for k in keys] + [r.get("order_id") for r in rows]
         if e.name == "orders" and new:

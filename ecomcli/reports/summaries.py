@@ -7,22 +7,28 @@ Tables derived from orders, order lines, carts and cart lines, never written by 
   docs/reports.md) per calendar month and product: top-products, categories;
 - `summary_sales_daily (day, orders, units, revenue)`: sales per day: sales and forecast
   at any `--by` and `--from/--to`;
-- `summary_customer_sales (customer_id, orders, items, revenue, first_sale_at,
-  last_sale_at)`: per customer with sales, all time: customer-orders without a period,
-  customer-activity with at most one end to its period;
+- `summary_customer_sales (customer_id, orders, items, revenue, sales, first_sale_at,
+  last_sale_at)`: per customer with sales, all time (`orders`: those with lines; `sales`:
+  all): customer-orders without a period, customer-activity with at most one end to its
+  period;
 - `summary_delivery_monthly`: deliveries per purchase month, partner and delivery month:
   delivery without a period;
 - `summary_carts`: every cart's customer, status, lines, items and total, at the prices
-  noted in `summary_cart_prices`: carts.
+  noted in `summary_cart_prices`: carts;
+- `summary_product_reviews`, `summary_product_wishlists`: per product, its reviews and
+  their score sum; the wishlists holding it and their distinct customers: ratings,
+  wishlists `--by product`.
 
-**Kept lazily, set-based.** Every write to orders, order_items, carts or cart_items
-(`insert`, `update`, `delete`, `write_batch`: imports, copies, records, order placement)
-first marks, in the same transaction, what it may change (`mark`, `mark_carts`): the
-months and customers of the orders as stored (one statement per batch) and of new order
-rows; the carts written. A report that reads a summary first rebuilds what is marked
-(`refresh`): per dirty month one `DELETE` and one `INSERT ... SELECT` through the
-`purchased_at` index; the dirty customers and carts in one statement each; and the carts
-holding a product whose price changed since their totals were computed. The first report
+**Kept lazily, set-based.** Every write to orders, order_items, carts, cart_items,
+reviews, wishlists or wishlist_items (`insert`, `update`, `delete`, `write_batch`:
+imports, copies, records, order placement) first marks, in the same transaction, what it
+may change (`mark`, `mark_carts`, `mark_products`): the months and customers of the orders
+as stored (one statement per batch) and of new order rows; the carts written; the
+products of the reviews and wishlist lines as stored and as written. A report that reads a
+summary first rebuilds what is marked (`refresh`): per dirty month one `DELETE` and one
+`INSERT ... SELECT` through the `purchased_at` index; the dirty customers, carts and
+products in one statement each; and the carts holding a product whose price changed since
+their totals were computed. The first report
 after a big import pays for rebuilding what the import touched (seconds at 1M orders).
 
 **Concurrency.** Writers mark before they write. `refresh` first flags the marks it will
@@ -61,21 +67,28 @@ CART_PRICES = "summary_cart_prices"
 DIRTY_CARTS = "summary_dirty_carts"
 DIRTY_MONTHS = "summary_dirty_months"
 DIRTY_CUSTOMERS = "summary_dirty_customers"
+REVIEWS = "summary_product_reviews"
+WISHLISTS = "summary_product_wishlists"
+DIRTY_PRODUCTS = "summary_dirty_products"
 TABLES = (
-    MONTHLY, DAILY, CUSTOMERS, DELIVERY, CARTS, CART_PRICES,
-    DIRTY_MONTHS, DIRTY_CUSTOMERS, DIRTY_CARTS,
+    MONTHLY, DAILY, CUSTOMERS, DELIVERY, CARTS, CART_PRICES, REVIEWS, WISHLISTS,
+    DIRTY_MONTHS, DIRTY_CUSTOMERS, DIRTY_CARTS, DIRTY_PRODUCTS,
 )  # fmt: skip
-SOURCES = ("orders", "order_items", "carts", "cart_items")  # the entities whose writes mark
+# the entities whose writes mark
+SOURCES = ("orders", "order_items", "carts", "cart_items", "reviews", "wishlists",
+           "wishlist_items")  # fmt: skip
 # the ecom_meta rows saying a summary was built (absent: the next refresh builds it all)
 BUILT = {"months": "summaries_months", "customers": "summaries_customers",
-         "carts": "summaries_carts"}  # fmt: skip
-DIRTY = {"months": DIRTY_MONTHS, "customers": DIRTY_CUSTOMERS, "carts": DIRTY_CARTS}
+         "carts": "summaries_carts", "products": "summaries_products"}  # fmt: skip
+DIRTY = {"months": DIRTY_MONTHS, "customers": DIRTY_CUSTOMERS, "carts": DIRTY_CARTS,
+         "products": DIRTY_PRODUCTS}  # fmt: skip
 # the ecom_meta row noting the summary tables' definitions (`layout`)
 LAYOUT_ROW = "summaries_layout"
 # above this many dirty customers (carts), their totals are rebuilt from a pass over every
 # order (cart line) rather than from each one's own (a lookup each)
 MANY_CUSTOMERS = 20_000
 MANY_CARTS = 50_000
+MANY_PRODUCTS = 2_000
 
 SALE = "o.status NOT IN (" + ", ".join(f"'{s}'" for s in SALE_EXCLUDED) + ")"
 
@@ -109,7 +122,7 @@ def ddl(dialect: Dialect) -> str:
          f" revenue {money} NOT NULL"),
         (CUSTOMERS, "sales per customer, all time",
          f"customer_id {ident} NOT NULL PRIMARY KEY, orders {big} NOT NULL,"
-         f" items {big} NOT NULL, revenue {money} NOT NULL,"
+         f" items {big} NOT NULL, revenue {money} NOT NULL, sales {big} NOT NULL,"
          f" first_sale_at {moment} NOT NULL, last_sale_at {moment} NOT NULL"),
         (DELIVERY, "deliveries per purchase month, partner and delivery month",
          f"month {month} NOT NULL, partner_id {ident} NOT NULL, delivered_month {month}"
@@ -121,12 +134,21 @@ def ddl(dialect: Dialect) -> str:
          f" total {money} NOT NULL{carts_index}"),
         (CART_PRICES, "the product prices the cart totals were computed with",
          f"product_id {ident} NOT NULL PRIMARY KEY, price {price} NOT NULL"),
+        (REVIEWS, "reviews per product: how many, and the sum of their scores",
+         f"product_id {ident} NOT NULL PRIMARY KEY, reviews {big} NOT NULL,"
+         f" score_sum {big} NOT NULL"),
+        (WISHLISTS, "wishlists per product: how many hold it, and their distinct customers",
+         f"product_id {ident} NOT NULL PRIMARY KEY, wishlists {big} NOT NULL,"
+         f" customers {big} NOT NULL"),
         (DIRTY_MONTHS, "months whose orders changed since the summaries were rebuilt",
          f"month {month} NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0"),
         (DIRTY_CUSTOMERS, "customers whose sales changed since the summaries were rebuilt",
          f"customer_id {ident} NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0"),
         (DIRTY_CARTS, "carts whose lines changed since the summaries were rebuilt",
          f"cart_id {ident} NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0"),
+        (DIRTY_PRODUCTS, "products whose reviews or wishlists changed since the summaries"
+         " were rebuilt",
+         f"product_id {ident} NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0"),
     ]  # fmt: skip
     text = "\n".join(
         f"-- {name}: {doc} (derived: see ecomcli/reports/summaries.py)\n"
@@ -203,6 +225,44 @@ def mark_carts(store: SQLRepository, cart_ids: Iterable[Any]) -> None:
     if ids:
         sql = f"{_ignore(store)} INTO {DIRTY_CARTS} VALUES ({store.placeholder}, 0)"
         store.executemany(sql, ids)
+
+
+def mark_products(
+    store: SQLRepository, entity: str, rows: Sequence[dict[str, Any]], keys: Sequence[Any],
+    *, new: bool, lock: bool,
+) -> None:
+    """Before reviews, wishlists or wishlist lines are written: mark the products whose
+    summaries they may change: those of the rows written (reviews, wishlist lines) and,
+    unless the rows are `new`, those they hold as stored (a review's product; a wishlist's
+    lines' products, whose customer may change; a wishlist line's key names its product).
+    On MySQL the stored reviews and wishlists are first read `FOR UPDATE` when `lock`
+    (see `mark`: a writer holding them uncommitted is waited for)."""
+    products = [r.get("product_id") for r in rows]
+    ignore = _ignore(store)
+    if entity == "wishlist_items":  # the key (wishlist_id, product_id) names the product
+        products += [k[1] for k in keys]
+    elif not new:
+        own_key = schema.entity(entity).key[0]  # review_id, wishlist_id
+        ids = [k[0] for k in keys] + [r.get(own_key) for r in rows]
+        ids = [i for i in dict.fromkeys(ids) if i is not None]
+        if entity == "reviews":
+            lookup = "SELECT DISTINCT r.product_id, 0 FROM reviews r WHERE r.review_id"
+        else:
+            lookup = (
+                "SELECT DISTINCT wi.product_id, 0 FROM wishlist_items wi WHERE wi.wishlist_id"
+            )
+        for where, binds in store.in_clauses(ids):
+            if store.dialect == "mysql" and lock:
+                cur = store.execute(
+                    f"SELECT 1 FROM {entity} WHERE {own_key} {where} FOR UPDATE", binds
+                )
+                cur.fetchall()
+                cur.close()
+            store.execute(f"{ignore} INTO {DIRTY_PRODUCTS} {lookup} {where}", binds).close()
+    values = [[v] for v in dict.fromkeys(products) if v is not None]
+    if values:
+        sql = f"{ignore} INTO {DIRTY_PRODUCTS} VALUES ({store.placeholder}, 0)"
+        store.executemany(sql, values)
 
 
 def _ignore(store: SQLRepository) -> str:
@@ -308,7 +368,8 @@ def _rebuild(store: SQLRepository, kind: str) -> None:
     if kind == "carts" and not everything:
         _reprice(store)
     store.execute(f"UPDATE {table} SET taken = 1").close()
-    key = {"months": "month", "customers": "customer_id", "carts": "cart_id"}[kind]
+    key = {"months": "month", "customers": "customer_id", "carts": "cart_id",
+           "products": "product_id"}[kind]  # fmt: skip
     cur = store.execute(f"SELECT {key} FROM {table} WHERE taken = 1 ORDER BY {key}")
     flagged = [r[0] for r in cur.fetchall()]
     cur.close()
@@ -317,6 +378,8 @@ def _rebuild(store: SQLRepository, kind: str) -> None:
             _rebuild_month(store, month)
     elif kind == "customers":
         _rebuild_customers(store, flagged, everything)
+    elif kind == "products":
+        _rebuild_products(store, flagged, everything)
     else:
         _rebuild_carts(store, flagged, everything)
     # by key, not by a scan of `taken`: a scan would wait for writers' new marks while
@@ -429,10 +492,13 @@ def _rebuild_customers(store: SQLRepository, flagged: Sequence[Any], everything:
     took 17 s). Both read only what is committed, so either is exact."""
     taken = f"SELECT customer_id FROM {DIRTY_CUSTOMERS} WHERE taken = 1"
     everything = everything or len(flagged) > MANY_CUSTOMERS
+    # every sale, with or without lines: customer-orders counts the orders with lines
+    # (`orders`), customer-activity every sale (`sales`, first and last)
     per_order = (
-        "SELECT MAX(o.customer_id) AS customer_id, SUM(i.quantity) AS units,"
-        " SUM(i.quantity * i.unit_price) AS revenue, MAX(o.purchased_at) AS at"
-        f" FROM orders o JOIN order_items i ON i.order_id = o.order_id WHERE {SALE}"
+        "SELECT MAX(o.customer_id) AS customer_id, COUNT(i.order_id) AS n,"
+        " COALESCE(SUM(i.quantity), 0) AS units,"
+        " COALESCE(SUM(i.quantity * i.unit_price), 0) AS revenue, MAX(o.purchased_at) AS at"
+        f" FROM orders o LEFT JOIN order_items i ON i.order_id = o.order_id WHERE {SALE}"
     )
     if everything:
         store.execute(f"DELETE FROM {CUSTOMERS}").close()
@@ -441,10 +507,37 @@ def _rebuild_customers(store: SQLRepository, flagged: Sequence[Any], everything:
         per_order += f" AND o.customer_id IN ({taken})"
     big = _sql(store).big_result()
     store.execute(
-        f"INSERT INTO {CUSTOMERS} (customer_id, orders, items, revenue, first_sale_at,"
-        f" last_sale_at) SELECT {big}g.customer_id, COUNT(*), SUM(g.units), SUM(g.revenue),"
+        f"INSERT INTO {CUSTOMERS} (customer_id, orders, items, revenue, sales,"
+        f" first_sale_at, last_sale_at) SELECT {big}g.customer_id,"
+        " SUM(CASE WHEN g.n > 0 THEN 1 ELSE 0 END), SUM(g.units), SUM(g.revenue), COUNT(*),"
         " MIN(g.at), MAX(g.at)"
         f" FROM ({per_order} GROUP BY o.order_id) g GROUP BY g.customer_id"
+    ).close()
+
+
+def _rebuild_products(store: SQLRepository, flagged: Sequence[Any], everything: bool) -> None:
+    """The dirty products' reviews (through the reviews (product_id, score) index) and
+    wishlists (through the wishlist lines' product_id index); past `MANY_PRODUCTS` of them
+    (or never built), every product's from one pass over each."""
+    dirty = ""
+    if everything or len(flagged) > MANY_PRODUCTS:
+        for table in (REVIEWS, WISHLISTS):
+            store.execute(f"DELETE FROM {table}").close()
+    else:
+        for table in (REVIEWS, WISHLISTS):
+            _delete_keys(store, table, "product_id", flagged)
+        dirty = f"IN (SELECT product_id FROM {DIRTY_PRODUCTS} WHERE taken = 1)"
+    store.execute(
+        f"INSERT INTO {REVIEWS} (product_id, reviews, score_sum)"
+        " SELECT r.product_id, COUNT(*), SUM(r.score) FROM reviews r"
+        f" WHERE r.product_id IS NOT NULL{f' AND r.product_id {dirty}' if dirty else ''}"
+        " GROUP BY r.product_id"
+    ).close()
+    store.execute(
+        f"INSERT INTO {WISHLISTS} (product_id, wishlists, customers)"
+        " SELECT wi.product_id, COUNT(*), COUNT(DISTINCT w.customer_id) FROM wishlist_items wi"
+        " JOIN wishlists w ON w.wishlist_id = wi.wishlist_id"
+        f"{f' WHERE wi.product_id {dirty}' if dirty else ''} GROUP BY wi.product_id"
     ).close()
 
 
@@ -459,6 +552,8 @@ def needed(name: str, p: dict[str, Any]) -> tuple[str, ...]:
         return ("months",)
     if name == "carts":
         return ("carts",)
+    if name == "ratings" or (name == "wishlists" and p.get("by") == "product"):
+        return ("products",)
     if name == "customer-orders" and not p.get("from") and not p.get("to"):
         return ("customers",)
     if name == "customer-activity" and not (p.get("from") and p.get("to")):

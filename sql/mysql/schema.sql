@@ -163,7 +163,8 @@ CREATE TABLE IF NOT EXISTS `wishlist_items` (
     `added_at` DATETIME,
     PRIMARY KEY (`wishlist_id`, `product_id`),
     CONSTRAINT `fk_wishlist_items_wishlist_id` FOREIGN KEY (`wishlist_id`) REFERENCES `wishlists` (`wishlist_id`),
-    CONSTRAINT `fk_wishlist_items_product_id` FOREIGN KEY (`product_id`) REFERENCES `products` (`product_id`)
+    CONSTRAINT `fk_wishlist_items_product_id` FOREIGN KEY (`product_id`) REFERENCES `products` (`product_id`),
+    INDEX `ix_wishlist_items_product_id` (`product_id`) -- wishlists --by product: a product's wishlist lines
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 -- orders: orders: customer, cart, status and its timestamps, delivery partner
@@ -263,7 +264,7 @@ CREATE TABLE IF NOT EXISTS summary_sales_monthly (month CHAR(7) NOT NULL, produc
 CREATE TABLE IF NOT EXISTS summary_sales_daily (day DATE NOT NULL PRIMARY KEY, orders BIGINT NOT NULL, units BIGINT NOT NULL, revenue DECIMAL(20,2) NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 -- summary_customer_sales: sales per customer, all time (derived: see ecomcli/reports/summaries.py)
-CREATE TABLE IF NOT EXISTS summary_customer_sales (customer_id VARCHAR(64) NOT NULL PRIMARY KEY, orders BIGINT NOT NULL, items BIGINT NOT NULL, revenue DECIMAL(20,2) NOT NULL, first_sale_at DATETIME NOT NULL, last_sale_at DATETIME NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+CREATE TABLE IF NOT EXISTS summary_customer_sales (customer_id VARCHAR(64) NOT NULL PRIMARY KEY, orders BIGINT NOT NULL, items BIGINT NOT NULL, revenue DECIMAL(20,2) NOT NULL, sales BIGINT NOT NULL, first_sale_at DATETIME NOT NULL, last_sale_at DATETIME NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 -- summary_delivery_monthly: deliveries per purchase month, partner and delivery month (derived: see ecomcli/reports/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_delivery_monthly (month CHAR(7) NOT NULL, partner_id VARCHAR(64) NOT NULL, delivered_month CHAR(7) NOT NULL, delivered BIGINT NOT NULL, on_time BIGINT NOT NULL, late_seconds BIGINT NOT NULL, PRIMARY KEY (month, partner_id, delivered_month)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
@@ -274,6 +275,12 @@ CREATE TABLE IF NOT EXISTS summary_carts (cart_id VARCHAR(64) NOT NULL PRIMARY K
 -- summary_cart_prices: the product prices the cart totals were computed with (derived: see ecomcli/reports/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_cart_prices (product_id VARCHAR(64) NOT NULL PRIMARY KEY, price DECIMAL(12,2) NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
+-- summary_product_reviews: reviews per product: how many, and the sum of their scores (derived: see ecomcli/reports/summaries.py)
+CREATE TABLE IF NOT EXISTS summary_product_reviews (product_id VARCHAR(64) NOT NULL PRIMARY KEY, reviews BIGINT NOT NULL, score_sum BIGINT NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- summary_product_wishlists: wishlists per product: how many hold it, and their distinct customers (derived: see ecomcli/reports/summaries.py)
+CREATE TABLE IF NOT EXISTS summary_product_wishlists (product_id VARCHAR(64) NOT NULL PRIMARY KEY, wishlists BIGINT NOT NULL, customers BIGINT NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
 -- summary_dirty_months: months whose orders changed since the summaries were rebuilt (derived: see ecomcli/reports/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_dirty_months (month CHAR(7) NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
@@ -282,5 +289,8 @@ CREATE TABLE IF NOT EXISTS summary_dirty_customers (customer_id VARCHAR(64) NOT 
 
 -- summary_dirty_carts: carts whose lines changed since the summaries were rebuilt (derived: see ecomcli/reports/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_dirty_carts (cart_id VARCHAR(64) NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- summary_dirty_products: products whose reviews or wishlists changed since the summaries were rebuilt (derived: see ecomcli/reports/summaries.py)
+CREATE TABLE IF NOT EXISTS summary_dirty_products (product_id VARCHAR(64) NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 INSERT IGNORE INTO `ecom_meta` (`name`, `value`) VALUES ('schema_version', '1');

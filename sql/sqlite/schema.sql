@@ -178,6 +178,8 @@ CREATE TABLE IF NOT EXISTS "wishlist_items" (
     CONSTRAINT "fk_wishlist_items_wishlist_id" FOREIGN KEY ("wishlist_id") REFERENCES "wishlists" ("wishlist_id"),
     CONSTRAINT "fk_wishlist_items_product_id" FOREIGN KEY ("product_id") REFERENCES "products" ("product_id")
 ) STRICT;
+-- serves: wishlists --by product: a product's wishlist lines
+CREATE INDEX IF NOT EXISTS "ix_wishlist_items_product_id" ON "wishlist_items" ("product_id");
 
 -- orders: orders: customer, cart, status and its timestamps, delivery partner
 CREATE TABLE IF NOT EXISTS "orders" (
@@ -287,7 +289,7 @@ CREATE TABLE IF NOT EXISTS summary_sales_monthly (month TEXT NOT NULL, product_i
 CREATE TABLE IF NOT EXISTS summary_sales_daily (day TEXT NOT NULL PRIMARY KEY, orders INTEGER NOT NULL, units INTEGER NOT NULL, revenue INTEGER NOT NULL) STRICT;
 
 -- summary_customer_sales: sales per customer, all time (derived: see ecomcli/reports/summaries.py)
-CREATE TABLE IF NOT EXISTS summary_customer_sales (customer_id TEXT NOT NULL PRIMARY KEY, orders INTEGER NOT NULL, items INTEGER NOT NULL, revenue INTEGER NOT NULL, first_sale_at TEXT NOT NULL, last_sale_at TEXT NOT NULL) STRICT;
+CREATE TABLE IF NOT EXISTS summary_customer_sales (customer_id TEXT NOT NULL PRIMARY KEY, orders INTEGER NOT NULL, items INTEGER NOT NULL, revenue INTEGER NOT NULL, sales INTEGER NOT NULL, first_sale_at TEXT NOT NULL, last_sale_at TEXT NOT NULL) STRICT;
 
 -- summary_delivery_monthly: deliveries per purchase month, partner and delivery month (derived: see ecomcli/reports/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_delivery_monthly (month TEXT NOT NULL, partner_id TEXT NOT NULL, delivered_month TEXT NOT NULL, delivered INTEGER NOT NULL, on_time INTEGER NOT NULL, late_seconds INTEGER NOT NULL, PRIMARY KEY (month, partner_id, delivered_month)) STRICT;
@@ -298,6 +300,12 @@ CREATE TABLE IF NOT EXISTS summary_carts (cart_id TEXT NOT NULL PRIMARY KEY, cus
 -- summary_cart_prices: the product prices the cart totals were computed with (derived: see ecomcli/reports/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_cart_prices (product_id TEXT NOT NULL PRIMARY KEY, price INTEGER NOT NULL) STRICT;
 
+-- summary_product_reviews: reviews per product: how many, and the sum of their scores (derived: see ecomcli/reports/summaries.py)
+CREATE TABLE IF NOT EXISTS summary_product_reviews (product_id TEXT NOT NULL PRIMARY KEY, reviews INTEGER NOT NULL, score_sum INTEGER NOT NULL) STRICT;
+
+-- summary_product_wishlists: wishlists per product: how many hold it, and their distinct customers (derived: see ecomcli/reports/summaries.py)
+CREATE TABLE IF NOT EXISTS summary_product_wishlists (product_id TEXT NOT NULL PRIMARY KEY, wishlists INTEGER NOT NULL, customers INTEGER NOT NULL) STRICT;
+
 -- summary_dirty_months: months whose orders changed since the summaries were rebuilt (derived: see ecomcli/reports/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_dirty_months (month TEXT NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) STRICT;
 
@@ -306,6 +314,9 @@ CREATE TABLE IF NOT EXISTS summary_dirty_customers (customer_id TEXT NOT NULL PR
 
 -- summary_dirty_carts: carts whose lines changed since the summaries were rebuilt (derived: see ecomcli/reports/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_dirty_carts (cart_id TEXT NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) STRICT;
+
+-- summary_dirty_products: products whose reviews or wishlists changed since the summaries were rebuilt (derived: see ecomcli/reports/summaries.py)
+CREATE TABLE IF NOT EXISTS summary_dirty_products (product_id TEXT NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) STRICT;
 -- serves: the carts report, in its order
 CREATE INDEX IF NOT EXISTS ix_summary_carts_report ON summary_carts (total DESC, cart_id, customer_id, status, n_lines, items);
 
