@@ -174,3 +174,30 @@ def test_forecast_refuses_with_too_little_history(ties_url: str) -> None:
     result = ecom("report", "forecast", "--db", ties_url)
     assert result.exit_code == 1
     assert "needs at least 8 quarters" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_every_format_writes_each_value_as_plain_gives_it(shop_url: str) -> None:
+    """Datetimes in ISO 8601 and nothing for a missing one (the inactive customers since a
+    day: some bought before it, some never), money as an exact string."""
+    from ecomcli.exporting import plain
+
+    with ecomcli.connect(shop_url) as store:
+        buyers = reports.run(store, "customer-activity", {"list": "active"}).rows
+        since = max(r["last_purchase_at"] for r in buyers).date().isoformat()
+        expected = reports.run(store, "customer-activity", {"list": "inactive", "from": since})
+    want = [{c: plain(v) for c, v in r.items()} for r in expected.rows]
+    assert any(r["last_purchase_at"] is None for r in want)
+    assert any(r["last_purchase_at"] is not None for r in want)
+    args = ("report", "customer-activity", "--list", "--from", since, "--db", shop_url)
+    as_csv = ecom(*args, "--format", "csv")
+    assert as_csv.exit_code == 0, as_csv.stderr
+    got = list(csv.DictReader(io.StringIO(as_csv.stdout)))
+    assert got == [{c: "" if v is None else str(v) for c, v in r.items()} for r in want]
+    as_json = ecom(*args, "--format", "json")
+    assert json.loads(as_json.stdout) == want
+    as_ndjson = ecom(*args, "--format", "ndjson")
+    assert [json.loads(line) for line in as_ndjson.stdout.splitlines()] == want
+    money = ecom("report", "customer-orders", "--limit", "2", "--format", "ndjson", "--db",
+                 shop_url)  # fmt: skip
+    revenue = json.loads(money.stdout.splitlines()[0])["revenue"]
+    assert isinstance(revenue, str) and Decimal(revenue).as_tuple().exponent == -2

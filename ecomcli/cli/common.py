@@ -147,34 +147,55 @@ def render(
     *,
     title: str | None = None,
 ) -> None:
-    """Write rows to `out` (stdout) in `fmt`. Streams for csv and ndjson."""
+    """Write dict rows to `out` (stdout) in `fmt`: see `render_records`."""
+    records = (tuple(row.get(c) for c in columns) for row in rows)
+    render_records(records, columns, fmt, out, title=title)
+
+
+# `str()` of a Decimal, date or datetime is what `exporting.plain` gives (and a C call)
+JSON: dict[str, Any] = {"ensure_ascii": False, "default": str}
+
+
+def render_records(
+    records: Iterable[Sequence[Any]],
+    columns: Sequence[str],
+    fmt: OutputFormat,
+    out: TextIO | None = None,
+    *,
+    title: str | None = None,
+) -> None:
+    """Write records (values in `columns` order) to `out` (stdout) in `fmt`. Streams for
+    csv and ndjson. Values are written as `exporting.plain` gives them: `str()` of a
+    Decimal, date or datetime is that (the csv module's own conversion, and JSON's
+    `default`), and None is empty in csv: 1.2M report rows are written without a Python
+    function call per value."""
     out = out or sys.stdout
     if fmt is OutputFormat.csv:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(columns)
-        for row in rows:
-            writer.writerow(["" if (v := plain(row.get(c))) is None else v for c in columns])
+        writer.writerows(records)
     elif fmt is OutputFormat.ndjson:
-        for row in rows:
-            out.write(json.dumps({c: plain(row.get(c)) for c in columns}, ensure_ascii=False))
+        encode = json.JSONEncoder(**JSON).encode  # one encoder: json.dumps makes one a call
+        for record in records:
+            out.write(encode(dict(zip(columns, record, strict=True))))
             out.write("\n")
     elif fmt is OutputFormat.json:
-        data = [{c: plain(row.get(c)) for c in columns} for row in rows]
-        out.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+        data = [dict(zip(columns, record, strict=True)) for record in records]
+        out.write(json.JSONEncoder(indent=2, **JSON).encode(data) + "\n")
     elif fmt is OutputFormat.md:
         out.write("| " + " | ".join(columns) + " |\n")
         out.write("|" + "|".join(" --- " for _ in columns) + "|\n")
-        for row in rows:
-            cells = [_cell(row.get(c)).replace("|", "\\|") for c in columns]
+        for record in records:
+            cells = [_cell(v).replace("|", "\\|") for v in record]
             out.write("| " + " | ".join(cells) + " |\n")
     else:
         table = Table(title=title, show_lines=False)
-        materialized = list(rows)
-        for c in columns:
-            numeric = any(isinstance(r.get(c), int | float | Decimal) for r in materialized[:50])
+        materialized = list(records)
+        for i, c in enumerate(columns):
+            numeric = any(isinstance(r[i], int | float | Decimal) for r in materialized[:50])
             table.add_column(c, justify="right" if numeric else "left")
-        for row in materialized:
-            table.add_row(*(_cell(row.get(c)) for c in columns))
+        for record in materialized:
+            table.add_row(*map(_cell, record))
         Console(file=out, highlight=False).print(table)
 
 

@@ -18,6 +18,7 @@ from ecomcli.cli.common import (
     info,
     open_store,
     render,
+    render_records,
 )
 from ecomcli.errors import NotFoundError, UsageError
 from ecomcli.generate import FORMATS, GenerateOptions, generate
@@ -134,7 +135,7 @@ def demo(db: DbOption = None, fmt: FormatOption = None) -> None:
             result = reports.run(store, name, params)
             shown = " ".join(f"--{k} {v}" for k, v in params.items())
             _section(f"{title}: ecom report {name} {shown}".rstrip())
-            render(result.rows, result.columns, fmt)
+            render_records(result.records, result.columns, fmt)
     info("next: `ecom report --help` lists every report; `ecom status` shows the store")
 
 
