@@ -376,6 +376,13 @@ def top_products(d: SQL, p: Params) -> Built:
         (d.cents("t.revenue"), "revenue"),
     )
     sql += f" FROM ({inner}) t JOIN products p ON p.product_id = t.product_id"
+    if p.get("limit"):
+        # only the products ranked N or better cross the wire (the finishing ranks them
+        # again, alike: they are the top of the same dense ranking), not all 5,000
+        metric = d.q(p["metric"])
+        ranked = f"SELECT r.*, DENSE_RANK() OVER (ORDER BY r.{metric} DESC) AS n FROM ({sql}) r"
+        names = ", ".join(f"x.{d.q(c)}" for c in ("product_id", "name", "units", "revenue"))
+        sql = f"SELECT {names} FROM ({ranked}) x WHERE x.n <= {int(p['limit'])}"
     return sql, binds
 
 
