@@ -726,6 +726,30 @@ def tie_rows() -> dict[str, list[dict[str, Any]]]:
     return typed(raw)
 
 
+def test_wishlists_ties_go_to_more_customers_then_id(store: Repository) -> None:
+    """--by product: most wishlists, then most customers, then product_id; --by customer:
+    most products, then customer_id."""
+    holds = {  # wishlist (customer) -> products: p3 and p1 on 2 lists of 2 customers,
+        "l1": ("a", "p1 p2 p3"),  # p2 on 2 lists of 1 customer, p4 on 1
+        "l2": ("a", "p2"),
+        "l3": ("b", "p3 p1 p4"),
+        "l4": ("c", "p5"),
+    }
+    load(store, typed({
+        "customers": [{"customer_id": c} for c in "cba"],
+        "products": [{"product_id": f"p{i}", "name": f"P{i}", "price": "1.00"}
+                     for i in range(5, 0, -1)],
+        "wishlists": [{"wishlist_id": w, "customer_id": c} for w, (c, _) in holds.items()],
+        "wishlist_items": [{"wishlist_id": w, "product_id": k}
+                           for w, (_, ks) in holds.items() for k in ks.split()],
+    }))  # fmt: skip
+    got = [(r["product_id"], r["wishlists"], r["customers"])
+           for r in run(store, "wishlists", by="product")]  # fmt: skip
+    assert got == [("p1", 2, 2), ("p3", 2, 2), ("p2", 2, 1), ("p4", 1, 1), ("p5", 1, 1)]
+    got = [(r["customer_id"], r["products"]) for r in run(store, "wishlists", by="customer")]
+    assert got == [("a", 3), ("b", 3), ("c", 1)]
+
+
 def test_ratings_ties_go_to_more_reviews_then_product_id(store: Repository) -> None:
     scores = {  # averages: a 2 (2 reviews), b 2 (1), c 2 (4), d 7/3, e 14/6 (= 7/3), f g h 5
         "a": [1, 3], "b": [2], "c": [2, 2, 2, 2], "d": [2, 2, 3], "e": [2, 2, 2, 3, 2, 3],
