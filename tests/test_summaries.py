@@ -437,6 +437,22 @@ def test_init_db_remakes_summary_tables_that_an_older_ecom_made(loaded: Any) -> 
     assert_summaries_agree(store, "after init-db remade them")
 
 
+def test_a_report_while_init_db_remakes_the_tables_reads_no_empty_summary(loaded: Any) -> None:
+    """On MySQL each DROP and CREATE commits: another connection's report between them
+    and init-db's end must rebuild the new tables, not read them empty."""
+    from ecomcli.backends.sql import schema_file
+
+    store, _ = loaded
+    assert_summaries_agree(store, "built")
+    store.execute(f"DELETE FROM ecom_meta WHERE name = '{summaries.LAYOUT_ROW}'").close()
+    store.conn.commit()
+    summaries.drop_outdated(store)  # init-db's first steps, as another layout's store
+    store._run_script(schema_file(store.dialect).read_text())
+    store.conn.commit()
+    with ecomcli.connect(store.url.raw) as other:  # before init-db's `forget`
+        assert_summaries_agree(other, "during init-db")
+
+
 @pytest.mark.skipif("mysql" not in SQL_BACKENDS, reason="mysql not selected")
 def test_mysql_a_line_written_while_its_order_is_uncommitted_is_not_lost(
     mysql_server: str,

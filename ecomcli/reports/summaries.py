@@ -246,7 +246,10 @@ def mark_products(
         ids = [k[0] for k in keys] + [r.get(own_key) for r in rows]
         ids = [i for i in dict.fromkeys(ids) if i is not None]
         if entity == "reviews":
-            lookup = "SELECT DISTINCT r.product_id, 0 FROM reviews r WHERE r.review_id"
+            lookup = (  # (MySQL's INSERT IGNORE would turn a NULL product into '')
+                "SELECT DISTINCT r.product_id, 0 FROM reviews r"
+                " WHERE r.product_id IS NOT NULL AND r.review_id"
+            )
         else:
             lookup = (
                 "SELECT DISTINCT wi.product_id, 0 FROM wishlist_items wi WHERE wi.wishlist_id"
@@ -291,6 +294,10 @@ def drop_outdated(store: SQLRepository) -> None:
     row = cur.fetchone()
     cur.close()
     if row is None or row[0] != layout(store.dialect):
+        # unbuilt first: on MySQL each DROP and CREATE commits, and a report meanwhile
+        # must not take the new empty tables for built ones (`forget` runs again after)
+        names = ", ".join(f"'{n}'" for n in BUILT.values())
+        store.execute(f"DELETE FROM ecom_meta WHERE name IN ({names})").close()
         for name in TABLES:
             store.execute(f"DROP TABLE IF EXISTS {name}").close()
 
