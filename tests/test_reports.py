@@ -657,6 +657,23 @@ def test_results_are_tuples_and_the_frame_is_built_from_columns(shop) -> None:
             assert not any(isinstance(r[c], Decimal) for r in result.rows), (name, c)
 
 
+def test_a_table_reads_the_same_held_as_rows_or_as_columns() -> None:
+    rows = [("c1", 3, Decimal("1.00")), ("c2", 1, Decimal("2.50")), ("c3", 2, None)]
+    as_rows = reports.Table(["id", "n", "total"], rows)
+    as_columns = reports.Table(["id", "n", "total"], columns=list(zip(*rows, strict=True)))
+    for t in (as_rows, as_columns):
+        assert len(t) == 3 and list(t) == rows
+        assert t.select(["total", "id"]).rows == [(r[2], r[0]) for r in rows]
+        assert t.select(["n"]).rows == [(3,), (1,), (2,)]
+        assert t.head(2).rows == rows[:2] and t.head(None).rows == rows
+        assert t.dicts()[2] == {"id": "c3", "n": 2, "total": None}
+    result = reports.ReportResult("x", as_columns)
+    assert len(result) == 3 and result.records == rows
+    assert result.frame()["n"].tolist() == [3, 1, 2]
+    empty = reports.Table([], [])  # a finisher over no rows may not know its names
+    assert empty.select(["id", "n"]).names == ["id", "n"] and len(empty.select(["id"])) == 0
+
+
 # --- edge cases ---------------------------------------------------------------------------
 
 

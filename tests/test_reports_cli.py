@@ -155,6 +155,33 @@ def test_chart_writes_a_png(shop_url: str, tmp_path: Path, name: str, extra: lis
     assert result.stdout.startswith("period," if name != "top-products" else "rank,")
 
 
+def test_a_bar_chart_shows_the_first_rows_of_a_long_report(
+    shop_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ecomcli.reports import chart
+
+    monkeypatch.setattr(chart, "MAX_BARS", 5)
+    result = reports.run(ecomcli.connect(shop_url), "carts", {})
+    assert len(result) > chart.MAX_BARS  # held as columns: the chart reads only its rows
+    fig, ax = plt.subplots()
+    chart._bars(ax, result, reports.Chart("bar", "cart_id", "total", "total"))
+    assert len(ax.patches) == chart.MAX_BARS
+    shown = [t.get_text() for t in ax.get_xticklabels()]
+    assert shown == [r[0] for r in result.records[: chart.MAX_BARS]]
+    assert [p.get_height() for p in ax.patches] == [
+        float(r[5]) for r in result.records[: chart.MAX_BARS]
+    ]
+    plt.close(fig)
+    png = tmp_path / "carts.png"
+    assert ecom("report", "carts", "--chart", str(png), "--db", shop_url).exit_code == 0
+    assert png_size(png) == (1000, 550)
+
+
 def test_chart_needs_a_png_name(shop_url: str, tmp_path: Path) -> None:
     result = ecom("report", "sales", "--chart", str(tmp_path / "x.jpg"), "--db", shop_url)
     assert result.exit_code == 2 and "PNG" in result.stderr

@@ -123,15 +123,15 @@ def report(
         write_chart(result, params, chart)
         info(f"chart written to {chart}")
     if output is None:
-        render_records(result.records, result.columns, default_format(fmt), title=result.title)
+        render_records(result.table, result.columns, default_format(fmt), title=result.title)
         return
     try:
         with output.open("w", encoding="utf-8", newline="") as out:
             chosen = default_format(fmt, out)
-            render_records(result.records, result.columns, chosen, out, title=result.title)
+            render_records(result.table, result.columns, chosen, out, title=result.title)
     except OSError as e:
         raise EcomError(f"cannot write {output}: {e.strerror or e}") from None
-    info(f"{len(result.records)} rows written to {output}")
+    info(f"{len(result)} rows written to {output}")
 
 
 def show_list(fmt: Any) -> None:

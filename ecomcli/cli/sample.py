@@ -135,7 +135,7 @@ def demo(db: DbOption = None, fmt: FormatOption = None) -> None:
             result = reports.run(store, name, params)
             shown = " ".join(f"--{k} {v}" for k, v in params.items())
             _section(f"{title}: ecom report {name} {shown}".rstrip())
-            render_records(result.records, result.columns, fmt)
+            render_records(result.table, result.columns, fmt)
     info("next: `ecom report --help` lists every report; `ecom status` shows the store")
 
 

@@ -15,7 +15,7 @@ one defined order. Definitions are written down in docs/reports.md.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -118,10 +118,39 @@ class Table:
 
     @cached_property
     def columns(self) -> list[Sequence[Any]]:
-        return list(zip(*self.rows, strict=True)) if self.rows else [() for _ in self.names]
+        # a pass per column: 1.24M carts in 0.20 s, against 0.28 s for zip(*rows)
+        return [list(map(itemgetter(i), self.rows)) for i in range(len(self.names))]
+
+    def __len__(self) -> int:
+        if "rows" in self.__dict__ or not self.names:
+            return len(self.rows)
+        return len(self.columns[0])
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        """The rows, without building a list of them when the table holds columns."""
+        return iter(self.rows) if "rows" in self.__dict__ else zip(*self.columns, strict=True)
 
     def dicts(self) -> list[Row]:
-        return [dict(zip(self.names, r, strict=True)) for r in self.rows]
+        return [dict(zip(self.names, r, strict=True)) for r in self]
+
+    def select(self, names: list[str]) -> Table:
+        """These columns, in this order, from whichever form the table holds."""
+        if names == self.names:
+            return self
+        if not len(self):  # a finisher over no rows may not know its names
+            return Table(names, [])
+        at = [self.names.index(n) for n in names]
+        if "rows" in self.__dict__ and len(at) > 1:
+            return Table(names, list(map(itemgetter(*at), self.rows)))
+        return Table(names, columns=[self.columns[i] for i in at])
+
+    def head(self, n: int | None) -> Table:
+        """The first `n` rows (all of them when `n` is None)."""
+        if not n:
+            return self
+        if "rows" in self.__dict__:
+            return Table(self.names, self.rows[:n])
+        return Table(self.names, columns=[c[:n] for c in self.columns])
 
     @classmethod
     def of(cls, rows: Sequence[Row]) -> Table:
@@ -132,23 +161,37 @@ class Table:
 
 @dataclass
 class ReportResult:
+    """A report's values, held as the finishing left them (columns for the large ones, so
+    neither the DataFrame nor a csv file needs a tuple per row built first)."""
+
     name: str
-    columns: list[str]
-    records: list[tuple[Any, ...]]  # one tuple per row, values in `columns` order
+    table: Table  # its names are the report's columns, in order
     money: tuple[str, ...] = ()
     notes: list[str] = field(default_factory=list)  # e.g. the forecast's method and error
     title: str = ""
 
+    @property
+    def columns(self) -> list[str]:
+        return self.table.names
+
+    @property
+    def records(self) -> list[tuple[Any, ...]]:
+        """One tuple per row, values in `columns` order (built on first use)."""
+        return self.table.rows
+
     @cached_property
     def rows(self) -> list[Row]:
         """The rows as dicts (column -> value), built on first use."""
-        return [dict(zip(self.columns, r, strict=True)) for r in self.records]
+        return self.table.dicts()
+
+    def __len__(self) -> int:
+        return len(self.table)
 
     def frame(self) -> pd.DataFrame:
         import pandas as pd
 
-        if self.records:  # from columns: a DataFrame from 1M dicts or tuples is 2-3x slower
-            data = dict(zip(self.columns, map(list, zip(*self.records, strict=True)), strict=True))
+        if len(self.table):  # from columns: a DataFrame from 1M tuples is 2-3x slower
+            data = dict(zip(self.columns, map(list, self.table.columns), strict=True))
             df = pd.DataFrame(data, columns=self.columns)
         else:
             df = pd.DataFrame([], columns=self.columns)
@@ -348,7 +391,7 @@ def _ratings(rows: list[Row], p: Params) -> list[Row]:
 def _carts(t: Table, p: Params) -> Table:
     """One row per cart (1.2M at 1M orders): already in the finishing order (the database
     sorts: highest total, then cart_id), finished column by column, no dict per row."""
-    if not t.rows:
+    if not len(t):
         return t
     col = dict(zip(t.names, t.columns, strict=True))
     totals, pays = col["total"], col["pays_by"]
@@ -364,11 +407,10 @@ def _carts(t: Table, p: Params) -> Table:
             discounts = [off[v] if y else ZERO for v, y in zip(totals, pays, strict=True)]
             dues = [due[v] if y else v for v, y in zip(totals, pays, strict=True)]
     names = ["cart_id", "customer_id", "status", "lines", "items"]
-    out = Table(
+    return Table(
         [*names, "total", "discount", "total_due"],
         columns=[*(col[n] for n in names), totals, discounts, dues],
-    )
-    return Table(out.names, limited(out.rows, p))
+    ).head(p["limit"])
 
 
 def _wishlists(t: Table, p: Params) -> Table:
@@ -467,7 +509,7 @@ def _suppliers(rows: list[Row], p: Params) -> list[Row]:
 def _customer_orders(t: Table, p: Params) -> Table:
     """One row per customer, already in the finishing order (the database sorts: most
     items, most orders, then customer_id)."""
-    return Table(t.names, limited(t.rows, p)) if p["limit"] else t
+    return t.head(p["limit"])
 
 
 @per_row
@@ -766,7 +808,7 @@ def spec(name: str) -> ReportSpec:
 def normalize(t: Table, s: ReportSpec, backend: str) -> Table:
     """Raw rows from any backend in one form, column by column: money as Decimal (2
     places; the SQL statements return integer cents), datetimes as datetime."""
-    if not t.rows:
+    if not len(t):
         return t
     convert: dict[int, Callable[[Any], Any]] = {}
     for i, name in enumerate(t.names):
@@ -793,15 +835,13 @@ def run(store: Repository, name: str, params: Params | None = None) -> ReportRes
     with gc_paused():
         done = s.finish(normalize(store.run_report(name, p), s, store.backend), p)
     columns = s.columns(p)
-    records = done.rows
-    if records and done.names != columns:
-        records = list(map(itemgetter(*map(done.names.index, columns)), records))
     shown = tuple(
         c
         for c in columns
         if c in (*s.money, "discount", "total_due", "avg_order_value", "avg_amount")
     )
-    return ReportResult(name, columns, records, money=shown, title=f"{name}: {s.description}")
+    title = f"{name}: {s.description}"
+    return ReportResult(name, done.select(columns), money=shown, title=title)
 
 
 __all__ = ["REPORTS", "Chart", "Option", "ReportResult", "ReportSpec", "Table", "run", "spec"]

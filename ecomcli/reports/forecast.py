@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from ecomcli.errors import EcomError
-from ecomcli.reports import CENT, ReportResult, next_period
+from ecomcli.reports import CENT, ReportResult, Table, next_period
 
 SEASON = {"month": 12, "quarter": 4}
 MIN_FIT = 4  # periods the trend needs besides the held-out season
@@ -86,8 +86,7 @@ def forecast(history: list[dict[str, Any]], by: str, periods: int) -> ReportResu
     ]
     return ReportResult(
         "forecast",
-        ["period", "kind", "revenue"],
-        rows,
+        Table(["period", "kind", "revenue"], rows),
         money=("revenue",),
         notes=notes,
         title=f"forecast: revenue per {by}, {periods} projected",
