@@ -157,6 +157,12 @@ def test_summaries_equal_the_lines_through_random_writes(loaded: Any) -> None:
         lambda: store.delete("cart_items", rng.choice(cart_lines)),
         lambda: store.update("products", (rng.choice(products),),
                              {"price": Decimal(rng.randint(100, 9999)) / 100}),
+        lambda: store.write_batch(  # an import of new prices
+            "products",
+            [{"product_id": p, "price": Decimal(rng.randint(100, 9999)) / 100}
+             for p in rng.sample(products, 3)],
+            Mode.MERGE, ["product_id", "price"],
+        ),
         lambda: store.update("carts", (rng.choice(cart_ids),),
                              {"status": "abandoned", "customer_id": rng.choice(customers)}),
         lambda: store.delete_record("carts", (rng.choice(cart_ids),), cascade=True),

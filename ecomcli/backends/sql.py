@@ -304,6 +304,11 @@ class SQLRepository(Repository):
         write to the order, which marks the new ones."""
         if e.name not in summaries.SOURCES or not self.summarized:
             return
+        if e.name == "products":  # new products are in no cart yet
+            if not new and any("price" in r for r in rows):
+                ids = [k[0] for k in keys] + [r.get("product_id") for r in rows]
+                summaries.mark_prices(self, ids)
+            return
         if e.name in ("carts", "cart_items"):
             summaries.mark_carts(self, [k[0] for k in keys] + [r.get("cart_id") for r in rows])
             return

@@ -293,4 +293,7 @@ CREATE TABLE IF NOT EXISTS summary_dirty_carts (cart_id VARCHAR(64) NOT NULL PRI
 -- summary_dirty_products: products whose reviews or wishlists changed since the summaries were rebuilt (derived: see ecomcli/reports/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_dirty_products (product_id VARCHAR(64) NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
+-- summary_dirty_prices: products whose price may have changed since the cart totals were computed (derived: see ecomcli/reports/summaries.py)
+CREATE TABLE IF NOT EXISTS summary_dirty_prices (product_id VARCHAR(64) NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
 INSERT IGNORE INTO `ecom_meta` (`name`, `value`) VALUES ('schema_version', '1');

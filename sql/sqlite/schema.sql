@@ -317,6 +317,9 @@ CREATE TABLE IF NOT EXISTS summary_dirty_carts (cart_id TEXT NOT NULL PRIMARY KE
 
 -- summary_dirty_products: products whose reviews or wishlists changed since the summaries were rebuilt (derived: see ecomcli/reports/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_dirty_products (product_id TEXT NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) STRICT;
+
+-- summary_dirty_prices: products whose price may have changed since the cart totals were computed (derived: see ecomcli/reports/summaries.py)
+CREATE TABLE IF NOT EXISTS summary_dirty_prices (product_id TEXT NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) STRICT;
 -- serves: the carts report, in its order
 CREATE INDEX IF NOT EXISTS ix_summary_carts_report ON summary_carts (total DESC, cart_id, customer_id, status, n_lines, items);
 
