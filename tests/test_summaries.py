@@ -78,7 +78,7 @@ def assert_summaries_agree(store: Repository, step: str) -> None:
         expected = from_lines(store, name, params)
         assert expected, (name, params, "an empty result proves nothing")
         assert from_summaries(store, name, params) == expected, (step, name, params)
-    for table in summaries.DIRTY.values():  # all rebuilt
+    for table in (*summaries.DIRTY.values(), summaries.DIRTY_PRICES):  # all rebuilt
         assert store.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] == 0  # type: ignore[attr-defined]
 
 
@@ -260,9 +260,10 @@ def test_summaries_split_a_period_into_whole_months_and_edge_days() -> None:
 
 
 def test_summaries_stay_exact_while_reports_refresh_during_writes(loaded: Any) -> None:
-    """Writers on their own connections change orders and lines while another connection
-    keeps running reports (each refreshing the summaries): every change ends up either in
-    what a refresh read or still marked, so a last refresh equals the lines."""
+    """Writers on their own connections change orders, lines, prices and carts while
+    another connection keeps running reports (each refreshing the summaries): every change
+    ends up either in what a refresh read or still marked, so a last refresh equals the
+    lines."""
     store, data = loaded
     url = store.url.raw
     order_ids = [o["order_id"] for o in data["orders"]]
@@ -285,10 +286,13 @@ def test_summaries_stay_exact_while_reports_refresh_during_writes(loaded: Any) -
                     "product_id": rng.choice(products), "quantity": 2,
                     "unit_price": Decimal("4.40"),
                 }  # fmt: skip
+                price = {"price": Decimal(rng.randint(100, 9999)) / 100}
                 work = rng.choice([
                     partial(mine.update, "orders", key, moved),
                     partial(mine.update, "orders", key, status),
                     partial(mine.insert, "order_items", line),
+                    partial(mine.update, "products", (rng.choice(products),), price),
+                    partial(cart_add, mine, rng.choice(customers), rng.choice(products), 1),
                 ])  # fmt: skip
                 try:
                     mine.retrying(work, patience=30)
@@ -298,7 +302,7 @@ def test_summaries_stay_exact_while_reports_refresh_during_writes(loaded: Any) -
     def reporter() -> None:
         with ecomcli.connect(url) as mine:
             for _ in range(15):
-                for name in ("top-products", "customer-orders"):
+                for name in ("top-products", "customer-orders", "carts"):
                     try:
                         params = reports.spec(name).params({})
                         mine.retrying(lambda n=name, p=params: mine.run_report(n, p), patience=30)
