@@ -228,3 +228,59 @@ def test_every_format_writes_each_value_as_plain_gives_it(shop_url: str) -> None
                  shop_url)  # fmt: skip
     revenue = json.loads(money.stdout.splitlines()[0])["revenue"]
     assert isinstance(revenue, str) and Decimal(revenue).as_tuple().exponent == -2
+
+
+# --- a table on a terminal ----------------------------------------------------------------
+
+
+def on_a_terminal(*args: str) -> tuple[str, str]:
+    """Run `ecom ARGS` with its stdout on a pseudo-terminal, as a person at a shell does;
+    return what the terminal showed and stderr."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    screen, child = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ecomcli", *args], stdout=child, stderr=subprocess.PIPE
+    )
+    os.close(child)
+    shown = []
+    while True:  # read as it writes: a pty holds a few kB
+        try:
+            chunk = os.read(screen, 65536)
+        except OSError:  # EIO: the child has closed its side
+            break
+        if not chunk:
+            break
+        shown.append(chunk)
+    os.close(screen)
+    err = proc.stderr.read() if proc.stderr else b""
+    assert proc.wait(timeout=60) == 0, err
+    return b"".join(shown).decode(), err.decode()
+
+
+def test_a_table_on_a_terminal_shows_the_first_rows_and_how_to_get_all(tmp_path: Path) -> None:
+    from ecomcli.cli.common import TERMINAL_ROWS
+
+    url = f"sqlite:///{tmp_path / 'shop.db'}"
+    sample = Path(__file__).resolve().parents[1] / "sample_data"
+    assert ecom("init-db", "--db", url).exit_code == 0
+    assert ecom("import", str(sample), "--db", url, "--quiet").exit_code == 0
+    carts = len(ecomcli.connect(url).report("carts"))
+    assert carts > TERMINAL_ROWS
+
+    shown, err = on_a_terminal("report", "carts", "--db", url)
+    assert shown.count("CT0") == TERMINAL_ROWS
+    assert f"showing the first {TERMINAL_ROWS} of {carts:,} rows" in err
+    assert "--format csv or --output FILE for every row" in err
+
+    shown, err = on_a_terminal("report", "carts", "--limit", "150", "--db", url)
+    assert shown.count("CT0") == 150 and "showing" not in err  # --limit: what was asked
+
+    shown, err = on_a_terminal("customers", "list", "--db", url)
+    assert shown.count("C000") == TERMINAL_ROWS and f"first {TERMINAL_ROWS} rows" in err
+
+    piped = ecom("report", "carts", "--db", url)  # not a terminal: every row, as csv
+    assert len(piped.stdout.splitlines()) == carts + 1 and "showing" not in piped.stderr

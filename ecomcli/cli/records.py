@@ -19,6 +19,7 @@ import typer
 
 from ecomcli import accounts, orders, records, schema
 from ecomcli.cli.common import (
+    TERMINAL_ROWS,
     App,
     DbOption,
     FormatOption,
@@ -244,7 +245,8 @@ def list_command(entity: Entity) -> Any:
         shown = records.pick_fields(entity, columns)
         with open_store(db) as store:
             rows = records.list_records(store, entity.name, options)
-            render(rows, shown, default_format(fmt))
+            cap = None if limit is not None else TERMINAL_ROWS
+            render(rows, shown, default_format(fmt), cap=cap)
 
     params = [
         _param("where", Where),

@@ -13,6 +13,7 @@ import typer
 
 from ecomcli import reports
 from ecomcli.cli.common import (
+    TERMINAL_ROWS,
     App,
     DbOption,
     FormatOption,
@@ -123,7 +124,11 @@ def report(
         write_chart(result, params, chart)
         info(f"chart written to {chart}")
     if output is None:
-        render_records(result.table, result.columns, default_format(fmt), title=result.title)
+        cap = None if "limit" in params else TERMINAL_ROWS
+        render_records(
+            result.table, result.columns, default_format(fmt), title=result.title,
+            cap=cap, total=len(result),
+        )  # fmt: skip
         return
     try:
         with output.open("w", encoding="utf-8", newline="") as out:
