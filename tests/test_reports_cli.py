@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -281,6 +282,13 @@ def test_a_table_on_a_terminal_shows_the_first_rows_and_how_to_get_all(tmp_path:
 
     shown, err = on_a_terminal("customers", "list", "--db", url)
     assert shown.count("C000") == TERMINAL_ROWS and f"first {TERMINAL_ROWS} rows" in err
+    assert "--limit N (and --offset) for more" in err and "--output" not in err
+
+    # a report without --limit shows every row: there would be no way to see the rest
+    days = len(ecomcli.connect(url).report("sales", by="day"))
+    assert days > TERMINAL_ROWS
+    shown, err = on_a_terminal("report", "sales", "--by", "day", "--db", url)
+    assert len(re.findall(r"\d{4}-\d{2}-\d{2}", shown)) == days and "showing" not in err
 
     piped = ecom("report", "carts", "--db", url)  # not a terminal: every row, as csv
     assert len(piped.stdout.splitlines()) == carts + 1 and "showing" not in piped.stderr

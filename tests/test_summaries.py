@@ -238,6 +238,34 @@ def test_init_db_rebuilds_summaries_after_writes_around_ecom(loaded: Any) -> Non
     assert_summaries_agree(store, "after init-db")
 
 
+def test_only_a_write_that_may_change_a_price_marks_it(loaded: Any) -> None:
+    """A merge of stock levels, an insert or ignore batch of known products, or a stock
+    update marks no price (the next carts report compares none); an upsert, a merge
+    carrying prices or a price update marks the products it writes."""
+    store, data = loaded
+    assert_summaries_agree(store, "first")  # a refresh clears every mark
+
+    def marked() -> list[str]:
+        cur = store.execute(f"SELECT product_id FROM {summaries.DIRTY_PRICES} ORDER BY 1")
+        return [r[0] for r in cur.fetchall()]  # type: ignore[attr-defined]
+
+    ids = sorted(p["product_id"] for p in data["products"])[:3]
+    stored = [store.get("products", (i,)) for i in ids]
+    stock = [{"product_id": i, "units_in_stock": 7} for i in ids]
+    store.write_batch("products", stock, Mode.MERGE, ["product_id", "units_in_stock"])
+    store.write_batch("products", stored, Mode.IGNORE, list(stored[0]))
+    store.write_batch("products", stored, Mode.INSERT, list(stored[0]))  # rejected
+    store.update("products", (ids[0],), {"units_in_stock": 3})
+    assert marked() == []
+    store.write_batch("products", stored[:1], Mode.UPSERT, list(stored[0]))
+    assert marked() == ids[:1]
+    prices = [{"product_id": ids[1], "price": Decimal("1.25")}]
+    store.write_batch("products", prices, Mode.MERGE, ["product_id", "price"])
+    store.update("products", (ids[2],), {"price": Decimal("2.50")})
+    assert marked() == ids
+    assert_summaries_agree(store, "after the new prices")
+
+
 def test_summaries_split_a_period_into_whole_months_and_edge_days() -> None:
     from datetime import date
 

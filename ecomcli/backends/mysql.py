@@ -455,7 +455,7 @@ class MySQLRepository(SQLRepository):
                 # reading them needs no lock
                 self._mark(e, rows, new=True, locked=True)
                 return WriteResult(inserted=len(rows))
-            self._mark(e, rows)
+            self._mark(e, rows, mode=mode, fields=fields)
             result = self._write_staged(e, rows, mode, fields, path)
         self._fresh[e.name] = result.inserted == len(rows)
         return result

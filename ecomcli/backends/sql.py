@@ -292,20 +292,22 @@ class SQLRepository(Repository):
 
     def _mark(
         self, e: Entity, rows: Sequence[dict[str, Any]] = (), keys: Sequence[Key] = (),
-        *, new: bool = False, locked: bool = False,
+        *, new: bool = False, locked: bool = False, mode: Mode | None = None,
+        fields: Sequence[str] = (),
     ) -> None:
         """In a write's transaction, before it (or after a fresh bulk load): mark the
-        summaries a write to orders, order_items, carts, cart_items, reviews, wishlists
-        or wishlist_items may change (`ecomcli.reports.summaries`). `new`: the rows are
-        inserted, so no stored row has their keys. `locked`: the orders are already locked by this
-        transaction (after the write, by its foreign-key checks), so they need no locking
-        read. An order marked earlier in the same transaction is not looked up again
-        (placing an order: its lines), as its month and customer can only change by a
-        write to the order, which marks the new ones."""
+        summaries a write to orders, order_items, carts, cart_items, reviews, wishlists,
+        wishlist_items or products' prices may change (`ecomcli.reports.summaries`).
+        `new`: the rows are inserted, so no stored row has their keys. `mode`, `fields`:
+        a batch's (None: `update`'s rows are its changes). `locked`: the orders are
+        already locked by this transaction (after the write, by its foreign-key checks),
+        so they need no locking read. An order marked earlier in the same transaction is
+        not looked up again (placing an order: its lines), as its month and customer can
+        only change by a write to the order, which marks the new ones."""
         if e.name not in summaries.SOURCES or not self.summarized:
             return
-        if e.name == "products":  # new products are in no cart yet
-            if not new and any("price" in r for r in rows):
+        if e.name == "products":
+            if self._writes_price(rows, new, mode, fields):
                 ids = [k[0] for k in keys] + [r.get("product_id") for r in rows]
                 summaries.mark_prices(self, ids)
             return
@@ -324,6 +326,19 @@ class SQLRepository(Repository):
         lock = None if locked else "FOR UPDATE" if writing else "LOCK IN SHARE MODE"
         summaries.mark(self, stored, rows if writing else (), lock=lock)
         self._marked.update(i for i in ids if i is not None)
+
+    @staticmethod
+    def _writes_price(
+        rows: Sequence[dict[str, Any]], new: bool, mode: Mode | None, fields: Sequence[str]
+    ) -> bool:
+        """Whether a write to products may change a stored product's price: new products
+        are in no cart yet, insert and ignore batches change no stored row, and a merge
+        (its rows completed with defaults) writes the price only if the input has it."""
+        if new or mode in (Mode.INSERT, Mode.IGNORE):
+            return False
+        if mode is Mode.MERGE:
+            return "price" in fields
+        return mode is Mode.UPSERT or any("price" in r for r in rows)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """Run a read-only statement and return its rows as dicts (reports use this)."""
@@ -567,7 +582,7 @@ class SQLRepository(Repository):
         inserts: list[list[Any]] = []
         updates: list[list[Any]] = []
         with self.transaction():
-            self._mark(e, rows)
+            self._mark(e, rows, mode=mode, fields=fields)
             stored = {r[:nkey]: r[nkey:] for r in self._fetch_by_keys(e, keys, compare)}
             for i, (values, key) in enumerate(zip(encoded, keys, strict=True)):
                 old = stored.get(key)

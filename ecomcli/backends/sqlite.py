@@ -245,7 +245,7 @@ class SQLiteRepository(SQLRepository):
         q = self.q
         result = WriteResult()
         with self.transaction():
-            self._mark(e, rows)
+            self._mark(e, rows, mode=mode)
             cur = self.execute(f"SELECT max(rowid) FROM {q(e.name)}")
             (top,) = cur.fetchone()
             cur.close()
@@ -380,7 +380,7 @@ class SQLiteRepository(SQLRepository):
         on_key = " AND ".join(f"t.{q(k)} = s.{q(k)}" for k in e.key)
         result = WriteResult()
         with self.transaction():
-            self._mark(e, rows)
+            self._mark(e, rows, mode=mode)
             self.execute(
                 f"CREATE TEMP TABLE IF NOT EXISTS {stage} (_i INTEGER PRIMARY KEY, {cols})"
             ).close()

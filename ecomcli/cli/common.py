@@ -151,10 +151,11 @@ def render(
     *,
     title: str | None = None,
     cap: int | None = None,
+    more: str = "",
 ) -> None:
     """Write dict rows to `out` (stdout) in `fmt`: see `render_records`."""
     records = (tuple(row.get(c) for c in columns) for row in rows)
-    render_records(records, columns, fmt, out, title=title, cap=cap)
+    render_records(records, columns, fmt, out, title=title, cap=cap, more=more)
 
 
 # `str()` of a Decimal, date or datetime is what `exporting.plain` gives (and a C call)
@@ -170,6 +171,7 @@ def render_records(
     title: str | None = None,
     cap: int | None = None,
     total: int | None = None,
+    more: str = "",
 ) -> None:
     """Write records (values in `columns` order) to `out` (stdout) in `fmt`. Streams for
     csv and ndjson. Values are written as `exporting.plain` gives them: `str()` of a
@@ -177,9 +179,10 @@ def render_records(
     `default`), and None is empty in csv: 1.2M report rows are written without a Python
     function call per value.
 
-    A table on a terminal shows at most `cap` rows (pass None when the user chose a
-    --limit) and says on stderr how to get the rest (`total`: how many there are): Rich
-    lays out 50,000 rows in ~30 s, and nobody reads them on a screen."""
+    A table on a terminal shows at most `cap` rows (None: all, as when the user chose a
+    --limit) and says so on stderr, with how many there are (`total`, if known) and how to
+    get the rest (`more`): Rich lays out 50,000 rows in ~30 s, and nobody reads them on a
+    screen."""
     out = out or sys.stdout
     if fmt is OutputFormat.csv:
         writer = csv.writer(out, lineterminator="\n")
@@ -214,10 +217,7 @@ def render_records(
         Console(file=out, highlight=False).print(table)
         if left_out:
             of = f" of {total:,}" if total is not None else ""
-            info(
-                f"showing the first {cap}{of} rows: --limit N for more,"
-                " --format csv or --output FILE for every row"
-            )
+            info(f"showing the first {cap}{of} rows{': ' + more if more else ''}")
 
 
 def _cell(value: Any) -> str:

@@ -246,7 +246,8 @@ def list_command(entity: Entity) -> Any:
         with open_store(db) as store:
             rows = records.list_records(store, entity.name, options)
             cap = None if limit is not None else TERMINAL_ROWS
-            render(rows, shown, default_format(fmt), cap=cap)
+            more = "--limit N (and --offset) for more, --format csv for every row"
+            render(rows, shown, default_format(fmt), cap=cap, more=more)
 
     params = [
         _param("where", Where),

@@ -124,10 +124,12 @@ def report(
         write_chart(result, params, chart)
         info(f"chart written to {chart}")
     if output is None:
-        cap = None if "limit" in params else TERMINAL_ROWS
+        # a report with --limit shows its first rows on a terminal unless given one
+        cap = TERMINAL_ROWS if spec.option("limit") and "limit" not in params else None
         render_records(
             result.table, result.columns, default_format(fmt), title=result.title,
             cap=cap, total=len(result),
+            more="--limit N for more, --format csv or --output FILE for every row",
         )  # fmt: skip
         return
     try:

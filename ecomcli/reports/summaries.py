@@ -240,7 +240,9 @@ def mark_prices(store: SQLRepository, product_ids: Iterable[Any]) -> None:
 
 
 def _mark_keys(store: SQLRepository, table: str, values: Iterable[Any]) -> None:
-    rows = [[v] for v in dict.fromkeys(values) if v is not None]
+    # in key order, as the refresh's UPDATE locks them: two writers or a writer and a
+    # refresh then never hold marks the other waits for (a deadlock on MySQL)
+    rows = [[v] for v in sorted({v for v in values if v is not None})]
     if rows:
         store.executemany(f"{_ignore(store)} INTO {table} VALUES ({store.placeholder}, 0)", rows)
 
