@@ -765,6 +765,11 @@ def test_wishlists_ties_go_to_more_customers_then_id(store: Repository) -> None:
     assert got == [("p1", 2, 2), ("p3", 2, 2), ("p2", 2, 1), ("p4", 1, 1), ("p5", 1, 1)]
     got = [(r["customer_id"], r["products"]) for r in run(store, "wishlists", by="customer")]
     assert got == [("a", 3), ("b", 3), ("c", 1)]
+    # --limit: the first N of that order (cut by the database)
+    assert [r["product_id"] for r in run(store, "wishlists", by="product", limit=3)] == [
+        "p1", "p3", "p2"
+    ]
+    assert [r["customer_id"] for r in run(store, "wishlists", limit=1)] == ["a"]
 
 
 def test_ratings_ties_go_to_more_reviews_then_product_id(store: Repository) -> None:
@@ -895,3 +900,17 @@ def test_forecast_trend_only_below_two_seasons_and_refuses_too_little(store: Rep
     assert [r["period"] for r in result.rows if r["kind"] == "forecast"] == ["2019-12", "2020-01"]
     with pytest.raises(EcomError, match=r"needs at least 16 months .* the store has 13"):
         reports.run(store, "forecast", {"by": "month", "to": "2019-04-30"})
+
+
+def test_a_ratio_rounds_half_up_exactly_on_ints_and_decimals() -> None:
+    from ecomcli.reports import ratio
+
+    assert str(ratio(1, 8)) == "0.13"  # 0.125: half up, not to even
+    assert str(ratio(3, 8)) == "0.38"
+    assert str(ratio(5, 2, 0)) == "3"
+    assert str(ratio(0, 7, 1)) == "0.0"
+    assert str(ratio(2, 3, 1)) == "0.7"
+    assert str(ratio(-1, 8)) == "-0.13"  # away from zero
+    assert str(ratio(Decimal("0.25"), 2)) == "0.13"
+    assert ratio(10**15 + 1, 2, 0) == 10**15 // 2 + 1  # no float on the way
+    assert ratio(1, 0) is None

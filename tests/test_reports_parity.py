@@ -27,6 +27,7 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("carts", {"discount": "10", "payment_method": "credit_card"}),
     ("wishlists", {"by": "customer"}),
     ("wishlists", {"by": "product"}),
+    ("wishlists", {"by": "customer", "limit": 4}),
     ("top-products", {"limit": 3}),
     ("top-products", {"metric": "revenue", "from": "2025-01-01", "to": "2025-06-30"}),
     ("customer-activity", {}),

@@ -57,6 +57,10 @@ CHECKS: list[tuple[str, dict[str, Any]]] = [
     ("ratings", {}),
     ("ratings", {"limit": 1000}),
     ("wishlists", {"by": "product"}),
+    ("payments", {}),
+    ("payments", {"from": "2024-03-11", "to": "2024-08-09"}),
+    ("payments", {"to": "2024-06-15"}),
+    ("payments", {"from": "2024-06-15"}),
 ]
 
 
@@ -113,6 +117,7 @@ def test_summaries_equal_the_lines_through_random_writes(loaded: Any) -> None:
     review_ids = [r["review_id"] for r in data["reviews"]]
     wishlist_ids = [w["wishlist_id"] for w in data["wishlists"]]
     wishlist_lines = [(i["wishlist_id"], i["product_id"]) for i in data["wishlist_items"]]
+    payments = {p["payment_id"]: p for p in data["payments"]}
 
     def moved(order: dict[str, Any]) -> dict[str, Any]:  # another month, maybe customer
         when = order["purchased_at"] + timedelta(days=rng.choice([-95, -40, 31, 62]))
@@ -191,6 +196,29 @@ def test_summaries_equal_the_lines_through_random_writes(loaded: Any) -> None:
         lambda: store.update("wishlists", (rng.choice(wishlist_ids),),
                              {"customer_id": rng.choice(customers)}),
         lambda: store.delete_record("wishlists", (rng.choice(wishlist_ids),), cascade=True),
+        # payments: new (one without a time), moved to another month, changed, removed
+        lambda: store.insert("payments", {
+            **rng.choice(list(payments.values())), "payment_id": f"p-{rng.randint(0, 10**9)}",
+            "paid_at": rng.choice([None, datetime(2024, rng.randint(1, 12), 9, 10)]),
+        }),
+        lambda: store.update("payments", (rng.choice(list(payments)),), {
+            "paid_at": rng.choice([None, datetime(2024, rng.randint(1, 12), 28, 23, 59)]),
+        }),
+        lambda: store.update("payments", (rng.choice(list(payments)),),
+                             {"amount": Decimal(rng.randint(100, 99999)) / 100}),
+        lambda: store.delete("payments", (rng.choice(list(payments)),)),
+        lambda: store.write_batch(
+            "payments",
+            [{**p, "paid_at": p["paid_at"] and p["paid_at"] + timedelta(days=rng.randint(-60, 60))}
+             for p in rng.sample(list(payments.values()), 20)],
+            Mode.UPSERT, schema.entity("payments").field_names,
+        ),
+        lambda: store.write_batch(
+            "payments",
+            [{"payment_id": p, "method": rng.choice(schema.PAYMENT_METHODS)}
+             for p in rng.sample(list(payments), 20)],
+            Mode.MERGE, ["payment_id", "method"],
+        ),
     ]  # fmt: skip
     for round_no in range(3):
         for step in rng.sample(steps, len(steps)):
@@ -207,6 +235,7 @@ def test_summaries_equal_the_lines_through_random_writes(loaded: Any) -> None:
             wishlist_lines = [
                 (i["wishlist_id"], i["product_id"]) for i in store.find("wishlist_items")
             ]
+            payments = {p["payment_id"]: p for p in store.find("payments")}
             assert_summaries_agree(store, f"round {round_no}")
     # new orders and lines: a fresh import (insert mode) and single inserts
     new_orders = [
@@ -222,6 +251,14 @@ def test_summaries_equal_the_lines_through_random_writes(loaded: Any) -> None:
     store.write_batch("order_items", new_lines[:20], Mode.IGNORE, ["order_id", "line_no"])
     for line in new_lines[20:]:
         store.insert("order_items", line)
+    fields = schema.entity("payments").field_names
+    paid = rng.sample(list(payments.values()), len(new_orders))
+    new_payments = [
+        {**p, "payment_id": f"new-{n}", "paid_at": o["purchased_at"], "order_id": o["order_id"]}
+        for n, (p, o) in enumerate(zip(paid, new_orders, strict=True))
+    ]
+    store.write_batch("payments", new_payments[:10], Mode.INSERT, fields)
+    store.write_batch("payments", new_payments, Mode.IGNORE, fields)
     assert_summaries_agree(store, "after new orders")
 
 
@@ -288,15 +325,16 @@ def test_summaries_split_a_period_into_whole_months_and_edge_days() -> None:
 
 
 def test_summaries_stay_exact_while_reports_refresh_during_writes(loaded: Any) -> None:
-    """Writers on their own connections change orders, lines, prices and carts while
-    another connection keeps running reports (each refreshing the summaries): every change
-    ends up either in what a refresh read or still marked, so a last refresh equals the
-    lines."""
+    """Writers on their own connections change orders, lines, prices, carts and payments
+    while another connection keeps running reports (each refreshing the summaries): every
+    change ends up either in what a refresh read or still marked, so a last refresh equals
+    the lines."""
     store, data = loaded
     url = store.url.raw
     order_ids = [o["order_id"] for o in data["orders"]]
     customers = [c["customer_id"] for c in data["customers"]]
     products = [p["product_id"] for p in data["products"]]
+    payment_ids = [p["payment_id"] for p in data["payments"]]
     failures: list[BaseException] = []
 
     def writer(seed: int) -> None:
@@ -315,11 +353,16 @@ def test_summaries_stay_exact_while_reports_refresh_during_writes(loaded: Any) -
                     "unit_price": Decimal("4.40"),
                 }  # fmt: skip
                 price = {"price": Decimal(rng.randint(100, 9999)) / 100}
+                paid = {
+                    "paid_at": datetime(2024, rng.randint(1, 12), 15, 12),
+                    "amount": Decimal(rng.randint(100, 9999)) / 100,
+                }
                 work = rng.choice([
                     partial(mine.update, "orders", key, moved),
                     partial(mine.update, "orders", key, status),
                     partial(mine.insert, "order_items", line),
                     partial(mine.update, "products", (rng.choice(products),), price),
+                    partial(mine.update, "payments", (rng.choice(payment_ids),), paid),
                     partial(cart_add, mine, rng.choice(customers), rng.choice(products), 1),
                 ])  # fmt: skip
                 try:
@@ -330,7 +373,7 @@ def test_summaries_stay_exact_while_reports_refresh_during_writes(loaded: Any) -
     def reporter() -> None:
         with ecomcli.connect(url) as mine:
             for _ in range(15):
-                for name in ("top-products", "customer-orders", "carts"):
+                for name in ("top-products", "customer-orders", "carts", "payments"):
                     try:
                         params = reports.spec(name).params({})
                         mine.retrying(lambda n=name, p=params: mine.run_report(n, p), patience=30)

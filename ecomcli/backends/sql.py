@@ -257,8 +257,11 @@ class SQLRepository(Repository):
                 raise
             raise mapped from e
 
+    def _cursor(self) -> Any:
+        return self.conn.cursor()
+
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        cur = self.conn.cursor()
+        cur = self._cursor()
         with self.translated():
             cur.execute(sql, params)
         return cur
@@ -267,7 +270,7 @@ class SQLRepository(Repository):
         """Run `sql` for every row; the number of rows it changed."""
         if not rows:
             return 0
-        cur = self.conn.cursor()
+        cur = self._cursor()
         try:
             with self.translated():
                 cur.executemany(sql, rows)
@@ -297,7 +300,7 @@ class SQLRepository(Repository):
     ) -> None:
         """In a write's transaction, before it (or after a fresh bulk load): mark the
         summaries a write to orders, order_items, carts, cart_items, reviews, wishlists,
-        wishlist_items or products' prices may change (`ecomcli.reports.summaries`).
+        wishlist_items, payments or products' prices may change (`ecomcli.reports.summaries`).
         `new`: the rows are inserted, so no stored row has their keys. `mode`, `fields`:
         a batch's (None: `update`'s rows are its changes). `locked`: the orders are
         already locked by this transaction (after the write, by its foreign-key checks),
@@ -316,6 +319,10 @@ class SQLRepository(Repository):
             return
         if e.name in ("reviews", "wishlists", "wishlist_items"):
             summaries.mark_products(self, e.name, rows, keys, new=new, lock=not locked)
+            return
+        if e.name == "payments":  # insert and ignore batches change no stored payment
+            stored = not new and mode not in (Mode.INSERT, Mode.IGNORE)
+            summaries.mark_payments(self, rows, keys, stored=stored, lock=not locked)
             return
         ids = [k[0] for k in keys] + [r.get("order_id") for r in rows]
         if e.name == "orders" and new:

@@ -272,6 +272,8 @@ def ratio(num: Any, den: Any, places: int = 2) -> Decimal | None:
     """num / den rounded half-up to `places`, or None when den is 0."""
     if not den:
         return None
+    if type(num) is int and type(den) is int and num >= 0 and den > 0:  # 40% faster
+        return Decimal((2 * num * 10**places + den) // (2 * den)).scaleb(-places)
     exp = Decimal(1).scaleb(-places)
     return (Decimal(num) / Decimal(den)).quantize(exp, rounding=ROUND_HALF_UP)
 
@@ -318,11 +320,14 @@ def next_period(label: str, by: str) -> str:
     return (date.fromisoformat(label) + timedelta(days=step)).isoformat()
 
 
-def fill_periods(rows: list[Row], by: str, empty: Callable[[str], Row]) -> list[Row]:
-    """Rows sorted by period with the missing periods between the first and last added."""
+def fill_periods(
+    rows: list[tuple[Any, ...]], by: str, empty: Callable[[str], tuple[Any, ...]]
+) -> list[tuple[Any, ...]]:
+    """Rows (their period label first) sorted by period, with the missing periods between
+    the first and last added."""
     if not rows:
         return []
-    found = {r["period"]: r for r in rows}
+    found = {r[0]: r for r in rows}
     labels = sorted(found)
     out, label = [], labels[0]
     while label <= labels[-1]:
@@ -341,29 +346,28 @@ def per_row(
     return lambda t, p: Table.of(finish(t.dicts(), p))
 
 
-@per_row
-def _low_stock(rows: list[Row], p: Params) -> list[Row]:
-    products: dict[str, Row] = {}
-    suppliers: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for r in rows:
-        products.setdefault(r["product_id"], r)
-        if r.get("supplier_id") is not None:
-            suppliers[r["product_id"]].append((r["supplier_id"], r["supplier_name"] or ""))
-    out = []
-    for pid, r in products.items():
-        listed = sorted(set(suppliers[pid]))
-        out.append(
-            {
-                "product_id": pid,
-                "name": r["name"],
-                "units_in_stock": integer(r["units_in_stock"]),
-                "reorder_level": integer(r["reorder_level"]),
-                "suppliers": len(listed),
-                "supplier_names": "; ".join(name for _, name in listed),
-            }
-        )
-    out.sort(key=lambda r: (r["units_in_stock"], r["product_id"]))
-    return limited(out, p)
+def _low_stock(t: Table, p: Params) -> Table:
+    """A row per product (the statement gives one per product and supplier), its
+    suppliers' names joined in supplier order; over tuples (a dict per row cost as much as
+    the statement, ~0.6 ms for 400 products)."""
+    heads: dict[Any, tuple[Any, ...]] = {}
+    suppliers: dict[Any, set[tuple[Any, str]]] = defaultdict(set)
+    raw = ["product_id", "name", "units_in_stock", "reorder_level", "supplier_id", "supplier_name"]
+    for pid, name, stock, reorder, supplier_id, supplier in t.select(raw):
+        if pid not in heads:
+            heads[pid] = (pid, name, integer(stock), integer(reorder))
+        if supplier_id is not None:
+            suppliers[pid].add((supplier_id, supplier or ""))
+    rows = []
+    for pid, head in heads.items():
+        listed = suppliers.get(pid, ())
+        if len(listed) == 1:  # most products: no sort, no join
+            rows.append((*head, 1, next(iter(listed))[1]))
+        else:
+            rows.append((*head, len(listed), "; ".join(name for _, name in sorted(listed))))
+    rows.sort(key=itemgetter(2, 0))  # fewest units first, then product_id
+    names = [*raw[:4], "suppliers", "supplier_names"]
+    return Table(names, limited(rows, p))
 
 
 @per_row
@@ -414,22 +418,18 @@ def _carts(t: Table, p: Params) -> Table:
 
 
 def _wishlists(t: Table, p: Params) -> Table:
-    """Sorted most first (--by product: wishlists, then customers; --by customer:
-    products), then by id, with two stable sorts on C keys: 5,000 products in ~1 ms
-    instead of ~5 ms with a dict and a key tuple per row."""
+    """Already in the report's order, cut to `--limit` (the database sorts: --by product
+    most wishlists, then most customers; --by customer most products; then by id)."""
     if p["by"] == "product":
         names, counts = ["product_id", "name", "wishlists", "customers"], (2, 3)
-        most = itemgetter(2, 3)
     else:
         names, counts = ["customer_id", "first_name", "last_name", "wishlists", "products"], (3, 4)
-        most = itemgetter(4)
-    columns = [t.columns[t.names.index(n)] if t.rows else () for n in names]
+    if not len(t):
+        return Table(names, [])
+    columns = list(t.select(names).columns)
     for i in counts:
         columns[i] = list(map(integer, columns[i]))
-    rows = list(zip(*columns, strict=True))
-    rows.sort(key=itemgetter(0))
-    rows.sort(key=most, reverse=True)  # stable: equal counts stay in id order
-    return Table(names, limited(rows, p))
+    return Table(names, columns=columns)
 
 
 @per_row
@@ -477,33 +477,17 @@ def _customer_activity(rows: list[Row], p: Params) -> list[Row]:
     return limited(out, p)
 
 
-@per_row
-def _suppliers(rows: list[Row], p: Params) -> list[Row]:
+def _suppliers(t: Table, p: Params) -> Table:
     if p["top"]:
-        out = [
-            {
-                "supplier_id": r["supplier_id"],
-                "supplier": r["supplier"],
-                "products": integer(r["products"]),
-                "product_id": r["product_id"],
-                "product": r["product"],
-                "units": integer(r["units"]),
-            }
-            for r in rows
-        ]
-        out.sort(key=lambda r: (r["supplier_id"], r["product_id"]))
-        return out
-    out = [
-        {
-            "supplier_id": r["supplier_id"],
-            "name": r["name"],
-            "products": integer(r["products"]),
-            "units": integer(r["units"]),
-        }
-        for r in rows
-    ]
-    out.sort(key=lambda r: (-r["products"], -r["units"], r["supplier_id"]))
-    return limited(out, p)
+        names = ["supplier_id", "supplier", "products", "product_id", "product", "units"]
+        rows = [(s, n, integer(c), pid, pn, integer(u)) for s, n, c, pid, pn, u in t.select(names)]
+        rows.sort(key=itemgetter(0, 3))  # supplier_id, product_id
+        return Table(names, rows)
+    names = ["supplier_id", "name", "products", "units"]
+    rows = [(s, n, integer(c), integer(u)) for s, n, c, u in t.select(names)]
+    rows.sort(key=itemgetter(0))
+    rows.sort(key=itemgetter(2, 3), reverse=True)  # stable: most products, most units, id
+    return Table(names, limited(rows, p))
 
 
 def _customer_orders(t: Table, p: Params) -> Table:
@@ -512,30 +496,14 @@ def _customer_orders(t: Table, p: Params) -> Table:
     return t.head(p["limit"])
 
 
-@per_row
-def _sales(rows: list[Row], p: Params) -> list[Row]:
-    out = [
-        {
-            "period": str(r["period"]),
-            "orders": integer(r["orders"]),
-            "units": integer(r["units"]),
-            "revenue": r["revenue"],
-            "avg_order_value": ratio(r["revenue"], integer(r["orders"])),
-        }
-        for r in rows
+def _sales(t: Table, p: Params) -> Table:
+    names = ["period", "orders", "units", "revenue"]
+    rows = [
+        (str(period), integer(orders), integer(units), revenue, ratio(revenue, integer(orders)))
+        for period, orders, units, revenue in t.select(names)
     ]
-    zero = Decimal("0.00")
-    return fill_periods(
-        out,
-        p["by"],
-        lambda label: {
-            "period": label,
-            "orders": 0,
-            "units": 0,
-            "revenue": zero,
-            "avg_order_value": None,
-        },
-    )
+    rows = fill_periods(rows, p["by"], lambda label: (label, 0, 0, ZERO, None))
+    return Table([*names, "avg_order_value"], rows)
 
 
 @per_row
@@ -553,24 +521,15 @@ def _payments(rows: list[Row], p: Params) -> list[Row]:
     return out
 
 
-@per_row
-def _delivery(rows: list[Row], p: Params) -> list[Row]:
-    out = []
-    for r in rows:
-        n = integer(r["delivered"])
-        out.append(
-            {
-                "partner_id": r["partner_id"],
-                "partner": r["partner"],
-                "month": str(r["month"]),
-                "delivered": n,
-                "on_time": integer(r["on_time"]),
-                "on_time_pct": ratio(100 * integer(r["on_time"]), n, 1),
-                "avg_delay_days": ratio(integer(r["late_seconds"]), n * 86400),
-            }
-        )
-    out.sort(key=lambda r: (r["partner_id"], r["month"]))
-    return out
+def _delivery(t: Table, p: Params) -> Table:
+    names = ["partner_id", "partner", "month", "delivered", "on_time", "late_seconds"]
+    rows = []
+    for partner_id, partner, month, delivered, on_time, late in t.select(names):
+        n, on_time = integer(delivered), integer(on_time)
+        pct, delay = ratio(100 * on_time, n, 1), ratio(integer(late), n * 86400)
+        rows.append((partner_id, partner, str(month), n, on_time, pct, delay))
+    rows.sort(key=itemgetter(0, 2))  # partner_id, month
+    return Table([*names[:5], "on_time_pct", "avg_delay_days"], rows)
 
 
 @per_row

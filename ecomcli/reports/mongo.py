@@ -223,6 +223,8 @@ def carts(p: Params) -> Built:
 
 
 def wishlists(p: Params) -> Built:
+    """Sorted and cut to `--limit` here, as in the SQL."""
+    limit = [{"$limit": int(p["limit"])}] if p.get("limit") else []
     if p["by"] == "product":
         return "wishlists", [
             {"$unwind": "$items"},
@@ -243,6 +245,8 @@ def wishlists(p: Params) -> Built:
                     "customers": {"$size": "$custs"},
                 }
             },
+            {"$sort": {"wishlists": -1, "customers": -1, "product_id": 1}},
+            *limit,
         ]
     return "wishlists", [
         {"$unwind": {"path": "$items", "preserveNullAndEmptyArrays": True}},
@@ -268,6 +272,8 @@ def wishlists(p: Params) -> Built:
                 },
             }
         },
+        {"$sort": {"products": -1, "customer_id": 1}},
+        *limit,
     ]
 
 

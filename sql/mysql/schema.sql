@@ -220,7 +220,7 @@ CREATE TABLE IF NOT EXISTS `payments` (
     CONSTRAINT `fk_payments_card_id` FOREIGN KEY (`card_id`) REFERENCES `payment_cards` (`card_id`),
     INDEX `ix_payments_order_id` (`order_id`), -- an order's payments
     INDEX `ix_payments_customer_id_method` (`customer_id`, `method`), -- carts report: customers paying by a method
-    INDEX `ix_payments_method_paid_at_amount` (`method`, `paid_at`, `amount`) -- payments report: covering (1M payments: SQLite 0.22 s to 0.05 s, MariaDB 0.58 s to 0.10 s)
+    INDEX `ix_payments_paid_at_method_amount` (`paid_at`, `method`, `amount`) -- payments report and its summary: covering, a month's payments by range
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 -- reviews: product reviews: score 1-5, title, comment
@@ -281,6 +281,9 @@ CREATE TABLE IF NOT EXISTS summary_product_reviews (product_id VARCHAR(64) NOT N
 -- summary_product_wishlists: wishlists per product: how many hold it, and their distinct customers (derived: see ecomcli/reports/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_product_wishlists (product_id VARCHAR(64) NOT NULL PRIMARY KEY, wishlists BIGINT NOT NULL, customers BIGINT NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
+-- summary_payments_daily: payments per day paid (YYYY-MM-DD, '' without paid_at) and method (derived: see ecomcli/reports/summaries.py)
+CREATE TABLE IF NOT EXISTS summary_payments_daily (day CHAR(10) NOT NULL, method VARCHAR(16) NOT NULL, payments BIGINT NOT NULL, amount DECIMAL(20,2) NOT NULL, PRIMARY KEY (day, method)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
 -- summary_dirty_months: months whose orders changed since the summaries were rebuilt (derived: see ecomcli/reports/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_dirty_months (month CHAR(7) NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
@@ -295,5 +298,8 @@ CREATE TABLE IF NOT EXISTS summary_dirty_products (product_id VARCHAR(64) NOT NU
 
 -- summary_dirty_prices: products whose price may have changed since the cart totals were computed (derived: see ecomcli/reports/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_dirty_prices (product_id VARCHAR(64) NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- summary_dirty_payment_months: months (YYYY-MM, '' without paid_at) whose payments changed since the summaries were rebuilt (derived: see ecomcli/reports/summaries.py)
+CREATE TABLE IF NOT EXISTS summary_dirty_payment_months (month CHAR(7) NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 INSERT IGNORE INTO `ecom_meta` (`name`, `value`) VALUES ('schema_version', '1');

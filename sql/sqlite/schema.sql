@@ -241,8 +241,8 @@ CREATE TABLE IF NOT EXISTS "payments" (
 CREATE INDEX IF NOT EXISTS "ix_payments_order_id" ON "payments" ("order_id");
 -- serves: carts report: customers paying by a method
 CREATE INDEX IF NOT EXISTS "ix_payments_customer_id_method" ON "payments" ("customer_id", "method");
--- serves: payments report: covering (1M payments: SQLite 0.22 s to 0.05 s, MariaDB 0.58 s to 0.10 s)
-CREATE INDEX IF NOT EXISTS "ix_payments_method_paid_at_amount" ON "payments" ("method", "paid_at", "amount");
+-- serves: payments report and its summary: covering, a month's payments by range
+CREATE INDEX IF NOT EXISTS "ix_payments_paid_at_method_amount" ON "payments" ("paid_at", "method", "amount");
 
 -- reviews: product reviews: score 1-5, title, comment
 CREATE TABLE IF NOT EXISTS "reviews" (
@@ -306,6 +306,9 @@ CREATE TABLE IF NOT EXISTS summary_product_reviews (product_id TEXT NOT NULL PRI
 -- summary_product_wishlists: wishlists per product: how many hold it, and their distinct customers (derived: see ecomcli/reports/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_product_wishlists (product_id TEXT NOT NULL PRIMARY KEY, wishlists INTEGER NOT NULL, customers INTEGER NOT NULL) STRICT;
 
+-- summary_payments_daily: payments per day paid (YYYY-MM-DD, '' without paid_at) and method (derived: see ecomcli/reports/summaries.py)
+CREATE TABLE IF NOT EXISTS summary_payments_daily (day TEXT NOT NULL, method TEXT NOT NULL, payments INTEGER NOT NULL, amount INTEGER NOT NULL, PRIMARY KEY (day, method)) STRICT;
+
 -- summary_dirty_months: months whose orders changed since the summaries were rebuilt (derived: see ecomcli/reports/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_dirty_months (month TEXT NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) STRICT;
 
@@ -320,6 +323,9 @@ CREATE TABLE IF NOT EXISTS summary_dirty_products (product_id TEXT NOT NULL PRIM
 
 -- summary_dirty_prices: products whose price may have changed since the cart totals were computed (derived: see ecomcli/reports/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_dirty_prices (product_id TEXT NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) STRICT;
+
+-- summary_dirty_payment_months: months (YYYY-MM, '' without paid_at) whose payments changed since the summaries were rebuilt (derived: see ecomcli/reports/summaries.py)
+CREATE TABLE IF NOT EXISTS summary_dirty_payment_months (month TEXT NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) STRICT;
 -- serves: the carts report, in its order
 CREATE INDEX IF NOT EXISTS ix_summary_carts_report ON summary_carts (total DESC, cart_id, customer_id, status, n_lines, items);
 
