@@ -196,6 +196,7 @@ class MySQLRepository(SQLRepository):
         if not uses_c_extension(self.conn):
             _warn_pure_python()
         cur = self.conn.cursor()
+        self._cursor_class = type(cur)  # see `_cursor`
         cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")  # see _begin
         cur.execute("SET time_zone = '+00:00'")  # NOW() and friends in UTC, like the data
         # in-memory temporary tables up to 128 MB (the servers' default is 16 MB): the carts
@@ -324,6 +325,12 @@ class MySQLRepository(SQLRepository):
         )
 
     # plumbing -----------------------------------------------------------------------------
+
+    def _cursor(self) -> Any:
+        """A cursor of the kind `conn.cursor()` makes, without its ping: a round trip per
+        statement (0.12 ms, half of a report's freshness check). A lost connection is
+        still reported, by the statement (`GONE`)."""
+        return self._cursor_class(self.conn)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         if self._missing_db:
