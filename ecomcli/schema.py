@@ -452,6 +452,11 @@ ENTITIES: tuple[Entity, ...] = (
 
 BY_NAME: dict[str, Entity] = {e.name: e for e in ENTITIES}
 
+# (table, index) made by an earlier ecom and replaced since: `init-db` drops them
+RETIRED_INDEXES = (
+    ("payments", "ix_payments_method_paid_at_amount"),  # by (paid_at, method, amount)
+)
+
 
 def normalize_name(name: str) -> str:
     """Case- and punctuation-insensitive form of a header or entity name."""

@@ -303,6 +303,62 @@ def test_only_a_write_that_may_change_a_price_marks_it(loaded: Any) -> None:
     assert_summaries_agree(store, "after the new prices")
 
 
+def test_a_payment_write_marks_the_months_it_may_change(loaded: Any) -> None:
+    """The months of a payment as stored and as written ('' for no paid_at, also when a
+    row leaves it out); a write of only fields the summary does not hold marks nothing."""
+    store, data = loaded
+    assert_summaries_agree(store, "first")  # a refresh clears every mark
+
+    def marked() -> list[str]:
+        cur = store.execute(f"SELECT month FROM {summaries.DIRTY_PAYMENTS} ORDER BY 1")
+        found = [r[0] for r in cur.fetchall()]  # type: ignore[attr-defined]
+        summaries.refresh(store, ["payments"])  # rebuilt: the marks are cleared
+        return found
+
+    p = next(p for p in data["payments"] if p["paid_at"] and p["paid_at"].month > 1)
+    key, month = (p["payment_id"],), summaries.month_of(p["paid_at"])
+    store.update("payments", key, {"installments": 3})
+    store.write_batch("payments", [{"payment_id": key[0], "installments": 2}], Mode.MERGE,
+                      ["payment_id", "installments"])  # fmt: skip
+    assert marked() == []
+    store.update("payments", key, {"paid_at": p["paid_at"].replace(month=1, day=5)})
+    assert marked() == sorted([month, month[:5] + "01"])
+    store.update("payments", key, {"amount": Decimal("1.00")})
+    assert marked() == [month[:5] + "01"]
+    bare = {k: v for k, v in p.items() if k not in ("paid_at", "payment_id")}
+    store.insert("payments", {**bare, "payment_id": "no-time"})  # no paid_at key at all
+    assert marked() == [""]
+    store.write_batch("payments", [{**bare, "payment_id": key[0]}], Mode.UPSERT, list(bare))
+    assert marked() == ["", month[:5] + "01"]
+    assert_summaries_agree(store, "after payments without a time")
+
+
+def test_init_db_gives_a_store_made_by_an_earlier_ecom_todays_indexes(loaded: Any) -> None:
+    """The payments index the summary's refresh reads by range replaced the earlier one
+    (on MySQL indexes are declared inside CREATE TABLE IF NOT EXISTS, so an existing table
+    gets a new one only from init-db's upgrade step)."""
+    store, _ = loaded
+    new, old = "ix_payments_paid_at_method_amount", "ix_payments_method_paid_at_amount"
+
+    def indexes() -> set[str]:
+        if store.backend == "sqlite":
+            cur = store.execute("PRAGMA index_list(payments)")
+            return {r[1] for r in cur.fetchall()}
+        cur = store.execute(
+            "SELECT index_name FROM information_schema.statistics"
+            " WHERE table_schema = DATABASE() AND table_name = 'payments'"
+        )
+        return {r[0] for r in cur.fetchall()}
+
+    on = "" if store.backend == "sqlite" else " ON payments"
+    store.execute(f"DROP INDEX {new}{on}").close()
+    store.execute(f"CREATE INDEX {old} ON payments (method, paid_at, amount)").close()
+    assert old in indexes() and new not in indexes()
+    store.init_schema()
+    assert new in indexes() and old not in indexes()
+    assert_summaries_agree(store, "after the upgrade")
+
+
 def test_summaries_split_a_period_into_whole_months_and_edge_days() -> None:
     from datetime import date
 

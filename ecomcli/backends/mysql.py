@@ -25,7 +25,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from ecomcli.backends.sql import META_TABLE, SQLRepository, _sql_type, schema_file
+from ecomcli.backends.sql import META_TABLE, SQLRepository, _sql_type, index_name, schema_file
 from ecomcli.config import DbUrl
 from ecomcli.errors import (
     ConflictError,
@@ -37,7 +37,7 @@ from ecomcli.errors import (
 )
 from ecomcli.reports import summaries
 from ecomcli.repository import InitResult, Mode, WriteResult, missing_required, with_defaults
-from ecomcli.schema import ENTITIES, SCHEMA_VERSION, Entity, Field
+from ecomcli.schema import ENTITIES, RETIRED_INDEXES, SCHEMA_VERSION, Entity, Field
 
 # The C extension must load before OpenSSL's system libcrypto does (`ssl`, `hashlib`):
 # ecomcli/__init__.py imports it first thing. PERF-NOTES trap 1.
@@ -391,12 +391,34 @@ class MySQLRepository(SQLRepository):
         # DDL commits implicitly in MySQL: no transaction; every statement is idempotent
         summaries.drop_outdated(self)
         self._run_script(schema_file("mysql").read_text())
+        self._upgrade_indexes()
         with self.transaction():
             summaries.forget(self)
         self._has_summaries = None
         wanted = [META_TABLE, *(e.name for e in ENTITIES), *summaries.TABLES]
         created += [name for name in wanted if name not in before]
         return InitResult(created=created, version=SCHEMA_VERSION)
+
+    def _upgrade_indexes(self) -> None:
+        """Create the indexes a table made by an earlier ecom lacks, and drop the retired
+        ones: MySQL declares them inside `CREATE TABLE IF NOT EXISTS` (MySQL 8 has no
+        `CREATE INDEX IF NOT EXISTS`), which leaves an existing table as it was."""
+        cur = self.execute(
+            "SELECT DISTINCT table_name, index_name FROM information_schema.statistics"
+            " WHERE table_schema = DATABASE()"
+        )
+        have = {(t, i) for t, i in cur.fetchall()}
+        cur.close()
+        for e in ENTITIES:
+            for ix in e.indexes:
+                name = index_name(e, ix.fields)
+                if not ix.sqlite_only and (e.name, name) not in have:
+                    cols = ", ".join(self.q(c) for c in ix.fields)
+                    sql = f"CREATE INDEX {self.q(name)} ON {self.q(e.name)} ({cols})"
+                    self.execute(sql).close()
+        for table, name in RETIRED_INDEXES:
+            if (table, name) in have:
+                self.execute(f"DROP INDEX {self.q(name)} ON {self.q(table)}").close()
 
     def _create_database(self) -> None:
         name = quote_name(self.url.database)

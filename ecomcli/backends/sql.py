@@ -183,7 +183,12 @@ def ddl(dialect: Dialect) -> str:
     )
     tables = [table_ddl(e, dialect) for e in schema.load_order()]
     derived = summaries.ddl(dialect)
-    return "\n".join(["\n".join(head) + "\n", meta, *tables, derived, version])
+    retired = ""
+    if dialect == "sqlite":  # MySQL 8 has no DROP INDEX IF EXISTS: see MySQLRepository
+        retired = "-- indexes an earlier ecom made, replaced since\n" + "".join(
+            f"DROP INDEX IF EXISTS {q(name)};\n" for _, name in schema.RETIRED_INDEXES
+        )
+    return "\n".join(["\n".join(head) + "\n", meta, *tables, derived, retired, version])
 
 
 def sql_dir() -> Path:
@@ -320,9 +325,17 @@ class SQLRepository(Repository):
         if e.name in ("reviews", "wishlists", "wishlist_items"):
             summaries.mark_products(self, e.name, rows, keys, new=new, lock=not locked)
             return
-        if e.name == "payments":  # insert and ignore batches change no stored payment
-            stored = not new and mode not in (Mode.INSERT, Mode.IGNORE)
-            summaries.mark_payments(self, rows, keys, stored=stored, lock=not locked)
+        if e.name == "payments":
+            # an update (its rows are changes) or a merge writes only some fields
+            partial = mode is Mode.MERGE or (mode is None and not new and bool(rows))
+            written = set(fields) if mode is Mode.MERGE else {k for r in rows for k in r}
+            if partial and not written & set(summaries.PAYMENT_FIELDS):
+                return  # a card, installments or customer: nothing the summary holds
+            summaries.mark_payments(
+                self, rows, keys, lock=not locked,
+                stored=not new and mode not in (Mode.INSERT, Mode.IGNORE),
+                dated=not partial or "paid_at" in written,
+            )
             return
         ids = [k[0] for k in keys] + [r.get("order_id") for r in rows]
         if e.name == "orders" and new:

@@ -1,8 +1,9 @@
-"""Summaries that the SQL backends keep, so that the reports reading every order line or
-cart line (top-products, categories, sales, forecast, customer-orders, delivery, carts)
-read a few rows instead (at 1M orders: top-products 1.4 s to 0.04 s on SQLite).
+"""Summaries that the SQL backends keep, so that the reports reading every order line,
+cart line, review, wishlist line or payment (top-products, categories, sales, forecast,
+customer-orders, delivery, carts, ratings, wishlists, payments) read a few rows instead
+(at 1M orders: top-products 1.4 s to 0.04 s on SQLite).
 
-Tables derived from orders, order lines, carts and cart lines, never written by hand:
+Tables derived from those rows (and products' prices), never written by hand:
 - `summary_sales_monthly (month, product_id, units, revenue)`: sales (the definition in
   docs/reports.md) per calendar month and product: top-products, categories;
 - `summary_sales_daily (day, orders, units, revenue)`: sales per day: sales and forecast
@@ -94,6 +95,8 @@ KEYS = {"months": "month", "customers": "customer_id", "carts": "cart_id",
         "products": "product_id", "payments": "month"}  # fmt: skip
 # a payment without `paid_at`: its day in the payments summary, its month in the marks
 UNDATED = "''"
+# the payment fields the payments summary holds (a write of only others marks nothing)
+PAYMENT_FIELDS = ("paid_at", "method", "amount")
 # the ecom_meta row noting the summary tables' definitions (`layout`)
 LAYOUT_ROW = "summaries_layout"
 # above this many dirty customers (carts), their totals are rebuilt from a pass over every
@@ -257,25 +260,22 @@ def mark_prices(store: SQLRepository, product_ids: Iterable[Any]) -> None:
 
 def mark_payments(
     store: SQLRepository, rows: Sequence[dict[str, Any]], keys: Sequence[Any],
-    *, stored: bool, lock: bool,
+    *, stored: bool, dated: bool, lock: bool,
 ) -> None:
-    """Before payments are written: mark the months of the rows' `paid_at` and, when the
-    write may change `stored` payments, of those as stored (`''`: without one). On MySQL
-    the stored payments are first read `FOR UPDATE` when `lock` (see `mark`)."""
-    months = [month_of(r["paid_at"]) if r["paid_at"] else "" for r in rows if "paid_at" in r]
+    """Before payments are written: mark the months of the payments as stored, when the
+    write may change `stored` ones, and of the rows' `paid_at` when they write it (`dated`;
+    `''`: none). On MySQL the stored payments are read `FOR UPDATE` unless already locked
+    (`lock`, see `mark`); the marks are then inserted in one statement, in key order."""
+    months = {month_of(r["paid_at"]) if r.get("paid_at") else "" for r in rows} if dated else set()
     ids = ([k[0] for k in keys] + [r.get("payment_id") for r in rows]) if stored else []
     month = f"COALESCE({_sql(store).period('pm.paid_at', 'month')}, {UNDATED})"
+    locking = " FOR UPDATE" if store.dialect == "mysql" and lock else ""
     for where, binds in store.in_clauses([i for i in dict.fromkeys(ids) if i is not None]):
-        if store.dialect == "mysql" and lock:
-            sql = f"SELECT 1 FROM payments WHERE payment_id {where} FOR UPDATE"
-            cur = store.execute(sql, binds)
-            cur.fetchall()
-            cur.close()
-        store.execute(
-            f"{_ignore(store)} INTO {DIRTY_PAYMENTS} SELECT DISTINCT {month}, 0 FROM payments pm"
-            f" WHERE pm.payment_id {where} ORDER BY 1",
-            binds,
-        ).close()
+        cur = store.execute(
+            f"SELECT {month} FROM payments pm WHERE pm.payment_id {where}{locking}", binds
+        )
+        months.update(r[0] for r in cur.fetchall())
+        cur.close()
     _mark_keys(store, DIRTY_PAYMENTS, months)
 
 

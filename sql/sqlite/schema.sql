@@ -329,4 +329,7 @@ CREATE TABLE IF NOT EXISTS summary_dirty_payment_months (month TEXT NOT NULL PRI
 -- serves: the carts report, in its order
 CREATE INDEX IF NOT EXISTS ix_summary_carts_report ON summary_carts (total DESC, cart_id, customer_id, status, n_lines, items);
 
+-- indexes an earlier ecom made, replaced since
+DROP INDEX IF EXISTS "ix_payments_method_paid_at_amount";
+
 INSERT OR IGNORE INTO "ecom_meta" ("name", "value") VALUES ('schema_version', '1');
