@@ -93,6 +93,9 @@ DIRTY = {"months": DIRTY_MONTHS, "customers": DIRTY_CUSTOMERS, "carts": DIRTY_CA
          "products": DIRTY_PRODUCTS, "payments": DIRTY_PAYMENTS}  # fmt: skip
 KEYS = {"months": "month", "customers": "customer_id", "carts": "cart_id",
         "products": "product_id", "payments": "month"}  # fmt: skip
+# the carts report reads every cart from this index, in its order (see reports.sql)
+CARTS_INDEX = f"ix_{CARTS}_report"
+CARTS_ORDER = "(total DESC, cart_id, customer_id, status, n_lines, items)"
 # a payment without `paid_at`: its day in the payments summary, its month in the marks
 UNDATED = "''"
 # the payment fields the payments summary holds (a write of only others marks nothing)
@@ -128,8 +131,7 @@ def ddl(dialect: Dialect) -> str:
     )  # fmt: skip
     # the carts report reads every cart from this index, in its order, without the table
     # (see reports.sql summarized_carts); MySQL declares it inline (no IF NOT EXISTS)
-    report_order = "(total DESC, cart_id, customer_id, status, n_lines, items)"
-    carts_index = "" if dialect == "sqlite" else f", INDEX ix_{CARTS}_report {report_order}"
+    carts_index = "" if dialect == "sqlite" else f", INDEX {CARTS_INDEX} {CARTS_ORDER}"
     tables = [
         (MONTHLY, "sales per calendar month (YYYY-MM) and product",
          f"month {month} NOT NULL, product_id {ident} NOT NULL, units {big} NOT NULL,"
@@ -184,9 +186,14 @@ def ddl(dialect: Dialect) -> str:
     if dialect == "sqlite":
         text += (
             "-- serves: the carts report, in its order\n"
-            f"CREATE INDEX IF NOT EXISTS ix_{CARTS}_report ON {CARTS} {report_order};\n"
+            f"{_carts_index()};\n"
         )
     return text
+
+
+def _carts_index() -> str:
+    """SQLite's statement for the carts report's index (MySQL declares it in the table)."""
+    return f"CREATE INDEX IF NOT EXISTS {CARTS_INDEX} ON {CARTS} {CARTS_ORDER}"
 
 
 def month_of(moment: datetime | date) -> str:
@@ -577,6 +584,8 @@ def _rebuild_carts(store: SQLRepository, flagged: Sequence[Any], everything: boo
     if everything:
         store.execute(f"DELETE FROM {CART_PRICES}").close()
         store.execute(f"INSERT INTO {CART_PRICES} SELECT product_id, price FROM products").close()
+        if store.dialect == "sqlite":  # made after the rows, by one sort (below)
+            store.execute(f"DROP INDEX IF EXISTS {CARTS_INDEX}").close()
         store.execute(f"DELETE FROM {CARTS}").close()
     else:
         _delete_keys(store, CARTS, "cart_id", flagged)
@@ -590,6 +599,10 @@ def _rebuild_carts(store: SQLRepository, flagged: Sequence[Any], everything: boo
         f" LEFT JOIN {_sql(store).prices()} p ON p.product_id = ci.product_id"
         f"{where} GROUP BY c.cart_id"
     ).close()
+    if everything and store.dialect == "sqlite":
+        # 1.24M carts: 9.4-12.3 s inserted into the index, 5.0 s with the index made after
+        # (on MySQL an index change commits, so it cannot be part of the refresh)
+        store.execute(_carts_index()).close()
 
 
 def _rebuild_customers(store: SQLRepository, flagged: Sequence[Any], everything: bool) -> None:
