@@ -29,7 +29,7 @@ from ecomcli import Mode, reports, schema
 from ecomcli.orders import cart_add, set_status
 from ecomcli.reports import sql as report_sql
 from ecomcli.reports import summaries
-from ecomcli.repository import Repository
+from ecomcli.repository import Repository, with_defaults
 
 SQL_BACKENDS = [b for b in BACKENDS if b in ("sqlite", "mysql")]
 CHECKS: list[tuple[str, dict[str, Any]]] = [
@@ -330,6 +330,10 @@ def test_a_payment_write_marks_the_months_it_may_change(loaded: Any) -> None:
     assert marked() == [""]
     store.write_batch("payments", [{**bare, "payment_id": key[0]}], Mode.UPSERT, list(bare))
     assert marked() == ["", month[:5] + "01"]
+    merged = {"payment_id": "merged-new", "method": p["method"], "amount": Decimal("7.00")}
+    merged = with_defaults(schema.entity("payments"), merged)
+    store.write_batch("payments", [merged], Mode.MERGE, ["payment_id", "method", "amount"])
+    assert marked() == [""]  # a new id: inserted whole, without paid_at
     assert_summaries_agree(store, "after payments without a time")
 
 
@@ -354,6 +358,20 @@ def test_a_whole_rebuild_of_the_carts_keeps_the_index_the_report_reads(loaded: A
     store.init_schema()  # the next refresh rebuilds every summary
     assert_summaries_agree(store, "rebuilt")
     assert summaries.CARTS_INDEX in index_names(store, summaries.CARTS)
+
+
+def test_a_whole_rebuild_of_the_carts_while_a_find_is_being_read(loaded: Any) -> None:
+    """A statement of the same connection still open (SQLite: the table is locked against
+    dropping its index): the rebuild still runs, the rows going into the index."""
+    store, _ = loaded
+    if store.backend != "sqlite":
+        pytest.skip("MySQL reads one result at a time per connection: no such case")
+    store.init_schema()
+    reading = store.execute("SELECT cart_id FROM carts")  # as a `find` reads, a batch
+    assert reading.fetchone()  # at a time: the statement stays open between them
+    assert_summaries_agree(store, "rebuilt while reading")
+    assert summaries.CARTS_INDEX in index_names(store, summaries.CARTS)
+    assert len(reading.fetchall()) == store.count("carts") - 1
 
 
 def index_names(store: Any, table: str) -> set[str]:

@@ -183,12 +183,12 @@ def ddl(dialect: Dialect) -> str:
     )
     tables = [table_ddl(e, dialect) for e in schema.load_order()]
     derived = summaries.ddl(dialect)
-    retired = ""
+    retired = []
     if dialect == "sqlite":  # MySQL 8 has no DROP INDEX IF EXISTS: see MySQLRepository
-        retired = "-- indexes an earlier ecom made, replaced since\n" + "".join(
+        retired = ["-- indexes an earlier ecom made, replaced since\n" + "".join(
             f"DROP INDEX IF EXISTS {q(name)};\n" for _, name in schema.RETIRED_INDEXES
-        )
-    return "\n".join(["\n".join(head) + "\n", meta, *tables, derived, retired, version])
+        )]
+    return "\n".join(["\n".join(head) + "\n", meta, *tables, derived, *retired, version])
 
 
 def sql_dir() -> Path:
@@ -334,7 +334,8 @@ class SQLRepository(Repository):
             summaries.mark_payments(
                 self, rows, keys, lock=not locked,
                 stored=not new and mode not in (Mode.INSERT, Mode.IGNORE),
-                dated=not partial or "paid_at" in written,
+                # a merge inserts unknown ids whole, completed with defaults ('': no paid_at)
+                dated=not partial or "paid_at" in written or mode is Mode.MERGE,
             )
             return
         ids = [k[0] for k in keys] + [r.get("order_id") for r in rows]
