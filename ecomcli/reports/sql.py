@@ -240,10 +240,9 @@ def pays_by(d: SQL, every_cart: bool) -> tuple[str, str]:
     MariaDB: a LEFT JOIN to them as a derived table, materialised with a hash key from
     that same covering index (forced: its planner read the (method, paid_at, amount) index,
     since replaced, and the table, 0.63 s against 0.19 s for the 75k customers of 1M
-    payments), in memory
-    while tmp_table_size allows (the MySQL backend raises it to 128 MB): the whole carts
-    report 1.8 s to 1.45 s against `IN`. Otherwise `EXISTS` per cart: for a few carts, or
-    MariaDB over the lines, which put the 75k on disk."""
+    payments), in memory while tmp_table_size allows (the MySQL backend raises it to
+    128 MB): the whole carts report 1.8 s to 1.45 s against `IN`. Otherwise `EXISTS` per
+    cart: for a few carts, or MariaDB over the lines, which put the 75k on disk."""
     if every_cart and d.dialect == "sqlite":
         return "", (
             "CASE WHEN t.customer_id IN (SELECT pm.customer_id FROM payments pm"
