@@ -314,8 +314,11 @@ class SQLRepository(Repository):
         only change by a write to the order, which marks the new ones."""
         if e.name not in summaries.SOURCES or not self.summarized:
             return
+        written = self._partial_fields(rows, new, mode, fields)
+        changes_stored = not new and mode not in (Mode.INSERT, Mode.IGNORE)
         if e.name == "products":
-            if self._writes_price(rows, new, mode, fields):
+            # new products are in no cart yet; a product is deleted only when in none
+            if changes_stored and rows and (written is None or "price" in written):
                 ids = [k[0] for k in keys] + [r.get("product_id") for r in rows]
                 summaries.mark_prices(self, ids)
             return
@@ -326,16 +329,12 @@ class SQLRepository(Repository):
             summaries.mark_products(self, e.name, rows, keys, new=new, lock=not locked)
             return
         if e.name == "payments":
-            # an update (its rows are changes) or a merge writes only some fields
-            partial = mode is Mode.MERGE or (mode is None and not new and bool(rows))
-            written = set(fields) if mode is Mode.MERGE else {k for r in rows for k in r}
-            if partial and not written & set(summaries.PAYMENT_FIELDS):
+            if written is not None and not written & set(summaries.PAYMENT_FIELDS):
                 return  # a card, installments or customer: nothing the summary holds
             summaries.mark_payments(
-                self, rows, keys, lock=not locked,
-                stored=not new and mode not in (Mode.INSERT, Mode.IGNORE),
+                self, rows, keys, lock=not locked, stored=changes_stored,
                 # a merge inserts unknown ids whole, completed with defaults ('': no paid_at)
-                dated=not partial or "paid_at" in written or mode is Mode.MERGE,
+                dated=written is None or "paid_at" in written or mode is Mode.MERGE,
             )
             return
         ids = [k[0] for k in keys] + [r.get("order_id") for r in rows]
@@ -349,17 +348,17 @@ class SQLRepository(Repository):
         self._marked.update(i for i in ids if i is not None)
 
     @staticmethod
-    def _writes_price(
+    def _partial_fields(
         rows: Sequence[dict[str, Any]], new: bool, mode: Mode | None, fields: Sequence[str]
-    ) -> bool:
-        """Whether a write to products may change a stored product's price: new products
-        are in no cart yet, insert and ignore batches change no stored row, and a merge
-        (its rows completed with defaults) writes the price only if the input has it."""
-        if new or mode in (Mode.INSERT, Mode.IGNORE):
-            return False
+    ) -> set[str] | None:
+        """The fields a write of only some fields writes: a merge's input fields (its rows
+        are completed with defaults), an update's changes; None for whole rows (inserts,
+        upserts) or a delete."""
         if mode is Mode.MERGE:
-            return "price" in fields
-        return mode is Mode.UPSERT or any("price" in r for r in rows)
+            return set(fields)
+        if mode is None and not new and rows:
+            return set(rows[0])
+        return None
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """Run a read-only statement and return its rows as dicts (reports use this)."""

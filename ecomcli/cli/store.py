@@ -35,7 +35,7 @@ def init_db(
     ] = False,
     yes: YesOption = False,
 ) -> None:
-    """Create the store's schema (idempotent: a second run changes nothing)."""
+    """Create the store's schema, or add what an earlier ecom's lacks (idempotent)."""
     url = parse_url(db)
     if drop and not yes:
         if not common.interactive():
