@@ -61,6 +61,8 @@ CHECKS: list[tuple[str, dict[str, Any]]] = [
     ("payments", {"from": "2024-03-11", "to": "2024-08-09"}),
     ("payments", {"to": "2024-06-15"}),
     ("payments", {"from": "2024-06-15"}),
+    ("suppliers", {}),
+    ("suppliers", {"top": True}),
 ]
 
 
@@ -118,6 +120,8 @@ def test_summaries_equal_the_lines_through_random_writes(loaded: Any) -> None:
     wishlist_ids = [w["wishlist_id"] for w in data["wishlists"]]
     wishlist_lines = [(i["wishlist_id"], i["product_id"]) for i in data["wishlist_items"]]
     payments = {p["payment_id"]: p for p in data["payments"]}
+    suppliers = [s["supplier_id"] for s in data["suppliers"]]
+    supplies = [(s["supplier_id"], s["product_id"]) for s in data["supplies"]]
 
     def moved(order: dict[str, Any]) -> dict[str, Any]:  # another month, maybe customer
         when = order["purchased_at"] + timedelta(days=rng.choice([-95, -40, 31, 62]))
@@ -219,6 +223,25 @@ def test_summaries_equal_the_lines_through_random_writes(loaded: Any) -> None:
              for p in rng.sample(list(payments), 20)],
             Mode.MERGE, ["payment_id", "method"],
         ),
+        # supplies: new, more units, removed (a supplier may lose its last), imported
+        lambda: store.insert("supplies", {
+            "supplier_id": rng.choice(suppliers), "product_id": rng.choice(products),
+            "units": rng.randint(0, 500),
+        }),
+        lambda: store.update("supplies", rng.choice(supplies), {"units": rng.randint(0, 500)}),
+        lambda: store.delete("supplies", rng.choice(supplies)),
+        lambda: store.write_batch(
+            "supplies",
+            [{"supplier_id": rng.choice(suppliers), "product_id": p, "units": 7}
+             for p in rng.sample(products, 10)],
+            Mode.UPSERT, ["supplier_id", "product_id", "units"],
+        ),
+        lambda: store.write_batch(
+            "supplies",
+            [{"supplier_id": s, "product_id": p, "units": rng.randint(0, 99)}
+             for s, p in rng.sample(supplies, 10)],
+            Mode.MERGE, ["supplier_id", "product_id", "units"],
+        ),
     ]  # fmt: skip
     for round_no in range(3):
         for step in rng.sample(steps, len(steps)):
@@ -236,6 +259,7 @@ def test_summaries_equal_the_lines_through_random_writes(loaded: Any) -> None:
                 (i["wishlist_id"], i["product_id"]) for i in store.find("wishlist_items")
             ]
             payments = {p["payment_id"]: p for p in store.find("payments")}
+            supplies = [(s["supplier_id"], s["product_id"]) for s in store.find("supplies")]
             assert_summaries_agree(store, f"round {round_no}")
     # new orders and lines: a fresh import (insert mode) and single inserts
     new_orders = [

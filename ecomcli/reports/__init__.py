@@ -221,6 +221,8 @@ class ReportSpec:
     chart: Callable[[Params], Chart | None] = lambda p: None
     # a report computed in Python from other reports' small results (e.g. forecast)
     compute: Callable[[Repository, Params], ReportResult] | None = None
+    # the statement's ORDER BY is the report's order (the finishing does not sort)
+    ordered: bool = False
 
     def option(self, name: str) -> Option | None:
         return next((o for o in self.options if o.name == name), None)
@@ -608,6 +610,7 @@ _SPECS = (
         money=("total",),
         derived_money=("discount", "total_due"),
         chart=bar("cart_id", "total_due", "total due (currency units)"),
+        ordered=True,
     ),
     ReportSpec(
         "wishlists",
@@ -627,6 +630,7 @@ _SPECS = (
             if p["by"] == "product"
             else Chart("bar", "customer_id", "products", "products wishlisted")
         ),
+        ordered=True,
     ),
     ReportSpec(
         "top-products",
@@ -692,6 +696,7 @@ _SPECS = (
         _customer_orders,
         money=("revenue",),
         chart=bar("customer_id", "items", "items ordered"),
+        ordered=True,
     ),
     ReportSpec(
         "sales",

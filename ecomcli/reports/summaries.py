@@ -20,16 +20,19 @@ Tables derived from those rows (and products' prices), never written by hand:
   their score sum; the wishlists holding it and their distinct customers: ratings,
   wishlists `--by product`;
 - `summary_payments_daily (day, method, payments, amount)`: payments per day paid (`''`:
-  no `paid_at`) and method: payments at any `--from/--to`.
+  no `paid_at`) and method: payments at any `--from/--to`;
+- `summary_supplier_products (supplier_id, products, units)`: per supplier with supplies,
+  the products it supplies and their units: suppliers.
 
 **Kept lazily, set-based.** Every write to orders, order_items, carts, cart_items,
-reviews, wishlists, wishlist_items or payments, and every write of a stored product's price
-(`insert`, `update`, `delete`, `write_batch`: imports, copies, records, order placement)
-first marks, in the same transaction, what it may change (`mark`, `mark_carts`,
-`mark_products`, `mark_prices`, `mark_payments`): the months and customers of the orders as
-stored (one statement per batch) and of new order rows; the carts written; the products of
-the reviews and wishlist lines as stored and as written; the products whose price is
-written; the months of the payments as stored and as written.
+reviews, wishlists, wishlist_items, payments or supplies, and every write of a stored
+product's price (`insert`, `update`, `delete`, `write_batch`: imports, copies, records,
+order placement) first marks, in the same transaction, what it may change (`mark`,
+`mark_carts`, `mark_products`, `mark_prices`, `mark_payments`, `mark_suppliers`): the months
+and customers of the orders as stored (one statement per batch) and of new order rows; the
+carts written; the products of the reviews and wishlist lines as stored and as written; the
+products whose price is written; the months of the payments as stored and as written; the
+suppliers of the supplies written.
 A report that reads a summary first rebuilds what is marked (`refresh`): per dirty month
 one `DELETE` and one `INSERT ... SELECT` through the `purchased_at` index; the dirty
 customers, carts and products in one statement each; and, after a price mark, the carts
@@ -79,21 +82,25 @@ DIRTY_PRODUCTS = "summary_dirty_products"
 DIRTY_PRICES = "summary_dirty_prices"
 PAYMENTS = "summary_payments_daily"
 DIRTY_PAYMENTS = "summary_dirty_payment_months"
+SUPPLIERS = "summary_supplier_products"
+DIRTY_SUPPLIERS = "summary_dirty_suppliers"
 TABLES = (
     MONTHLY, DAILY, CUSTOMERS, DELIVERY, CARTS, CART_PRICES, REVIEWS, WISHLISTS, PAYMENTS,
-    DIRTY_MONTHS, DIRTY_CUSTOMERS, DIRTY_CARTS, DIRTY_PRODUCTS, DIRTY_PRICES, DIRTY_PAYMENTS,
+    SUPPLIERS, DIRTY_MONTHS, DIRTY_CUSTOMERS, DIRTY_CARTS, DIRTY_PRODUCTS, DIRTY_PRICES,
+    DIRTY_PAYMENTS, DIRTY_SUPPLIERS,
 )  # fmt: skip
 # the entities whose writes mark
 SOURCES = ("orders", "order_items", "carts", "cart_items", "reviews", "wishlists",
-           "wishlist_items", "products", "payments")  # fmt: skip
+           "wishlist_items", "products", "payments", "supplies")  # fmt: skip
 # the ecom_meta rows saying a summary was built (absent: the next refresh builds it all)
 BUILT = {"months": "summaries_months", "customers": "summaries_customers",
          "carts": "summaries_carts", "products": "summaries_products",
-         "payments": "summaries_payments"}  # fmt: skip
+         "payments": "summaries_payments", "suppliers": "summaries_suppliers"}  # fmt: skip
 DIRTY = {"months": DIRTY_MONTHS, "customers": DIRTY_CUSTOMERS, "carts": DIRTY_CARTS,
-         "products": DIRTY_PRODUCTS, "payments": DIRTY_PAYMENTS}  # fmt: skip
+         "products": DIRTY_PRODUCTS, "payments": DIRTY_PAYMENTS,
+         "suppliers": DIRTY_SUPPLIERS}  # fmt: skip
 KEYS = {"months": "month", "customers": "customer_id", "carts": "cart_id",
-        "products": "product_id", "payments": "month"}  # fmt: skip
+        "products": "product_id", "payments": "month", "suppliers": "supplier_id"}  # fmt: skip
 # the carts report reads every cart from this index, in its order (see reports.sql)
 CARTS_INDEX = f"ix_{CARTS}_report"
 CARTS_ORDER = "(total DESC, cart_id, customer_id, status, n_lines, items)"
@@ -163,6 +170,9 @@ def ddl(dialect: Dialect) -> str:
         (PAYMENTS, "payments per day paid (YYYY-MM-DD, '' without paid_at) and method",
          f"day {day_text} NOT NULL, method {method} NOT NULL, payments {big} NOT NULL,"
          f" amount {money} NOT NULL, PRIMARY KEY (day, method)"),
+        (SUPPLIERS, "per supplier with supplies: the products it supplies and their units",
+         f"supplier_id {ident} NOT NULL PRIMARY KEY, products {big} NOT NULL,"
+         f" units {big} NOT NULL"),
         (DIRTY_MONTHS, "months whose orders changed since the summaries were rebuilt",
          f"month {month} NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0"),
         (DIRTY_CUSTOMERS, "customers whose sales changed since the summaries were rebuilt",
@@ -178,6 +188,8 @@ def ddl(dialect: Dialect) -> str:
         (DIRTY_PAYMENTS, "months (YYYY-MM, '' without paid_at) whose payments changed since"
          " the summaries were rebuilt",
          f"month {month} NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0"),
+        (DIRTY_SUPPLIERS, "suppliers whose supplies changed since the summaries were rebuilt",
+         f"supplier_id {ident} NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0"),
     ]  # fmt: skip
     text = "\n".join(
         f"-- {name}: {doc} (derived: see ecomcli/reports/summaries.py)\n"
@@ -255,6 +267,11 @@ def mark(
 def mark_carts(store: SQLRepository, cart_ids: Iterable[Any]) -> None:
     """Before carts or their lines are written: mark the carts as dirty."""
     _mark_keys(store, DIRTY_CARTS, cart_ids)
+
+
+def mark_suppliers(store: SQLRepository, supplier_ids: Iterable[Any]) -> None:
+    """Before supplies are written: mark their suppliers (the key names them)."""
+    _mark_keys(store, DIRTY_SUPPLIERS, supplier_ids)
 
 
 def mark_prices(store: SQLRepository, product_ids: Iterable[Any]) -> None:
@@ -389,18 +406,47 @@ def refresh(store: SQLRepository, kinds: Iterable[str]) -> None:
 
 
 def _stale(store: SQLRepository, kind: str) -> bool:
-    """Not built yet, or marked dirty (carts: or a price marked): one statement."""
-    repriced = ""
+    cur = store.execute(*_check(store, kind))
+    (stale,) = cur.fetchone()
+    cur.close()
+    return bool(stale)
+
+
+def _check(store: SQLRepository, kind: str) -> tuple[str, list[Any]]:
+    """One row, one column `stale`: 1 when summary `kind` is not built yet or is marked
+    dirty (carts: or a price is marked)."""
+    dirty = f"SELECT 1 FROM {DIRTY[kind]}"
     if kind == "carts":
-        repriced = f" + (SELECT COUNT(*) FROM (SELECT 1 FROM {DIRTY_PRICES} LIMIT 1) y)"
-    cur = store.execute(
-        f"SELECT (SELECT COUNT(*) FROM ecom_meta WHERE name = {store.placeholder}),"
-        f" (SELECT COUNT(*) FROM (SELECT 1 FROM {DIRTY[kind]} LIMIT 1) x){repriced}",
+        dirty += f" UNION ALL SELECT 1 FROM {DIRTY_PRICES}"
+    return (
+        f"SELECT CASE WHEN (SELECT COUNT(*) FROM ecom_meta WHERE name = {store.placeholder})"
+        f" = 1 AND (SELECT COUNT(*) FROM ({dirty} LIMIT 1) x) = 0 THEN 0 ELSE 1 END AS stale",
         [BUILT[kind]],
     )
-    built, dirty = cur.fetchone()
-    cur.close()
-    return not built or bool(dirty)
+
+
+def read_fresh(
+    store: SQLRepository, kind: str, statement: str, binds: Sequence[Any]
+) -> tuple[list[str], list[tuple[Any, ...]]] | None:
+    """The rows of a report `statement` over summary `kind`, read with the check that the
+    summary is fresh in one statement (one round trip, one snapshot), or None when it is
+    not. The rows come in no defined order. A report row always has a value (a group's
+    key or a count), so the one row of NULLs the join gives is an empty result."""
+    check, check_binds = _check(store, kind)
+    cur = store.execute(
+        f"SELECT k.stale, r.* FROM ({check}) k LEFT JOIN ({statement}) r ON 1 = 1",
+        [*check_binds, *binds],
+    )
+    try:
+        names = [d[0] for d in cur.description][1:]
+        rows = cur.fetchall()
+    finally:
+        cur.close()
+    if rows[0][0]:
+        return None
+    if len(rows) == 1 and all(v is None for v in rows[0][1:]):
+        return names, []
+    return names, [r[1:] for r in rows]
 
 
 def _repriced() -> str:
@@ -453,6 +499,8 @@ def _rebuild(store: SQLRepository, kind: str) -> None:
         _rebuild_customers(store, flagged, everything)
     elif kind == "products":
         _rebuild_products(store, flagged, everything)
+    elif kind == "suppliers":
+        _rebuild_suppliers(store, flagged, everything)
     else:
         _rebuild_carts(store, flagged, everything)
     # by key, not by a scan of `taken`: a scan would wait for writers' new marks while
@@ -672,6 +720,23 @@ def _rebuild_products(store: SQLRepository, flagged: Sequence[Any], everything: 
     ).close()
 
 
+def _rebuild_suppliers(store: SQLRepository, flagged: Sequence[Any], everything: bool) -> None:
+    """The dirty suppliers' products and units, through the supplies key (supplier_id,
+    product_id); never built, every supplier's from one pass."""
+    where = ""
+    if everything:
+        store.execute(f"DELETE FROM {SUPPLIERS}").close()
+    else:
+        _delete_keys(store, SUPPLIERS, "supplier_id", flagged)
+        taken = f"SELECT supplier_id FROM {DIRTY_SUPPLIERS} WHERE taken = 1"
+        where = f" WHERE sp.supplier_id IN ({taken})"
+    store.execute(
+        f"INSERT INTO {SUPPLIERS} (supplier_id, products, units)"
+        f" SELECT sp.supplier_id, COUNT(*), SUM(sp.units) FROM supplies sp{where}"
+        " GROUP BY sp.supplier_id"
+    ).close()
+
+
 # --- which reports read them -----------------------------------------------------------
 
 
@@ -687,6 +752,8 @@ def needed(name: str, p: dict[str, Any]) -> tuple[str, ...]:
         return ("products",)
     if name == "payments":
         return ("payments",)
+    if name == "suppliers":
+        return ("suppliers",)
     if name == "customer-orders" and not p.get("from") and not p.get("to"):
         return ("customers",)
     if name == "customer-activity" and not (p.get("from") and p.get("to")):

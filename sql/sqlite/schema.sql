@@ -309,6 +309,9 @@ CREATE TABLE IF NOT EXISTS summary_product_wishlists (product_id TEXT NOT NULL P
 -- summary_payments_daily: payments per day paid (YYYY-MM-DD, '' without paid_at) and method (derived: see ecomcli/reports/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_payments_daily (day TEXT NOT NULL, method TEXT NOT NULL, payments INTEGER NOT NULL, amount INTEGER NOT NULL, PRIMARY KEY (day, method)) STRICT;
 
+-- summary_supplier_products: per supplier with supplies: the products it supplies and their units (derived: see ecomcli/reports/summaries.py)
+CREATE TABLE IF NOT EXISTS summary_supplier_products (supplier_id TEXT NOT NULL PRIMARY KEY, products INTEGER NOT NULL, units INTEGER NOT NULL) STRICT;
+
 -- summary_dirty_months: months whose orders changed since the summaries were rebuilt (derived: see ecomcli/reports/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_dirty_months (month TEXT NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) STRICT;
 
@@ -326,6 +329,9 @@ CREATE TABLE IF NOT EXISTS summary_dirty_prices (product_id TEXT NOT NULL PRIMAR
 
 -- summary_dirty_payment_months: months (YYYY-MM, '' without paid_at) whose payments changed since the summaries were rebuilt (derived: see ecomcli/reports/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_dirty_payment_months (month TEXT NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) STRICT;
+
+-- summary_dirty_suppliers: suppliers whose supplies changed since the summaries were rebuilt (derived: see ecomcli/reports/summaries.py)
+CREATE TABLE IF NOT EXISTS summary_dirty_suppliers (supplier_id TEXT NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) STRICT;
 -- serves: the carts report, in its order
 CREATE INDEX IF NOT EXISTS ix_summary_carts_report ON summary_carts (total DESC, cart_id, customer_id, status, n_lines, items);
 
