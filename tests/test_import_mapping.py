@@ -170,6 +170,9 @@ def test_shipped_mappings_load() -> None:
     olist = load(SAMPLES / "olist.toml")
     assert olist.source_for("olist_orders_dataset.csv") is not None
     assert olist.source_for("olist_geolocation_dataset.csv").skip  # type: ignore[union-attr]
+    lines = olist.source_for("olist_order_items_dataset.csv")
+    assert lines is not None  # each line also says which seller supplies its product
+    assert sorted(t.entity.name for t in lines.targets) == ["order_items", "supplies"]
     flat = load(SAMPLES / "flat-sales.toml")
     assert [t.entity.name for t in flat.sources[0].targets] == [
         "customers", "products", "orders", "order_items"
