@@ -690,13 +690,15 @@ class SQLRepository(Repository):
         from ecomcli.reports import sql as report_sql
 
         s = spec(name)
-        kinds = summaries.needed(name, s.params(params)) if self.summarized else ()
+        p = s.params(params)
+        kinds = summaries.needed(name, p) if self.summarized else ()
         statement, binds = report_sql.build(name, self.dialect, params, summarized=bool(kinds))
-        if kinds and self.checks_in_report and not s.ordered:
-            fresh = summaries.read_fresh(self, kinds[0], statement, binds)
-            if fresh is not None:
-                return Table(*fresh)
         try:
+            if kinds and self.checks_in_report and s.checked_in_statement(p):
+                (kind,) = kinds
+                fresh = summaries.read_fresh(self, kind, statement, binds)
+                if fresh is not None:
+                    return Table(*fresh)
             summaries.refresh(self, kinds)
         except ReadOnly:  # a read-only account or replica: the statements over the lines
             statement, binds = report_sql.build(name, self.dialect, params)

@@ -221,8 +221,10 @@ class ReportSpec:
     chart: Callable[[Params], Chart | None] = lambda p: None
     # a report computed in Python from other reports' small results (e.g. forecast)
     compute: Callable[[Repository, Params], ReportResult] | None = None
-    # the statement's ORDER BY is the report's order (the finishing does not sort)
-    ordered: bool = False
+    # on a server, check the report's summary is fresh in its statement (one round trip):
+    # not when the statement's ORDER BY is the report's order (the finishing keeps it) nor
+    # when the result is as large as a table (an extra column on every row)
+    checked_in_statement: Callable[[Params], bool] = lambda p: True
 
     def option(self, name: str) -> Option | None:
         return next((o for o in self.options if o.name == name), None)
@@ -610,7 +612,7 @@ _SPECS = (
         money=("total",),
         derived_money=("discount", "total_due"),
         chart=bar("cart_id", "total_due", "total due (currency units)"),
-        ordered=True,
+        checked_in_statement=lambda p: False,
     ),
     ReportSpec(
         "wishlists",
@@ -630,7 +632,7 @@ _SPECS = (
             if p["by"] == "product"
             else Chart("bar", "customer_id", "products", "products wishlisted")
         ),
-        ordered=True,
+        checked_in_statement=lambda p: False,
     ),
     ReportSpec(
         "top-products",
@@ -673,6 +675,7 @@ _SPECS = (
         ),
         _customer_activity,
         datetimes=("last_purchase_at",),
+        checked_in_statement=lambda p: p["list"] is None,
     ),
     ReportSpec(
         "suppliers",
@@ -696,7 +699,7 @@ _SPECS = (
         _customer_orders,
         money=("revenue",),
         chart=bar("customer_id", "items", "items ordered"),
-        ordered=True,
+        checked_in_statement=lambda p: False,
     ),
     ReportSpec(
         "sales",

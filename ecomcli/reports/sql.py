@@ -212,7 +212,7 @@ def summarized_carts(d: SQL, p: Params) -> Built:
     join, pays = "", "0"
     if p.get("discount") and p.get("payment_method"):
         # --limit: N lookups, not 75k paying customers found first (MariaDB 0.47 s of
-        # --limit 10; SQLite 43 ms to 0.01 ms)
+        # --limit 10; SQLite 43 ms of 44)
         join, pays = pays_by(d, every_cart=not p.get("limit"))
         binds.append(p["payment_method"])
     sql = d.select(
@@ -468,12 +468,7 @@ def suppliers(d: SQL, p: Params) -> Built:
     0.9 to 0.2 ms, MariaDB 2.1 to 0.6 ms), else the supplies counted per supplier first
     (their key's order) and the names joined to the counts (MariaDB 3.6 ms to 2.2 ms, SQLite
     1.07 to 0.88 ms against grouping the joined rows by id and name: a temporary table)."""
-    counts = summaries.SUPPLIERS
-    if not d.summarized:
-        counts = (
-            "(SELECT sp.supplier_id, COUNT(*) AS products, SUM(sp.units) AS units"
-            " FROM supplies sp GROUP BY sp.supplier_id)"
-        )
+    counts = summaries.SUPPLIERS if d.summarized else f"({summaries.supplier_counts()})"
     if p["top"]:
         sql = d.select(
             ("s.supplier_id", "supplier_id"),
