@@ -35,9 +35,10 @@ products whose price is written; the months of the payments as stored and as wri
 suppliers of the supplies written.
 A report that reads a summary first rebuilds what is marked (`refresh`): per dirty month
 one `DELETE` and one `INSERT ... SELECT` through the `purchased_at` index; the dirty
-customers, carts, products and suppliers in one statement each; and, after a price mark, the carts
-holding a product whose price differs from the one their totals used. The first report
-after a big import pays for rebuilding what the import touched (seconds at 1M orders).
+customers, carts, products and suppliers in one statement each; and, after a price mark,
+the carts holding a product whose price differs from the one their totals used. The first
+report after a big import pays for rebuilding what the import touched (seconds at 1M
+orders).
 
 **Concurrency.** Writers mark before they write. `refresh` first flags the marks it will
 clear (`UPDATE ... SET taken = 1`: on MySQL this waits for the writers holding them, and a
