@@ -63,11 +63,17 @@ Record = MappingT[str, Any]  # normalized column name -> raw value
 
 @dataclass(frozen=True)
 class Lookup:
-    """Replace a value by another column of a second file (`customer_id` -> the person)."""
+    """Replace a value by another column of a second file (`customer_id` -> the person).
+    A key the file lacks, or gives several different values, rejects the row; `optional`:
+    it gives an empty value instead (a review's order -> its product, when it has one)."""
 
     file: str
     key: str
     value: str
+    optional: bool = False
+
+
+AMBIGUOUS = object()  # a lookup key with several different values in its file
 
 
 @dataclass(frozen=True)
@@ -230,9 +236,11 @@ def _spec(value: Any, where: str) -> FieldSpec:
     lookup = None
     if "lookup" in value:
         lk = value["lookup"]
-        if not isinstance(lk, dict) or set(lk) != {"file", "key", "value"}:
-            raise UsageError(f"{where}: lookup needs file, key and value")
-        lookup = Lookup(lk["file"], normalize_name(lk["key"]), normalize_name(lk["value"]))
+        keys = set(lk) if isinstance(lk, dict) else set()
+        if not {"file", "key", "value"} <= keys <= {"file", "key", "value", "optional"}:
+            raise UsageError(f"{where}: lookup needs file, key and value (and may be optional)")
+        key, column = normalize_name(lk["key"]), normalize_name(lk["value"])
+        lookup = Lookup(lk["file"], key, column, bool(lk.get("optional", False)))
     scale = None
     if "scale" in value:
         try:
@@ -289,7 +297,11 @@ def _read_lookup(path: Path, lookup: Lookup, encoding: str) -> dict[str, Any]:
             raise EcomError(
                 f"lookup file {path}: needs columns {lookup.key!r} and {lookup.value!r}"
             ) from None
-        return {row[k]: row[v] for row in reader if len(row) > max(k, v)}
+        table: dict[str, Any] = {}
+        for row in reader:
+            if len(row) > max(k, v) and table.setdefault(row[k], row[v]) != row[v]:
+                table[row[k]] = AMBIGUOUS
+        return table
 
 
 def compile_spec(
@@ -342,14 +354,19 @@ def compile_spec(
         table = spec.map
         steps.append(lambda v: table.get(v, v) if isinstance(v, str) else v)
     if lookup_table is not None:
+        lookup: Lookup = spec.lookup  # type: ignore[assignment]
 
         def look(v: Any) -> Any:
             if v is None or v == "":
                 return v
             found = lookup_table.get(str(v))
+            if found is not None and found is not AMBIGUOUS:
+                return found
+            if lookup.optional:
+                return None
             if found is None:
-                raise ValueError(f"{v!r} not found in lookup file {spec.lookup.file}")  # type: ignore[union-attr]
-            return found
+                raise ValueError(f"{v!r} not found in lookup file {lookup.file}")
+            raise ValueError(f"{v!r} has several values in lookup file {lookup.file}")
 
         steps.append(look)
     if spec.as_int:

@@ -140,6 +140,49 @@ skip = true
     assert bad["line"] == "4" and "k9" in bad["reason"]
 
 
+def test_lookup_of_a_key_with_several_values_rejects_the_row(db_url: str, tmp_path: Path) -> None:
+    (tmp_path / "people.csv").write_text("cid,person\nk1,P1\nk2,P1\nk2,P2\nk3,P3\nk3,P3\n")
+    (tmp_path / "orders.csv").write_text("oid,cid\no1,k1\no2,k2\no3,k3\n")
+    (tmp_path / "m.toml").write_text(
+        '[orders]\norder_id = "oid"\npurchased_at = { value = "2024-01-01 10:00:00" }\n'
+        'customer_id = { column = "cid", lookup = { file = "people.csv", key = "cid", '
+        'value = "person" } }\n'
+    )
+    (tmp_path / "customers.csv").write_text("customer_id\nP1\nP2\nP3\n")
+    assert ecom("import", str(tmp_path / "customers.csv"), "--db", db_url).exit_code == 0
+    result = ecom("import", str(tmp_path / "orders.csv"), "--map", str(tmp_path / "m.toml"),
+                  "--db", db_url, "--rejects", str(tmp_path / "rej.csv"))
+    assert result.exit_code == 4, result.stderr
+    with ecomcli.connect(db_url) as store:  # k3 is listed twice with the same person: fine
+        assert {o["order_id"]: o["customer_id"] for o in store.find("orders")} == {
+            "o1": "P1", "o3": "P3"
+        }
+    (bad,) = csv.DictReader((tmp_path / "rej.csv").open())
+    assert (bad["line"], bad["field"]) == ("3", "customer_id")
+    assert "'k2' has several values in lookup file people.csv" in bad["reason"]
+
+
+def test_optional_lookup_leaves_the_field_empty(db_url: str, tmp_path: Path) -> None:
+    """A review rates an order; it rates a product when its order holds exactly one."""
+    (tmp_path / "lines.csv").write_text(
+        "order_id,product_id\no1,p1\no2,p1\no2,p2\no3,p2\no3,p2\n"
+    )
+    (tmp_path / "reviews.csv").write_text("rid,oid,score\nr1,o1,5\nr2,o2,4\nr3,o3,2\nr4,o4,1\n")
+    (tmp_path / "m.toml").write_text(
+        '[reviews]\nreview_id = "rid"\nscore = "score"\n'
+        'product_id = { column = "oid", lookup = { file = "lines.csv", key = "order_id", '
+        'value = "product_id", optional = true } }\n'
+    )
+    (tmp_path / "products.csv").write_text("product_id,name,price\np1,Tee,9.99\np2,Mug,4.50\n")
+    assert ecom("import", str(tmp_path / "products.csv"), "--db", db_url).exit_code == 0
+    result = ecom("import", str(tmp_path / "reviews.csv"), "--map", str(tmp_path / "m.toml"),
+                  "--db", db_url)
+    assert result.exit_code == 0, result.stderr
+    with ecomcli.connect(db_url) as store:
+        rated = {r["review_id"]: r["product_id"] for r in store.find("reviews")}
+    assert rated == {"r1": "p1", "r2": None, "r3": "p2", "r4": None}
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -148,6 +191,7 @@ skip = true
         ("[orders]\norder_id = { column = 'a', value = 'b' }\n", "only one of"),
         ("[orders\n", "invalid TOML"),
         ("[orders]\norder_id = { colum = 'a' }\n", "unknown key 'colum'"),
+        ("[orders]\norder_id.lookup = { file = 'f.csv', key = 'k' }\n", "lookup needs"),
     ],
 )
 def test_bad_mapping_files(tmp_path: Path, text: str, message: str) -> None:
@@ -164,6 +208,56 @@ def test_mapped_column_missing_from_file_stops_before_writing(db_url: str, tmp_p
                   "--db", db_url)
     assert result.exit_code == 1
     assert "customerid" in result.stderr and "x.csv" in result.stderr
+
+
+OLIST = {  # the export's layout, our own rows: o1 holds one product, o2 two, o3 none
+    "product_category_name_translation.csv": "product_category_name,product_category_name_english\n"
+    "casa,home\n",
+    "olist_customers_dataset.csv": "customer_id,customer_unique_id,customer_zip_code_prefix,"
+    "customer_city,customer_state\nc1,u1,01046,sao paulo,SP\nc2,u1,01046,sao paulo,SP\n"
+    "c3,u2,70740,brasilia,DF\n",
+    "olist_sellers_dataset.csv": "seller_id,seller_zip_code_prefix,seller_city,seller_state\n"
+    "s1,70740,brasilia,DF\n",
+    "olist_products_dataset.csv": "product_id,product_category_name,product_weight_g,"
+    "product_length_cm,product_height_cm,product_width_cm\np1,casa,100.0,10,10,10\n"
+    "p2,casa,200.0,20,20,20\n",
+    "olist_orders_dataset.csv": "order_id,customer_id,order_status,order_purchase_timestamp,"
+    "order_approved_at,order_delivered_carrier_date,order_delivered_customer_date,"
+    "order_estimated_delivery_date\n"
+    "o1,c1,delivered,2018-01-05 10:00:00,2018-01-05 10:30:00,,,\n"
+    "o2,c2,delivered,2018-02-05 10:00:00,2018-02-06 09:00:00,,,\n"
+    "o3,c3,created,2018-03-05 10:00:00,,,,\n",
+    "olist_order_items_dataset.csv": "order_id,order_item_id,product_id,seller_id,price,"
+    "freight_value\no1,1,p1,s1,10.0,1.0\no2,1,p1,s1,10.0,1.0\no2,2,p2,s1,20.0,1.0\n",
+    "olist_order_payments_dataset.csv": "order_id,payment_sequential,payment_type,"
+    "payment_installments,payment_value\no1,1,credit_card,1,11.0\no2,1,boleto,1,32.0\n"
+    "o3,1,voucher,0,5.0\n",
+    "olist_order_reviews_dataset.csv": "review_id,order_id,review_score,review_comment_title,"
+    "review_comment_message,review_creation_date\nr1,o1,2,,,2018-01-10 00:00:00\n"
+    "r2,o2,5,,,2018-02-10 00:00:00\nr3,o3,1,,,2018-03-10 00:00:00\n",
+}
+
+
+def test_olist_reviews_rate_their_orders_product_and_payments_take_its_approval(
+    tmp_path: Path,
+) -> None:
+    for name, text in OLIST.items():
+        (tmp_path / name).write_text(text)
+    db = f"sqlite:///{tmp_path / 'olist.db'}"
+    assert ecom("init-db", "--db", db).exit_code == 0
+    result = ecom("import", str(tmp_path), "--map", str(SAMPLES / "olist.toml"), "--db", db)
+    assert result.exit_code == 0, result.stderr
+    with ecomcli.connect(db) as store:
+        reviewed = {r["review_id"]: r["product_id"] for r in store.find("reviews")}
+        paid = {p["order_id"]: p["paid_at"] for p in store.find("payments")}
+        ratings = store.report("ratings").to_dict("records")
+        payments = store.report("payments", from_="2018-02-01").to_dict("records")
+    assert reviewed == {"r1": "p1", "r2": None, "r3": None}  # o2 holds two products, o3 none
+    assert paid == {"o1": datetime(2018, 1, 5, 10, 30), "o2": datetime(2018, 2, 6, 9), "o3": None}
+    assert {(r["end"], r["product_id"], r["reviews"]) for r in ratings} == {
+        ("lowest", "p1", 1), ("highest", "p1", 1)
+    }  # fmt: skip
+    assert [(p["method"], p["payments"]) for p in payments] == [("bank_transfer", 1)]
 
 
 def test_shipped_mappings_load() -> None:
