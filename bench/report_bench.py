@@ -339,6 +339,7 @@ def bench(store: Any, repeat: int, skip_notebook: bool, only: set[str]) -> list[
         sql_name, sql_params = (
             (name, params) if name != "forecast" else ("sales", {"by": "quarter"})
         )
+        result = None  # the last case's result freed here, not in this case's first timing
         reports.run(store, name, params)  # warm the caches
         direct(store, sql_name, sql_params)
         t_ecoms, t_directs = [], []
