@@ -271,12 +271,14 @@ def oracle_low_stock(t, threshold: int = 10) -> list[dict[str, Any]]:
     return sorted(out, key=lambda r: (r["units_in_stock"], r["product_id"]))
 
 
-def oracle_ratings(t, n: int = 5) -> list[dict[str, Any]]:
+def oracle_ratings(t, n: int = 5, least: int = 1) -> list[dict[str, Any]]:
     reviews = t["reviews"].dropna(subset=["product_id"])
     name = dict(zip(t["products"]["product_id"], t["products"]["name"], strict=True))
     rated = []
     for pid, g in reviews.groupby("product_id"):
         scores = list(g["score"])
+        if len(scores) < least:
+            continue
         rated.append(
             {
                 "product_id": pid,
@@ -525,6 +527,17 @@ def test_low_stock_lists_products_under_the_threshold_with_suppliers(shop, rows)
 def test_ratings_lowest_and_highest_by_average_review_score(shop, rows) -> None:
     assert run(shop, "ratings") == oracle_ratings(frames(rows))
     assert run(shop, "ratings", limit=2) == oracle_ratings(frames(rows), 2)
+
+
+def test_ratings_leave_out_products_with_fewer_reviews_than_asked(shop, rows) -> None:
+    t = frames(rows)
+    counts = t["reviews"].dropna(subset=["product_id"]).groupby("product_id").size()
+    least = int(counts.median()) + 1  # about half the reviewed products have fewer
+    assert (counts < least).any()
+    got = run(shop, "ratings", min_reviews=least, limit=100)
+    assert got == oracle_ratings(t, 100, least)
+    assert got and min(r["reviews"] for r in got) >= least
+    assert run(shop, "ratings", min_reviews=int(counts.max()) + 1) == []
 
 
 def test_carts_totals_and_discount_for_customers_paying_by_a_method(shop, rows) -> None:

@@ -52,6 +52,24 @@ def test_list_names_every_report_with_a_description() -> None:
     assert by_name["sales"]["options"] == "--from --to --by"
 
 
+SAMPLE = {"int": "2", "from": "2000-01-01", "to": "2099-12-31", "decimal": "10", "flag": None}
+
+
+@pytest.mark.parametrize(
+    ("name", "option"),
+    [(s.name, o) for s in reports.REPORTS.values() for o in s.options if o.name != "list"],
+    ids=lambda v: getattr(v, "flag", v),
+)
+def test_every_option_a_report_documents_is_a_flag_of_ecom_report(
+    shop_url: str, name: str, option: reports.Option
+) -> None:
+    value = option.choices[-1] if option.kind == "choice" else SAMPLE.get(option.kind)
+    value = SAMPLE[option.name] if option.kind == "date" else value
+    given = [option.flag] if value is None else [option.flag, value]
+    result = ecom("report", name, *given, "--format", "csv", "--db", shop_url)
+    assert result.exit_code == 0, result.stderr
+
+
 def test_formats_carry_the_documented_columns(ties_url: str) -> None:
     args = ("report", "top-products", "--limit", "1", "--db", ties_url)
     as_csv = ecom(*args, "--format", "csv")

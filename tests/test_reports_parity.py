@@ -23,6 +23,7 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("low-stock", {}),
     ("low-stock", {"threshold": 25}),
     ("ratings", {"limit": 4}),
+    ("ratings", {"limit": 3, "min_reviews": 8}),
     ("carts", {}),
     ("carts", {"discount": "10", "payment_method": "credit_card"}),
     ("wishlists", {"by": "customer"}),

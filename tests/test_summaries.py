@@ -56,6 +56,7 @@ CHECKS: list[tuple[str, dict[str, Any]]] = [
     ("carts", {"discount": "10", "payment_method": "credit_card", "limit": 25}),
     ("ratings", {}),
     ("ratings", {"limit": 1000}),
+    ("ratings", {"min_reviews": 3}),
     ("wishlists", {"by": "product"}),
     ("payments", {}),
     ("payments", {"from": "2024-03-11", "to": "2024-08-09"}),

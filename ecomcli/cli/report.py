@@ -65,6 +65,10 @@ def report(
     threshold: Annotated[
         int | None, typer.Option("--threshold", help="low-stock: fewer units than this.")
     ] = None,
+    min_reviews: Annotated[
+        int | None,
+        typer.Option("--min-reviews", help="ratings: only products with at least N reviews."),
+    ] = None,
     metric: Annotated[
         str | None, typer.Option("--metric", help="top-products: units|revenue.")
     ] = None,
@@ -106,6 +110,7 @@ def report(
         "limit": limit,
         "by": by,
         "threshold": threshold,
+        "min_reviews": min_reviews,
         "metric": metric,
         "discount": discount,
         "payment_method": payment_method,

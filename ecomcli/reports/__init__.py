@@ -586,7 +586,10 @@ _SPECS = (
     ReportSpec(
         "ratings",
         "lowest- and highest-rated products by average review score",
-        (LIMIT("N lowest and N highest", 5),),
+        (
+            LIMIT("N lowest and N highest", 5),
+            Option("min_reviews", "int", "only products with at least N reviews", 1),
+        ),
         cols("end", "product_id", "name", "reviews", "avg_score"),
         _ratings,
         chart=bar("product_id", "avg_score", "average score (1-5)"),

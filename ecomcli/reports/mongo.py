@@ -140,6 +140,7 @@ def ratings(p: Params) -> Built:
     return "reviews", [
         {"$match": {"product_id": {"$ne": None}}},
         {"$group": {"_id": "$product_id", "reviews": {"$sum": 1}, "score_sum": {"$sum": "$score"}}},
+        {"$match": {"reviews": {"$gte": int(p["min_reviews"])}}},
         {"$addFields": {"avg": {"$divide": ["$score_sum", "$reviews"]}}},
         {
             "$facet": {

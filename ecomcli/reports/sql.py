@@ -141,14 +141,16 @@ def ratings(d: SQL, p: Params) -> Built:
     (the finishing picks its rows from these with exact arithmetic). Doubles order the
     averages exactly here: two different fractions with denominators below ~10^7 differ by
     more than a double's rounding, and equal ones round alike."""
+    least = int(p["min_reviews"])
     per_product = (
         "SELECT r.product_id, COUNT(*) AS n, SUM(r.score) AS score_sum"
         " FROM reviews r WHERE r.product_id IS NOT NULL GROUP BY r.product_id"
+        f" HAVING COUNT(*) >= {least}"
     )
     if d.summarized:  # one row per reviewed product (5,000 instead of 420k reviews)
         per_product = (
             "SELECT s.product_id, s.reviews AS n, s.score_sum"
-            f" FROM {summaries.REVIEWS} s WHERE s.reviews > 0"
+            f" FROM {summaries.REVIEWS} s WHERE s.reviews >= {least}"
         )
     columns = d.select(
         ("p.product_id", "product_id"),
