@@ -603,8 +603,15 @@ def plan_targets(
                     )
                 used.add(col)
             folder = Path.cwd() if inp.name == "<stdin>" else inp.path.parent
-            table = lookups.table(spec.lookup, folder) if spec.lookup else None
-            getters.append((name, compile_spec(name, spec, date_format, table)))
+            table, blank = None, None
+            if spec.lookup:
+                table = lookups.table(spec.lookup, folder)
+                told = (
+                    f"{inp.name}: {ent.name}.{name} left empty where {spec.lookup.file} gives"
+                    " no single value,"
+                )
+                blank = partial(lookups.blanks.update, (told,))
+            getters.append((name, compile_spec(name, spec, date_format, table, blank)))
             covered.add(name)
         if target.passthrough:
             for f in ent.fields:
@@ -1228,6 +1235,7 @@ def import_paths(
         with gc_paused():
             for inp in inputs:
                 importer.run_file(inp, lookups)
+        summary.notices.extend(lookups.notes())
     finally:
         importer.rejects.close()
         for p in spool:

@@ -29,6 +29,7 @@ import fnmatch
 import re
 import string
 import tomllib
+from collections import Counter
 from collections.abc import Callable, Sequence
 from collections.abc import Mapping as MappingT
 from dataclasses import dataclass, field
@@ -42,7 +43,7 @@ from ecomcli.errors import EcomError, UsageError, ValidationError
 from ecomcli.repository import Mode
 from ecomcli.schema import Entity, normalize_name
 
-SOURCE_SETTINGS = {"match", "skip", "date_format", "delimiter", "encoding", "trim"}
+SOURCE_SETTINGS = {"match", "skip", "date_format", "delimiter", "encoding"}
 TARGET_SETTINGS = {"passthrough", "mode", "optional"}
 SPEC_KEYS = {
     "column",
@@ -169,6 +170,14 @@ def parse(data: dict[str, Any], path: Path = Path("<mapping>")) -> MappingFile:
     return MappingFile(path, tuple(sources))
 
 
+def _flag(table: dict[str, Any], key: str, default: bool, where: str) -> bool:
+    """A true/false setting: TOML's own booleans only (`"false"` is a string, not false)."""
+    value = table.get(key, default)
+    if not isinstance(value, bool):
+        raise UsageError(f"{where}: {key} must be true or false, got {value!r}")
+    return value
+
+
 def _source(name: str, section: dict[str, Any], where: str) -> Source:
     match = section.get("match", f"{name}.*")
     patterns = (match,) if isinstance(match, str) else tuple(match)
@@ -183,7 +192,8 @@ def _source(name: str, section: dict[str, Any], where: str) -> Source:
                 f"({', '.join(sorted(SOURCE_SETTINGS))}) nor an entity table"
             )
         targets.append(_target(ent, value, f"{where}: [{name}.{key}]"))
-    if not targets and not section.get("skip"):
+    skip = _flag(section, "skip", False, f"{where}: [{name}]")
+    if not targets and not skip:
         raise UsageError(f"{where}: source {name!r} has no entity table (or set skip = true)")
     order = {e.name: i for i, e in enumerate(schema.load_order())}
     targets.sort(key=lambda t: order[t.entity.name])
@@ -191,7 +201,7 @@ def _source(name: str, section: dict[str, Any], where: str) -> Source:
         name=name,
         match=patterns,
         targets=tuple(targets),
-        skip=bool(section.get("skip", False)),
+        skip=skip,
         date_format=section.get("date_format"),
         delimiter=section.get("delimiter"),
         encoding=section.get("encoding"),
@@ -214,9 +224,9 @@ def _target(ent: Entity, table: dict[str, Any], where: str) -> Target:
     return Target(
         entity=ent,
         specs=specs,
-        passthrough=bool(table.get("passthrough", True)),
+        passthrough=_flag(table, "passthrough", True, where),
         mode=Mode(mode) if mode else None,
-        optional=bool(table.get("optional", False)),
+        optional=_flag(table, "optional", False, where),
     )
 
 
@@ -240,7 +250,7 @@ def _spec(value: Any, where: str) -> FieldSpec:
         if not {"file", "key", "value"} <= keys <= {"file", "key", "value", "optional"}:
             raise UsageError(f"{where}: lookup needs file, key and value (and may be optional)")
         key, column = normalize_name(lk["key"]), normalize_name(lk["value"])
-        lookup = Lookup(lk["file"], key, column, bool(lk.get("optional", False)))
+        lookup = Lookup(lk["file"], key, column, _flag(lk, "optional", False, f"{where} lookup"))
     scale = None
     if "scale" in value:
         try:
@@ -252,11 +262,11 @@ def _spec(value: Any, where: str) -> FieldSpec:
         sequence=normalize_name(value["sequence"]) if "sequence" in value else None,
         value=value.get("value"),
         template=value.get("template"),
-        trim=bool(value.get("trim", False)),
+        trim=_flag(value, "trim", False, where),
         default=value.get("default"),
         map={str(k): v for k, v in (value.get("map") or {}).items()},
         lookup=lookup,
-        as_int=bool(value.get("as_int", False)),
+        as_int=_flag(value, "as_int", False, where),
         scale=scale,
         date_format=value.get("date_format"),
     )
@@ -268,12 +278,17 @@ Getter = Callable[[Record], Any]
 
 
 class Lookups:
-    """Lookup tables, loaded once per import from files next to the input (or the mapping)."""
+    """Lookup tables, loaded once per import from files next to the input (or the mapping),
+    and how many values each optional lookup left empty (`blanks`, told after the import)."""
 
     def __init__(self, mapping_dir: Path, encoding: str = "utf-8-sig") -> None:
         self.mapping_dir = mapping_dir
         self.encoding = encoding
         self.tables: dict[tuple[Path, str, str], dict[str, Any]] = {}
+        self.blanks: Counter[str] = Counter()
+
+    def notes(self) -> list[str]:
+        return [f"{told} on {n:,} rows" for told, n in self.blanks.items()]
 
     def table(self, lookup: Lookup, input_dir: Path) -> dict[str, Any]:
         path = input_dir / lookup.file
@@ -305,10 +320,12 @@ def _read_lookup(path: Path, lookup: Lookup, encoding: str) -> dict[str, Any]:
 
 
 def compile_spec(
-    name: str, spec: FieldSpec, date_format: str | None, lookup_table: dict[str, Any] | None
+    name: str, spec: FieldSpec, date_format: str | None, lookup_table: dict[str, Any] | None,
+    blank: Callable[[], Any] | None = None,
 ) -> Getter:
     """One function: source record -> the raw value of field `name` (may raise
-    ValidationError naming the field)."""
+    ValidationError naming the field). `blank` is called for each value an optional lookup
+    leaves empty."""
     if spec.template is not None:
         parts = [
             (lit, normalize_name(col) if col else None)
@@ -363,6 +380,8 @@ def compile_spec(
             if found is not None and found is not AMBIGUOUS:
                 return found
             if lookup.optional:
+                if blank is not None:
+                    blank()
                 return None
             if found is None:
                 raise ValueError(f"{v!r} not found in lookup file {lookup.file}")

@@ -178,6 +178,8 @@ def test_optional_lookup_leaves_the_field_empty(db_url: str, tmp_path: Path) -> 
     result = ecom("import", str(tmp_path / "reviews.csv"), "--map", str(tmp_path / "m.toml"),
                   "--db", db_url)
     assert result.exit_code == 0, result.stderr
+    told = " ".join(result.stderr.split())  # as wrapped on a narrow terminal
+    assert "reviews.product_id left empty where lines.csv gives no single value, on 2 rows" in told
     with ecomcli.connect(db_url) as store:
         rated = {r["review_id"]: r["product_id"] for r in store.find("reviews")}
     assert rated == {"r1": "p1", "r2": None, "r3": "p2", "r4": None}
@@ -192,6 +194,11 @@ def test_optional_lookup_leaves_the_field_empty(db_url: str, tmp_path: Path) -> 
         ("[orders\n", "invalid TOML"),
         ("[orders]\norder_id = { colum = 'a' }\n", "unknown key 'colum'"),
         ("[orders]\norder_id.lookup = { file = 'f.csv', key = 'k' }\n", "lookup needs"),
+        ("[orders]\nstatus.lookup = { file = 'f.csv', key = 'k', value = 'v', optional = 'no' }\n",
+         "optional must be true or false, got 'no'"),
+        ("[orders]\norder_id = { column = 'a', trim = 1 }\n", "trim must be true or false"),
+        ("[sources.x]\nmatch = 'x.csv'\nskip = 'yes'\n", "skip must be true or false"),
+        ("trim = true\n[orders]\norder_id = 'a'\n", "'trim' is neither a setting"),
     ],
 )
 def test_bad_mapping_files(tmp_path: Path, text: str, message: str) -> None:

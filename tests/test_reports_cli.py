@@ -61,13 +61,18 @@ SAMPLE = {"int": "2", "from": "2000-01-01", "to": "2099-12-31", "decimal": "10",
     ids=lambda v: getattr(v, "flag", v),
 )
 def test_every_option_a_report_documents_is_a_flag_of_ecom_report(
-    shop_url: str, name: str, option: reports.Option
+    shop_url: str, name: str, option: reports.Option, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     value = option.choices[-1] if option.kind == "choice" else SAMPLE.get(option.kind)
     value = SAMPLE[option.name] if option.kind == "date" else value
     given = [option.flag] if value is None else [option.flag, value]
+    asked: list[dict[str, object]] = []
+    run = reports.run
+    monkeypatch.setattr(reports, "run", lambda s, n, p: asked.append(p) or run(s, n, p))
     result = ecom("report", name, *given, "--format", "csv", "--db", shop_url)
     assert result.exit_code == 0, result.stderr
+    params = asked[0]  # forecast runs sales too
+    assert reports.spec(name).params(params)[option.name] == option.convert(value or True)
 
 
 def test_formats_carry_the_documented_columns(ties_url: str) -> None:
@@ -113,6 +118,9 @@ def test_an_option_of_another_report_is_a_usage_error_naming_the_valid_ones(
     assert result.stdout == ""
     bad = ecom("report", "sales", "--by", "fortnight", "--db", ties_url)
     assert bad.exit_code == 2 and "--by: expected one of day, week" in bad.stderr
+    zero = ecom("report", "ratings", "--min-reviews", "0", "--db", ties_url)
+    assert zero.exit_code == 2
+    assert "--min-reviews: expected a whole number of at least 1, got 0" in zero.stderr
     unknown = ecom("report", "bestsellers", "--db", ties_url)
     assert unknown.exit_code == 3 and "reports: low-stock, ratings" in unknown.stderr
     stray = ecom("report", "sales", "inactive", "--db", ties_url)

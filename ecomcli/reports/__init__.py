@@ -75,6 +75,10 @@ class Option:
             if self.kind == "flag":
                 return bool(value)
         except (ValueError, TypeError, InvalidOperation):
+            if self.kind == "int":
+                raise UsageError(
+                    f"{self.flag}: expected a whole number of at least 1, got {value!r}"
+                ) from None
             raise UsageError(f"{self.flag}: {self.help} (got {value!r})") from None
         text = str(value)
         if text not in self.choices:
