@@ -596,6 +596,9 @@ def test_customer_orders_includes_customers_without_orders(shop, rows) -> None:
     got = run(shop, "customer-orders")
     assert got == oracle_customer_orders(frames(rows))
     assert got[-1]["orders"] == 0 and got[-1]["revenue"] == Decimal("0.00")
+    buyers = sum(1 for r in got if r["orders"])
+    for n in (1, buyers, buyers + 1, buyers + 2, len(got), len(got) + 5):
+        assert run(shop, "customer-orders", limit=n) == got[:n]  # a cut among the zeros too
 
 
 def test_sales_by_month_matches_pandas_and_shows_empty_months(shop, rows) -> None:
@@ -755,6 +758,15 @@ def tie_rows() -> dict[str, list[dict[str, Any]]]:
         ],
     }
     return typed(raw)
+
+
+def test_customer_orders_limit_cuts_among_customers_without_orders(store: Repository) -> None:
+    rows = tie_rows()  # a ordered; b did not (nor, now, f, c, e, d)
+    rows["customers"] += typed({"customers": [{"customer_id": k} for k in "fced"]})["customers"]
+    load(store, rows)
+    for n in (1, 3, 6, 9):
+        got = [(r["customer_id"], r["items"]) for r in run(store, "customer-orders", limit=n)]
+        assert got == [("a", 13), *((k, 0) for k in "bcdef")][:n]
 
 
 def test_wishlists_ties_go_to_more_customers_then_id(store: Repository) -> None:

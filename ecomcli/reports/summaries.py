@@ -105,6 +105,9 @@ KEYS = {"months": "month", "customers": "customer_id", "carts": "cart_id",
 # the carts report reads every cart from this index, in its order (see reports.sql)
 CARTS_INDEX = f"ix_{CARTS}_report"
 CARTS_ORDER = "(total DESC, cart_id, customer_id, status, n_lines, items)"
+# customer-orders --limit N reads its first N customers from this one (see reports.sql)
+CUSTOMERS_INDEX = f"ix_{CUSTOMERS}_report"
+CUSTOMERS_ORDER = "(items DESC, orders DESC, customer_id)"
 # a payment without `paid_at`: its day in the payments summary, its month in the marks
 UNDATED = "''"
 # the payment fields the payments summary holds (a write of only others marks nothing)
@@ -141,6 +144,9 @@ def ddl(dialect: Dialect) -> str:
     # the carts report reads every cart from this index, in its order, without the table
     # (see reports.sql summarized_carts); MySQL declares it inline (no IF NOT EXISTS)
     carts_index = "" if dialect == "sqlite" else f", INDEX {CARTS_INDEX} {CARTS_ORDER}"
+    customers_index = (
+        "" if dialect == "sqlite" else f", INDEX {CUSTOMERS_INDEX} {CUSTOMERS_ORDER}"
+    )
     tables = [
         (MONTHLY, "sales per calendar month (YYYY-MM) and product",
          f"month {month} NOT NULL, product_id {ident} NOT NULL, units {big} NOT NULL,"
@@ -151,7 +157,7 @@ def ddl(dialect: Dialect) -> str:
         (CUSTOMERS, "sales per customer, all time",
          f"customer_id {ident} NOT NULL PRIMARY KEY, orders {big} NOT NULL,"
          f" items {big} NOT NULL, revenue {money} NOT NULL, sales {big} NOT NULL,"
-         f" first_sale_at {moment} NOT NULL, last_sale_at {moment} NOT NULL"),
+         f" first_sale_at {moment} NOT NULL, last_sale_at {moment} NOT NULL{customers_index}"),
         (DELIVERY, "deliveries per purchase month, partner and delivery month",
          f"month {month} NOT NULL, partner_id {ident} NOT NULL, delivered_month {month}"
          f" NOT NULL, delivered {big} NOT NULL, on_time {big} NOT NULL, late_seconds {big}"
@@ -201,6 +207,8 @@ def ddl(dialect: Dialect) -> str:
         text += (
             "-- serves: the carts report, in its order\n"
             f"{_carts_index()};\n"
+            "-- serves: customer-orders --limit, its first customers\n"
+            f"CREATE INDEX IF NOT EXISTS {CUSTOMERS_INDEX} ON {CUSTOMERS} {CUSTOMERS_ORDER};\n"
         )
     return text
 

@@ -334,6 +334,8 @@ CREATE TABLE IF NOT EXISTS summary_dirty_payment_months (month TEXT NOT NULL PRI
 CREATE TABLE IF NOT EXISTS summary_dirty_suppliers (supplier_id TEXT NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) STRICT;
 -- serves: the carts report, in its order
 CREATE INDEX IF NOT EXISTS ix_summary_carts_report ON summary_carts (total DESC, cart_id, customer_id, status, n_lines, items);
+-- serves: customer-orders --limit, its first customers
+CREATE INDEX IF NOT EXISTS ix_summary_customer_sales_report ON summary_customer_sales (items DESC, orders DESC, customer_id);
 
 -- indexes an earlier ecom made, replaced since
 DROP INDEX IF EXISTS "ix_payments_method_paid_at_amount";
