@@ -608,7 +608,7 @@ def plan_targets(
                 table = lookups.table(spec.lookup, folder)
                 told = (
                     f"{inp.name}: {ent.name}.{name} left empty where {spec.lookup.file} gives"
-                    " no single value,"
+                    " it no value or several,"
                 )
                 blank = partial(lookups.blanks.update, (told,))
             getters.append((name, compile_spec(name, spec, date_format, table, blank)))
@@ -1235,8 +1235,8 @@ def import_paths(
         with gc_paused():
             for inp in inputs:
                 importer.run_file(inp, lookups)
-        summary.notices.extend(lookups.notes())
     finally:
+        summary.notices.extend(lookups.notes())  # also when the import stops early
         importer.rejects.close()
         for p in spool:
             p.unlink(missing_ok=True)

@@ -288,7 +288,7 @@ class Lookups:
         self.blanks: Counter[str] = Counter()
 
     def notes(self) -> list[str]:
-        return [f"{told} on {n:,} rows" for told, n in self.blanks.items()]
+        return [f"{told} on {n:,} row{'s' * (n != 1)}" for told, n in self.blanks.items()]
 
     def table(self, lookup: Lookup, input_dir: Path) -> dict[str, Any]:
         path = input_dir / lookup.file
@@ -378,6 +378,8 @@ def compile_spec(
                 return v
             found = lookup_table.get(str(v))
             if found is not None and found is not AMBIGUOUS:
+                if found == "" and lookup.optional and blank is not None:
+                    blank()  # the file gives an empty value
                 return found
             if lookup.optional:
                 if blank is not None:

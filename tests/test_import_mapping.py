@@ -165,9 +165,11 @@ def test_lookup_of_a_key_with_several_values_rejects_the_row(db_url: str, tmp_pa
 def test_optional_lookup_leaves_the_field_empty(db_url: str, tmp_path: Path) -> None:
     """A review rates an order; it rates a product when its order holds exactly one."""
     (tmp_path / "lines.csv").write_text(
-        "order_id,product_id\no1,p1\no2,p1\no2,p2\no3,p2\no3,p2\n"
+        "order_id,product_id\no1,p1\no2,p1\no2,p2\no3,p2\no3,p2\no5,\n"
     )
-    (tmp_path / "reviews.csv").write_text("rid,oid,score\nr1,o1,5\nr2,o2,4\nr3,o3,2\nr4,o4,1\n")
+    (tmp_path / "reviews.csv").write_text(
+        "rid,oid,score\nr1,o1,5\nr2,o2,4\nr3,o3,2\nr4,o4,1\nr5,o5,3\n"
+    )
     (tmp_path / "m.toml").write_text(
         '[reviews]\nreview_id = "rid"\nscore = "score"\n'
         'product_id = { column = "oid", lookup = { file = "lines.csv", key = "order_id", '
@@ -179,10 +181,16 @@ def test_optional_lookup_leaves_the_field_empty(db_url: str, tmp_path: Path) -> 
                   "--db", db_url)
     assert result.exit_code == 0, result.stderr
     told = " ".join(result.stderr.split())  # as wrapped on a narrow terminal
-    assert "reviews.product_id left empty where lines.csv gives no single value, on 2 rows" in told
+    blank = "reviews.product_id left empty where lines.csv gives it no value or several"
+    assert f"{blank}, on 3 rows" in told
     with ecomcli.connect(db_url) as store:
         rated = {r["review_id"]: r["product_id"] for r in store.find("reviews")}
-    assert rated == {"r1": "p1", "r2": None, "r3": "p2", "r4": None}
+    assert rated == {"r1": "p1", "r2": None, "r3": "p2", "r4": None, "r5": None}
+    (tmp_path / "more.csv").write_text("rid,oid,score\nr6,o9,5\nr7,o1,x\nr8,o1,y\n")
+    stopped = ecom("import", str(tmp_path / "more.csv"), "--map", str(tmp_path / "m.toml"),
+                   "--db", db_url, "--max-errors", "1", "--rejects", str(tmp_path / "rej"))
+    assert stopped.exit_code not in (0, 4), stopped.stderr  # stopped early, and still told
+    assert f"{blank}, on 1 row" in " ".join(stopped.stderr.split())
 
 
 @pytest.mark.parametrize(

@@ -761,8 +761,14 @@ def tie_rows() -> dict[str, list[dict[str, Any]]]:
 
 
 def test_customer_orders_limit_cuts_among_customers_without_orders(store: Repository) -> None:
-    rows = tie_rows()  # a ordered; b did not (nor, now, f, c, e, d)
-    rows["customers"] += typed({"customers": [{"customer_id": k} for k in "fced"]})["customers"]
+    rows = tie_rows()  # a ordered; b did not (nor, now, f, c, e, d: d a sale without lines)
+    more = typed({
+        "customers": [{"customer_id": k} for k in "fced"],
+        "orders": [{"order_id": "o3", "customer_id": "d", "status": "paid",
+                    "purchased_at": "2024-03-05 10:00:00"}],
+    })  # fmt: skip
+    rows["customers"] += more["customers"]
+    rows["orders"] += more["orders"]
     load(store, rows)
     for n in (1, 3, 6, 9):
         got = [(r["customer_id"], r["items"]) for r in run(store, "customer-orders", limit=n)]
