@@ -8,7 +8,8 @@
 2. They are bulk-loaded (SQLite: executemany in 50k-row transactions; MariaDB:
    LOAD DATA LOCAL INFILE) into a store created by ecom's own schema.
 3. For each report: (a) `reports.run(store, name, params)`: ecom, finishing included;
-   (b) the same statement from `reports.sql.build` through the raw driver, rows fetched;
+   (b) the same statement (the report module's `sql`, or `summarized_sql` when it reads
+       summaries) through the raw driver, rows fetched;
    (c) the notebook way: `pandas.read_sql` of only the columns the question needs, then
    pandas. Each report runs once untimed (warm), then (b) and (a) alternate --repeat times
    and each takes its median; (c) runs once. `frame_s`: turning ecom's result into the
@@ -32,8 +33,7 @@ from typing import Any
 
 import ecomcli  # first: the MySQL C extension must load before ssl (PERF-NOTES trap 1)
 from ecomcli import reports, schema
-from ecomcli.reports import sql as report_sql
-from ecomcli.reports import summaries
+from ecomcli.backends import summaries
 
 try:
     import pandas as pd
@@ -164,8 +164,10 @@ def direct(store: Any, name: str, params: dict[str, Any]) -> int:
     kind (ecom's, the previous run's, as it is replaced)."""
     if name == "forecast":
         return -1
-    summarized = bool(summaries.needed(name, reports.spec(name).params(params)))
-    sql, binds = report_sql.build(name, store.dialect, params, summarized=summarized)
+    report = reports.report(name)
+    p = report.spec.params(params)
+    build = report.summarized_sql if report.summaries(p) else report.sql
+    sql, binds = build(store.dialect, p)
     cur = CURSORS.get(id(store.conn)) or CURSORS.setdefault(id(store.conn), store.conn.cursor())
     cur.execute(sql, binds)
     return len(cur.fetchall())
@@ -286,7 +288,7 @@ def ensure_indexes(store: Any) -> None:
     exists = "IF NOT EXISTS"  # SQLite and MariaDB (not MySQL 8)
     for e in schema.ENTITIES:
         for ix in e.indexes:
-            if ix.sqlite_only and store.dialect != "sqlite":
+            if ix.sqlite_only and store.dialect.name != "sqlite":
                 continue
             name = f"ix_{e.name}_{'_'.join(ix.fields)}"
             cols = ", ".join(ix.fields)

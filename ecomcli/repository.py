@@ -22,6 +22,7 @@ Rules every backend keeps:
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import random
 import time
@@ -30,7 +31,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from ecomcli import schema
 from ecomcli.config import DbUrl, parse_url
@@ -39,7 +40,8 @@ from ecomcli.errors import ConflictError, NotFoundError, TransientError, UsageEr
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ecomcli import reports
+    from ecomcli.backends.dialect import Dialect
+    from ecomcli.table import Table
 
 T = TypeVar("T")
 Key = tuple[Any, ...]
@@ -102,6 +104,26 @@ class WriteResult:
 class InitResult:
     created: list[str]  # what init_schema created or changed; empty: nothing to do
     version: int
+
+
+class ReportQuery(Protocol):
+    """What a backend runs of a report (`ecomcli.reports.model.Report` is one): the
+    statement over the base tables and, for the summaries it reads, over them; the
+    MongoDB pipeline; which result columns are money and datetimes."""
+
+    name: str
+    money: tuple[str, ...]  # as the database returns them (cents, Decimal128, ...)
+    datetimes: tuple[str, ...]
+
+    def sql(self, d: Dialect, p: dict[str, Any]) -> tuple[str, list[Any]]: ...
+
+    def summarized_sql(self, d: Dialect, p: dict[str, Any]) -> tuple[str, list[Any]]: ...
+
+    def summaries(self, p: dict[str, Any]) -> tuple[str, ...]: ...
+
+    def checked_in_statement(self, p: dict[str, Any]) -> bool: ...
+
+    def pipeline(self, p: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]: ...
 
 
 class Repository(ABC):
@@ -201,8 +223,10 @@ class Repository(ABC):
     # --- reports --------------------------------------------------------------------------
 
     @abstractmethod
-    def run_report(self, name: str, params: dict[str, Any]) -> reports.Table:
-        """Run a named report inside the database: its result rows as tuples, with names."""
+    def run_report(self, report: ReportQuery, p: dict[str, Any]) -> Table:
+        """Run a report inside the database (its SQL or its pipeline, with checked params
+        `p`): its result rows as tuples, with names, money as Decimal and datetimes as
+        datetime in the columns `report` names."""
 
     @abstractmethod
     def close(self) -> None: ...
@@ -315,14 +339,14 @@ def missing_required(entity: schema.Entity, row: dict[str, Any]) -> str | None:
 def connect(url: str | None = None) -> Repository:
     """Open the store at `url` (or `ECOM_DB`, or `sqlite:///ecom.db`)."""
     db = parse_url(url)
-    if db.backend == "sqlite":
-        from ecomcli.backends.sqlite import SQLiteRepository
+    module, name = BACKENDS[db.backend].split(":")
+    # imported on use: a SQLite user needs neither MySQL's driver nor MongoDB's
+    return getattr(importlib.import_module(module), name)(db)  # type: ignore[no-any-return]
 
-        return SQLiteRepository(db)
-    if db.backend == "mysql":
-        from ecomcli.backends.mysql import MySQLRepository
 
-        return MySQLRepository(db)
-    from ecomcli.backends.mongo import MongoRepository
-
-    return MongoRepository(db)
+# backend name (from the URL's scheme) -> its repository class
+BACKENDS = {
+    "sqlite": "ecomcli.backends.sqlite:SQLiteRepository",
+    "mysql": "ecomcli.backends.mysql:MySQLRepository",
+    "mongodb": "ecomcli.backends.mongo:MongoRepository",
+}

@@ -517,6 +517,12 @@ def run(store: Repository, name: str, **params: Any) -> list[dict[str, Any]]:
     return reports.run(store, name, params).rows
 
 
+def raw(store: Repository, name: str, **params: Any) -> Any:
+    """What the backend returns for the report, before the finishing."""
+    report = reports.report(name)
+    return store.run_report(report, report.spec.params(params))
+
+
 def test_low_stock_lists_products_under_the_threshold_with_suppliers(shop, rows) -> None:
     t = frames(rows)
     assert run(shop, "low-stock") == oracle_low_stock(t)
@@ -820,9 +826,9 @@ def test_ratings_ties_go_to_more_reviews_then_product_id(store: Repository) -> N
     got = [(r["end"], r["product_id"]) for r in run(store, "ratings", limit=4)]
     assert got[:4] == [("lowest", "c"), ("lowest", "a"), ("lowest", "b"), ("lowest", "e")]
     # only the 2N candidates cross the wire, each product once (SQL and pipeline alike)
-    sent = store.run_report("ratings", reports.spec("ratings").params({"limit": 2}))
+    sent = raw(store, "ratings", limit=2)
     assert sorted(sent.columns[sent.names.index("product_id")]) == ["a", "c", "f", "h"]
-    sent = store.run_report("ratings", reports.spec("ratings").params({"limit": 5}))
+    sent = raw(store, "ratings", limit=5)
     assert len(sent.rows) == len(scores)  # the ends overlap: 8 products, not 10 rows
 
 
@@ -839,7 +845,7 @@ def test_dense_rank_ties_share_a_rank_and_limit_keeps_ties(store: Repository) ->
         (2, "w"),
     ]  # dense: the next rank after a tie is 2, not 3; z's only order was cancelled
     if store.backend != "mongodb":  # SQL: only the products ranked N or better are sent
-        sent = store.run_report("top-products", reports.spec("top-products").params({"limit": 1}))
+        sent = raw(store, "top-products", limit=1)
         assert sorted(sent.columns[sent.names.index("product_id")]) == ["x", "y"]
     assert run(store, "customer-orders") == [
         {

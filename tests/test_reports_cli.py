@@ -75,6 +75,18 @@ def test_every_option_a_report_documents_is_a_flag_of_ecom_report(
     assert reports.spec(name).params(params)[option.name] == option.convert(value or True)
 
 
+@pytest.mark.parametrize("name", list(reports.REPORTS))
+def test_report_help_shows_its_own_options_and_columns(name: str) -> None:
+    result = ecom("report", name, "--help")
+    assert result.exit_code == 0, result.stderr
+    s = reports.spec(name)
+    assert result.stdout.startswith(f"Usage: ecom report {name} [OPTIONS]")
+    assert s.description in result.stdout
+    flags = set(re.findall(r"^  (--[a-z-]+)", result.stdout, re.M))
+    assert flags == {o.flag for o in s.options}  # its own, none of another report's
+    assert ", ".join(s.columns(s.params({}))) in result.stdout
+
+
 def test_formats_carry_the_documented_columns(ties_url: str) -> None:
     args = ("report", "top-products", "--limit", "1", "--db", ties_url)
     as_csv = ecom(*args, "--format", "csv")

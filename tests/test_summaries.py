@@ -1,7 +1,7 @@
 """The sales summaries of the SQL backends stay equal to the lines through any write.
 
 Each check compares a report read from the summaries (`store.run_report`, which refreshes
-them first) with the same report computed from the order lines (`reports.sql.build`
+them first) with the same report computed from the order lines (the report's `sql`,
 without summaries), on a store that random writes keep changing through every write path:
 imports in each mode, record inserts, updates and deletes, order placement and status
 changes, orders moved between months and customers.
@@ -26,10 +26,10 @@ from test_reports_parity import generated_rows, load
 
 import ecomcli
 from ecomcli import Mode, reports, schema
+from ecomcli.backends import summaries
 from ecomcli.orders import cart_add, set_status
-from ecomcli.reports import sql as report_sql
-from ecomcli.reports import summaries
 from ecomcli.repository import Repository, with_defaults
+from ecomcli.table import Cents, Table, converted, to_datetime
 
 SQL_BACKENDS = [b for b in BACKENDS if b in ("sqlite", "mysql")]
 CHECKS: list[tuple[str, dict[str, Any]]] = [
@@ -68,20 +68,24 @@ CHECKS: list[tuple[str, dict[str, Any]]] = [
 
 
 def from_lines(store: Any, name: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-    sql, binds = report_sql.build(name, store.dialect, params)
+    report = reports.report(name)
+    sql, binds = report.sql(store.dialect, report.spec.params(params))
     cur = store.execute(sql, binds)
-    rows = cur.fetchall()
+    table = Table([d[0] for d in cur.description], cur.fetchall())
     cur.close()
-    return sorted(rows)
+    # as the backend returns it: money (cents) as Decimal, datetimes (text) as datetime
+    convert: dict[str, Any] = dict.fromkeys(report.money, Cents().__getitem__)
+    convert.update(dict.fromkeys(report.datetimes, to_datetime))
+    return sorted(converted(table, convert).rows)
 
 
 def from_summaries(store: Repository, name: str, params: dict[str, Any]) -> list[tuple]:
-    return sorted(store.run_report(name, reports.spec(name).params(params)).rows)
+    return sorted(store.run_report(reports.report(name), reports.spec(name).params(params)).rows)
 
 
 def assert_summaries_agree(store: Repository, step: str) -> None:
     for name, params in CHECKS:
-        assert summaries.needed(name, reports.spec(name).params(params)), (name, params)
+        assert reports.report(name).summaries(reports.spec(name).params(params)), (name, params)
         expected = from_lines(store, name, params)
         assert expected, (name, params, "an empty result proves nothing")
         assert from_summaries(store, name, params) == expected, (step, name, params)
@@ -485,7 +489,8 @@ def test_summaries_stay_exact_while_reports_refresh_during_writes(loaded: Any) -
                 for name in ("top-products", "customer-orders", "carts", "payments"):
                     try:
                         params = reports.spec(name).params({})
-                        mine.retrying(lambda n=name, p=params: mine.run_report(n, p), patience=30)
+                        report = reports.report(name)
+                        mine.retrying(lambda r=report, p=params: mine.run_report(r, p), patience=30)
                     except BaseException as e:
                         failures.append(e)
 
@@ -512,7 +517,7 @@ def test_mysql_checks_a_summary_in_the_statement_that_reads_it(
         reports.run(store, "customer-activity", params)
         # a small result: one round trip on MySQL; SQLite (no round trip), and a list of
         # customers (a column more on every row), check in a statement of its own
-        alone = store.dialect == "sqlite" or params
+        alone = store.dialect.name == "sqlite" or params
         assert len(sent) == (2 if alone else 1), (params, sent)
 
 
@@ -583,7 +588,8 @@ def test_a_store_without_the_summary_tables_reads_the_lines(loaded: Any) -> None
         assert not old.summarized
         old.insert("orders", new_order(data, "o-1"))
         old.insert("order_items", new_line(data, "o-1"))
-        got = sorted(old.run_report("top-products", reports.spec("top-products").params({})).rows)
+        top = reports.report("top-products")
+        got = sorted(old.run_report(top, top.spec.params({})).rows)
         assert got == from_lines(old, "top-products", {})
         old.init_schema()
         assert old.summarized
@@ -607,7 +613,7 @@ def test_a_wishlist_given_to_another_customer_changes_its_products_customers(
 
 def carts_key(store: Any) -> str:
     """How summary_carts is defined, as the database describes it (without spaces)."""
-    if store.dialect == "sqlite":
+    if store.dialect.name == "sqlite":
         sql = f"SELECT group_concat(sql) FROM sqlite_master WHERE tbl_name = '{summaries.CARTS}'"
     else:
         sql = f"SHOW CREATE TABLE {summaries.CARTS}"

@@ -50,19 +50,20 @@ from ecomcli.errors import (
     TransientError,
     UsageError,
 )
-from ecomcli.reports import Table
 from ecomcli.repository import (
     Filter,
     InitResult,
     Key,
     Mode,
     Query,
+    ReportQuery,
     Repository,
     WriteResult,
     missing_required,
     with_defaults,
 )
 from ecomcli.schema import Entity, Field
+from ecomcli.table import Table, converted, money, to_datetime
 
 META = "ecom_meta"
 TIMEOUT_MS = 3000
@@ -839,15 +840,18 @@ class MongoRepository(Repository):
 
     # reports -----------------------------------------------------------------------------
 
-    def run_report(self, name: str, params: dict[str, Any]) -> Table:
-        from ecomcli.reports import mongo as report_mongo
-
-        collection, pipeline = report_mongo.build(name, params)
+    def run_report(self, report: ReportQuery, p: dict[str, Any]) -> Table:
+        """`report.pipeline(p)` aggregated; money (Decimal128, or an int sum) as Decimal
+        with two places."""
+        collection, pipeline = report.pipeline(p)
         with self.errors():
             docs = list(self.db[collection].aggregate(pipeline, session=self.session))
         # a document may leave a field out (no value): None in its column
         names = list(dict.fromkeys(k for d in docs for k in d if k != "_id"))
-        return Table(names, [tuple(plain(d.get(k)) for k in names) for d in docs])
+        table = Table(names, [tuple(plain(d.get(k)) for k in names) for d in docs])
+        convert: dict[str, Any] = dict.fromkeys(report.money, money)
+        convert.update(dict.fromkeys(report.datetimes, to_datetime))
+        return converted(table, convert)
 
     def close(self) -> None:
         self.client.close()

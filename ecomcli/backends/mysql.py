@@ -25,7 +25,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from ecomcli.backends.sql import META_TABLE, SQLRepository, _sql_type, index_name, schema_file
+from ecomcli.backends import summaries
+from ecomcli.backends.dialect import MYSQL
+from ecomcli.backends.sql import META_TABLE, SQLRepository, index_name, schema_file
 from ecomcli.config import DbUrl
 from ecomcli.errors import (
     ConflictError,
@@ -35,7 +37,6 @@ from ecomcli.errors import (
     ReadOnly,
     TransientError,
 )
-from ecomcli.reports import summaries
 from ecomcli.repository import InitResult, Mode, WriteResult, missing_required, with_defaults
 from ecomcli.schema import ENTITIES, RETIRED_INDEXES, SCHEMA_VERSION, Entity, Field
 
@@ -171,7 +172,7 @@ def quote_name(name: str) -> str:
 
 class MySQLRepository(SQLRepository):
     backend = "mysql"
-    dialect = "mysql"
+    dialect = MYSQL
     placeholder = "%s"
     keys_per_query = 5000  # one round trip for a batch's parents (a statement well under 1 MB)
     no_limit = "18446744073709551615"  # MySQL has no LIMIT-less OFFSET: the documented idiom
@@ -203,7 +204,7 @@ class MySQLRepository(SQLRepository):
         cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")  # see _begin
         cur.execute("SET time_zone = '+00:00'")  # NOW() and friends in UTC, like the data
         # in-memory temporary tables up to 128 MB (the servers' default is 16 MB): the carts
-        # report's paying customers stay in memory (see reports.sql summarized_carts)
+        # report's paying customers stay in memory (see reports/defs/carts.py summarized_sql)
         cur.execute(
             "SET SESSION tmp_table_size = GREATEST(@@tmp_table_size, 134217728),"
             " max_heap_table_size = GREATEST(@@max_heap_table_size, 134217728)"
@@ -551,7 +552,7 @@ class MySQLRepository(SQLRepository):
 
     def _stage(self, e: Entity, rows: list[dict[str, Any]], path: str) -> None:
         cols = ["`_i` INT NOT NULL"]
-        cols += [f"{self.q(f.name)} {_sql_type(f, 'mysql')}" for f in e.fields]
+        cols += [f"{self.q(f.name)} {self.dialect.sql_type(f)}" for f in e.fields]
         cols.append(f"PRIMARY KEY ({', '.join(self.q(k) for k in e.key)})")
         self.execute(f"DROP TEMPORARY TABLE IF EXISTS {STAGE}").close()
         # TEMPORARY: private to this connection, no implicit commit, gone with the connection

@@ -11,28 +11,30 @@ are its output (`python -m ecomcli.backends.sql` rewrites them and a test keeps 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from importlib import resources
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 from ecomcli import schema
+from ecomcli.backends import summaries
+from ecomcli.backends.dialect import DIALECTS, Dialect
 from ecomcli.errors import ConflictError, NotFoundError, ReadOnly
-from ecomcli.reports import Table, summaries
 from ecomcli.repository import (
     Filter,
     Key,
     Mode,
     Query,
+    ReportQuery,
     Repository,
     WriteResult,
     missing_required,
     with_defaults,
 )
 from ecomcli.schema import Entity, Field
+from ecomcli.table import Cents, Table, converted, to_datetime
 
-Dialect = Literal["sqlite", "mysql"]
 META_TABLE = "ecom_meta"
 # field types every SQL backend stores as the Python value itself (`encode` is the identity)
 STORED_AS_IS = frozenset({"key", "string", "text", "int", "enum"})
@@ -40,36 +42,14 @@ STORED_AS_IS = frozenset({"key", "string", "text", "int", "enum"})
 # --- DDL --------------------------------------------------------------------------------
 
 
-def _sql_type(f: Field, dialect: Dialect) -> str:
-    if dialect == "sqlite":  # STRICT tables: INTEGER or TEXT; exact numbers as scaled integers
-        return "INTEGER" if f.type in ("int", "money", "decimal", "bool") else "TEXT"
-    match f.type:
-        case "key" | "string":
-            return f"VARCHAR({f.length})"
-        case "enum":
-            return f"VARCHAR({max(len(v) for v in f.enum)})"
-        case "text":
-            return "TEXT"
-        case "int":
-            return "INT"
-        case "money" | "decimal":
-            return f"DECIMAL({f.precision},{f.scale})"
-        case "date":
-            return "DATE"
-        case "datetime":
-            return "DATETIME"
-        case "bool":
-            return "BOOLEAN"
-    raise AssertionError(f.type)
-
-
-def _checks(f: Field, dialect: Dialect, q: Callable[[str], str]) -> list[str]:
-    col, out = q(f.name), []
+def _checks(f: Field, d: Dialect) -> list[str]:
+    col, out = d.q(f.name), []
     if f.enum:
         out.append(f"{col} IN ({', '.join(repr(v) for v in f.enum)})")
-    if dialect == "sqlite" and f.length and f.type in ("key", "string"):
+    sqlite = d.name == "sqlite"  # TEXT columns: their length checked; money scaled
+    if sqlite and f.length and f.type in ("key", "string"):
         out.append(f"length({col}) <= {f.length}")
-    factor = 10**f.scale if dialect == "sqlite" and f.type in ("money", "decimal") else 1
+    factor = 10**f.scale if sqlite and f.type in ("money", "decimal") else 1
     if f.min is not None:
         out.append(f"{col} >= {f.min * factor}")
     if f.max is not None:
@@ -77,26 +57,27 @@ def _checks(f: Field, dialect: Dialect, q: Callable[[str], str]) -> list[str]:
     return out
 
 
-def _comment(f: Field, dialect: Dialect) -> str:
+def _comment(f: Field, d: Dialect) -> str:
     notes = []
-    if dialect == "sqlite" and f.type in ("money", "decimal"):
+    if d.name == "sqlite" and f.type in ("money", "decimal"):
         notes.append(f"exact: value x {10**f.scale}")
-    if dialect == "sqlite" and f.type in ("date", "datetime"):
+    if d.name == "sqlite" and f.type in ("date", "datetime"):
         notes.append("ISO 8601" + (" UTC" if f.type == "datetime" else ""))
     if f.doc:
         notes.append(f.doc)
     return f" -- {'; '.join(notes)}" if notes else ""
 
 
-def quote_for(dialect: Dialect) -> Callable[[str], str]:
-    return (lambda n: f'"{n}"') if dialect == "sqlite" else (lambda n: f"`{n}`")
+def dialect_of(dialect: str | Dialect) -> Dialect:
+    return DIALECTS[dialect] if isinstance(dialect, str) else dialect
 
 
-def table_ddl(e: Entity, dialect: Dialect) -> str:
-    q = quote_for(dialect)
+def table_ddl(e: Entity, dialect: str | Dialect) -> str:
+    d = dialect_of(dialect)
+    q = d.q
     lines: list[tuple[str, str]] = []  # (definition, trailing comment)
     for f in e.fields:
-        parts = [q(f.name), _sql_type(f, dialect)]
+        parts = [q(f.name), d.sql_type(f)]
         if f.required:
             parts.append("NOT NULL")
         if f.default is not None:
@@ -104,10 +85,10 @@ def table_ddl(e: Entity, dialect: Dialect) -> str:
             parts.append(f"DEFAULT {default}")
         if f.unique:
             parts.append("UNIQUE")
-        checks = _checks(f, dialect, q)
+        checks = _checks(f, d)
         if checks:
             parts.append(f"CHECK ({' AND '.join(checks)})")
-        lines.append((" ".join(parts), _comment(f, dialect)))
+        lines.append((" ".join(parts), _comment(f, d)))
     lines.append((f"PRIMARY KEY ({', '.join(q(k) for k in e.key)})", ""))
     for f in e.references:
         parent = schema.BY_NAME[f.ref]  # type: ignore[index]
@@ -119,7 +100,7 @@ def table_ddl(e: Entity, dialect: Dialect) -> str:
                 "",
             )
         )
-    if dialect == "mysql":  # MySQL 8 has no CREATE INDEX IF NOT EXISTS: declare them inline
+    if d.inline_indexes:  # MySQL 8 has no CREATE INDEX IF NOT EXISTS: declare them inline
         for ix in (ix for ix in e.indexes if not ix.sqlite_only):
             cols = ", ".join(q(c) for c in ix.fields)
             lines.append((f"INDEX {q(index_name(e, ix.fields))} ({cols})", f" -- {ix.serves}"))
@@ -132,14 +113,9 @@ def table_ddl(e: Entity, dialect: Dialect) -> str:
     # differ (MariaDB utf8mb4_general_ci, MySQL 8 utf8mb4_0900_ai_ci) and are insensitive.
     # It still ignores trailing spaces (PAD SPACE): no NO PAD binary collation exists on
     # both MySQL 8 and MariaDB.
-    tail = (
-        " STRICT"
-        if dialect == "sqlite"
-        else " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
-    )
     text = f"-- {e.name}: {e.doc}\nCREATE TABLE IF NOT EXISTS {q(e.name)} (\n"
-    text += "\n".join(body) + f"\n){tail};\n"
-    if dialect == "sqlite":
+    text += "\n".join(body) + f"\n){d.table_tail};\n"
+    if not d.inline_indexes:
         for ix in e.indexes:
             cols = ", ".join(q(c) for c in ix.fields)
             text += (
@@ -153,22 +129,20 @@ def index_name(e: Entity, fields: Sequence[str]) -> str:
     return f"ix_{e.name}_{'_'.join(fields)}"
 
 
-def ddl(dialect: Dialect) -> str:
+def ddl(dialect: str | Dialect) -> str:
     """The whole schema as the SQL script `init-db` runs on `dialect`."""
-    q = quote_for(dialect)
-
-    def text_type(length: int) -> str:
-        return "TEXT" if dialect == "sqlite" else f"VARCHAR({length})"
-
+    d = dialect_of(dialect)
+    q, text_type = d.q, d.text
     head = [
-        f"-- ecom schema version {schema.SCHEMA_VERSION}, {dialect} dialect.",
+        f"-- ecom schema version {schema.SCHEMA_VERSION}, {d.name} dialect.",
         "-- Generated from ecomcli/schema.py by `python -m ecomcli.backends.sql`: do not edit.",
         "-- Runnable by hand; `ecom init-db` runs exactly this file.",
     ]
-    if dialect == "sqlite":
+    if d.name == "sqlite":
         head.append("-- Money and decimals are stored exactly, as integers scaled by 10^scale.")
         head.append("PRAGMA foreign_keys = ON;")
-    tail = " STRICT" if dialect == "sqlite" else " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
+    # (ecom_meta: MySQL's default collation, as ever: the layout fingerprint is of this text)
+    tail = " STRICT" if d.name == "sqlite" else " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
     meta = (
         f"-- ecom's own bookkeeping: the schema version, for migrations\n"
         f"CREATE TABLE IF NOT EXISTS {q(META_TABLE)} (\n"
@@ -176,15 +150,14 @@ def ddl(dialect: Dialect) -> str:
         f"    {q('value')} {text_type(255)} NOT NULL\n"
         f"){tail};\n"
     )
-    ignore = "INSERT OR IGNORE" if dialect == "sqlite" else "INSERT IGNORE"
     version = (
-        f"{ignore} INTO {q(META_TABLE)} ({q('name')}, {q('value')}) "
+        f"{d.ignore} INTO {q(META_TABLE)} ({q('name')}, {q('value')}) "
         f"VALUES ('schema_version', '{schema.SCHEMA_VERSION}');\n"
     )
-    tables = [table_ddl(e, dialect) for e in schema.load_order()]
-    derived = summaries.ddl(dialect)
+    tables = [table_ddl(e, d) for e in schema.load_order()]
+    derived = summaries.ddl(d)
     retired = []
-    if dialect == "sqlite":  # MySQL 8 has no DROP INDEX IF EXISTS: see MySQLRepository
+    if not d.inline_indexes:  # MySQL 8 has no DROP INDEX IF EXISTS: see MySQLRepository
         retired = ["-- indexes an earlier ecom made, replaced since\n" + "".join(
             f"DROP INDEX IF EXISTS {q(name)};\n" for _, name in schema.RETIRED_INDEXES
         )]
@@ -199,8 +172,8 @@ def sql_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "sql"
 
 
-def schema_file(dialect: Dialect) -> Path:
-    return sql_dir() / dialect / "schema.sql"
+def schema_file(dialect: str | Dialect) -> Path:
+    return sql_dir() / dialect_of(dialect).name / "schema.sql"
 
 
 def statements(script: str) -> list[str]:
@@ -307,54 +280,16 @@ class SQLRepository(Repository):
         fields: Sequence[str] = (),
     ) -> None:
         """In a write's transaction, before it (or after a fresh bulk load): mark the
-        summaries a write to orders, order_items, carts, cart_items, reviews, wishlists,
-        wishlist_items, payments, supplies or products' prices may change
-        (`ecomcli.reports.summaries`).
+        summaries a write to `e` may change, as `summaries.MARKERS` says for `e`.
         `new`: the rows are inserted, so no stored row has their keys. `mode`, `fields`:
         a batch's (None: `update`'s rows are its changes). `locked`: the orders are
         already locked by this transaction (after the write, by its foreign-key checks),
-        so they need no locking read. An order marked earlier in the same transaction is
-        not looked up again (placing an order: its lines), as its month and customer can
-        only change by a write to the order, which marks the new ones."""
-        if e.name not in summaries.SOURCES or not self.summarized:
+        so they need no locking read."""
+        marker = summaries.MARKERS.get(e.name)
+        if marker is None or not self.summarized:
             return
         written = self._partial_fields(rows, new, mode, fields)
-        changes_stored = not new and mode not in (Mode.INSERT, Mode.IGNORE)
-        if e.name == "products":
-            # new products are in no cart yet; a product is deleted only when in none
-            if changes_stored and rows and (written is None or "price" in written):
-                ids = [k[0] for k in keys] + [r.get("product_id") for r in rows]
-                summaries.mark_prices(self, ids)
-            return
-        if e.name in ("carts", "cart_items"):
-            summaries.mark_carts(self, [k[0] for k in keys] + [r.get("cart_id") for r in rows])
-            return
-        if e.name == "supplies":
-            summaries.mark_suppliers(
-                self, [k[0] for k in keys] + [r.get("supplier_id") for r in rows]
-            )
-            return
-        if e.name in ("reviews", "wishlists", "wishlist_items"):
-            summaries.mark_products(self, e.name, rows, keys, new=new, lock=not locked)
-            return
-        if e.name == "payments":
-            if written is not None and not written & set(summaries.PAYMENT_FIELDS):
-                return  # a card, installments or customer: nothing the summary holds
-            summaries.mark_payments(
-                self, rows, keys, lock=not locked, stored=changes_stored,
-                # a merge inserts unknown ids whole, completed with defaults ('': no paid_at)
-                dated=written is None or "paid_at" in written or mode is Mode.MERGE,
-            )
-            return
-        ids = [k[0] for k in keys] + [r.get("order_id") for r in rows]
-        if e.name == "orders" and new:
-            stored = []
-        else:
-            stored = [i for i in dict.fromkeys(ids) if i is not None and i not in self._marked]
-        writing = e.name == "orders"
-        lock = None if locked else "FOR UPDATE" if writing else "LOCK IN SHARE MODE"
-        summaries.mark(self, stored, rows if writing else (), lock=lock)
-        self._marked.update(i for i in ids if i is not None)
+        marker(self, summaries.Write(e, rows, keys, new, locked, mode, written))
 
     @staticmethod
     def _partial_fields(
@@ -685,37 +620,44 @@ class SQLRepository(Repository):
             raise NotFoundError(f"products {product_id!r} not found")
         return row["units_in_stock"] if changed else None
 
-    def run_report(self, name: str, params: dict[str, Any]) -> Table:
-        from ecomcli.reports import spec
-        from ecomcli.reports import sql as report_sql
-
-        s = spec(name)
-        p = s.params(params)
-        kinds = summaries.needed(name, p) if self.summarized else ()
-        statement, binds = report_sql.build(name, self.dialect, params, summarized=bool(kinds))
+    def run_report(self, report: ReportQuery, p: dict[str, Any]) -> Table:
+        """`report.sql(dialect, p)`, or `report.summarized_sql` over the summaries it
+        reads (`report.summaries(p)`) once they are fresh; money (integer cents) as
+        Decimal, datetimes as datetime."""
+        kinds = report.summaries(p) if self.summarized else ()
+        table = None
         try:
-            if kinds and self.checks_in_report and s.checked_in_statement(p):
-                (kind,) = kinds
-                fresh = summaries.read_fresh(self, kind, statement, binds)
-                if fresh is not None:
-                    return Table(*fresh)
-            summaries.refresh(self, kinds)
+            if kinds:
+                statement, binds = report.summarized_sql(self.dialect, p)
+                if self.checks_in_report and report.checked_in_statement(p):
+                    (kind,) = kinds
+                    fresh = summaries.read_fresh(self, kind, statement, binds)
+                    if fresh is not None:
+                        table = Table(*fresh)
+                if table is None:
+                    summaries.refresh(self, kinds)
+            else:
+                statement, binds = report.sql(self.dialect, p)
         except ReadOnly:  # a read-only account or replica: the statements over the lines
-            statement, binds = report_sql.build(name, self.dialect, params)
-        cur = self.execute(statement, binds)
-        try:  # the driver's tuples as they are: no dict per row (carts: 1.2M rows)
-            return Table([d[0] for d in cur.description], cur.fetchall())
-        finally:
-            cur.close()
+            statement, binds = report.sql(self.dialect, p)
+        if table is None:
+            cur = self.execute(statement, binds)
+            try:  # the driver's tuples as they are: no dict per row (carts: 1.2M rows)
+                table = Table([d[0] for d in cur.description], cur.fetchall())
+            finally:
+                cur.close()
+        convert: dict[str, Any] = dict.fromkeys(report.money, Cents().__getitem__)
+        convert.update(dict.fromkeys(report.datetimes, to_datetime))
+        return converted(table, convert)
 
 
 def write_sql_files(root: Path | None = None) -> list[Path]:
     root = root or Path(__file__).resolve().parents[2] / "sql"
     written = []
-    for dialect in ("sqlite", "mysql"):
+    for dialect in DIALECTS:
         path = root / dialect / "schema.sql"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(ddl(dialect))  # type: ignore[arg-type]
+        path.write_text(ddl(dialect))
         written.append(path)
     return written
 

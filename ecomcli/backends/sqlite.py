@@ -17,6 +17,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from ecomcli.backends import summaries
+from ecomcli.backends.dialect import SQLITE
 from ecomcli.backends.sql import META_TABLE, SQLRepository, schema_file
 from ecomcli.config import DbUrl
 from ecomcli.errors import (
@@ -27,7 +29,6 @@ from ecomcli.errors import (
     ReadOnly,
     TransientError,
 )
-from ecomcli.reports import summaries
 from ecomcli.repository import InitResult, Mode, WriteResult
 from ecomcli.schema import ENTITIES, SCHEMA_VERSION, Entity, Field
 
@@ -45,7 +46,7 @@ to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circ
 
 class SQLiteRepository(SQLRepository):
     backend = "sqlite"
-    dialect = "sqlite"
+    dialect = SQLITE
     placeholder = "?"
     no_limit = "-1"
     # bigger batches: every commit rewrites the index pages the batch touched, and with
@@ -153,7 +154,7 @@ class SQLiteRepository(SQLRepository):
             )
         with self.transaction():
             summaries.drop_outdated(self)
-            self._run_script(schema_file("sqlite").read_text())
+            self._run_script(schema_file(self.dialect).read_text())
             summaries.forget(self)
         self._has_summaries = None
         created = [name for name in wanted if name not in before]

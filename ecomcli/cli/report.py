@@ -1,15 +1,20 @@
 """`ecom report NAME`: run a named report (see `ecom report --list` and docs/reports.md).
 
-One command declares every report option; each report accepts only its own, and any
-other one given is a usage error naming the valid ones.
+One command whose report options are generated from the report specs
+(`ecomcli/reports/defs/`): each report accepts only its own, and any other one given is
+a usage error naming the valid ones. `ecom report NAME --help` shows that report's
+options and columns, generated from its spec too.
 """
 
 from __future__ import annotations
 
+import inspect
+import typing
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperCommand
 
 from ecomcli import reports
 from ecomcli.cli.common import (
@@ -24,15 +29,19 @@ from ecomcli.cli.common import (
     render_records,
 )
 from ecomcli.errors import EcomError, UsageError
+from ecomcli.reports.model import Option, ReportSpec
 
 LIST_DEFAULT = "inactive"  # customer-activity --list: the win-back mailing
+# how each kind of option value is shown in help
+METAVARS = {"date": "YYYY-MM-DD", "int": "N", "decimal": "PERCENT"}
 
 
 def register(app: App) -> None:
-    app.command("report", no_args_is_help=True)(report)
+    command = _generated(report)
+    app.command("report", no_args_is_help=True, cls=ReportCommand)(command)
 
 
-def report(
+def _fixed(
     name: Annotated[str | None, typer.Argument(help="Report name (see --list).")] = None,
     which: Annotated[
         str | None,
@@ -49,42 +58,6 @@ def report(
             "list those customers (default inactive).",
         ),
     ] = False,
-    from_: Annotated[
-        str | None, typer.Option("--from", help="First day included (YYYY-MM-DD).")
-    ] = None,
-    to: Annotated[
-        str | None, typer.Option("--to", help="Last day included, whole day (YYYY-MM-DD).")
-    ] = None,
-    limit: Annotated[int | None, typer.Option("--limit", help="At most N rows / ranks.")] = None,
-    by: Annotated[
-        str | None,
-        typer.Option(
-            "--by", help="sales: day|week|month|quarter|year; wishlists: customer|product."
-        ),
-    ] = None,
-    threshold: Annotated[
-        int | None, typer.Option("--threshold", help="low-stock: fewer units than this.")
-    ] = None,
-    min_reviews: Annotated[
-        int | None,
-        typer.Option("--min-reviews", help="ratings: only products with at least N reviews."),
-    ] = None,
-    metric: Annotated[
-        str | None, typer.Option("--metric", help="top-products: units|revenue.")
-    ] = None,
-    discount: Annotated[
-        str | None, typer.Option("--discount", help="carts: discount in percent.")
-    ] = None,
-    payment_method: Annotated[
-        str | None,
-        typer.Option("--payment-method", help="carts: discount only customers paying this way."),
-    ] = None,
-    top: Annotated[
-        bool, typer.Option("--top", help="suppliers: the leader(s) and their products.")
-    ] = False,
-    periods: Annotated[
-        int | None, typer.Option("--periods", help="forecast: periods to project.")
-    ] = None,
     fmt: FormatOption = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the result to FILE.")
@@ -93,6 +66,19 @@ def report(
         Path | None, typer.Option("--chart", help="Also draw the result into FILE.png.")
     ] = None,
     db: DbOption = None,
+) -> None:
+    """The parameters every report takes (its own are generated: `_generated`)."""
+
+
+def report(
+    name: str | None,
+    which: str | None,
+    list_: bool,
+    fmt: Any,
+    output: Path | None,
+    chart: Path | None,
+    db: str | None,
+    **options: Any,
 ) -> None:
     """Run a report inside the database: `ecom report --list` shows them all."""
     if name is None:
@@ -103,20 +89,10 @@ def report(
     spec = reports.spec(name)
     if which is not None and not list_:
         raise UsageError(f"unexpected argument {which!r}: did you mean --list {which}?")
-    given: dict[str, Any] = {
-        "list": (which or LIST_DEFAULT) if list_ else None,
-        "from": from_,
-        "to": to,
-        "limit": limit,
-        "by": by,
-        "threshold": threshold,
-        "min_reviews": min_reviews,
-        "metric": metric,
-        "discount": discount,
-        "payment_method": payment_method,
-        "top": top or None,
-        "periods": periods,
-    }
+    given: dict[str, Any] = {"list": (which or LIST_DEFAULT) if list_ else None}
+    for opt in OPTIONS.values():
+        value = options[_python_name(opt)]
+        given[opt.name] = (value or None) if opt.kind == "flag" else value
     params = {k: v for k, v in given.items() if v is not None}
     spec.params(params)  # a wrong option is a usage error before connecting
     with open_store(db) as store:
@@ -156,3 +132,126 @@ def show_list(fmt: Any) -> None:
         for s in reports.REPORTS.values()
     ]
     render(rows, ["report", "description", "options"], default_format(fmt))
+
+
+# --- options and help generated from the specs ---------------------------------------------
+
+
+def _every_option() -> dict[str, Option]:
+    """Each option name any report takes, once (`list` is the command's own --list)."""
+    found: dict[str, Option] = {}
+    for s in reports.REPORTS.values():
+        for opt in s.options:
+            if opt.name != "list":
+                found.setdefault(opt.name, opt)
+    return found
+
+
+OPTIONS = _every_option()
+
+
+def _python_name(opt: Option) -> str:
+    return "from_" if opt.name == "from" else opt.name
+
+
+def _shared_help(name: str) -> str:
+    """The option's help, once if every report gives the same, else per report."""
+    helps = {
+        s.name: opt.help for s in reports.REPORTS.values() for opt in s.options if opt.name == name
+    }
+    if len(set(helps.values())) == 1:
+        return next(iter(helps.values()))
+    return "; ".join(f"{report}: {text}" for report, text in helps.items())
+
+
+def _metavar(name: str) -> str | None:
+    """Its values' form: the choices any report allows, or the kind's."""
+    found = [o for s in reports.REPORTS.values() for o in s.options if o.name == name]
+    choices = dict.fromkeys(c for o in found for c in o.choices)
+    return "|".join(choices) if choices else METAVARS.get(found[0].kind)
+
+
+def _parameter(opt: Option) -> inspect.Parameter:
+    kind: Any = {"flag": bool, "int": int | None}.get(opt.kind, str | None)
+    default: Any = False if opt.kind == "flag" else None
+    meta = typer.Option(
+        opt.flag, help=_shared_help(opt.name), metavar=_metavar(opt.name), show_default=False
+    )
+    return inspect.Parameter(
+        _python_name(opt), inspect.Parameter.KEYWORD_ONLY, default=default,
+        annotation=Annotated[kind, meta],
+    )  # fmt: skip
+
+
+def _generated(fn: Any) -> Any:
+    """`fn` (taking the report options as keywords) with a signature Typer reads: the
+    parameters of `_fixed`, then one option per report option name (`OPTIONS`)."""
+    hints = typing.get_type_hints(_fixed, include_extras=True)
+    fixed = [
+        p.replace(annotation=hints[p.name], kind=inspect.Parameter.KEYWORD_ONLY)
+        for p in inspect.signature(_fixed).parameters.values()
+    ]
+    params = [*fixed, *map(_parameter, OPTIONS.values())]
+
+    def command(**kwargs: Any) -> None:
+        fn(**kwargs)
+
+    command.__doc__ = fn.__doc__
+    command.__signature__ = inspect.Signature(params, return_annotation=None)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in params}
+    return command
+
+
+class ReportCommand(TyperCommand):
+    """`ecom report NAME --help`: that report's own help, from its spec."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if any(a in ctx.help_option_names for a in args):
+            name = next((a for a in args if a in reports.REPORTS), None)
+            if name is not None:
+                typer.echo(report_help(reports.spec(name)))
+                ctx.exit(0)
+        return super().parse_args(ctx, args)
+
+
+def report_help(s: ReportSpec) -> str:
+    """A report's usage, options (with defaults and choices) and columns."""
+    lines = [f"Usage: ecom report {s.name} [OPTIONS]", "", s.description, "", "Options:"]
+    rows = []
+    for opt in s.options:
+        shown = opt.flag
+        if opt.name == "list" or opt.kind == "choice":
+            shown += f" [{'|'.join(opt.choices)}]"
+        elif opt.kind != "flag":
+            shown += f" {METAVARS[opt.kind]}"
+        text = opt.help
+        if opt.default not in (None, False):
+            text += f" (default: {opt.default})"
+        if opt.name == "list":
+            text += f" (alone: {LIST_DEFAULT})"
+        rows.append((shown, text))
+    width = min(max((len(f) for f, _ in rows), default=0), 28)
+    for shown, text in rows:  # a long one (many choices): its help on the next line
+        lines += (
+            [f"  {shown}", f"  {'':{width}}  {text}"]
+            if len(shown) > width
+            else [f"  {shown:{width}}  {text}"]
+        )
+    if not rows:
+        lines.append("  (none)")
+    lines += ["", "Columns:", f"  {', '.join(s.columns(s.params({})))}"]
+    for opt in s.options:  # an option that changes the columns: its own
+        for value in opt.choices or ((True,) if opt.kind == "flag" else ()):
+            other = s.columns(s.params({opt.name: value}))
+            if other != s.columns(s.params({})):
+                how = opt.flag if value is True else f"{opt.flag} {value}"
+                lines.append(f"  with {how}: {', '.join(other)}")
+    if s.money:
+        money = [c for c in (*s.money, *s.derived_money)]
+        lines += ["", f"Money columns (two decimals): {', '.join(money)}"]
+    lines += [
+        "",
+        "Every report also takes --format, --output FILE, --chart FILE.png and --db URL",
+        "(see `ecom report --help`).",
+    ]
+    return "\n".join(lines)

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from ecomcli.errors import EcomError, UsageError
-from ecomcli.reports import Chart, ReportResult, spec
+from ecomcli.reports import spec
+from ecomcli.reports.model import Chart, ReportResult
 
 MAX_BARS = 40
 

@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from ecomcli.errors import EcomError
-from ecomcli.reports import CENT, ReportResult, Table, next_period
+from ecomcli.reports.model import CENT, ReportResult, Table, next_period
 
 SEASON = {"month": 12, "quarter": 4}
 MIN_FIT = 4  # periods the trend needs besides the held-out season

@@ -257,55 +257,55 @@ CREATE TABLE IF NOT EXISTS `stock_movements` (
     INDEX `ix_stock_movements_product_id_created_at` (`product_id`, `created_at`) -- a product's stock history
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
--- summary_sales_monthly: sales per calendar month (YYYY-MM) and product (derived: see ecomcli/reports/summaries.py)
+-- summary_sales_monthly: sales per calendar month (YYYY-MM) and product (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_sales_monthly (month CHAR(7) NOT NULL, product_id VARCHAR(64) NOT NULL, units BIGINT NOT NULL, revenue DECIMAL(20,2) NOT NULL, PRIMARY KEY (month, product_id)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
--- summary_sales_daily: sales per day: orders, units, revenue (derived: see ecomcli/reports/summaries.py)
+-- summary_sales_daily: sales per day: orders, units, revenue (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_sales_daily (day DATE NOT NULL PRIMARY KEY, orders BIGINT NOT NULL, units BIGINT NOT NULL, revenue DECIMAL(20,2) NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
--- summary_customer_sales: sales per customer, all time (derived: see ecomcli/reports/summaries.py)
+-- summary_customer_sales: sales per customer, all time (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_customer_sales (customer_id VARCHAR(64) NOT NULL PRIMARY KEY, orders BIGINT NOT NULL, items BIGINT NOT NULL, revenue DECIMAL(20,2) NOT NULL, sales BIGINT NOT NULL, first_sale_at DATETIME NOT NULL, last_sale_at DATETIME NOT NULL, INDEX ix_summary_customer_sales_report (items DESC, orders DESC, customer_id)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
--- summary_delivery_monthly: deliveries per purchase month, partner and delivery month (derived: see ecomcli/reports/summaries.py)
+-- summary_delivery_monthly: deliveries per purchase month, partner and delivery month (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_delivery_monthly (month CHAR(7) NOT NULL, partner_id VARCHAR(64) NOT NULL, delivered_month CHAR(7) NOT NULL, delivered BIGINT NOT NULL, on_time BIGINT NOT NULL, late_seconds BIGINT NOT NULL, PRIMARY KEY (month, partner_id, delivered_month)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
--- summary_carts: every cart with its lines, items and total at the prices in summary_cart_prices (derived: see ecomcli/reports/summaries.py)
+-- summary_carts: every cart with its lines, items and total at the prices in summary_cart_prices (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_carts (cart_id VARCHAR(64) NOT NULL PRIMARY KEY, customer_id VARCHAR(64) NOT NULL, status VARCHAR(11) NOT NULL, n_lines BIGINT NOT NULL, items BIGINT NOT NULL, total DECIMAL(20,2) NOT NULL, INDEX ix_summary_carts_report (total DESC, cart_id, customer_id, status, n_lines, items)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
--- summary_cart_prices: the product prices the cart totals were computed with (derived: see ecomcli/reports/summaries.py)
+-- summary_cart_prices: the product prices the cart totals were computed with (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_cart_prices (product_id VARCHAR(64) NOT NULL PRIMARY KEY, price DECIMAL(12,2) NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
--- summary_product_reviews: reviews per product: how many, and the sum of their scores (derived: see ecomcli/reports/summaries.py)
+-- summary_product_reviews: reviews per product: how many, and the sum of their scores (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_product_reviews (product_id VARCHAR(64) NOT NULL PRIMARY KEY, reviews BIGINT NOT NULL, score_sum BIGINT NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
--- summary_product_wishlists: wishlists per product: how many hold it, and their distinct customers (derived: see ecomcli/reports/summaries.py)
+-- summary_product_wishlists: wishlists per product: how many hold it, and their distinct customers (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_product_wishlists (product_id VARCHAR(64) NOT NULL PRIMARY KEY, wishlists BIGINT NOT NULL, customers BIGINT NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
--- summary_payments_daily: payments per day paid (YYYY-MM-DD, '' without paid_at) and method (derived: see ecomcli/reports/summaries.py)
+-- summary_payments_daily: payments per day paid (YYYY-MM-DD, '' without paid_at) and method (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_payments_daily (day CHAR(10) NOT NULL, method VARCHAR(16) NOT NULL, payments BIGINT NOT NULL, amount DECIMAL(20,2) NOT NULL, PRIMARY KEY (day, method)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
--- summary_supplier_products: per supplier with supplies: the products it supplies and their units (derived: see ecomcli/reports/summaries.py)
+-- summary_supplier_products: per supplier with supplies: the products it supplies and their units (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_supplier_products (supplier_id VARCHAR(64) NOT NULL PRIMARY KEY, products BIGINT NOT NULL, units BIGINT NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
--- summary_dirty_months: months whose orders changed since the summaries were rebuilt (derived: see ecomcli/reports/summaries.py)
+-- summary_dirty_months: months whose orders changed since the summaries were rebuilt (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_dirty_months (month CHAR(7) NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
--- summary_dirty_customers: customers whose sales changed since the summaries were rebuilt (derived: see ecomcli/reports/summaries.py)
+-- summary_dirty_customers: customers whose sales changed since the summaries were rebuilt (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_dirty_customers (customer_id VARCHAR(64) NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
--- summary_dirty_carts: carts whose lines changed since the summaries were rebuilt (derived: see ecomcli/reports/summaries.py)
+-- summary_dirty_carts: carts whose lines changed since the summaries were rebuilt (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_dirty_carts (cart_id VARCHAR(64) NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
--- summary_dirty_products: products whose reviews or wishlists changed since the summaries were rebuilt (derived: see ecomcli/reports/summaries.py)
+-- summary_dirty_products: products whose reviews or wishlists changed since the summaries were rebuilt (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_dirty_products (product_id VARCHAR(64) NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
--- summary_dirty_prices: products whose price may have changed since the cart totals were computed (derived: see ecomcli/reports/summaries.py)
+-- summary_dirty_prices: products whose price may have changed since the cart totals were computed (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_dirty_prices (product_id VARCHAR(64) NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
--- summary_dirty_payment_months: months (YYYY-MM, '' without paid_at) whose payments changed since the summaries were rebuilt (derived: see ecomcli/reports/summaries.py)
+-- summary_dirty_payment_months: months (YYYY-MM, '' without paid_at) whose payments changed since the summaries were rebuilt (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_dirty_payment_months (month CHAR(7) NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
--- summary_dirty_suppliers: suppliers whose supplies changed since the summaries were rebuilt (derived: see ecomcli/reports/summaries.py)
+-- summary_dirty_suppliers: suppliers whose supplies changed since the summaries were rebuilt (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_dirty_suppliers (supplier_id VARCHAR(64) NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 INSERT IGNORE INTO `ecom_meta` (`name`, `value`) VALUES ('schema_version', '1');

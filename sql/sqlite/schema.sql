@@ -282,55 +282,55 @@ CREATE TABLE IF NOT EXISTS "stock_movements" (
 -- serves: a product's stock history
 CREATE INDEX IF NOT EXISTS "ix_stock_movements_product_id_created_at" ON "stock_movements" ("product_id", "created_at");
 
--- summary_sales_monthly: sales per calendar month (YYYY-MM) and product (derived: see ecomcli/reports/summaries.py)
+-- summary_sales_monthly: sales per calendar month (YYYY-MM) and product (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_sales_monthly (month TEXT NOT NULL, product_id TEXT NOT NULL, units INTEGER NOT NULL, revenue INTEGER NOT NULL, PRIMARY KEY (month, product_id)) STRICT;
 
--- summary_sales_daily: sales per day: orders, units, revenue (derived: see ecomcli/reports/summaries.py)
+-- summary_sales_daily: sales per day: orders, units, revenue (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_sales_daily (day TEXT NOT NULL PRIMARY KEY, orders INTEGER NOT NULL, units INTEGER NOT NULL, revenue INTEGER NOT NULL) STRICT;
 
--- summary_customer_sales: sales per customer, all time (derived: see ecomcli/reports/summaries.py)
+-- summary_customer_sales: sales per customer, all time (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_customer_sales (customer_id TEXT NOT NULL PRIMARY KEY, orders INTEGER NOT NULL, items INTEGER NOT NULL, revenue INTEGER NOT NULL, sales INTEGER NOT NULL, first_sale_at TEXT NOT NULL, last_sale_at TEXT NOT NULL) STRICT;
 
--- summary_delivery_monthly: deliveries per purchase month, partner and delivery month (derived: see ecomcli/reports/summaries.py)
+-- summary_delivery_monthly: deliveries per purchase month, partner and delivery month (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_delivery_monthly (month TEXT NOT NULL, partner_id TEXT NOT NULL, delivered_month TEXT NOT NULL, delivered INTEGER NOT NULL, on_time INTEGER NOT NULL, late_seconds INTEGER NOT NULL, PRIMARY KEY (month, partner_id, delivered_month)) STRICT;
 
--- summary_carts: every cart with its lines, items and total at the prices in summary_cart_prices (derived: see ecomcli/reports/summaries.py)
+-- summary_carts: every cart with its lines, items and total at the prices in summary_cart_prices (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_carts (cart_id TEXT NOT NULL PRIMARY KEY, customer_id TEXT NOT NULL, status TEXT NOT NULL, n_lines INTEGER NOT NULL, items INTEGER NOT NULL, total INTEGER NOT NULL) STRICT;
 
--- summary_cart_prices: the product prices the cart totals were computed with (derived: see ecomcli/reports/summaries.py)
+-- summary_cart_prices: the product prices the cart totals were computed with (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_cart_prices (product_id TEXT NOT NULL PRIMARY KEY, price INTEGER NOT NULL) STRICT;
 
--- summary_product_reviews: reviews per product: how many, and the sum of their scores (derived: see ecomcli/reports/summaries.py)
+-- summary_product_reviews: reviews per product: how many, and the sum of their scores (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_product_reviews (product_id TEXT NOT NULL PRIMARY KEY, reviews INTEGER NOT NULL, score_sum INTEGER NOT NULL) STRICT;
 
--- summary_product_wishlists: wishlists per product: how many hold it, and their distinct customers (derived: see ecomcli/reports/summaries.py)
+-- summary_product_wishlists: wishlists per product: how many hold it, and their distinct customers (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_product_wishlists (product_id TEXT NOT NULL PRIMARY KEY, wishlists INTEGER NOT NULL, customers INTEGER NOT NULL) STRICT;
 
--- summary_payments_daily: payments per day paid (YYYY-MM-DD, '' without paid_at) and method (derived: see ecomcli/reports/summaries.py)
+-- summary_payments_daily: payments per day paid (YYYY-MM-DD, '' without paid_at) and method (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_payments_daily (day TEXT NOT NULL, method TEXT NOT NULL, payments INTEGER NOT NULL, amount INTEGER NOT NULL, PRIMARY KEY (day, method)) STRICT;
 
--- summary_supplier_products: per supplier with supplies: the products it supplies and their units (derived: see ecomcli/reports/summaries.py)
+-- summary_supplier_products: per supplier with supplies: the products it supplies and their units (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_supplier_products (supplier_id TEXT NOT NULL PRIMARY KEY, products INTEGER NOT NULL, units INTEGER NOT NULL) STRICT;
 
--- summary_dirty_months: months whose orders changed since the summaries were rebuilt (derived: see ecomcli/reports/summaries.py)
+-- summary_dirty_months: months whose orders changed since the summaries were rebuilt (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_dirty_months (month TEXT NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) STRICT;
 
--- summary_dirty_customers: customers whose sales changed since the summaries were rebuilt (derived: see ecomcli/reports/summaries.py)
+-- summary_dirty_customers: customers whose sales changed since the summaries were rebuilt (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_dirty_customers (customer_id TEXT NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) STRICT;
 
--- summary_dirty_carts: carts whose lines changed since the summaries were rebuilt (derived: see ecomcli/reports/summaries.py)
+-- summary_dirty_carts: carts whose lines changed since the summaries were rebuilt (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_dirty_carts (cart_id TEXT NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) STRICT;
 
--- summary_dirty_products: products whose reviews or wishlists changed since the summaries were rebuilt (derived: see ecomcli/reports/summaries.py)
+-- summary_dirty_products: products whose reviews or wishlists changed since the summaries were rebuilt (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_dirty_products (product_id TEXT NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) STRICT;
 
--- summary_dirty_prices: products whose price may have changed since the cart totals were computed (derived: see ecomcli/reports/summaries.py)
+-- summary_dirty_prices: products whose price may have changed since the cart totals were computed (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_dirty_prices (product_id TEXT NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) STRICT;
 
--- summary_dirty_payment_months: months (YYYY-MM, '' without paid_at) whose payments changed since the summaries were rebuilt (derived: see ecomcli/reports/summaries.py)
+-- summary_dirty_payment_months: months (YYYY-MM, '' without paid_at) whose payments changed since the summaries were rebuilt (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_dirty_payment_months (month TEXT NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) STRICT;
 
--- summary_dirty_suppliers: suppliers whose supplies changed since the summaries were rebuilt (derived: see ecomcli/reports/summaries.py)
+-- summary_dirty_suppliers: suppliers whose supplies changed since the summaries were rebuilt (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_dirty_suppliers (supplier_id TEXT NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) STRICT;
 -- serves: the carts report, in its order
 CREATE INDEX IF NOT EXISTS ix_summary_carts_report ON summary_carts (total DESC, cart_id, customer_id, status, n_lines, items);

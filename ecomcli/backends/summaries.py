@@ -55,44 +55,54 @@ no summaries: its pipelines read the lines (and, sharded, run on every shard).
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Sequence
-from datetime import date, datetime, timedelta
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ecomcli import schema
 from ecomcli.errors import TransientError
-from ecomcli.reports import SALE_EXCLUDED
+from ecomcli.repository import Mode
 from ecomcli.schema import CART_STATUSES, PAYMENT_METHODS
+from ecomcli.summary_tables import (
+    CART_PRICES,
+    CARTS,
+    CUSTOMERS,
+    DAILY,
+    DELIVERY,
+    MONTHLY,
+    PAYMENTS,
+    REVIEWS,
+    SALE,
+    SUPPLIERS,
+    UNDATED,
+    WISHLISTS,
+    month_bounds,
+    month_of,
+    split,
+    supplier_counts,
+)
 
 if TYPE_CHECKING:
-    from ecomcli.backends.sql import Dialect, SQLRepository
-    from ecomcli.reports.sql import SQL
+    from ecomcli.backends.dialect import Dialect
+    from ecomcli.backends.sql import SQLRepository
+    from ecomcli.schema import Entity
 
-MONTHLY = "summary_sales_monthly"
-DAILY = "summary_sales_daily"
-CUSTOMERS = "summary_customer_sales"
-DELIVERY = "summary_delivery_monthly"
-CARTS = "summary_carts"
-CART_PRICES = "summary_cart_prices"
+__all__ = ["CARTS", "CART_PRICES", "CUSTOMERS", "DAILY", "DELIVERY", "MONTHLY", "PAYMENTS",
+           "REVIEWS", "SUPPLIERS", "UNDATED", "WISHLISTS", "month_bounds", "month_of",
+           "split", "supplier_counts"]  # fmt: skip
+
 DIRTY_CARTS = "summary_dirty_carts"
 DIRTY_MONTHS = "summary_dirty_months"
 DIRTY_CUSTOMERS = "summary_dirty_customers"
-REVIEWS = "summary_product_reviews"
-WISHLISTS = "summary_product_wishlists"
 DIRTY_PRODUCTS = "summary_dirty_products"
 DIRTY_PRICES = "summary_dirty_prices"
-PAYMENTS = "summary_payments_daily"
 DIRTY_PAYMENTS = "summary_dirty_payment_months"
-SUPPLIERS = "summary_supplier_products"
 DIRTY_SUPPLIERS = "summary_dirty_suppliers"
 TABLES = (
     MONTHLY, DAILY, CUSTOMERS, DELIVERY, CARTS, CART_PRICES, REVIEWS, WISHLISTS, PAYMENTS,
     SUPPLIERS, DIRTY_MONTHS, DIRTY_CUSTOMERS, DIRTY_CARTS, DIRTY_PRODUCTS, DIRTY_PRICES,
     DIRTY_PAYMENTS, DIRTY_SUPPLIERS,
 )  # fmt: skip
-# the entities whose writes mark
-SOURCES = ("orders", "order_items", "carts", "cart_items", "reviews", "wishlists",
-           "wishlist_items", "products", "payments", "supplies")  # fmt: skip
 # the ecom_meta rows saying a summary was built (absent: the next refresh builds it all)
 BUILT = {"months": "summaries_months", "customers": "summaries_customers",
          "carts": "summaries_carts", "products": "summaries_products",
@@ -102,14 +112,12 @@ DIRTY = {"months": DIRTY_MONTHS, "customers": DIRTY_CUSTOMERS, "carts": DIRTY_CA
          "suppliers": DIRTY_SUPPLIERS}  # fmt: skip
 KEYS = {"months": "month", "customers": "customer_id", "carts": "cart_id",
         "products": "product_id", "payments": "month", "suppliers": "supplier_id"}  # fmt: skip
-# the carts report reads every cart from this index, in its order (see reports.sql)
+# the carts report reads every cart from this index, in its order (reports/defs/carts.py)
 CARTS_INDEX = f"ix_{CARTS}_report"
 CARTS_ORDER = "(total DESC, cart_id, customer_id, status, n_lines, items)"
-# customer-orders --limit N reads its first N customers from this one (see reports.sql)
+# customer-orders --limit N reads its first N customers from it (reports/defs/customer_orders.py)
 CUSTOMERS_INDEX = f"ix_{CUSTOMERS}_report"
 CUSTOMERS_ORDER = "(items DESC, orders DESC, customer_id)"
-# a payment without `paid_at`: its day in the payments summary, its month in the marks
-UNDATED = "''"
 # the payment fields the payments summary holds (a write of only others marks nothing)
 PAYMENT_FIELDS = ("paid_at", "method", "amount")
 # the ecom_meta row noting the summary tables' definitions (`layout`)
@@ -120,32 +128,28 @@ MANY_CUSTOMERS = 20_000
 MANY_CARTS = 50_000
 MANY_PRODUCTS = 2_000
 
-SALE = "o.status NOT IN (" + ", ".join(f"'{s}'" for s in SALE_EXCLUDED) + ")"
 
 
-def ddl(dialect: Dialect) -> str:
+def ddl(d: Dialect) -> str:
     """The summary tables, for the schema script that `init-db` runs."""
     key = schema.entity("order_items").field("product_id")
-    ident = "TEXT" if dialect == "sqlite" else f"VARCHAR({key.length})"
-    big = "INTEGER" if dialect == "sqlite" else "BIGINT"
-    money = "INTEGER" if dialect == "sqlite" else "DECIMAL(20,2)"  # SQLite: cents
-    day = "TEXT" if dialect == "sqlite" else "DATE"
-    moment = "TEXT" if dialect == "sqlite" else "DATETIME"
-    status = "TEXT" if dialect == "sqlite" else f"VARCHAR({max(map(len, CART_STATUSES))})"
+    ident = d.text(key.length or 64)
+    big = d.big
+    money = d.decimal(20, 2)  # SQLite: cents
+    day = d.date_type
+    moment = d.datetime_type
+    status = d.text(max(map(len, CART_STATUSES)))
     f = schema.entity("products").field("price")
-    price = "INTEGER" if dialect == "sqlite" else f"DECIMAL({f.precision},{f.scale})"
-    month = "TEXT" if dialect == "sqlite" else "CHAR(7)"
-    day_text = "TEXT" if dialect == "sqlite" else "CHAR(10)"  # text: '' for no paid_at
-    method = "TEXT" if dialect == "sqlite" else f"VARCHAR({max(map(len, PAYMENT_METHODS))})"
-    tail = (
-        " STRICT" if dialect == "sqlite"
-        else " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
-    )  # fmt: skip
+    price = d.decimal(f.precision or 10, f.scale or 2)
+    month = d.fixed(7)
+    day_text = d.fixed(10)  # text: '' for no paid_at
+    method = d.text(max(map(len, PAYMENT_METHODS)))
+    tail = d.table_tail
     # the carts report reads every cart from this index, in its order, without the table
-    # (see reports.sql summarized_carts); MySQL declares it inline (no IF NOT EXISTS)
-    carts_index = "" if dialect == "sqlite" else f", INDEX {CARTS_INDEX} {CARTS_ORDER}"
+    # (see reports/defs/carts.py summarized_sql); MySQL declares it inline
+    carts_index = f", INDEX {CARTS_INDEX} {CARTS_ORDER}" if d.inline_indexes else ""
     customers_index = (
-        "" if dialect == "sqlite" else f", INDEX {CUSTOMERS_INDEX} {CUSTOMERS_ORDER}"
+        f", INDEX {CUSTOMERS_INDEX} {CUSTOMERS_ORDER}" if d.inline_indexes else ""
     )
     tables = [
         (MONTHLY, "sales per calendar month (YYYY-MM) and product",
@@ -199,11 +203,11 @@ def ddl(dialect: Dialect) -> str:
          f"supplier_id {ident} NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0"),
     ]  # fmt: skip
     text = "\n".join(
-        f"-- {name}: {doc} (derived: see ecomcli/reports/summaries.py)\n"
+        f"-- {name}: {doc} (derived: see ecomcli/backends/summaries.py)\n"
         f"CREATE TABLE IF NOT EXISTS {name} ({columns}){tail};\n"
         for name, doc, columns in tables
     )
-    if dialect == "sqlite":
+    if not d.inline_indexes:
         text += (
             "-- serves: the carts report, in its order\n"
             f"{_carts_index()};\n"
@@ -216,16 +220,6 @@ def ddl(dialect: Dialect) -> str:
 def _carts_index() -> str:
     """SQLite's statement for the carts report's index (MySQL declares it in the table)."""
     return f"CREATE INDEX IF NOT EXISTS {CARTS_INDEX} ON {CARTS} {CARTS_ORDER}"
-
-
-def month_of(moment: datetime | date) -> str:
-    return f"{moment.year:04d}-{moment.month:02d}"
-
-
-def month_bounds(month: str) -> tuple[date, date]:
-    """The first day of `month` (YYYY-MM) and of the month after."""
-    first = date(int(month[:4]), int(month[5:7]), 1)
-    return first, (first + timedelta(days=32)).replace(day=1)
 
 
 # --- marking: called by the SQL backends before every write to a summarised entity ------
@@ -251,14 +245,14 @@ def mark(
     nothing), and a refresh between that writer's commit and this one's would then miss
     this write. (A fresh MySQL LOAD DATA batch marks after the load, whose foreign-key
     checks have locked the orders.)"""
-    ignore = _ignore(store)
+    ignore = store.dialect.ignore
     months = {month_of(r["purchased_at"]) for r in new_orders if r.get("purchased_at")}
     customers = {r["customer_id"] for r in new_orders if r.get("customer_id") is not None}
     ids = [i for i in dict.fromkeys(order_ids) if i is not None]
-    month = _sql(store).period("o.purchased_at", "month")
+    month = store.dialect.period("o.purchased_at", "month")
     for where, binds in store.in_clauses(ids):  # SQLite: one statement, no GIL held
-        if store.dialect == "mysql" and lock:
-            cur = store.execute(f"SELECT 1 FROM orders o WHERE o.order_id {where} {lock}", binds)
+        if locking := store.dialect.locking(lock):
+            cur = store.execute(f"SELECT 1 FROM orders o WHERE o.order_id {where}{locking}", binds)
             cur.fetchall()
             cur.close()
         for table, expr in ((DIRTY_MONTHS, month), (DIRTY_CUSTOMERS, "o.customer_id")):
@@ -302,8 +296,8 @@ def mark_payments(
     (`lock`, see `mark`); the marks are then inserted in one statement, in key order."""
     months = {month_of(r["paid_at"]) if r.get("paid_at") else "" for r in rows} if dated else set()
     ids = ([k[0] for k in keys] + [r.get("payment_id") for r in rows]) if stored else []
-    month = f"COALESCE({_sql(store).period('pm.paid_at', 'month')}, {UNDATED})"
-    locking = " FOR UPDATE" if store.dialect == "mysql" and lock else ""
+    month = f"COALESCE({store.dialect.period('pm.paid_at', 'month')}, {UNDATED})"
+    locking = store.dialect.locking("FOR UPDATE" if lock else None)
     for where, binds in store.in_clauses([i for i in dict.fromkeys(ids) if i is not None]):
         cur = store.execute(
             f"SELECT {month} FROM payments pm WHERE pm.payment_id {where}{locking}", binds
@@ -318,7 +312,8 @@ def _mark_keys(store: SQLRepository, table: str, values: Iterable[Any]) -> None:
     # refresh then never hold marks the other waits for (a deadlock on MySQL)
     rows = [[v] for v in sorted({v for v in values if v is not None})]
     if rows:
-        store.executemany(f"{_ignore(store)} INTO {table} VALUES ({store.placeholder}, 0)", rows)
+        sql = f"{store.dialect.ignore} INTO {table} VALUES ({store.placeholder}, 0)"
+        store.executemany(sql, rows)
 
 
 def mark_products(
@@ -332,7 +327,7 @@ def mark_products(
     On MySQL the stored reviews and wishlists are first read `FOR UPDATE` when `lock`
     (see `mark`: a writer holding them uncommitted is waited for)."""
     products = [r.get("product_id") for r in rows]
-    ignore = _ignore(store)
+    ignore = store.dialect.ignore
     if entity == "wishlist_items":  # the key (wishlist_id, product_id) names the product
         products += [k[1] for k in keys]
     elif not new:
@@ -349,9 +344,9 @@ def mark_products(
                 "SELECT DISTINCT wi.product_id, 0 FROM wishlist_items wi WHERE wi.wishlist_id"
             )
         for where, binds in store.in_clauses(ids):
-            if store.dialect == "mysql" and lock:
+            if locking := store.dialect.locking("FOR UPDATE" if lock else None):
                 cur = store.execute(
-                    f"SELECT 1 FROM {entity} WHERE {own_key} {where} FOR UPDATE", binds
+                    f"SELECT 1 FROM {entity} WHERE {own_key} {where}{locking}", binds
                 )
                 cur.fetchall()
                 cur.close()
@@ -359,15 +354,97 @@ def mark_products(
     _mark_keys(store, DIRTY_PRODUCTS, products)
 
 
-def _ignore(store: SQLRepository) -> str:
-    return "INSERT OR IGNORE" if store.dialect == "sqlite" else "INSERT IGNORE"
+# --- which writes mark which summaries (read by `SQLRepository._mark`) ------------------
 
 
-def _sql(store: SQLRepository) -> SQL:
-    """The report statements' dialect helpers (imported here: `reports.sql` imports us)."""
-    from ecomcli.reports.sql import SQL
+@dataclass(frozen=True)
+class Write:
+    """A write about to happen to one entity, as the marks need to know it."""
 
-    return SQL(store.dialect)
+    e: Entity
+    rows: Sequence[dict[str, Any]]  # whole rows, or an update's changes
+    keys: Sequence[Any]  # the keys of the stored rows written (update, delete)
+    new: bool  # inserted rows: no stored row has their keys
+    locked: bool  # the rows' orders are locked by this transaction already
+    mode: Mode | None  # a batch's (None: `insert`, `update`, `delete`)
+    written: set[str] | None  # the fields a partial write writes (None: whole rows)
+
+    @property
+    def changes_stored(self) -> bool:
+        return not self.new and self.mode not in (Mode.INSERT, Mode.IGNORE)
+
+    def ids(self, field: str) -> list[Any]:
+        """The first key part of the stored rows, then `field` of the written ones."""
+        return [k[0] for k in self.keys] + [r.get(field) for r in self.rows]
+
+
+def _orders_written(store: SQLRepository, w: Write) -> None:
+    """Months and customers (sales summaries): the orders as stored and as written. An
+    order marked earlier in the same transaction is not looked up again (placing an
+    order: its lines), as its month and customer can only change by a write to the order,
+    which marks the new ones."""
+    ids = w.ids("order_id")
+    if w.e.name == "orders" and w.new:
+        stored = []
+    else:
+        stored = [i for i in dict.fromkeys(ids) if i is not None and i not in store._marked]
+    writing = w.e.name == "orders"
+    lock = None if w.locked else "FOR UPDATE" if writing else "LOCK IN SHARE MODE"
+    mark(store, stored, w.rows if writing else (), lock=lock)
+    store._marked.update(i for i in ids if i is not None)
+
+
+def _prices_written(store: SQLRepository, w: Write) -> None:
+    # new products are in no cart yet; a product is deleted only when in none
+    if w.changes_stored and w.rows and (w.written is None or "price" in w.written):
+        mark_prices(store, w.ids("product_id"))
+
+
+def _carts_written(store: SQLRepository, w: Write) -> None:
+    mark_carts(store, w.ids("cart_id"))
+
+
+def _supplies_written(store: SQLRepository, w: Write) -> None:
+    mark_suppliers(store, w.ids("supplier_id"))
+
+
+def _products_written(store: SQLRepository, w: Write) -> None:
+    mark_products(store, w.e.name, w.rows, w.keys, new=w.new, lock=not w.locked)
+
+
+def _payments_written(store: SQLRepository, w: Write) -> None:
+    if w.written is not None and not w.written & set(PAYMENT_FIELDS):
+        return  # a card, installments or customer: nothing the summary holds
+    mark_payments(
+        store, w.rows, w.keys, lock=not w.locked, stored=w.changes_stored,
+        # a merge inserts unknown ids whole, completed with defaults ('': no paid_at)
+        dated=w.written is None or "paid_at" in w.written or w.mode is Mode.MERGE,
+    )
+
+
+Marker = Callable[["SQLRepository", Write], None]
+
+
+@dataclass(frozen=True)
+class Marking:
+    """Summaries (`kinds`, keys of `BUILT`) that writes to `entities` may change, and how
+    such a write marks them."""
+
+    kinds: tuple[str, ...]
+    entities: tuple[str, ...]
+    mark: Marker
+
+
+MARKINGS = (
+    Marking(("months", "customers"), ("orders", "order_items"), _orders_written),
+    Marking(("carts",), ("carts", "cart_items"), _carts_written),
+    Marking(("carts",), ("products",), _prices_written),  # the prices of cart totals
+    Marking(("products",), ("reviews", "wishlists", "wishlist_items"), _products_written),
+    Marking(("payments",), ("payments",), _payments_written),
+    Marking(("suppliers",), ("supplies",), _supplies_written),
+)
+# entity -> how a write to it marks: what the write path reads
+MARKERS: dict[str, Marker] = {e: m.mark for m in MARKINGS for e in m.entities}
 
 
 def layout(dialect: Dialect) -> str:
@@ -477,8 +554,8 @@ def _built(store: SQLRepository, kind: str) -> bool:
 
 
 def _rebuild(store: SQLRepository, kind: str) -> None:
-    d = _sql(store)
-    ignore = _ignore(store)
+    d = store.dialect
+    ignore = store.dialect.ignore
     table = DIRTY[kind]
     everything = not _built(store, kind)
     if everything:
@@ -537,7 +614,7 @@ def _delete_keys(store: SQLRepository, table: str, key: str, values: Sequence[An
 def _rebuild_month(store: SQLRepository, month: str) -> None:
     first, after = month_bounds(month)
     ph = store.placeholder
-    d = _sql(store)
+    d = store.dialect
     days = [d.day(first), d.day(after)]
     store.execute(f"DELETE FROM {MONTHLY} WHERE month = {ph}", [month]).close()
     store.execute(f"DELETE FROM {DELIVERY} WHERE month = {ph}", [month]).close()
@@ -552,7 +629,7 @@ def _rebuild_month(store: SQLRepository, month: str) -> None:
         [month, *span],
     ).close()
     _rebuild_delivery(store, month, period, span)
-    day = "substr(o.purchased_at, 1, 10)" if store.dialect == "sqlite" else "DATE(o.purchased_at)"
+    day = d.date_of("o.purchased_at")
     store.execute(
         f"INSERT INTO {DAILY} (day, orders, units, revenue)"
         " SELECT t.day, COUNT(*), SUM(t.units), SUM(t.revenue) FROM"
@@ -568,7 +645,7 @@ def _rebuild_delivery(store: SQLRepository, month: str, period: str, span: list[
     per partner and delivery month: keyed by purchase month, the delivery summary is
     rebuilt with the sales ones, from the same marks (a change of delivered_at is a write
     to the order)."""
-    d = _sql(store)
+    d = store.dialect
     delivered = d.period("o.delivered_at", "month")
     on_time = "SUM(CASE WHEN o.delivered_at <= o.estimated_delivery_at THEN 1 ELSE 0 END)"
     late = f"SUM({d.late_seconds('o.delivered_at', 'o.estimated_delivery_at')})"
@@ -586,7 +663,7 @@ def _rebuild_payments(store: SQLRepository, flagged: Sequence[str], everything: 
     """The dirty months' payments per day and method, each through the covering payments
     (paid_at, method, amount) index (month `''`: those without paid_at); never built,
     every payment's from one pass."""
-    d = _sql(store)
+    d = store.dialect
     day = f"COALESCE({d.period('pm.paid_at', 'day')}, {UNDATED})"
     insert = (
         f"INSERT INTO {PAYMENTS} (day, method, payments, amount)"
@@ -619,7 +696,7 @@ def _reprice(store: SQLRepository) -> None:
     cur = store.execute(_repriced())
     products = [r[0] for r in cur.fetchall()]
     cur.close()
-    ignore = _ignore(store)
+    ignore = store.dialect.ignore
     for where, binds in store.in_clauses(products):
         store.execute(
             f"{ignore} INTO {DIRTY_CARTS} SELECT DISTINCT ci.cart_id, 0 FROM cart_items ci"
@@ -643,18 +720,18 @@ def _rebuild_carts(store: SQLRepository, flagged: Sequence[Any], everything: boo
     if everything:
         store.execute(f"DELETE FROM {CART_PRICES}").close()
         store.execute(f"INSERT INTO {CART_PRICES} SELECT product_id, price FROM products").close()
-        unindexed = store.dialect == "sqlite" and _drop_carts_index(store)
+        unindexed = not store.dialect.ddl_commits and _drop_carts_index(store)
         store.execute(f"DELETE FROM {CARTS}").close()
     else:
         _delete_keys(store, CARTS, "cart_id", flagged)
         where = f" WHERE c.cart_id IN ({taken})"
-    # grouped by the key alone, MAX() of the cart's own columns (see reports.sql carts)
+    # grouped by the key alone, MAX() of the cart's own columns (see reports/defs/carts.py)
     store.execute(
         f"INSERT INTO {CARTS} (cart_id, customer_id, status, n_lines, items, total)"
         " SELECT c.cart_id, MAX(c.customer_id), MAX(c.status), COUNT(ci.product_id),"
         " COALESCE(SUM(ci.quantity), 0), COALESCE(SUM(ci.quantity * p.price), 0)"
         " FROM carts c LEFT JOIN cart_items ci ON ci.cart_id = c.cart_id"
-        f" LEFT JOIN {_sql(store).prices()} p ON p.product_id = ci.product_id"
+        f" LEFT JOIN {store.dialect.prices()} p ON p.product_id = ci.product_id"
         f"{where} GROUP BY c.cart_id"
     ).close()
     if unindexed:
@@ -694,7 +771,7 @@ def _rebuild_customers(store: SQLRepository, flagged: Sequence[Any], everything:
     else:
         _delete_keys(store, CUSTOMERS, "customer_id", flagged)
         per_order += f" AND o.customer_id IN ({taken})"
-    big = _sql(store).big_result()
+    big = store.dialect.big_result()
     store.execute(
         f"INSERT INTO {CUSTOMERS} (customer_id, orders, items, revenue, sales,"
         f" first_sale_at, last_sale_at) SELECT {big}g.customer_id,"
@@ -742,57 +819,3 @@ def _rebuild_suppliers(store: SQLRepository, flagged: Sequence[Any], everything:
         where = f" WHERE sp.supplier_id IN ({taken})"
     rows = supplier_counts(where)
     store.execute(f"INSERT INTO {SUPPLIERS} (supplier_id, products, units) {rows}").close()
-
-
-def supplier_counts(where: str = "") -> str:
-    """Per supplier with supplies (`where` them): the products it supplies, their units."""
-    return (
-        "SELECT sp.supplier_id, COUNT(*) AS products, SUM(sp.units) AS units"
-        f" FROM supplies sp{where} GROUP BY sp.supplier_id"
-    )
-
-
-# --- which reports read them -----------------------------------------------------------
-
-
-def needed(name: str, p: dict[str, Any]) -> tuple[str, ...]:
-    """The summaries report `name` reads with completed params `p` (none: it reads lines)."""
-    if name in ("top-products", "categories", "sales"):
-        return ("months",)
-    if name == "delivery" and not p.get("from") and not p.get("to"):
-        return ("months",)
-    if name == "carts":
-        return ("carts",)
-    if name == "ratings" or (name == "wishlists" and p.get("by") == "product"):
-        return ("products",)
-    if name == "payments":
-        return ("payments",)
-    if name == "suppliers":
-        return ("suppliers",)
-    if name == "customer-orders" and not p.get("from") and not p.get("to"):
-        return ("customers",)
-    if name == "customer-activity" and not (p.get("from") and p.get("to")):
-        return ("customers",)
-    return ()
-
-
-def split(start: date | None, end: date | None) -> tuple[tuple[str | None, str | None] | None,
-                                                          list[tuple[date | None, date | None]]]:
-    """A period [start, end] (whole days, either open) as the whole months inside it, read
-    from the monthly summary (first and last month, None: open; or None: no whole month),
-    and the day ranges [from, before) left at its edges, read from the lines."""
-    first = start if start is None or start.day == 1 else month_bounds(month_of(start))[1]
-    after = None if end is None else end + timedelta(days=1)
-    stop = after if after is None or after.day == 1 else after.replace(day=1)
-    if first is not None and stop is not None and first >= stop:
-        return None, [(start, after)]
-    months = (
-        None if first is None else month_of(first),
-        None if stop is None else month_of(stop - timedelta(days=1)),
-    )
-    edges = []
-    if start is not None and first is not None and start < first:
-        edges.append((start, first))
-    if after is not None and stop is not None and stop < after:
-        edges.append((stop, after))
-    return months, edges

@@ -1,0 +1,158 @@
+"""delivery: on-time rate and average delay by delivery partner and month delivered.
+
+Its spec, statements (over the lines and over the summaries it reads), MongoDB pipeline
+and finisher: see docs/reports.md for the definitions."""
+
+from __future__ import annotations
+
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any
+
+from ecomcli import summary_tables as st
+from ecomcli.reports.model import (
+    FROM,
+    TO,
+    Built,
+    Chart,
+    Params,
+    Pipeline,
+    ReportSpec,
+    Table,
+    cols,
+    integer,
+    ratio,
+)
+from ecomcli.reports.mongoparts import (
+    between,
+    lookup,
+    period,
+)
+
+if TYPE_CHECKING:
+    from ecomcli.backends.dialect import Dialect
+
+
+def finish(t: Table, p: Params) -> Table:
+    names = ["partner_id", "partner", "month", "delivered", "on_time", "late_seconds"]
+    rows = []
+    for partner_id, partner, month, delivered, on_time, late in t.select(names):
+        n, on_time = integer(delivered), integer(on_time)
+        pct, delay = ratio(100 * on_time, n, 1), ratio(integer(late), n * 86400)
+        rows.append((partner_id, partner, str(month), n, on_time, pct, delay))
+    rows.sort(key=itemgetter(0, 2))  # partner_id, month
+    return Table([*names[:5], "on_time_pct", "avg_delay_days"], rows)
+
+
+SPEC = ReportSpec(
+    "delivery",
+    "on-time rate and average delay by delivery partner and month delivered",
+    (FROM, TO),
+    cols(
+        "partner_id",
+        "partner",
+        "month",
+        "delivered",
+        "on_time",
+        "on_time_pct",
+        "avg_delay_days",
+    ),
+    finish,
+    chart=lambda p: Chart("line", "month", "on_time_pct", "on time (%)"),
+    listed=120,
+)
+
+
+def SUMMARIES(p: Params) -> tuple[str, ...]:
+    """The all-time summary, without a period."""
+    return () if p.get("from") or p.get("to") else ("months",)
+
+
+def sql(d: Dialect, p: Params) -> Built:
+    return _statement(d, p, summarized=False)
+
+
+def summarized_sql(d: Dialect, p: Params) -> Built:
+    return _statement(d, p, summarized=True)
+
+
+def _statement(d: Dialect, p: Params, summarized: bool) -> Built:
+    """Grouped by the orders' own partner id and month, the names joined to the 144 groups
+    (at 1M orders, MariaDB with a 128 MB pool 3.4 s to 0.9 s; SQLite 0.87 s to 0.76 s)."""
+    binds: list[Any] = []
+    if summarized:  # no period: the summary, ~500 rows at 1M orders
+        sql = d.select(
+            ("g.partner_id", "partner_id"),
+            ("dp.name", "partner"),
+            ("g.month", "month"),
+            (d.whole("g.n"), "delivered"),
+            (d.whole("g.on_time"), "on_time"),
+            (d.whole("g.late"), "late_seconds"),
+        )
+        grouped = (
+            "SELECT s.partner_id, s.delivered_month AS month, SUM(s.delivered) AS n,"
+            " SUM(s.on_time) AS on_time, SUM(s.late_seconds) AS late"
+            f" FROM {st.DELIVERY} s GROUP BY s.partner_id, s.delivered_month"
+        )
+        sql += f" FROM ({grouped}) g JOIN delivery_partners dp ON dp.partner_id = g.partner_id"
+        return sql, binds
+    month = d.period("o.delivered_at", "month")
+    on_time = "SUM(CASE WHEN o.delivered_at <= o.estimated_delivery_at THEN 1 ELSE 0 END)"
+    late = f"SUM({d.late_seconds('o.delivered_at', 'o.estimated_delivery_at')})"
+    grouped = (
+        f"SELECT o.delivery_partner_id AS partner_id, {month} AS month, COUNT(*) AS n,"
+        f" {d.whole(on_time)} AS on_time, {d.whole(late)} AS late FROM orders o"
+        " WHERE o.delivery_partner_id IS NOT NULL AND o.delivered_at IS NOT NULL"
+        f" AND o.estimated_delivery_at IS NOT NULL{d.between('o.delivered_at', p, binds)}"
+        f" GROUP BY o.delivery_partner_id, {month}"
+    )
+    sql = d.select(
+        ("g.partner_id", "partner_id"),
+        ("dp.name", "partner"),
+        ("g.month", "month"),
+        ("g.n", "delivered"),
+        ("g.on_time", "on_time"),
+        ("g.late", "late_seconds"),
+    )
+    sql += f" FROM ({grouped}) g JOIN delivery_partners dp ON dp.partner_id = g.partner_id"
+    return sql, binds
+
+
+def pipeline(p: Params) -> Pipeline:
+    late_ms = {"$subtract": ["$delivered_at", "$estimated_delivery_at"]}
+    return "orders", [
+        {
+            "$match": {
+                "delivered_at": {"$ne": None, **between("delivered_at", p).get("delivered_at", {})},
+                "estimated_delivery_at": {"$ne": None},
+                "delivery_partner_id": {"$ne": None},
+            }
+        },
+        {
+            "$project": {
+                "partner": "$delivery_partner_id",
+                "month": period("delivered_at", "month"),
+                "on_time": {"$cond": [{"$lte": ["$delivered_at", "$estimated_delivery_at"]}, 1, 0]},
+                "late": {"$max": [0, {"$trunc": {"$divide": [late_ms, 1000]}}]},
+            }
+        },
+        {
+            "$group": {
+                "_id": {"p": "$partner", "m": "$month"},
+                "delivered": {"$sum": 1},
+                "on_time": {"$sum": "$on_time"},
+                "late_seconds": {"$sum": "$late"},
+            }
+        },
+        *lookup("delivery_partners", "_id.p", "partner_id", "d"),
+        {
+            "$project": {
+                "_id": 0,
+                "partner_id": "$_id.p",
+                "partner": "$d.name",
+                "month": "$_id.m",
+                "delivered": 1,
+                "on_time": 1,
+                "late_seconds": 1,
+            }
+        },
+    ]

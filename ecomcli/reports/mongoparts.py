@@ -1,0 +1,116 @@
+"""Aggregation-pipeline pieces the reports' MongoDB pipelines share (see reports/defs/).
+
+The pipelines return the same fields as the SQL statements (one document per group,
+`_id` projected away); the report's finisher finishes both identically. Order lines,
+cart lines and wishlist lines are embedded (`orders.items`, `carts.items`,
+`wishlists.items`); money is Decimal128 (the backend converts it), datetimes are BSON
+dates.
+
+Portability: only long-standing operators are used (`$lookup` with `let`/`pipeline`,
+`$unionWith`, `$facet`, `$setUnion`, `$dateToString` with `%Y-%m-%d`, `$isoDayOfWeek`,
+`$month`, `$substrCP`).
+Period labels are cut from `$dateToString` and quarters looked up from `$month` instead
+of `$dateTrunc`, `$setWindowFields` or number formatting, which some servers that speak
+the MongoDB protocol lack or render differently.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from ecomcli.summary_tables import SALE_EXCLUDED
+
+Params = dict[str, Any]
+Doc = dict[str, Any]
+
+DAY_MS = 86_400_000
+QUARTER_OF_MONTH = ["", "1", "1", "1", "2", "2", "2", "3", "3", "3", "4", "4", "4"]
+
+
+def _moment(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day)
+
+
+def between(field: str, p: Params) -> Doc:
+    """`{field: {$gte: from, $lt: to + 1 day}}`: from inclusive, to's whole day included."""
+    cond: Doc = {}
+    if p.get("from"):
+        cond["$gte"] = _moment(p["from"])
+    if p.get("to"):
+        cond["$lt"] = _moment(p["to"] + timedelta(days=1))
+    return {field: cond} if cond else {}
+
+
+def sale(p: Params, *, with_lines: bool = False) -> Doc:
+    match: Doc = {"status": {"$nin": list(SALE_EXCLUDED)}, **between("purchased_at", p)}
+    if with_lines:  # as the SQL's join with order_items: an order without lines is no sale
+        match["items.0"] = {"$exists": True}
+    return match
+
+
+def period(field: str, by: str) -> Any:
+    ref = f"${field}"
+    day = {"$dateToString": {"format": "%Y-%m-%d", "date": ref}}
+    if by == "day":
+        return day
+    if by == "week":  # the Monday on or before
+        monday = {
+            "$subtract": [ref, {"$multiply": [{"$subtract": [{"$isoDayOfWeek": ref}, 1]}, DAY_MS]}]
+        }
+        return {"$dateToString": {"format": "%Y-%m-%d", "date": monday}}
+    if by == "month":
+        return {"$substrCP": [day, 0, 7]}
+    if by == "year":
+        return {"$substrCP": [day, 0, 4]}
+    return {
+        "$concat": [
+            {"$substrCP": [day, 0, 4]},
+            "-Q",
+            {"$arrayElemAt": [QUARTER_OF_MONTH, {"$month": ref}]},
+        ]
+    }
+
+
+def lookup(source: str, local: str, foreign: str, as_: str, *, keep: bool = False) -> list[Doc]:
+    """Join one document of `source` (as `as_`), unwound; `keep` keeps unmatched ones."""
+    return [
+        {"$lookup": {"from": source, "localField": local, "foreignField": foreign, "as": as_}},
+        {"$unwind": {"path": f"${as_}", "preserveNullAndEmptyArrays": keep}},
+    ]
+
+
+def nullable(expr: Any) -> Doc:
+    return {"$ifNull": [expr, None]}
+
+
+def line_revenue(prefix: str = "$items") -> Doc:
+    return {"$multiply": [f"{prefix}.quantity", f"{prefix}.unit_price"]}
+
+
+def total(array: str, each: Any) -> Doc:
+    """The sum over `array` of `each` (an expression on `$$i`). Spelt with `$map` rather than
+    `{"$sum": "$array.field"}`: some servers do not traverse arrays in expression paths."""
+    return {"$sum": {"$map": {"input": f"${array}", "as": "i", "in": each}}}
+
+
+def order_units() -> Doc:
+    return total("items", "$$i.quantity")
+
+
+def order_revenue() -> Doc:
+    return {
+        "$sum": {
+            "$map": {
+                "input": "$items",
+                "as": "i",
+                "in": {"$multiply": ["$$i.quantity", "$$i.unit_price"]},
+            }
+        }
+    }
+
+
+def in_range(field: str, p: Params) -> Any:
+    """An expression: `field` lies in [--from, --to] (true without a range)."""
+    terms = [{op: [f"${field}", v]} for op, v in between(field, p).get(field, {}).items()]
+    return {"$and": terms} if terms else True

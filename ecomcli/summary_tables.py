@@ -1,0 +1,68 @@
+"""The summary tables the SQL backends keep (`ecomcli.backends.summaries` builds and
+maintains them) and the report statements read: their names, the definition of a sale
+they are built on, and the month arithmetic both sides share. Below both layers, so
+that a report names a summary without importing a backend."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+SALE_EXCLUDED = ("pending", "cancelled", "returned")  # order statuses that are not sales
+# the definition of a sale, as a condition on orders `o`
+SALE = "o.status NOT IN (" + ", ".join(f"'{s}'" for s in SALE_EXCLUDED) + ")"
+
+MONTHLY = "summary_sales_monthly"
+DAILY = "summary_sales_daily"
+CUSTOMERS = "summary_customer_sales"
+DELIVERY = "summary_delivery_monthly"
+CARTS = "summary_carts"
+CART_PRICES = "summary_cart_prices"
+REVIEWS = "summary_product_reviews"
+WISHLISTS = "summary_product_wishlists"
+PAYMENTS = "summary_payments_daily"
+SUPPLIERS = "summary_supplier_products"
+# a payment without `paid_at`: its day in the payments summary, its month in the marks
+UNDATED = "''"
+# the groups of summaries a report reads (`SUMMARIES` in a report module), each rebuilt
+# from its own marks: see ecomcli/backends/summaries.py
+KINDS = ("months", "customers", "carts", "products", "payments", "suppliers")
+
+
+def month_of(moment: datetime | date) -> str:
+    return f"{moment.year:04d}-{moment.month:02d}"
+
+
+def month_bounds(month: str) -> tuple[date, date]:
+    """The first day of `month` (YYYY-MM) and of the month after."""
+    first = date(int(month[:4]), int(month[5:7]), 1)
+    return first, (first + timedelta(days=32)).replace(day=1)
+
+
+def split(start: date | None, end: date | None) -> tuple[tuple[str | None, str | None] | None,
+                                                          list[tuple[date | None, date | None]]]:
+    """A period [start, end] (whole days, either open) as the whole months inside it, read
+    from the monthly summary (first and last month, None: open; or None: no whole month),
+    and the day ranges [from, before) left at its edges, read from the lines."""
+    first = start if start is None or start.day == 1 else month_bounds(month_of(start))[1]
+    after = None if end is None else end + timedelta(days=1)
+    stop = after if after is None or after.day == 1 else after.replace(day=1)
+    if first is not None and stop is not None and first >= stop:
+        return None, [(start, after)]
+    months = (
+        None if first is None else month_of(first),
+        None if stop is None else month_of(stop - timedelta(days=1)),
+    )
+    edges = []
+    if start is not None and first is not None and start < first:
+        edges.append((start, first))
+    if after is not None and stop is not None and stop < after:
+        edges.append((stop, after))
+    return months, edges
+
+
+def supplier_counts(where: str = "") -> str:
+    """Per supplier with supplies (`where` them): the products it supplies, their units."""
+    return (
+        "SELECT sp.supplier_id, COUNT(*) AS products, SUM(sp.units) AS units"
+        f" FROM supplies sp{where} GROUP BY sp.supplier_id"
+    )
