@@ -52,6 +52,7 @@ def shop_rows(seed: int = 7, orders: int = 160) -> dict[str, list[dict[str, Any]
             "category_id": None if i % 7 == 6 else f"cat{i % 4}",
             "price": f"{rnd.randint(100, 20000) / 100:.2f}",
             "units_in_stock": rnd.choice([0, 1, 3, 5, 9, 10, 12, 40]),
+            "reorder_level": (5, 10, 25, 50)[i % 4],
         }
         for i in range(20)
     ]
@@ -252,8 +253,10 @@ def dsum(values: Any) -> Decimal:
     return sum(values, Decimal(0))
 
 
-def oracle_low_stock(t, threshold: int = 10) -> list[dict[str, Any]]:
-    products = t["products"][t["products"]["units_in_stock"] < threshold]
+def oracle_low_stock(t, threshold: int | None = None) -> list[dict[str, Any]]:
+    """Under `threshold`, or (None) under each product's own reorder level."""
+    level = t["products"]["reorder_level"] if threshold is None else threshold
+    products = t["products"][t["products"]["units_in_stock"] < level]
     supplier_name = dict(zip(t["suppliers"]["supplier_id"], t["suppliers"]["name"], strict=True))
     out = []
     for _, p in products.iterrows():
@@ -523,10 +526,22 @@ def raw(store: Repository, name: str, **params: Any) -> Any:
     return store.run_report(report, report.spec.params(params))
 
 
+def test_low_stock_uses_each_products_own_reorder_level(store: Repository) -> None:
+    load(store, typed({"products": [
+        {"product_id": "a", "name": "A", "price": "1.00", "units_in_stock": 21, "reorder_level": 50},
+        {"product_id": "b", "name": "B", "price": "1.00", "units_in_stock": 5, "reorder_level": 3},
+        {"product_id": "c", "name": "C", "price": "1.00", "units_in_stock": 2, "reorder_level": 3},
+    ]}))  # fmt: skip
+    assert [r["product_id"] for r in run(store, "low-stock")] == ["c", "a"]
+    # --threshold overrides every product's level
+    assert [r["product_id"] for r in run(store, "low-stock", threshold=10)] == ["c", "b"]
+
+
 def test_low_stock_lists_products_under_the_threshold_with_suppliers(shop, rows) -> None:
     t = frames(rows)
     assert run(shop, "low-stock") == oracle_low_stock(t)
     assert run(shop, "low-stock", threshold=4) == oracle_low_stock(t, 4)
+    assert oracle_low_stock(t) != oracle_low_stock(t, 10)  # the levels are not all 10
     assert run(shop, "low-stock", threshold=4, limit=2) == oracle_low_stock(t, 4)[:2]
 
 

@@ -57,9 +57,13 @@ def finish(t: Table, p: Params) -> Table:
 
 SPEC = ReportSpec(
     "low-stock",
-    "products under a stock threshold, most urgent first, with their suppliers",
+    "products under their reorder level (or a threshold), most urgent first, with suppliers",
     (
-        Option("threshold", "int", "list products with fewer units than this", 10),
+        Option(
+            "threshold",
+            "int",
+            "list products with fewer units than this, whatever their own reorder level",
+        ),
         LIMIT(),
     ),
     cols("product_id", "name", "units_in_stock", "reorder_level", "suppliers", "supplier_names"),
@@ -81,14 +85,20 @@ def sql(d: Dialect, p: Params) -> Built:
     sql += (
         " FROM products p LEFT JOIN supplies sp ON sp.product_id = p.product_id"
         " LEFT JOIN suppliers s ON s.supplier_id = sp.supplier_id"
-        f" WHERE p.units_in_stock < {d.ph}"
     )
-    return sql, [p["threshold"]]
+    if p["threshold"] is None:  # each product's own level
+        return sql + " WHERE p.units_in_stock < p.reorder_level", []
+    return sql + f" WHERE p.units_in_stock < {d.ph}", [p["threshold"]]
 
 
 def pipeline(p: Params) -> Pipeline:
+    low = (
+        {"$expr": {"$lt": ["$units_in_stock", "$reorder_level"]}}
+        if p["threshold"] is None
+        else {"units_in_stock": {"$lt": p["threshold"]}}
+    )
     return "products", [
-        {"$match": {"units_in_stock": {"$lt": p["threshold"]}}},
+        {"$match": low},
         *lookup("supplies", "product_id", "product_id", "sp", keep=True),
         *lookup("suppliers", "sp.supplier_id", "supplier_id", "s", keep=True),
         {
