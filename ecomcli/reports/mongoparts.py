@@ -114,3 +114,19 @@ def in_range(field: str, p: Params) -> Any:
     """An expression: `field` lies in [--from, --to] (true without a range)."""
     terms = [{op: [f"${field}", v]} for op, v in between(field, p).get(field, {}).items()]
     return {"$and": terms} if terms else True
+
+
+def sold_per_product(p: Params) -> list[Doc]:
+    """Stages: one document per product sold in the period (`_id`: its id), its units and
+    revenue (as `sqlparts.sold_per_product`)."""
+    return [
+        {"$match": sale(p)},
+        {"$unwind": "$items"},
+        {
+            "$group": {
+                "_id": "$items.product_id",
+                "units": {"$sum": "$items.quantity"},
+                "revenue": {"$sum": line_revenue()},
+            }
+        },
+    ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ecomcli.reports import mongoparts
 from ecomcli.reports.model import (
     FROM,
     LIMIT,
@@ -23,10 +24,8 @@ from ecomcli.reports.model import (
     per_row,
 )
 from ecomcli.reports.mongoparts import (
-    line_revenue,
     lookup,
     nullable,
-    sale,
 )
 from ecomcli.reports.sqlparts import sold_per_product
 
@@ -90,15 +89,7 @@ def _statement(d: Dialect, p: Params, summarized: bool) -> Built:
 
 def pipeline(p: Params) -> Pipeline:
     return "orders", [
-        {"$match": sale(p)},
-        {"$unwind": "$items"},
-        {
-            "$group": {
-                "_id": "$items.product_id",
-                "units": {"$sum": "$items.quantity"},
-                "revenue": {"$sum": line_revenue()},
-            }
-        },
+        *mongoparts.sold_per_product(p),  # _id: the product, units, revenue
         *lookup("products", "_id", "product_id", "p"),
         {
             "$group": {
