@@ -37,11 +37,18 @@ def plain(value: Any) -> Any:
     return value
 
 
-def write_rows(rows: Iterable[dict[str, Any]], ent: Entity, fmt: str, out: TextIO) -> int:
-    """Write `rows` of `ent` to `out` in `fmt`; returns how many were written."""
+def write_rows(
+    rows: Iterable[dict[str, Any]],
+    ent: Entity,
+    fmt: str,
+    out: TextIO,
+    columns: list[str] | None = None,
+) -> int:
+    """Write `rows` of `ent` (only `columns`, default all) to `out` in `fmt`; returns how
+    many were written."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
-    columns = ent.field_names
+    columns = columns or ent.field_names
     n = 0
     if fmt in ("csv", "tsv"):
         writer = csv.writer(out, delimiter="\t" if fmt == "tsv" else ",", lineterminator="\n")

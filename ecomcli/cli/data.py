@@ -20,7 +20,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from ecomcli import schema
+from ecomcli import records, schema
 from ecomcli.cli.common import (
     App,
     DbOption,
@@ -30,9 +30,11 @@ from ecomcli.cli.common import (
     settings,
     stderr,
 )
+from ecomcli.cli.records import Columns, Where, WhereWords
 from ecomcli.errors import OK, REJECTED_ROWS, UsageError
-from ecomcli.exporting import copy_store, export_all, export_entity, open_out
+from ecomcli.exporting import copy_store, export_all, open_out, write_rows
 from ecomcli.importing import ImportOptions, ImportStopped, ImportSummary, import_paths
+from ecomcli.records import ListOptions
 from ecomcli.repository import Mode, connect
 
 
@@ -143,7 +145,7 @@ def import_command(
     date_format: Annotated[
         str | None, typer.Option("--date-format", help="strptime format, e.g. %d/%m/%Y %H:%M.")
     ] = None,
-    fmt: Annotated[
+    input_format: Annotated[
         FileFormat | None,
         typer.Option("--format", help="Input format (default: from the extension)."),
     ] = None,
@@ -167,7 +169,7 @@ def import_command(
         encoding=encoding,
         delimiter=delimiter,
         date_format=date_format,
-        format=fmt.value if fmt else None,
+        format=input_format.value if input_format else None,
     )
     show_bar = not quiet and sys.stderr.isatty() and sys.stdout.isatty()
     bar = _Bar() if show_bar else None
@@ -190,17 +192,23 @@ def export_command(
     all_entities: Annotated[
         bool, typer.Option("--all", help="Every entity, one file each, into --out (a folder).")
     ] = False,
-    fmt: Annotated[FileFormat, typer.Option("--format", "-f", help="File format.")] = (
-        FileFormat.csv
-    ),
+    fmt: Annotated[
+        FileFormat | None, typer.Option("--format", "-f", help="File format (default csv).")
+    ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="File (or folder with --all); .gz ok.")
     ] = None,
+    where: Where = None,
+    columns: Columns = None,
     db: DbOption = None,
+    words: WhereWords = None,
 ) -> None:
     """Write rows in a form `ecom import` reads back losslessly (stdout by default)."""
     if all_entities == (entity is not None):
         raise UsageError("give an ENTITY or --all (not both)")
+    fmt = fmt or FileFormat.csv
+    if all_entities and (where or columns):
+        raise UsageError("--where and --columns export one ENTITY, not --all")
     with open_store(db) as store:
         if all_entities:
             if out is None:
@@ -208,12 +216,17 @@ def export_command(
             counts = export_all(store, out, fmt.value)
             info(f"exported {sum(counts.values())} rows of {len(counts)} entities to {out}")
             return
-        name = schema.entity(entity or "").name
+        ent = schema.entity(entity or "")
+        name = ent.name
+        rows = records.list_records(
+            store, name, ListOptions(records.join_where_tokens(where or (), words or ()))
+        )
+        shown = records.pick_fields(ent, columns)
         if out is None:
-            n = export_entity(store, name, fmt.value, sys.stdout)
+            n = write_rows(rows, ent, fmt.value, sys.stdout, shown)
         else:
             with open_out(out) as fh:
-                n = export_entity(store, name, fmt.value, fh)
+                n = write_rows(rows, ent, fmt.value, fh, shown)
         info(f"exported {n} {name}")
 
 

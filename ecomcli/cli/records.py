@@ -57,6 +57,11 @@ Where = Annotated[
 ]
 
 
+Columns = Annotated[
+    str | None,
+    typer.Option("--columns", help="Only these fields: a,b,c (default: all)."),
+]
+
 # The OP and VALUE of `--where FIELD OP VALUE` written as three words.
 WhereWords = Annotated[list[str] | None, typer.Argument(hidden=True, metavar="[OP VALUE]")]
 
@@ -255,13 +260,7 @@ def list_command(entity: Entity) -> Any:
         _param("desc", Annotated[bool, typer.Option("--desc", help="Sort descending.")], False),
         _param("limit", Annotated[int | None, typer.Option("--limit", help="At most N rows.")]),
         _param("offset", Annotated[int, typer.Option("--offset", help="Skip N rows.")], 0),
-        _param(
-            "columns",
-            Annotated[
-                str | None,
-                typer.Option("--columns", help="Show only these fields: a,b,c (default: all)."),
-            ],
-        ),
+        _param("columns", Columns),
         _param("db", DbOption),
         _param("fmt", FormatOption),
         _param("words", WhereWords),
