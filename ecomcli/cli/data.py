@@ -46,8 +46,8 @@ class FileFormat(StrEnum):
 
 
 SUMMARY_COLUMNS = [
-    "entity", "read", "inserted", "updated", "unchanged", "ignored", "rejected", "seconds",
-    "rows_per_s",
+    "entity", "read", "inserted", "updated", "unchanged", "ignored", "rejected", "skipped",
+    "seconds", "rows_per_s",
 ]
 
 
