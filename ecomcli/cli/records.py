@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import typer
 
 from ecomcli import accounts, orders, records, schema
+from ecomcli.cli import browse
 from ecomcli.cli.common import (
     TERMINAL_ROWS,
     App,
@@ -44,6 +45,8 @@ REFUSED_OPTIONS: dict[str, tuple[str, ...]] = {
 }
 # Entities whose `add` is an operation rather than a plain insert.
 OPERATION_ADD = {"carts", "wishlists"}
+# Entities whose `get` shows more than the row (see EXTRAS).
+OWN_GET = {"orders"}
 
 Where = Annotated[
     list[str] | None,
@@ -79,7 +82,8 @@ def register(app: App) -> None:
         sub = App(name=command_name(entity), help=f"{entity.doc[:1].upper()}{entity.doc[1:]}.")
         if entity.name not in OPERATION_ADD:
             sub.command("add")(add_command(entity))
-        sub.command("get")(get_command(entity))
+        if entity.name not in OWN_GET:
+            sub.command("get")(get_command(entity))
         sub.command("list")(list_command(entity))
         sub.command("update")(update_command(entity))
         sub.command("delete")(delete_command(entity))
@@ -517,10 +521,12 @@ def inventory_history(product: ProductArg, db: DbOption = None, fmt: FormatOptio
 EXTRAS: dict[str, Callable[[App], None]] = {
     "products": lambda a: a.command("distinct")(products_distinct),
     "customers": lambda a: (
+        a.command("orders")(browse.customers_orders),
         a.command("set-password")(customers_set_password),
         a.command("check-password")(customers_check_password),
     ),
     "orders": lambda a: (
+        a.command("get")(browse.orders_get),
         a.command("place")(orders_place),
         a.command("set-status")(orders_set_status),
     ),
