@@ -19,7 +19,7 @@ from ecomcli.mapping import parse
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[1]
-TRANSACTIONS = ROOT / "tests" / "data" / "customer_transactions.txt"
+TRANSACTIONS = ROOT / "sample_data" / "mappings" / "customer-transactions.txt"
 TRANSACTIONS_MAP = ROOT / "sample_data" / "mappings" / "customer-transactions.toml"
 
 
