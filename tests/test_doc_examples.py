@@ -2,18 +2,19 @@
 
 A ```console block is a shell session: `$ COMMAND` lines, each followed by the output it
 shows (stdout and stderr as a terminal interleaves them) and, where shown, `# (exit
-status N)`; other lines starting with `#` are comments. A ```bash block is a list of commands that must all succeed. The blocks of
-one document run in order in one temporary folder holding a copy of `sample_data/` (the
-docs assume the repository root), so a block continues the store the ones before it
-made; each block is a bash session of its own (set `ECOM_DB` in the block that needs
-it). Blocks that name no `ecom` command (installation) are not examples; a usage
-synopsis is a ```text block; `<!-- not run: REASON -->` just before a block skips it
-(data that must be downloaded).
+status N)`; other lines starting with `#` are comments. A ```bash block is a list of
+commands that must all succeed. The blocks of one document run in order in one
+temporary folder holding a copy of `sample_data/` (the docs assume the repository
+root), so a block continues the store the ones before it made; each block is a bash
+session of its own (set `ECOM_DB` in the block that needs it). Blocks that name no
+`ecom` command (installation) are not examples; a usage synopsis is a ```text block;
+`<!-- not run: REASON -->` just before a block skips it (data that must be downloaded).
 
 Output is compared line by line, with three allowances: a shown line ending in `...`
 matches any line it begins; generated ids (`o18ead84c0d803ad9ed4c8a`) and timestamps
 match any of their kind; a command whose output is not shown may print anything. Server
-URLs (`mysql://...`, `mongodb://...`) are replaced by the test servers'.
+URLs (`mysql://...`, `mongodb://...`) are replaced by the test servers' (a database of
+their own per block).
 """
 
 from __future__ import annotations
