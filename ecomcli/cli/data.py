@@ -30,9 +30,10 @@ from ecomcli.cli.common import (
     settings,
     stderr,
 )
+from ecomcli.cli.progress import RowsBar
 from ecomcli.cli.records import Columns, Where, WhereWords
 from ecomcli.errors import OK, REJECTED_ROWS, UsageError
-from ecomcli.exporting import copy_store, export_all, open_out, write_rows
+from ecomcli.exporting import copy_store, counted, export_all, open_out, write_rows
 from ecomcli.importing import ImportOptions, ImportStopped, ImportSummary, import_paths
 from ecomcli.records import ListOptions
 from ecomcli.repository import Mode, connect
@@ -213,7 +214,8 @@ def export_command(
         if all_entities:
             if out is None:
                 raise UsageError("--all needs --out FOLDER")
-            counts = export_all(store, out, fmt.value)
+            with RowsBar(lambda name: store.count(name)) as bar:
+                counts = export_all(store, out, fmt.value, bar)
             info(f"exported {sum(counts.values())} rows of {len(counts)} entities to {out}")
             return
         ent = schema.entity(entity or "")
@@ -222,11 +224,13 @@ def export_command(
             store, name, ListOptions(records.join_where_tokens(where or (), words or ()))
         )
         shown = records.pick_fields(ent, columns)
-        if out is None:
-            n = write_rows(rows, ent, fmt.value, sys.stdout, shown)
-        else:
-            with open_out(out) as fh:
-                n = write_rows(rows, ent, fmt.value, fh, shown)
+        with RowsBar(lambda name: None if where else store.count(name)) as bar:
+            rows = counted(rows, name, bar)
+            if out is None:
+                n = write_rows(rows, ent, fmt.value, sys.stdout, shown)
+            else:
+                with open_out(out) as fh:
+                    n = write_rows(rows, ent, fmt.value, fh, shown)
         info(f"exported {n} {name}")
 
 
@@ -243,6 +247,7 @@ def copy_command(
     with connect(source) as src, connect(target) as dst:
         if src.schema_version() is None:
             raise UsageError(f"{src.url.masked} has no ecom schema: nothing to copy")
-        result = copy_store(src, dst, entity or None, batch_size)
+        with RowsBar(lambda name: src.count(name)) as bar:
+            result = copy_store(src, dst, entity or None, batch_size, bar)
     for name, n in result.copied.items():
         info(f"{name}: {n} rows copied ({result.target_counts[name]} in the target)")

@@ -23,6 +23,7 @@ from ecomcli.cli.common import (
     render,
     render_records,
 )
+from ecomcli.cli.progress import after_a_second
 from ecomcli.errors import EcomError, UsageError
 
 LIST_DEFAULT = "inactive"  # customer-activity --list: the win-back mailing
@@ -119,7 +120,9 @@ def report(
     }
     params = {k: v for k, v in given.items() if v is not None}
     spec.params(params)  # a wrong option is a usage error before connecting
-    with open_store(db) as store:
+    with open_store(db) as store, after_a_second(
+        f"report {name}: working (after new data, a first report rebuilds its summaries)"
+    ):
         result = reports.run(store, name, params)
     for note in result.notes:
         info(note)
