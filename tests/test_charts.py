@@ -79,3 +79,10 @@ def test_delivery_legend_names_partners_beside_the_plot(shop: str) -> None:
         box, plot = legend.get_window_extent(renderer), ax.get_window_extent(renderer)
         assert box.x0 >= plot.x1  # beside the data, not over it
         assert box.x1 <= ax.figure.bbox.x1  # and inside the picture
+
+
+def test_report_help_lists_the_reports_with_a_chart() -> None:
+    text = " ".join(runner.invoke(app, ["report", "--help"], terminal_width=200).stdout.split())
+    with_chart = [s.name for s in reports.REPORTS.values() if s.chart(s.params({}))]
+    assert "sales" in with_chart and "customer-activity" not in with_chart
+    assert "Reports with a chart: " + ", ".join(with_chart) in text.replace("│ ", "")

@@ -25,6 +25,7 @@ from ecomcli.cli.common import (
 )
 from ecomcli.cli.progress import after_a_second
 from ecomcli.errors import EcomError, UsageError
+from ecomcli.reports.chart import charted
 
 LIST_DEFAULT = "inactive"  # customer-activity --list: the win-back mailing
 
@@ -91,7 +92,12 @@ def report(
         Path | None, typer.Option("--output", "-o", help="Write the result to FILE.")
     ] = None,
     chart: Annotated[
-        Path | None, typer.Option("--chart", help="Also draw the result into FILE.png.")
+        Path | None,
+        typer.Option(
+            "--chart",
+            help="Also draw the result into FILE.png. Reports with a chart: "
+            + ", ".join(charted()) + ".",
+        ),
     ] = None,
     db: DbOption = None,
 ) -> None:

@@ -124,3 +124,10 @@ def _short(value: float) -> str:
     if abs(value) >= 10_000:
         return f"{value / 1000:,.0f}k"
     return f"{value:,.0f}" if value == int(value) else f"{value:,.2f}"
+
+
+def charted() -> list[str]:
+    """The reports that draw a chart with their default options (for `--help`)."""
+    from ecomcli.reports import REPORTS
+
+    return [s.name for s in REPORTS.values() if s.chart(s.params({})) is not None]
