@@ -141,7 +141,11 @@ def import_command(
     ] = False,
     encoding: Annotated[str, typer.Option("--encoding", help="Text encoding.")] = "utf-8-sig",
     delimiter: Annotated[
-        str | None, typer.Option("--delimiter", help="CSV field delimiter (\\t for tab).")
+        str | None, typer.Option(
+            "--delimiter",
+            help="CSV field delimiter (\\t for tab), or whitespace: columns aligned with "
+            "runs of spaces or tabs.",
+        )
     ] = None,
     date_format: Annotated[
         str | None, typer.Option("--date-format", help="strptime format, e.g. %d/%m/%Y %H:%M.")
