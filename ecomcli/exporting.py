@@ -37,11 +37,18 @@ def plain(value: Any) -> Any:
     return value
 
 
-def write_rows(rows: Iterable[dict[str, Any]], ent: Entity, fmt: str, out: TextIO) -> int:
-    """Write `rows` of `ent` to `out` in `fmt`; returns how many were written."""
+def write_rows(
+    rows: Iterable[dict[str, Any]],
+    ent: Entity,
+    fmt: str,
+    out: TextIO,
+    columns: list[str] | None = None,
+) -> int:
+    """Write `rows` of `ent` (only `columns`, default all) to `out` in `fmt`; returns how
+    many were written."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
-    columns = ent.field_names
+    columns = columns or ent.field_names
     n = 0
     if fmt in ("csv", "tsv"):
         writer = csv.writer(out, delimiter="\t" if fmt == "tsv" else ",", lineterminator="\n")
@@ -75,16 +82,37 @@ def export_entity(store: Repository, entity: str, fmt: str, out: TextIO) -> int:
     return write_rows(store.find(ent.name), ent, fmt, out)
 
 
-def export_all(store: Repository, folder: Path, fmt: str) -> dict[str, int]:
+def counted(
+    rows: Iterable[dict[str, Any]], name: str, progress: Callable[[str, int], None] | None,
+    every: int = 1000,
+) -> Iterable[dict[str, Any]]:
+    """`rows`, telling `progress(name, rows so far)` every `every` rows and at the end."""
+    if progress is None:
+        yield from rows
+        return
+    n = 0
+    for n, row in enumerate(rows, 1):
+        yield row
+        if n % every == 0:
+            progress(name, n)
+    progress(name, n)
+
+
+def export_all(
+    store: Repository, folder: Path, fmt: str,
+    progress: Callable[[str, int], None] | None = None,
+) -> dict[str, int]:
     """One file per entity (`orders.csv`, ...) in `folder`, which `ecom import FOLDER` reads.
-    Empty entities get no file (a header-only file is an error for `ecom import`)."""
+    Empty entities get no file (a header-only file is an error for `ecom import`).
+    `progress(entity, rows written)` is told as the rows go."""
     folder.mkdir(parents=True, exist_ok=True)
     counts = {}
     for ent in schema.load_order():
         if store.count(ent.name) == 0:
             continue
         with open_out(folder / f"{ent.name}.{fmt}") as out:
-            counts[ent.name] = export_entity(store, ent.name, fmt, out)
+            rows = counted(store.find(ent.name), ent.name, progress)
+            counts[ent.name] = write_rows(rows, ent, fmt, out)
     return counts
 
 
@@ -135,6 +163,8 @@ def copy_store(
                     progress(ent.name, done)
         if batch:
             done += _write(target, ent, batch)
+            if progress:
+                progress(ent.name, done)
         result.copied[ent.name] = done
         result.source_counts[ent.name] = source.count(ent.name)
         result.target_counts[ent.name] = target.count(ent.name)

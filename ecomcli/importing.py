@@ -52,7 +52,7 @@ from functools import partial
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
-from ecomcli import schema
+from ecomcli import schema, textrows
 from ecomcli.errors import EcomError, MissingReference, UsageError, ValidationError
 from ecomcli.exporting import parents_first
 from ecomcli.mapping import FieldSpec, Lookups, MappingFile, Source, Target, compile_spec
@@ -99,6 +99,7 @@ class EntityStats:
     unchanged: int = 0
     ignored: int = 0
     rejected: int = 0
+    skipped: int = 0  # lines a mapping's skip_if left out
     seconds: float = 0.0
 
     def row(self) -> dict[str, Any]:
@@ -111,6 +112,7 @@ class EntityStats:
             "unchanged": self.unchanged,
             "ignored": self.ignored,
             "rejected": self.rejected,
+            "skipped": self.skipped,
             "seconds": round(self.seconds, 3),
             "rows_per_s": rate,
         }
@@ -183,6 +185,11 @@ class Input:
     source: Source | None = None  # the mapping section for this file
     entity: Entity | None = None  # without a mapping section
     keys: list[str] = field(default_factory=list)  # JSON: every key seen, in order
+
+    @property
+    def headerless(self) -> bool:
+        """The mapping names the columns: the file has no header line."""
+        return self.source is not None and bool(self.source.columns)
 
     @property
     def gz(self) -> bool:
@@ -297,8 +304,10 @@ def _input(
     delimiter = delimiter or ("\t" if fmt == "tsv" else ",")
     if delimiter == "\\t":
         delimiter = "\t"
-    if len(delimiter) != 1:
-        raise UsageError(f"--delimiter must be one character, got {delimiter!r}")
+    if len(delimiter) != 1 and delimiter != textrows.WHITESPACE:
+        raise UsageError(
+            f"--delimiter must be one character or {textrows.WHITESPACE}, got {delimiter!r}"
+        )
     encoding = (source.encoding if source and source.encoding else None) or options.encoding
     try:
         codecs.lookup(encoding)
@@ -423,8 +432,9 @@ def _ndjson_record(raw: str, line: int, name: str, keys: dict[str, None] | None)
 
 def iter_csv(inp: Input, opened: Opened) -> Iterator[tuple[int, list[str]]]:
     """Records with the physical line where each starts (multi-line quoted fields count)."""
-    reader = csv.reader(opened.text, delimiter=inp.delimiter)
-    next(reader, None)  # the header, read by `read_header`
+    reader = textrows.reader(opened.text, inp.delimiter)
+    if not inp.headerless:
+        next(reader, None)  # the header, read by `read_header`
     prev = reader.line_num
     for values in reader:
         start = prev + 1
@@ -436,12 +446,18 @@ def iter_csv(inp: Input, opened: Opened) -> Iterator[tuple[int, list[str]]]:
 def read_header(inp: Input) -> list[str]:
     opened = Opened(inp)
     try:
-        reader = csv.reader(opened.text, delimiter=inp.delimiter)
-        header = next(reader, None)
+        reader = textrows.reader(opened.text, inp.delimiter)
+        header = list(inp.source.columns) if inp.headerless else next(reader, None)  # type: ignore[union-attr]
         if header is None or not any(h.strip() for h in header):
             raise EcomError(f"{inp.name}: the file is empty")
         if not any(row for row in reader):
             raise EcomError(f"{inp.name}: has a header but no data rows")
+        if blank := [i + 1 for i, h in enumerate(header) if not h.strip()]:
+            aligned = inp.delimiter in " \t" or " " in "".join(header)
+            hint = (" (columns aligned with spaces? use --delimiter whitespace, or "
+                    "delimiter = \"whitespace\" in a mapping)" if aligned else "")
+            raise EcomError(f"{inp.name}: the header has an empty column name (column "
+                            f"{blank[0]} of {len(header)}){hint}")
     except csv.Error as e:
         raise EcomError(f"{inp.name}: line {reader.line_num}: {e}") from None
     finally:
@@ -586,7 +602,9 @@ def plan_targets(
     )
     date_format = (inp.source.date_format if inp.source else None) or options.date_format
     plans: list[TargetPlan] = []
-    used: set[str] = set()
+    used: set[str] = {test.column for test in inp.source.skip_if} if inp.source else set()
+    if csv_like and (absent := sorted(used - present)):
+        raise EcomError(f"{inp.name}: no column {absent[0]!r} (tested by skip_if)")
     for target in targets:
         ent = target.entity
         mode = target.mode or options.mode
@@ -712,6 +730,11 @@ def _ordered(tp: TargetPlan, items: Sequence[tuple[int, dict[str, Any], Any]]
     return parents_first(tp.entity, list(items), operator.itemgetter(1))
 
 
+def _skipped(stats: EntityStats, lines: int) -> None:
+    stats.read += lines
+    stats.skipped += lines
+
+
 def _count(stats: EntityStats, read: int, unchanged: int) -> None:
     stats.read += read
     stats.unchanged += unchanged
@@ -821,7 +844,12 @@ class Importer:
         batch = Batch(per_target, [], rows_read, position)
         read = [0] * len(ctx.plans)
         unchanged = [0] * len(ctx.plans)
+        skips = ctx.inp.source.skips if ctx.inp.source and ctx.inp.source.skip_if else None
+        skipped = 0
         for line, original, rec in records:
+            if skips is not None and skips(rec):
+                skipped += 1
+                continue
             bad = ctx.bad_key(original, rec)
             for t, tp in enumerate(ctx.plans):
                 if bad is not None:
@@ -858,6 +886,8 @@ class Importer:
                     batch.reject(ctx, tp, line, *_conflict(seen, row), original)
         for t, tp in enumerate(ctx.plans):
             batch.count(tp.stats, read[t], unchanged[t])
+            if skipped:
+                batch.found.append(partial(_skipped, tp.stats, skipped))
         return self.prepare(ctx, batch)
 
     def prepare(self, ctx: _FileContext, batch: Batch) -> Batch:
@@ -880,7 +910,7 @@ class Importer:
         tp, inp, size = ctx.plans[0], ctx.inp, self.options.batch_size
         convert, key_of, width = ctx.convert, ctx.key_of, ctx.ragged
         assert convert is not None and key_of is not None
-        reader = csv.reader(opened.text, delimiter=inp.delimiter)
+        reader = textrows.reader(opened.text, inp.delimiter)
         next(reader, None)  # the header, read by `read_header`
         prev = reader.line_num
         rows_by_key: dict[Any, tuple[int, dict[str, Any], Any]] = {}

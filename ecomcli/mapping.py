@@ -16,10 +16,14 @@ to every file:
     payment_id = { template = "{order_id}-{payment_sequential}" }
     method = { column = "payment_type", map = { boleto = "bank_transfer" } }
 
-A field spec is a column name, or a table with one source (`column`, `value` or
-`template`) and conversions applied in this order: `trim`, `default` (when empty), `map`,
-`lookup`, `as_int`, `scale`, `date_format`. Columns whose name matches a field of the
-target are taken as they are unless `passthrough = false`. See docs/importing.md.
+A field spec is a column name, or a table with one source (`column`, `value`,
+`template`, `sequence` or `expr`, exact decimal arithmetic over columns), cases (`when`:
+a constant where a column has a prefix, matches a regular expression or equals a value),
+and conversions applied in this order to a value from the file: `trim`, `map`, `lookup`,
+`as_int`, `scale`, `date_format`; a value still empty then takes `default`, as given.
+Columns whose name matches a field of the target are taken as they are unless
+`passthrough = false`. `skip_if` (conditions like `when`'s) skips a source's lines. See
+docs/importing.md.
 """
 
 from __future__ import annotations
@@ -39,11 +43,14 @@ from pathlib import Path
 from typing import Any
 
 from ecomcli import schema
+from ecomcli.decimal_expr import Expression
 from ecomcli.errors import EcomError, UsageError, ValidationError
 from ecomcli.repository import Mode
 from ecomcli.schema import Entity, normalize_name
 
-SOURCE_SETTINGS = {"match", "skip", "date_format", "delimiter", "encoding"}
+SOURCE_SETTINGS = {
+    "match", "skip", "date_format", "delimiter", "encoding", "skip_if", "columns",
+}
 TARGET_SETTINGS = {"passthrough", "mode", "optional"}
 SPEC_KEYS = {
     "column",
@@ -57,7 +64,11 @@ SPEC_KEYS = {
     "as_int",
     "scale",
     "date_format",
+    "expr",
+    "round",
+    "when",
 }
+CONDITION_TESTS = ("prefix", "regex", "equals")
 
 Record = MappingT[str, Any]  # normalized column name -> raw value
 
@@ -78,6 +89,34 @@ AMBIGUOUS = object()  # a lookup key with several different values in its file
 
 
 @dataclass(frozen=True)
+class Condition:
+    """A test on one column's text: it starts with `prefix`, `regex` matches somewhere in
+    it (`re.search`), or it `equals` a value."""
+
+    column: str  # normalized column name
+    prefix: str | None = None
+    regex: re.Pattern[str] | None = None
+    equals: str | None = None
+
+    def __call__(self, rec: Record) -> bool:
+        value = rec.get(self.column)
+        text = "" if value is None else str(value)
+        if self.prefix is not None:
+            return text.startswith(self.prefix)
+        if self.regex is not None:
+            return self.regex.search(text) is not None
+        return text == self.equals
+
+
+@dataclass(frozen=True)
+class Case:
+    """`when`: the field is `value` on the lines where `test` holds."""
+
+    test: Condition
+    value: Any
+
+
+@dataclass(frozen=True)
 class FieldSpec:
     column: str | None = None  # normalized column name
     sequence: str | None = None  # 1, 2, 3... per distinct value of this column
@@ -90,16 +129,21 @@ class FieldSpec:
     as_int: bool = False
     scale: Decimal | None = None
     date_format: str | None = None
+    expr: Expression | None = None
+    cases: tuple[Case, ...] = ()
 
     def columns(self) -> list[str]:
         """The source columns this spec reads."""
+        tested = [case.test.column for case in self.cases]
         if self.column is not None:
-            return [self.column]
+            return [self.column, *tested]
         if self.template is not None:
-            return template_columns(self.template)
+            return template_columns(self.template) + tested
         if self.sequence is not None:
-            return [self.sequence]
-        return []
+            return [self.sequence, *tested]
+        if self.expr is not None:
+            return self.expr.columns + tested
+        return tested
 
 
 @dataclass(frozen=True)
@@ -120,6 +164,11 @@ class Source:
     date_format: str | None = None
     delimiter: str | None = None
     encoding: str | None = None
+    skip_if: tuple[Condition, ...] = ()  # a line any of them holds for is skipped
+    columns: tuple[str, ...] = ()  # the names of a file without a header line
+
+    def skips(self, rec: Record) -> bool:
+        return any(test(rec) for test in self.skip_if)
 
     def matches(self, file_name: str) -> bool:
         name = file_name.lower()
@@ -205,7 +254,46 @@ def _source(name: str, section: dict[str, Any], where: str) -> Source:
         date_format=section.get("date_format"),
         delimiter=section.get("delimiter"),
         encoding=section.get("encoding"),
+        skip_if=_conditions(section.get("skip_if", []), f"{where}: [{name}] skip_if"),
+        columns=_names(section.get("columns", []), f"{where}: [{name}] columns"),
     )
+
+
+def _names(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise UsageError(f"{where}: expected a list of column names, got {value!r}")
+    return tuple(value)
+
+
+def _conditions(value: Any, where: str) -> tuple[Condition, ...]:
+    """One condition table or a list of them."""
+    items = [value] if isinstance(value, dict) else value
+    if not isinstance(items, list):
+        raise UsageError(f"{where}: expected a table or a list of tables, got {value!r}")
+    return tuple(_condition(item, None, where) for item in items)
+
+
+def _condition(item: Any, column: str | None, where: str) -> Condition:
+    """`{ column = "C", prefix = "X" }` (or `regex`, `equals`); `column` defaults to the
+    field's own column."""
+    if not isinstance(item, dict):
+        raise UsageError(f"{where}: expected a table, got {item!r}")
+    tests = [k for k in CONDITION_TESTS if k in item]
+    unknown = set(item) - {"column", "value", *CONDITION_TESTS}
+    if len(tests) != 1 or unknown:
+        raise UsageError(
+            f"{where}: a condition is a column and one of {', '.join(CONDITION_TESTS)}"
+        )
+    col = normalize_name(item["column"]) if "column" in item else column
+    if col is None:
+        raise UsageError(f"{where}: the condition needs a column")
+    test, text = tests[0], str(item[tests[0]])
+    if test == "regex":
+        try:
+            return Condition(col, regex=re.compile(text))
+        except re.error as e:
+            raise UsageError(f"{where}: invalid regex {text!r}: {e}") from None
+    return Condition(col, **{test: text})
 
 
 def _target(ent: Entity, table: dict[str, Any], where: str) -> Target:
@@ -240,17 +328,33 @@ def _spec(value: Any, where: str) -> FieldSpec:
         raise UsageError(
             f"{where}: unknown key {sorted(unknown)[0]!r}; use {', '.join(sorted(SPEC_KEYS))}"
         )
-    sources = [k for k in ("column", "value", "template", "sequence") if k in value]
+    sources = [k for k in ("column", "value", "template", "sequence", "expr") if k in value]
+    if "when" in value and sources == ["column", "value"]:
+        sources = ["value"]  # the column its cases test, the value where none holds
     if len(sources) > 1:
-        raise UsageError(f"{where}: give only one of column, value, template, sequence")
+        raise UsageError(f"{where}: give only one of column, value, template, sequence, expr")
+    column = normalize_name(value["column"]) if "column" in value else None
+    when = value.get("when", [])
+    when = [when] if isinstance(when, dict) else when
+    if not isinstance(when, list) or not all(isinstance(w, dict) and "value" in w for w in when):
+        raise UsageError(f"{where}: when is a list of conditions, each with a value")
+    cases = tuple(Case(_condition(w, column, f"{where} when"), w["value"]) for w in when)
+    expr = None
+    if "expr" in value:
+        places = value.get("round", 2)
+        if not isinstance(places, int) or isinstance(places, bool) or places < 0:
+            raise UsageError(f"{where}: round must be a whole number of places, got {places!r}")
+        expr = Expression.parse(str(value["expr"]), places, where)
+    elif "round" in value:
+        raise UsageError(f"{where}: round applies to expr only")
     lookup = None
     if "lookup" in value:
         lk = value["lookup"]
         keys = set(lk) if isinstance(lk, dict) else set()
         if not {"file", "key", "value"} <= keys <= {"file", "key", "value", "optional"}:
             raise UsageError(f"{where}: lookup needs file, key and value (and may be optional)")
-        key, column = normalize_name(lk["key"]), normalize_name(lk["value"])
-        lookup = Lookup(lk["file"], key, column, _flag(lk, "optional", False, f"{where} lookup"))
+        key, found = normalize_name(lk["key"]), normalize_name(lk["value"])
+        lookup = Lookup(lk["file"], key, found, _flag(lk, "optional", False, f"{where} lookup"))
     scale = None
     if "scale" in value:
         try:
@@ -258,7 +362,7 @@ def _spec(value: Any, where: str) -> FieldSpec:
         except InvalidOperation:
             raise UsageError(f"{where}: scale {value['scale']!r} is not a number") from None
     return FieldSpec(
-        column=normalize_name(value["column"]) if "column" in value else None,
+        column=column,
         sequence=normalize_name(value["sequence"]) if "sequence" in value else None,
         value=value.get("value"),
         template=value.get("template"),
@@ -269,6 +373,8 @@ def _spec(value: Any, where: str) -> FieldSpec:
         as_int=_flag(value, "as_int", False, where),
         scale=scale,
         date_format=value.get("date_format"),
+        expr=expr,
+        cases=cases,
     )
 
 
@@ -349,7 +455,10 @@ def compile_spec(
             counters[k] = n = counters.get(k, 0) + 1
             return n
 
-    elif spec.column is None and spec.value is not None:
+    elif spec.expr is not None:
+        base = spec.expr
+
+    elif spec.value is not None and (spec.column is None or spec.cases):
         const = spec.value
 
         def base(rec: Record) -> Any:
@@ -364,9 +473,6 @@ def compile_spec(
     steps: list[Callable[[Any], Any]] = []
     if spec.trim:
         steps.append(lambda v: v.strip() if isinstance(v, str) else v)
-    if spec.default is not None:
-        default = spec.default
-        steps.append(lambda v: default if v is None or v == "" else v)
     if spec.map:
         table = spec.map
         steps.append(lambda v: table.get(v, v) if isinstance(v, str) else v)
@@ -400,14 +506,20 @@ def compile_spec(
         steps.append(lambda v: v if v is None or v == "" else _date(v, fmt))
     _ = date_format  # file-wide formats are handled by the Validator
 
+    cases, default = spec.cases, spec.default
+
     def get(rec: Record) -> Any:
-        value = base(rec)
+        for case in cases:
+            if case.test(rec):
+                return case.value
         try:
+            value = base(rec)
             for step in steps:
                 value = step(value)
         except ValueError as e:
             raise ValidationError(name, str(e)) from None
-        return value
+        # the default is the field's value as given: no conversion applies to it
+        return default if default is not None and (value is None or value == "") else value
 
     return get
 

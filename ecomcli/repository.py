@@ -231,6 +231,13 @@ class Repository(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
+    # --- ad-hoc queries -------------------------------------------------------------------
+
+    def read_query(self, text: str) -> tuple[list[str], Iterator[tuple[Any, ...]]]:
+        """Run one read-only ad-hoc query (SQL, or a JSON find/aggregate on MongoDB) with a
+        guard the text cannot lift: its column names and rows, values as stored."""
+        raise UsageError(f"{self.backend} has no ad-hoc queries")
+
     # --- shared behaviour, written once on top of the primitives --------------------------
 
     def __enter__(self) -> Repository:

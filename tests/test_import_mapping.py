@@ -76,7 +76,7 @@ customer_id = { column = "ID", trim = true, as_int = true }
 first_name = { column = "Name", trim = true }
 last_name = { value = "Imported" }
 email = { template = "{Sex}{spent cents}@example.com" }
-created_at = { column = "Joined", date_format = "%d.%m.%Y", default = "01.01.2000" }
+created_at = { column = "Joined", date_format = "%d.%m.%Y", default = "2000-01-01" }
 gender = { column = "Sex", map = { F = "female", M = "male" } }
 [sources.people.products]
 optional = true

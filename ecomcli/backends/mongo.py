@@ -47,6 +47,7 @@ from ecomcli.errors import (
     ConnectionFailed,
     EcomError,
     NotFoundError,
+    ReadOnly,
     TransientError,
     UsageError,
 )
@@ -853,6 +854,26 @@ class MongoRepository(Repository):
         convert.update(dict.fromkeys(report.datetimes, to_datetime))
         return converted(table, convert)
 
+    # --- ad-hoc queries -------------------------------------------------------------------
+
+    def read_query(self, text: str) -> tuple[list[str], Iterator[tuple[Any, ...]]]:
+        """A JSON `{"find": COLLECTION, "filter": {...}, "projection", "sort", "limit",
+        "skip"}` or `{"aggregate": COLLECTION, "pipeline": [...]}`. Neither can write but
+        an aggregation stage `$out` or `$merge`, refused at any depth."""
+        spec = _query_spec(text)
+        with self.errors():
+            if "find" in spec:
+                sort = list((spec.get("sort") or {}).items())
+                cursor = self.db[spec["find"]].find(
+                    spec.get("filter") or {}, spec.get("projection"), sort=sort or None,
+                    limit=int(spec.get("limit") or 0), skip=int(spec.get("skip") or 0),
+                )
+            else:
+                cursor = self.db[spec["aggregate"]].aggregate(spec.get("pipeline") or [])
+            docs = [plain(doc) for doc in cursor]
+        columns = list(dict.fromkeys(k for doc in docs for k in doc))
+        return columns, (tuple(_shown(doc.get(c)) for c in columns) for doc in docs)
+
     def close(self) -> None:
         self.client.close()
 
@@ -897,3 +918,47 @@ def reason(error: Exception) -> str:
     if isinstance(error, ServerSelectionTimeoutError) or "timed out" in low:
         return f"no server answered within {TIMEOUT_MS // 1000} s"
     return one_line(error)
+
+
+QUERY_KEYS = {"find", "filter", "projection", "sort", "limit", "skip", "aggregate", "pipeline"}
+WRITING_STAGES = {"$out", "$merge"}
+
+
+def _query_spec(text: str) -> dict[str, Any]:
+    import json
+
+    try:
+        spec = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise UsageError(f"query: not JSON: {e.msg} (column {e.colno})") from None
+    kinds = [k for k in ("find", "aggregate") if isinstance(spec, dict) and k in spec]
+    if len(kinds) != 1 or not isinstance(spec[kinds[0]], str) or set(spec) - QUERY_KEYS:
+        raise UsageError(
+            'query: on MongoDB give {"find": "COLLECTION", "filter": {...}} or '
+            '{"aggregate": "COLLECTION", "pipeline": [...]}'
+        )
+    if writing := _writing_stage(spec):
+        raise ReadOnly(f"ecom query only reads: {writing} writes to a collection")
+    return spec
+
+
+def _writing_stage(value: Any) -> str | None:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if k in WRITING_STAGES:
+                return k
+            if found := _writing_stage(v):
+                return found
+    elif isinstance(value, list):
+        for v in value:
+            if found := _writing_stage(v):
+                return found
+    return None
+
+
+def _shown(value: Any) -> Any:
+    """An ObjectId or other BSON value as text; plain values as they are."""
+    if value is None or isinstance(value, str | int | float | bool | Decimal | datetime | dict
+                                   | list):
+        return value
+    return str(value)

@@ -17,10 +17,11 @@ from __future__ import annotations
 import contextlib
 import operator
 import os
+import re
 import sys
 import tempfile
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -36,6 +37,7 @@ from ecomcli.errors import (
     MissingReference,
     ReadOnly,
     TransientError,
+    UsageError,
 )
 from ecomcli.repository import InitResult, Mode, WriteResult, missing_required, with_defaults
 from ecomcli.schema import ENTITIES, RETIRED_INDEXES, SCHEMA_VERSION, Entity, Field
@@ -661,3 +663,46 @@ class MySQLRepository(SQLRepository):
     def close(self) -> None:
         with contextlib.suppress(mysql.connector.Error):  # the server may have gone away
             self.conn.close()
+
+    # --- ad-hoc queries -------------------------------------------------------------------
+
+    def read_query(self, text: str) -> tuple[list[str], Iterator[tuple[Any, ...]]]:
+        """One statement in a `START TRANSACTION READ ONLY` (the server refuses any write
+        to a table in it), rolled back after. A `;` inside is refused, so no second
+        statement can end the transaction first; so is INTO OUTFILE/DUMPFILE."""
+        statement = text.strip().rstrip(";").rstrip()
+        if ";" in statement:
+            raise UsageError("ecom query runs one statement: no ';' inside it")
+        # DDL commits the transaction implicitly, before it runs: only reading statements
+        # (and no /*! ... */ comment, which MySQL runs as code)
+        if not READING.match(statement) or "/*!" in statement:
+            raise ReadOnly("ecom query only reads: give a SELECT, WITH, SHOW, DESCRIBE or "
+                           "EXPLAIN statement")
+        if INTO_FILE.search(statement):
+            raise ReadOnly("ecom query only reads: INTO OUTFILE/DUMPFILE writes a file")
+        cur = self.execute("START TRANSACTION READ ONLY")
+        cur.close()
+        try:
+            cur = self.execute(statement)
+        except EcomError as e:
+            self.conn.rollback()
+            if "READ ONLY" in str(e).upper():
+                raise ReadOnly(f"ecom query only reads: {e}") from None
+            raise UsageError(f"query: {e}") from None
+        columns = [d[0] for d in cur.description or ()]
+
+        def rows() -> Iterator[tuple[Any, ...]]:
+            try:
+                while batch := cur.fetchmany(1000):
+                    yield from batch
+            finally:
+                with contextlib.suppress(mysql.connector.Error):
+                    cur.close()
+                    self.conn.rollback()
+
+        return columns, rows()
+
+
+READING = re.compile(r"\(*\s*(select|with|show|describe|desc|explain|table|values)\b",
+                     re.IGNORECASE)
+INTO_FILE = re.compile(r"\binto\s+(outfile|dumpfile)\b", re.IGNORECASE)

@@ -28,6 +28,7 @@ from ecomcli.errors import (
     MissingReference,
     ReadOnly,
     TransientError,
+    UsageError,
 )
 from ecomcli.repository import InitResult, Mode, WriteResult
 from ecomcli.schema import ENTITIES, SCHEMA_VERSION, Entity, Field
@@ -427,3 +428,55 @@ class SQLiteRepository(SQLRepository):
 
     def close(self) -> None:
         self.conn.close()
+
+    # --- ad-hoc queries -------------------------------------------------------------------
+
+    def read_query(self, text: str) -> tuple[list[str], Iterator[tuple[Any, ...]]]:
+        """On a connection of its own that cannot write: the file opened read-only
+        (`mode=ro`), `PRAGMA query_only`, and an authorizer that allows reading only (no
+        ATTACH, PRAGMA or VACUUM INTO, which the first two let through)."""
+        if str(self.path) == ":memory:":
+            raise UsageError("ecom query needs a database file, not :memory:")
+        try:
+            conn = sqlite3.connect(
+                f"{self.path.resolve().as_uri()}?mode=ro", uri=True,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+            )
+        except sqlite3.Error as e:
+            raise ConnectionFailed(f"cannot open {self.url.masked} read-only: {e}") from None
+        conn.execute("PRAGMA query_only = ON")
+        conn.set_authorizer(_read_only)
+        try:
+            cur = conn.execute(text)
+        except sqlite3.Error as e:
+            conn.close()
+            raise _query_error(e) from None
+        columns = [d[0] for d in cur.description or ()]
+
+        def rows() -> Iterator[tuple[Any, ...]]:
+            try:
+                while batch := cur.fetchmany(1000):
+                    yield from batch
+            except sqlite3.Error as e:
+                raise _query_error(e) from None
+            finally:
+                conn.close()
+
+        return columns, rows()
+
+
+READ_ACTIONS = {
+    sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION,
+    sqlite3.SQLITE_RECURSIVE,
+}
+
+
+def _read_only(action: int, *_: Any) -> int:
+    return sqlite3.SQLITE_OK if action in READ_ACTIONS else sqlite3.SQLITE_DENY
+
+
+def _query_error(error: sqlite3.Error) -> EcomError:
+    text = str(error)
+    if "not authorized" in text or "readonly" in text or "read-only" in text:
+        return ReadOnly(f"ecom query only reads: {text}")
+    return UsageError(f"query: {text}")

@@ -14,8 +14,21 @@ from typing import Annotated
 import typer
 
 from ecomcli import __version__
-from ecomcli.cli import data, records, report, sample, store
-from ecomcli.cli.common import App, fail, settings
+from ecomcli.cli import browse, data, records, report, sample, store
+from ecomcli.cli.common import (
+    App,
+    CsvFlag,
+    DbOption,
+    FormatOption,
+    NlFlag,
+    QuietOption,
+    TsvFlag,
+    VerboseOption,
+    fail,
+    set_globals,
+    settings,
+    shorthand_format,
+)
 from ecomcli.errors import EcomError
 
 app = App(
@@ -32,22 +45,26 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
-    verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", help="Show tracebacks and more detail.")
-    ] = False,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="Print nothing but data and errors.")
-    ] = False,
+    db: DbOption = None,
+    fmt: FormatOption = None,
+    csv_: CsvFlag = False,
+    tsv_: TsvFlag = False,
+    nl_: NlFlag = False,
+    verbose: VerboseOption = False,
+    quiet: QuietOption = False,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
     ] = False,
 ) -> None:
-    settings.verbose = verbose
-    settings.quiet = quiet
+    """Options given here apply to the sub-command, as they do after it."""
+    settings.quiet = settings.verbose = False
+    settings.db = settings.format = None
+    fmt = shorthand_format(fmt, csv_=csv_, tsv_=tsv_, nl_=nl_)
+    set_globals(quiet=quiet, verbose=verbose, db=db, fmt=fmt)
 
 
-for module in (store, data, report, records, sample):
+for module in (store, data, report, records, sample, browse):
     module.register(app)
 
 

@@ -9,22 +9,26 @@ from __future__ import annotations
 
 import csv
 import functools
+import inspect
 import io
 import itertools
 import json
+import re
 import sys
 import traceback
+import typing
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, TextIO, TypeVar
 
 import typer
+import typer.core
 from rich.console import Console
 from rich.table import Table
 
 from ecomcli.config import mask_secret
-from ecomcli.errors import ERROR, EcomError
+from ecomcli.errors import ERROR, EcomError, UsageError
 from ecomcli.exporting import plain
 from ecomcli.repository import Repository, connect
 
@@ -33,38 +37,48 @@ F = TypeVar("F", bound=Callable[..., Any])
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-class Settings:
-    """Global flags from the root callback."""
-
-    verbose = False
-    quiet = False
-
-
-settings = Settings()
-
-
 class OutputFormat(StrEnum):
     table = "table"
     csv = "csv"
     json = "json"
     ndjson = "ndjson"
     md = "md"
+    tsv = "tsv"
+
+
+class Settings:
+    """Global options: given before the sub-command (the root callback) or after it (each
+    command's own copy, see `with_globals`), with one meaning."""
+
+    verbose = False
+    quiet = False
+    db: str | None = None
+    format: OutputFormat | None = None
+
+
+settings = Settings()
+
+
 
 
 DbOption = Annotated[
     str | None,
     typer.Option(
         "--db",
-        envvar="ECOM_DB",
-        show_envvar=True,
+        metavar="URL",
         help="Database URL: sqlite:///FILE, mysql://USER@HOST/DB, mongodb://HOST/DB. "
-        "Default sqlite:///ecom.db. The password may come from ECOM_DB_PASSWORD.",
+        "Default: $ECOM_DB, else sqlite:///ecom.db. The password may come from "
+        "ECOM_DB_PASSWORD.",
     ),
 ]
 FormatOption = Annotated[
     OutputFormat | None,
     typer.Option(
-        "--format", "-f", help="Output format (default: table on a terminal, csv otherwise)."
+        "--format",
+        "-f",
+        metavar="FORMAT",
+        help="Output format: table, csv, tsv, json, ndjson, md "
+        "(default: table on a terminal, csv otherwise).",
     ),
 ]
 YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
@@ -110,13 +124,15 @@ class App(typer.Typer):
         kwargs.setdefault("no_args_is_help", True)
         kwargs.setdefault("pretty_exceptions_enable", False)
         kwargs.setdefault("rich_markup_mode", "rich")
+        kwargs.setdefault("cls", Group)
         super().__init__(**kwargs)
 
     def command(self, *args: Any, **kwargs: Any) -> Callable[[F], F]:  # type: ignore[override]
+        kwargs.setdefault("cls", Command)
         register = super().command(*args, **kwargs)
 
         def decorator(fn: F) -> F:
-            register(_mapped(fn))
+            register(with_globals(_mapped(fn)))
             return fn
 
         return decorator
@@ -184,8 +200,9 @@ def render_records(
     get the rest (`more`): Rich lays out 50,000 rows in ~30 s, and nobody reads them on a
     screen."""
     out = out or sys.stdout
-    if fmt is OutputFormat.csv:
-        writer = csv.writer(out, lineterminator="\n")
+    if fmt in (OutputFormat.csv, OutputFormat.tsv):
+        delimiter = "\t" if fmt is OutputFormat.tsv else ","
+        writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
         writer.writerow(columns)
         writer.writerows(records)
     elif fmt is OutputFormat.ndjson:
@@ -247,3 +264,152 @@ def to_text(rows: Iterable[dict[str, Any]], columns: Sequence[str], fmt: OutputF
     buf = io.StringIO()
     render(rows, columns, fmt, buf)
     return buf.getvalue()
+
+
+# --- global options anywhere ------------------------------------------------------------
+#
+# `--db`, `--format` (and its shorthands), `--quiet` and `--verbose` may come before the
+# sub-command (the root callback stores them in `settings`) or after it: every command
+# gets its own copy, which wins, and the other falls back to `settings`. The copies are
+# added here to each command's signature, so no command declares them by hand.
+
+QuietOption = Annotated[
+    bool, typer.Option("--quiet", "-q", help="Print nothing but data and errors.")
+]
+VerboseOption = Annotated[
+    bool, typer.Option("--verbose", "-v", help="Show tracebacks and more detail.")
+]
+CsvFlag = Annotated[bool, typer.Option("--csv", help="Same as --format csv.")]
+TsvFlag = Annotated[bool, typer.Option("--tsv", help="Same as --format tsv.")]
+NlFlag = Annotated[bool, typer.Option("--nl", help="Same as --format ndjson (one JSON a line).")]
+
+_FLAGS: dict[str, Any] = {"quiet": QuietOption, "verbose": VerboseOption}
+_SHORTHANDS: dict[str, tuple[Any, OutputFormat]] = {
+    "csv_": (CsvFlag, OutputFormat.csv),
+    "tsv_": (TsvFlag, OutputFormat.tsv),
+    "nl_": (NlFlag, OutputFormat.ndjson),
+}
+_GLOBAL = "global__"  # prefix of the parameters added to a command
+
+
+def shorthand_format(fmt: Any, **flags: bool) -> Any:
+    """The format chosen by --format or one of --csv/--tsv/--nl (not two of them)."""
+    chosen = [f for name, (_, f) in _SHORTHANDS.items() if flags.get(name)]
+    if fmt is not None:
+        chosen.append(fmt)
+    if len(set(chosen)) > 1:
+        raise UsageError("give one output format: --format, --csv, --tsv or --nl")
+    return chosen[0] if chosen else None
+
+
+def set_globals(
+    *, quiet: bool = False, verbose: bool = False, db: str | None = None, fmt: Any = None
+) -> None:
+    """Merge the global options given on one side of the sub-command into `settings`."""
+    settings.quiet = settings.quiet or quiet
+    settings.verbose = settings.verbose or verbose
+    settings.db = db or settings.db
+    settings.format = fmt or settings.format
+
+
+def _enum_of(annotation: Any) -> type[StrEnum] | None:
+    """The StrEnum inside `Annotated[E | None, ...]`, if any."""
+    for arg in typing.get_args(typing.get_args(annotation)[0] if typing.get_args(annotation)
+                               else annotation):
+        if isinstance(arg, type) and issubclass(arg, StrEnum):
+            return arg
+    return None
+
+
+def with_globals(fn: F) -> F:
+    """`fn` with the global options it does not declare itself added to its signature.
+
+    A command's own `db` and `fmt` (an output format) default to the ones given before
+    the sub-command; its `--quiet`/`--verbose` add to them."""
+    sig = inspect.signature(fn, eval_str=True)
+    own = sig.parameters
+    added = [name for name in _FLAGS if name not in own]
+    formats = _enum_of(own["fmt"].annotation) if "fmt" in own else None
+    shorthands = list(_SHORTHANDS) if formats is not None else []
+    extra = [
+        inspect.Parameter(_GLOBAL + name, inspect.Parameter.KEYWORD_ONLY, default=False,
+                          annotation=_FLAGS.get(name) or _SHORTHANDS[name][0])
+        for name in added + shorthands
+    ]
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        given = {name: kwargs.pop(_GLOBAL + name, False) for name in added + shorthands}
+        flags = {name: given.get(name) or kwargs.get(name, False) for name in _FLAGS}
+        fmt = None
+        try:
+            if formats is not None:
+                fmt = shorthand_format(kwargs.get("fmt"), **{n: given[n] for n in shorthands})
+            set_globals(**flags, db=kwargs.get("db"), fmt=fmt)
+            if "db" in own:
+                kwargs["db"] = settings.db
+            if formats is not None and settings.format is not None:
+                kwargs["fmt"] = _as_format(formats, settings.format)
+        except EcomError as e:
+            raise fail(e) from None
+        return fn(*args, **kwargs)
+
+    params = [p for p in own.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    wrapper.__signature__ = sig.replace(parameters=[*params, *extra])  # type: ignore[attr-defined]
+    return wrapper  # type: ignore[return-value]
+
+
+def _as_format(formats: type[StrEnum], value: Any) -> Any:
+    try:
+        return formats(str(value))
+    except ValueError:
+        names = ", ".join(f.value for f in formats)
+        raise UsageError(f"--format {value}: this command writes one of {names}") from None
+
+
+# --- help: placeholders people read ---------------------------------------------------
+
+
+def placeholder(param: Any) -> str:
+    """What `--help` shows for a value: a flag nothing, a choice its values, a number N,
+    a path FILE, a date DATE, other text the option's name (`--entity ENTITY`)."""
+    if getattr(param, "is_flag", False):
+        return ""
+    kind = param.type_descriptor  # Typer's description of the annotation
+    if kind.is_choice:
+        return "|".join(str(getattr(c, "value", c)) for c in kind.choices or ())
+    if kind.is_path or kind.is_file:
+        return "FILE"
+    if param.bare_type() in ("int", "float", "list[int]"):
+        return "N"
+    text = getattr(param, "help", None) or ""
+    if "YYYY-MM-DD" in text:
+        return "DATE"
+    if written := re.match(r"([A-Z][A-Z_]+(?:[:= ][A-Z_]+)+)\b", text):  # "PRODUCT:QTY, ..."
+        return written.group(1)
+    if re.search(r"\bid\b", text):
+        return "ID"
+    return (param.name or "value").upper().strip("_")
+
+
+def _placeholders(params: list[Any]) -> None:
+    for param in params:
+        if param.metavar is None:
+            param.metavar = placeholder(param)
+        if param.param_type_name == "argument":
+            # an argument's name column shows its metavar; no type column beside it
+            param.display_type_rich = lambda ctx: None  # type: ignore[method-assign]
+
+
+class Command(typer.core.TyperCommand):
+    def get_params(self, ctx: Any) -> list[Any]:
+        params = super().get_params(ctx)
+        _placeholders(params)
+        return params
+
+
+class Group(typer.core.TyperGroup):
+    def get_params(self, ctx: Any) -> list[Any]:
+        params = super().get_params(ctx)
+        _placeholders(params)
+        return params

@@ -20,7 +20,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from ecomcli import schema
+from ecomcli import records, schema
 from ecomcli.cli.common import (
     App,
     DbOption,
@@ -30,9 +30,12 @@ from ecomcli.cli.common import (
     settings,
     stderr,
 )
+from ecomcli.cli.progress import RowsBar
+from ecomcli.cli.records import Columns, Where, WhereWords
 from ecomcli.errors import OK, REJECTED_ROWS, UsageError
-from ecomcli.exporting import copy_store, export_all, export_entity, open_out
+from ecomcli.exporting import copy_store, counted, export_all, open_out, write_rows
 from ecomcli.importing import ImportOptions, ImportStopped, ImportSummary, import_paths
+from ecomcli.records import ListOptions
 from ecomcli.repository import Mode, connect
 
 
@@ -44,8 +47,8 @@ class FileFormat(StrEnum):
 
 
 SUMMARY_COLUMNS = [
-    "entity", "read", "inserted", "updated", "unchanged", "ignored", "rejected", "seconds",
-    "rows_per_s",
+    "entity", "read", "inserted", "updated", "unchanged", "ignored", "rejected", "skipped",
+    "seconds", "rows_per_s",
 ]
 
 
@@ -138,12 +141,16 @@ def import_command(
     ] = False,
     encoding: Annotated[str, typer.Option("--encoding", help="Text encoding.")] = "utf-8-sig",
     delimiter: Annotated[
-        str | None, typer.Option("--delimiter", help="CSV field delimiter (\\t for tab).")
+        str | None, typer.Option(
+            "--delimiter",
+            help="CSV field delimiter (\\t for tab), or whitespace: columns aligned with "
+            "runs of spaces or tabs.",
+        )
     ] = None,
     date_format: Annotated[
         str | None, typer.Option("--date-format", help="strptime format, e.g. %d/%m/%Y %H:%M.")
     ] = None,
-    fmt: Annotated[
+    input_format: Annotated[
         FileFormat | None,
         typer.Option("--format", help="Input format (default: from the extension)."),
     ] = None,
@@ -167,7 +174,7 @@ def import_command(
         encoding=encoding,
         delimiter=delimiter,
         date_format=date_format,
-        format=fmt.value if fmt else None,
+        format=input_format.value if input_format else None,
     )
     show_bar = not quiet and sys.stderr.isatty() and sys.stdout.isatty()
     bar = _Bar() if show_bar else None
@@ -190,30 +197,44 @@ def export_command(
     all_entities: Annotated[
         bool, typer.Option("--all", help="Every entity, one file each, into --out (a folder).")
     ] = False,
-    fmt: Annotated[FileFormat, typer.Option("--format", "-f", help="File format.")] = (
-        FileFormat.csv
-    ),
+    fmt: Annotated[
+        FileFormat | None, typer.Option("--format", "-f", help="File format (default csv).")
+    ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="File (or folder with --all); .gz ok.")
     ] = None,
+    where: Where = None,
+    columns: Columns = None,
     db: DbOption = None,
+    words: WhereWords = None,
 ) -> None:
     """Write rows in a form `ecom import` reads back losslessly (stdout by default)."""
     if all_entities == (entity is not None):
         raise UsageError("give an ENTITY or --all (not both)")
+    fmt = fmt or FileFormat.csv
+    if all_entities and (where or columns):
+        raise UsageError("--where and --columns export one ENTITY, not --all")
     with open_store(db) as store:
         if all_entities:
             if out is None:
                 raise UsageError("--all needs --out FOLDER")
-            counts = export_all(store, out, fmt.value)
+            with RowsBar(lambda name: store.count(name)) as bar:
+                counts = export_all(store, out, fmt.value, bar)
             info(f"exported {sum(counts.values())} rows of {len(counts)} entities to {out}")
             return
-        name = schema.entity(entity or "").name
-        if out is None:
-            n = export_entity(store, name, fmt.value, sys.stdout)
-        else:
-            with open_out(out) as fh:
-                n = export_entity(store, name, fmt.value, fh)
+        ent = schema.entity(entity or "")
+        name = ent.name
+        rows = records.list_records(
+            store, name, ListOptions(records.join_where_tokens(where or (), words or ()))
+        )
+        shown = records.pick_fields(ent, columns)
+        with RowsBar(lambda name: None if where else store.count(name)) as bar:
+            rows = counted(rows, name, bar)
+            if out is None:
+                n = write_rows(rows, ent, fmt.value, sys.stdout, shown)
+            else:
+                with open_out(out) as fh:
+                    n = write_rows(rows, ent, fmt.value, fh, shown)
         info(f"exported {n} {name}")
 
 
@@ -230,6 +251,7 @@ def copy_command(
     with connect(source) as src, connect(target) as dst:
         if src.schema_version() is None:
             raise UsageError(f"{src.url.masked} has no ecom schema: nothing to copy")
-        result = copy_store(src, dst, entity or None, batch_size)
+        with RowsBar(lambda name: src.count(name)) as bar:
+            result = copy_store(src, dst, entity or None, batch_size, bar)
     for name, n in result.copied.items():
         info(f"{name}: {n} rows copied ({result.target_counts[name]} in the target)")

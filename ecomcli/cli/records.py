@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import typer
 
 from ecomcli import accounts, orders, records, schema
+from ecomcli.cli import browse
 from ecomcli.cli.common import (
     TERMINAL_ROWS,
     App,
@@ -44,6 +45,8 @@ REFUSED_OPTIONS: dict[str, tuple[str, ...]] = {
 }
 # Entities whose `add` is an operation rather than a plain insert.
 OPERATION_ADD = {"carts", "wishlists"}
+# Entities whose `get` shows more than the row (see EXTRAS).
+OWN_GET = {"orders"}
 
 Where = Annotated[
     list[str] | None,
@@ -56,6 +59,11 @@ Where = Annotated[
     ),
 ]
 
+
+Columns = Annotated[
+    str | None,
+    typer.Option("--columns", help="Only these fields: a,b,c (default: all)."),
+]
 
 # The OP and VALUE of `--where FIELD OP VALUE` written as three words.
 WhereWords = Annotated[list[str] | None, typer.Argument(hidden=True, metavar="[OP VALUE]")]
@@ -74,7 +82,8 @@ def register(app: App) -> None:
         sub = App(name=command_name(entity), help=f"{entity.doc[:1].upper()}{entity.doc[1:]}.")
         if entity.name not in OPERATION_ADD:
             sub.command("add")(add_command(entity))
-        sub.command("get")(get_command(entity))
+        if entity.name not in OWN_GET:
+            sub.command("get")(get_command(entity))
         sub.command("list")(list_command(entity))
         sub.command("update")(update_command(entity))
         sub.command("delete")(delete_command(entity))
@@ -255,13 +264,7 @@ def list_command(entity: Entity) -> Any:
         _param("desc", Annotated[bool, typer.Option("--desc", help="Sort descending.")], False),
         _param("limit", Annotated[int | None, typer.Option("--limit", help="At most N rows.")]),
         _param("offset", Annotated[int, typer.Option("--offset", help="Skip N rows.")], 0),
-        _param(
-            "columns",
-            Annotated[
-                str | None,
-                typer.Option("--columns", help="Show only these fields: a,b,c (default: all)."),
-            ],
-        ),
+        _param("columns", Columns),
         _param("db", DbOption),
         _param("fmt", FormatOption),
         _param("words", WhereWords),
@@ -518,10 +521,12 @@ def inventory_history(product: ProductArg, db: DbOption = None, fmt: FormatOptio
 EXTRAS: dict[str, Callable[[App], None]] = {
     "products": lambda a: a.command("distinct")(products_distinct),
     "customers": lambda a: (
+        a.command("orders")(browse.customers_orders),
         a.command("set-password")(customers_set_password),
         a.command("check-password")(customers_check_password),
     ),
     "orders": lambda a: (
+        a.command("get")(browse.orders_get),
         a.command("place")(orders_place),
         a.command("set-status")(orders_set_status),
     ),

@@ -28,7 +28,9 @@ from ecomcli.cli.common import (
     render,
     render_records,
 )
+from ecomcli.cli.progress import after_a_second
 from ecomcli.errors import EcomError, UsageError
+from ecomcli.reports.chart import charted
 from ecomcli.reports.model import Option, ReportSpec
 
 LIST_DEFAULT = "inactive"  # customer-activity --list: the win-back mailing
@@ -63,7 +65,12 @@ def _fixed(
         Path | None, typer.Option("--output", "-o", help="Write the result to FILE.")
     ] = None,
     chart: Annotated[
-        Path | None, typer.Option("--chart", help="Also draw the result into FILE.png.")
+        Path | None,
+        typer.Option(
+            "--chart",
+            help="Also draw the result into FILE.png. Reports with a chart: "
+            + ", ".join(charted()) + ".",
+        ),
     ] = None,
     db: DbOption = None,
 ) -> None:
@@ -95,7 +102,9 @@ def report(
         given[opt.name] = (value or None) if opt.kind == "flag" else value
     params = {k: v for k, v in given.items() if v is not None}
     spec.params(params)  # a wrong option is a usage error before connecting
-    with open_store(db) as store:
+    with open_store(db) as store, after_a_second(
+        f"report {name}: working (after new data, a first report rebuilds its summaries)"
+    ):
         result = reports.run(store, name, params)
     for note in result.notes:
         info(note)

@@ -1,6 +1,9 @@
 """PNG charts of report results (matplotlib, Agg backend: no display needed).
 
-A line chart for time series (sales, forecast, delivery), a bar chart for rankings.
+A line chart for time series (sales, forecast, delivery), a bar chart for rankings. The
+title says what is drawn (`sales: revenue by period`), a bar chart writes each bar's
+value above it (so a zero is seen, not a gap), and a legend sits beside the plot, never
+over the data.
 """
 
 from __future__ import annotations
@@ -31,25 +34,39 @@ def write_chart(result: ReportResult, params: dict[str, Any], path: Path) -> Non
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(10, 5.5), dpi=100)
+    fig = draw(result, chart)
     try:
-        if not len(result):
-            ax.text(0.5, 0.5, "no data", ha="center", va="center", transform=ax.transAxes)
-        elif chart.kind == "line":
-            _lines(ax, result, chart)
-        else:
-            _bars(ax, result, chart)
-        ax.set_title(result.title or result.name)
-        ax.set_xlabel(chart.x.replace("_", " "))
-        ax.set_ylabel(chart.ylabel)
-        ax.grid(True, axis="y", alpha=0.3)
-        fig.tight_layout()
         try:
             fig.savefig(path, format="png")
         except OSError as e:
             raise EcomError(f"cannot write chart {path}: {e.strerror or e}") from None
     finally:
         plt.close(fig)
+
+
+def draw(result: ReportResult, chart: Chart) -> Any:
+    """The matplotlib figure of `result` (close it with `plt.close`)."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(10, 5.5), dpi=100)
+    if not len(result):
+        ax.text(0.5, 0.5, "no data", ha="center", va="center", transform=ax.transAxes)
+    elif chart.kind == "line":
+        _lines(ax, result, chart)
+    else:
+        _bars(ax, result, chart)
+    ax.set_title(title(result.name, chart, result.columns))
+    ax.set_xlabel(chart.x.replace("_", " "))
+    ax.set_ylabel(chart.ylabel)
+    ax.grid(True, axis="y", alpha=0.3)
+    fig.tight_layout()  # makes room for a legend beside the plot too
+    return fig
+
+
+def title(name: str, chart: Chart, columns: Any) -> str:
+    """What the chart shows: `sales: revenue (currency units) by period`."""
+    what = f"{name}: {chart.ylabel} by {chart.x.replace('_', ' ')}"
+    return what + (", per partner" if "partner_id" in columns else "")
 
 
 def _lines(ax: Any, result: ReportResult, chart: Chart) -> None:
@@ -59,9 +76,10 @@ def _lines(ax: Any, result: ReportResult, chart: Chart) -> None:
     if "kind" in result.columns:  # forecast: history solid, projection dashed
         series = {"history": "-", "forecast": "--"}
         key = "kind"
-    elif "partner_id" in result.columns:  # delivery: one line per partner
+    elif "partner_id" in result.columns:  # delivery: one line per partner, by name
         series = {r["partner_id"]: "-" for r in rows}
         key = "partner_id"
+        names = {r["partner_id"]: r.get("partner") or r["partner_id"] for r in rows}
     else:
         series, key = {None: "-"}, ""
     for name, style in series.items():
@@ -71,9 +89,11 @@ def _lines(ax: Any, result: ReportResult, chart: Chart) -> None:
             points = last + points
         xs = [index[str(r[chart.x])] for r in points]
         ys = [_number(r[chart.y]) for r in points]
-        ax.plot(xs, ys, style, marker="o", markersize=3, label=str(name) if key else None)
-    if key:
-        ax.legend()
+        label = str(names[name] if key == "partner_id" else name) if key else None
+        ax.plot(xs, ys, style, marker="o", markersize=3, label=label)
+    if key:  # beside the plot, not over the lines
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0,
+                  fontsize=8)
     step = max(1, len(labels) // 16)
     ax.set_xticks(range(0, len(labels), step))
     ax.set_xticklabels(labels[::step], rotation=45, ha="right")
@@ -83,8 +103,32 @@ def _bars(ax: Any, result: ReportResult, chart: Chart) -> None:
     rows = result.table.head(MAX_BARS).dicts()  # not a dict for each of 1.2M carts
     labels = [str(r[chart.x]) for r in rows]
     values = [_number(r[chart.y]) for r in rows]
-    ax.bar(range(len(rows)), values)
+    bars = ax.bar(range(len(rows)), values)
+    # each bar's value above it: a zero would otherwise be an empty slot
+    ax.bar_label(bars, labels=[_short(v) for v in values], padding=2, fontsize=7)
+    zeros = [i for i, v in enumerate(values) if v == 0]
+    if zeros:
+        ax.plot(zeros, [0] * len(zeros), linestyle="none", marker="^", markersize=7,
+                color="tab:red", clip_on=False, zorder=3, label=f"zero {chart.ylabel}")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0,
+                  fontsize=8)
+    top = max(values, default=0)
+    ax.set_ylim(top=(top or 1) * 1.08)  # room for the labels
     ax.set_xticks(range(len(rows)))
     ax.set_xticklabels(labels, rotation=45, ha="right")
     if len(result) > MAX_BARS:
         ax.set_title(f"(first {MAX_BARS} of {len(result)})", loc="right", fontsize=8)
+
+
+def _short(value: float) -> str:
+    """A bar's label: whole numbers as they are, others to two places, big ones in k."""
+    if abs(value) >= 10_000:
+        return f"{value / 1000:,.0f}k"
+    return f"{value:,.0f}" if value == int(value) else f"{value:,.2f}"
+
+
+def charted() -> list[str]:
+    """The reports that draw a chart with their default options (for `--help`)."""
+    from ecomcli.reports import REPORTS
+
+    return [s.name for s in REPORTS.values() if s.chart(s.params({})) is not None]

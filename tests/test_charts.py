@@ -1,0 +1,88 @@
+"""Charts that read right: a zero-height bar is marked and labelled, a title says what is
+drawn, the delivery legend names the partners beside the plot. Expected values come from
+the sample CSV files through pandas."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import ecomcli
+from ecomcli import reports
+from ecomcli.cli import app
+from ecomcli.reports import chart
+
+matplotlib = pytest.importorskip("matplotlib")
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+runner = CliRunner()
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('charts') / 'shop.db'}"
+    assert runner.invoke(app, ["--db", url, "init-db", "-q"]).exit_code == 0
+    assert runner.invoke(app, ["--db", url, "import", str(SAMPLE), "-q"]).exit_code == 0
+    return url
+
+
+def drawn(url: str, name: str, params: dict[str, Any] | None = None) -> Iterator[Any]:
+    with ecomcli.connect(url) as store:
+        result = reports.run(store, name, params or {})
+    spec = reports.spec(name)
+    fig = chart.draw(result, spec.chart(spec.params(params or {})))
+    try:
+        yield fig.axes[0]
+    finally:
+        plt.close(fig)
+
+
+def test_low_stock_zero_bars_are_marked_and_labelled(shop: str) -> None:
+    products = pd.read_csv(SAMPLE / "products.csv")
+    out_of_stock = int((products["units_in_stock"] == 0).sum())
+    assert 0 < out_of_stock <= chart.MAX_BARS  # most urgent first: all of them are drawn
+    for ax in drawn(shop, "low-stock"):
+        zero_bars = [p for p in ax.patches if p.get_height() == 0]
+        assert len(zero_bars) == out_of_stock
+        labels = [t.get_text() for t in ax.texts]
+        assert labels.count("0") == out_of_stock  # every bar's value is written
+        (marker,) = [line for line in ax.lines if line.get_marker() == "^"]
+        assert list(marker.get_ydata()) == [0] * out_of_stock
+        assert "units in stock" in ax.get_title()
+
+
+def test_sales_title_says_what_the_line_shows(shop: str) -> None:
+    for ax in drawn(shop, "sales"):
+        assert ax.get_title() == "sales: revenue (currency units) by period"
+        (line,) = ax.lines
+    with ecomcli.connect(shop) as store:
+        revenue = [float(r["revenue"]) for r in reports.run(store, "sales", {}).rows]
+    assert list(line.get_ydata()) == revenue
+
+
+def test_delivery_legend_names_partners_beside_the_plot(shop: str) -> None:
+    partners = pd.read_csv(SAMPLE / "delivery_partners.csv")
+    with ecomcli.connect(shop) as store:
+        used = {r["partner_id"] for r in reports.run(store, "delivery", {}).rows}
+    names = partners[partners["partner_id"].isin(used)]["name"]
+    for ax in drawn(shop, "delivery"):
+        legend = ax.get_legend()
+        assert sorted(t.get_text() for t in legend.get_texts()) == sorted(names)
+        renderer = ax.figure.canvas.get_renderer()
+        box, plot = legend.get_window_extent(renderer), ax.get_window_extent(renderer)
+        assert box.x0 >= plot.x1  # beside the data, not over it
+        assert box.x1 <= ax.figure.bbox.x1  # and inside the picture
+
+
+def test_report_help_lists_the_reports_with_a_chart() -> None:
+    text = " ".join(runner.invoke(app, ["report", "--help"], terminal_width=200).stdout.split())
+    with_chart = [s.name for s in reports.REPORTS.values() if s.chart(s.params({}))]
+    assert "sales" in with_chart and "customer-activity" not in with_chart
+    assert "Reports with a chart: " + ", ".join(with_chart) in text.replace("│ ", "")
