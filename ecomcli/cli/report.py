@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from typer.core import TyperCommand
 
 from ecomcli import reports
 from ecomcli.cli.common import (
     TERMINAL_ROWS,
     App,
+    Command,
     DbOption,
     FormatOption,
     default_format,
@@ -211,7 +211,7 @@ def _generated(fn: Any) -> Any:
     return command
 
 
-class ReportCommand(TyperCommand):
+class ReportCommand(Command):
     """`ecom report NAME --help`: that report's own help, from its spec."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
