@@ -10,7 +10,7 @@ and the parity test requires identical rows on SQLite, MySQL and MongoDB.
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -527,10 +527,10 @@ def raw(store: Repository, name: str, **params: Any) -> Any:
 
 
 def test_low_stock_uses_each_products_own_reorder_level(store: Repository) -> None:
+    stock = {"a": (21, 50), "b": (5, 3), "c": (2, 3)}  # units, reorder level
     load(store, typed({"products": [
-        {"product_id": "a", "name": "A", "price": "1.00", "units_in_stock": 21, "reorder_level": 50},
-        {"product_id": "b", "name": "B", "price": "1.00", "units_in_stock": 5, "reorder_level": 3},
-        {"product_id": "c", "name": "C", "price": "1.00", "units_in_stock": 2, "reorder_level": 3},
+        {"product_id": k, "name": k, "price": "1.00", "units_in_stock": u, "reorder_level": r}
+        for k, (u, r) in stock.items()
     ]}))  # fmt: skip
     assert [r["product_id"] for r in run(store, "low-stock")] == ["c", "a"]
     # --threshold overrides every product's level
@@ -796,6 +796,32 @@ def test_customer_orders_limit_cuts_among_customers_without_orders(store: Reposi
         assert got == [("a", 13), *((k, 0) for k in "bcdef")][:n]
 
 
+def test_an_order_without_lines_is_no_purchase_in_any_report(store: Repository) -> None:
+    """One definition of active: a customer whose only sale has no lines (an invoice
+    whose lines were all returned) is neither active nor counted as ordering."""
+    rows = tie_rows()  # a ordered (o1, with lines); b did not
+    more = typed({
+        "customers": [{"customer_id": "d"}],
+        "orders": [{"order_id": "o3", "customer_id": "d", "status": "paid",
+                    "purchased_at": "2024-03-05 10:00:00"}],
+    })  # fmt: skip
+    rows["customers"] += more["customers"]
+    rows["orders"] += more["orders"]
+    load(store, rows)
+    orders = {r["customer_id"]: r["orders"] for r in run(store, "customer-orders")}
+    assert orders["d"] == 0
+    active = [r["customer_id"] for r in run(store, "customer-activity", list="active")]
+    inactive = {r["customer_id"]: r for r in run(store, "customer-activity", list="inactive")}
+    assert "d" not in active and inactive["d"]["orders"] == 0
+    assert inactive["d"]["last_purchase_at"] is None
+    for period in ({}, {"from": "2024-01-01"}, {"to": "2024-12-31"},
+                   {"from": "2024-01-01", "to": "2024-12-31"}):  # fmt: skip
+        counts = run(store, "customer-activity", **period)[0]
+        assert counts["active"] == len(active), period
+        listed = run(store, "customer-activity", list="active", **period)
+        assert "d" not in [r["customer_id"] for r in listed], period
+
+
 def test_wishlists_ties_go_to_more_customers_then_id(store: Repository) -> None:
     """--by product: most wishlists, then most customers, then product_id; --by customer:
     most products, then customer_id."""
@@ -940,6 +966,34 @@ def test_forecast_continues_trend_and_season(store: Repository) -> None:
         assert abs(float(row["revenue"]) - want) < 0.02 * want
     assert "Holt-Winters" in result.notes[0] and "MAPE" in result.notes[1]
     assert len([r for r in result.rows if r["kind"] == "history"]) == 16
+
+
+def test_forecast_leaves_out_unfinished_and_trailing_empty_periods(store: Repository) -> None:
+    rows = seasonal_orders(16)  # 2018-Q1 .. 2021-Q4
+    now = datetime.now(UTC).replace(microsecond=0, tzinfo=None)  # one order today
+    rows["orders"].append({**rows["orders"][0], "order_id": "today", "purchased_at": now})
+    rows["order_items"].append({**rows["order_items"][0], "order_id": "today"})
+    load(store, rows)
+    result = reports.run(store, "forecast", {"by": "quarter", "periods": 4})
+    history = [r["period"] for r in result.rows if r["kind"] == "history"]
+    assert history[-1] == "2021-Q4" and len(history) == 16  # no zeros, not today's quarter
+    future = [r for r in result.rows if r["kind"] == "forecast"]
+    assert [r["period"] for r in future] == ["2022-Q1", "2022-Q2", "2022-Q3", "2022-Q4"]
+    assert all(r["revenue"] > 1000 for r in future)
+    quarter = f"{now.year}-Q{(now.month + 2) // 3}"
+    assert any(n.startswith("left out, not over yet: " + quarter) for n in result.notes)
+    assert any(n.startswith("left out, no sales after the last: 2022-Q1") for n in result.notes)
+
+
+def test_a_forecast_with_an_absurd_back_test_says_so_in_its_rows(store: Repository) -> None:
+    rows = seasonal_orders(16)
+    for line in rows["order_items"][12:]:  # the last season collapses to 1.00 a quarter
+        line["unit_price"] = Decimal("1.00")
+    load(store, rows)
+    result = reports.run(store, "forecast", {"by": "quarter", "periods": 2})
+    kinds = [r["kind"] for r in result.rows]
+    assert kinds[-2:] == ["forecast (unreliable)"] * 2 and "forecast" not in kinds
+    assert any(n.startswith("unreliable: the back-test is off by") for n in result.notes)
 
 
 def test_forecast_trend_only_below_two_seasons_and_refuses_too_little(store: Repository) -> None:
