@@ -209,7 +209,7 @@ class SQLRepository(Repository):
     # dialect hooks ------------------------------------------------------------------------
 
     def q(self, name: str) -> str:
-        raise NotImplementedError
+        return self.dialect.q(name)
 
     def encode(self, f: Field, value: Any) -> Any:
         """A Python value as the database stores it."""
