@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -794,6 +795,31 @@ def test_customer_orders_limit_cuts_among_customers_without_orders(store: Reposi
     for n in (1, 3, 6, 9):
         got = [(r["customer_id"], r["items"]) for r in run(store, "customer-orders", limit=n)]
         assert got == [("a", 13), *((k, 0) for k in "bcdef")][:n]
+
+
+def guide_module() -> Any:
+    """The report module docs/reports.md shows under "Adding a report", as a module."""
+    import types
+
+    text = (Path(__file__).parents[1] / "docs" / "reports.md").read_text()
+    code = text.split("## Adding a report", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    module = types.ModuleType("repeat_buyers")
+    exec(compile(code, "docs/reports.md", "exec"), module.__dict__)
+    return module
+
+
+def test_the_guides_example_report_runs_on_every_backend(shop, rows) -> None:
+    module = guide_module()
+    report = reports.Report(module.SPEC, module)
+    t = frames(rows)
+    bought = sold_lines(t).drop_duplicates("order_id")["customer_id"].value_counts()
+    for least in (1, 2, 3):
+        p = report.spec.params({"min_sales": least})
+        got = report.spec.finish(shop.run_report(report, p), p).dicts()
+        want = sorted(((c, int(n)) for c, n in bought.items() if n >= least),
+                      key=lambda r: (-r[1], r[0]))  # fmt: skip
+        assert [(r["customer_id"], r["sales"]) for r in got] == want
+        assert want, "an empty result proves nothing"
 
 
 def test_an_order_without_lines_is_no_purchase_in_any_report(store: Repository) -> None:
