@@ -9,8 +9,8 @@ Tables derived from those rows (and products' prices), never written by hand:
 - `summary_sales_daily (day, orders, units, revenue)`: sales per day: sales and forecast
   at any `--by` and `--from/--to`;
 - `summary_customer_sales (customer_id, orders, items, revenue, sales, first_sale_at,
-  last_sale_at)`: per customer with sales, all time (`orders`: those with lines; `sales`:
-  all): customer-orders without a period, customer-activity with at most one end to its
+  last_sale_at)`: per customer with purchases (sales with lines; `sales` = `orders`), all
+  time: customer-orders without a period, customer-activity with at most one end to its
   period;
 - `summary_delivery_monthly`: deliveries per purchase month, partner and delivery month:
   delivery without a period;
@@ -27,8 +27,9 @@ Tables derived from those rows (and products' prices), never written by hand:
 **Kept lazily, set-based.** Every write to orders, order_items, carts, cart_items,
 reviews, wishlists, wishlist_items, payments or supplies, and every write of a stored
 product's price (`insert`, `update`, `delete`, `write_batch`: imports, copies, records,
-order placement) first marks, in the same transaction, what it may change (`mark`,
-`mark_carts`, `mark_products`, `mark_prices`, `mark_payments`, `mark_suppliers`): the months
+order placement) first marks, in the same transaction, what it may change (`MARKINGS`
+says which entity's writes mark which summaries, and how: `mark`, `mark_carts`,
+`mark_products`, `mark_prices`, `mark_payments`, `mark_suppliers`): the months
 and customers of the orders as stored (one statement per batch) and of new order rows; the
 carts written; the products of the reviews and wishlist lines as stored and as written; the
 products whose price is written; the months of the payments as stored and as written; the
