@@ -15,7 +15,9 @@ Params = dict[str, Any]
 __all__ = ["PURCHASE", "SALE", "sold_per_product"]
 
 
-def sold_per_product(d: Dialect, p: Params, binds: list[Any], summarized: bool) -> str:
+def sold_per_product(
+    d: Dialect, p: Params, binds: list[Any], summarized: bool = False
+) -> str:
     """`SELECT product_id, units, revenue` sold in the period, one row per product.
 
     From the monthly summary: its whole months inside the period, UNION ALL the lines of
