@@ -148,8 +148,9 @@ def _every_option() -> dict[str, Option]:
         for opt in s.options:
             if opt.name in RESERVED:
                 raise AssertionError(f"report {s.name}: {opt.flag} is ecom report's own")
-            if opt.name != "list":
-                found.setdefault(opt.name, opt)
+            first = found.setdefault(opt.name, opt) if opt.name != "list" else opt
+            if first.kind != opt.kind:  # one flag, one type of value
+                raise AssertionError(f"report {s.name}: {opt.flag} is a {first.kind} elsewhere")
     return found
 
 
