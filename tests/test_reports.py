@@ -782,16 +782,22 @@ def tie_rows() -> dict[str, list[dict[str, Any]]]:
     return typed(raw)
 
 
-def test_customer_orders_limit_cuts_among_customers_without_orders(store: Repository) -> None:
-    rows = tie_rows()  # a ordered; b did not (nor, now, f, c, e, d: d a sale without lines)
+def with_a_sale_without_lines(rows: dict[str, list[dict[str, Any]]], customers: str) -> Any:
+    """`rows` with the `customers` (one letter each) added, and a paid order of customer
+    d that has no lines (an invoice whose lines were all returned)."""
     more = typed({
-        "customers": [{"customer_id": k} for k in "fced"],
+        "customers": [{"customer_id": k} for k in customers],
         "orders": [{"order_id": "o3", "customer_id": "d", "status": "paid",
                     "purchased_at": "2024-03-05 10:00:00"}],
     })  # fmt: skip
     rows["customers"] += more["customers"]
     rows["orders"] += more["orders"]
-    load(store, rows)
+    return rows
+
+
+def test_customer_orders_limit_cuts_among_customers_without_orders(store: Repository) -> None:
+    # a ordered; b did not (nor, now, f, c, e, d: d a sale without lines)
+    load(store, with_a_sale_without_lines(tie_rows(), "fced"))
     for n in (1, 3, 6, 9):
         got = [(r["customer_id"], r["items"]) for r in run(store, "customer-orders", limit=n)]
         assert got == [("a", 13), *((k, 0) for k in "bcdef")][:n]
@@ -825,15 +831,7 @@ def test_the_guides_example_report_runs_on_every_backend(shop, rows) -> None:
 def test_an_order_without_lines_is_no_purchase_in_any_report(store: Repository) -> None:
     """One definition of active: a customer whose only sale has no lines (an invoice
     whose lines were all returned) is neither active nor counted as ordering."""
-    rows = tie_rows()  # a ordered (o1, with lines); b did not
-    more = typed({
-        "customers": [{"customer_id": "d"}],
-        "orders": [{"order_id": "o3", "customer_id": "d", "status": "paid",
-                    "purchased_at": "2024-03-05 10:00:00"}],
-    })  # fmt: skip
-    rows["customers"] += more["customers"]
-    rows["orders"] += more["orders"]
-    load(store, rows)
+    load(store, with_a_sale_without_lines(tie_rows(), "d"))  # a ordered (with lines); b not
     orders = {r["customer_id"]: r["orders"] for r in run(store, "customer-orders")}
     assert orders["d"] == 0
     active = [r["customer_id"] for r in run(store, "customer-activity", list="active")]
