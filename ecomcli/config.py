@@ -19,6 +19,7 @@ from ecomcli.errors import UsageError
 
 DEFAULT_URL = "sqlite:///ecom.db"
 SCHEMES = {"sqlite": "sqlite", "mysql": "mysql", "mongodb": "mongodb", "mongodb+srv": "mongodb"}
+FILE_BACKENDS = frozenset({"sqlite"})  # a URL that names a file: no host, no password
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class DbUrl:
     @property
     def masked(self) -> str:
         """The URL with any password replaced by `***`: safe to print."""
-        if self.backend == "sqlite":
+        if self.backend in FILE_BACKENDS:
             return self.raw
         auth = ""
         if self.user:
@@ -65,7 +66,7 @@ def parse_url(url: str | None = None) -> DbUrl:
         )
     scheme = scheme.lower()
     backend = SCHEMES[scheme]
-    if backend == "sqlite":
+    if backend in FILE_BACKENDS:
         path = rest[1:] if rest.startswith("/") else rest
         if not path:
             raise UsageError("sqlite URL needs a file: sqlite:///relative.db or sqlite:////abs.db")

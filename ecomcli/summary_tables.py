@@ -10,6 +10,9 @@ from datetime import date, datetime, timedelta
 SALE_EXCLUDED = ("pending", "cancelled", "returned")  # order statuses that are not sales
 # the definition of a sale, as a condition on orders `o`
 SALE = "o.status NOT IN (" + ", ".join(f"'{s}'" for s in SALE_EXCLUDED) + ")"
+# ... with at least one line: what every report counts (an invoice whose lines were all
+# returned is no purchase); the reports over lines get it from their join to them
+PURCHASE = f"{SALE} AND EXISTS (SELECT 1 FROM order_items li WHERE li.order_id = o.order_id)"
 
 MONTHLY = "summary_sales_monthly"
 DAILY = "summary_sales_daily"

@@ -10,8 +10,9 @@ and the parity test requires identical rows on SQLite, MySQL and MongoDB.
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -527,10 +528,10 @@ def raw(store: Repository, name: str, **params: Any) -> Any:
 
 
 def test_low_stock_uses_each_products_own_reorder_level(store: Repository) -> None:
+    stock = {"a": (21, 50), "b": (5, 3), "c": (2, 3)}  # units, reorder level
     load(store, typed({"products": [
-        {"product_id": "a", "name": "A", "price": "1.00", "units_in_stock": 21, "reorder_level": 50},
-        {"product_id": "b", "name": "B", "price": "1.00", "units_in_stock": 5, "reorder_level": 3},
-        {"product_id": "c", "name": "C", "price": "1.00", "units_in_stock": 2, "reorder_level": 3},
+        {"product_id": k, "name": k, "price": "1.00", "units_in_stock": u, "reorder_level": r}
+        for k, (u, r) in stock.items()
     ]}))  # fmt: skip
     assert [r["product_id"] for r in run(store, "low-stock")] == ["c", "a"]
     # --threshold overrides every product's level
@@ -781,19 +782,68 @@ def tie_rows() -> dict[str, list[dict[str, Any]]]:
     return typed(raw)
 
 
-def test_customer_orders_limit_cuts_among_customers_without_orders(store: Repository) -> None:
-    rows = tie_rows()  # a ordered; b did not (nor, now, f, c, e, d: d a sale without lines)
+def with_a_sale_without_lines(rows: dict[str, list[dict[str, Any]]], customers: str) -> Any:
+    """`rows` with the `customers` (one letter each) added, and a paid order of customer
+    d that has no lines (an invoice whose lines were all returned)."""
     more = typed({
-        "customers": [{"customer_id": k} for k in "fced"],
+        "customers": [{"customer_id": k} for k in customers],
         "orders": [{"order_id": "o3", "customer_id": "d", "status": "paid",
                     "purchased_at": "2024-03-05 10:00:00"}],
     })  # fmt: skip
     rows["customers"] += more["customers"]
     rows["orders"] += more["orders"]
-    load(store, rows)
+    return rows
+
+
+def test_customer_orders_limit_cuts_among_customers_without_orders(store: Repository) -> None:
+    # a ordered; b did not (nor, now, f, c, e, d: d a sale without lines)
+    load(store, with_a_sale_without_lines(tie_rows(), "fced"))
     for n in (1, 3, 6, 9):
         got = [(r["customer_id"], r["items"]) for r in run(store, "customer-orders", limit=n)]
         assert got == [("a", 13), *((k, 0) for k in "bcdef")][:n]
+
+
+def guide_module() -> Any:
+    """The report module docs/reports.md shows under "Adding a report", as a module."""
+    import types
+
+    text = (Path(__file__).parents[1] / "docs" / "reports.md").read_text()
+    code = text.split("## Adding a report", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    module = types.ModuleType("repeat_buyers")
+    exec(compile(code, "docs/reports.md", "exec"), module.__dict__)
+    return module
+
+
+def test_the_guides_example_report_runs_on_every_backend(shop, rows) -> None:
+    module = guide_module()
+    report = reports.Report(module.SPEC, module)
+    t = frames(rows)
+    bought = sold_lines(t).drop_duplicates("order_id")["customer_id"].value_counts()
+    for least in (1, 2, 3):
+        p = report.spec.params({"min_sales": least})
+        got = report.spec.finish(shop.run_report(report, p), p).dicts()
+        want = sorted(((c, int(n)) for c, n in bought.items() if n >= least),
+                      key=lambda r: (-r[1], r[0]))  # fmt: skip
+        assert [(r["customer_id"], r["sales"]) for r in got] == want
+        assert want, "an empty result proves nothing"
+
+
+def test_an_order_without_lines_is_no_purchase_in_any_report(store: Repository) -> None:
+    """One definition of active: a customer whose only sale has no lines (an invoice
+    whose lines were all returned) is neither active nor counted as ordering."""
+    load(store, with_a_sale_without_lines(tie_rows(), "d"))  # a ordered (with lines); b not
+    orders = {r["customer_id"]: r["orders"] for r in run(store, "customer-orders")}
+    assert orders["d"] == 0
+    active = [r["customer_id"] for r in run(store, "customer-activity", list="active")]
+    inactive = {r["customer_id"]: r for r in run(store, "customer-activity", list="inactive")}
+    assert "d" not in active and inactive["d"]["orders"] == 0
+    assert inactive["d"]["last_purchase_at"] is None
+    for period in ({}, {"from": "2024-01-01"}, {"to": "2024-12-31"},
+                   {"from": "2024-01-01", "to": "2024-12-31"}):  # fmt: skip
+        counts = run(store, "customer-activity", **period)[0]
+        assert counts["active"] == len(active), period
+        listed = run(store, "customer-activity", list="active", **period)
+        assert "d" not in [r["customer_id"] for r in listed], period
 
 
 def test_wishlists_ties_go_to_more_customers_then_id(store: Repository) -> None:
@@ -940,6 +990,34 @@ def test_forecast_continues_trend_and_season(store: Repository) -> None:
         assert abs(float(row["revenue"]) - want) < 0.02 * want
     assert "Holt-Winters" in result.notes[0] and "MAPE" in result.notes[1]
     assert len([r for r in result.rows if r["kind"] == "history"]) == 16
+
+
+def test_forecast_leaves_out_unfinished_and_trailing_empty_periods(store: Repository) -> None:
+    rows = seasonal_orders(16)  # 2018-Q1 .. 2021-Q4
+    now = datetime.now(UTC).replace(microsecond=0, tzinfo=None)  # one order today
+    rows["orders"].append({**rows["orders"][0], "order_id": "today", "purchased_at": now})
+    rows["order_items"].append({**rows["order_items"][0], "order_id": "today"})
+    load(store, rows)
+    result = reports.run(store, "forecast", {"by": "quarter", "periods": 4})
+    history = [r["period"] for r in result.rows if r["kind"] == "history"]
+    assert history[-1] == "2021-Q4" and len(history) == 16  # no zeros, not today's quarter
+    future = [r for r in result.rows if r["kind"] == "forecast"]
+    assert [r["period"] for r in future] == ["2022-Q1", "2022-Q2", "2022-Q3", "2022-Q4"]
+    assert all(r["revenue"] > 1000 for r in future)
+    quarter = f"{now.year}-Q{(now.month + 2) // 3}"
+    assert any(n.startswith("left out, not over yet: " + quarter) for n in result.notes)
+    assert any(n.startswith("left out, no sales after the last: 2022-Q1") for n in result.notes)
+
+
+def test_a_forecast_with_an_absurd_back_test_says_so_in_its_rows(store: Repository) -> None:
+    rows = seasonal_orders(16)
+    for line in rows["order_items"][12:]:  # the last season collapses to 1.00 a quarter
+        line["unit_price"] = Decimal("1.00")
+    load(store, rows)
+    result = reports.run(store, "forecast", {"by": "quarter", "periods": 2})
+    kinds = [r["kind"] for r in result.rows]
+    assert kinds[-2:] == ["forecast (unreliable)"] * 2 and "forecast" not in kinds
+    assert any(n.startswith("unreliable: the back-test is off by") for n in result.notes)
 
 
 def test_forecast_trend_only_below_two_seasons_and_refuses_too_little(store: Repository) -> None:

@@ -29,7 +29,7 @@ from ecomcli import Mode, reports, schema
 from ecomcli.backends import summaries
 from ecomcli.orders import cart_add, set_status
 from ecomcli.repository import Repository, with_defaults
-from ecomcli.table import Cents, Table, converted, to_datetime
+from ecomcli.table import Cents, Table, typed
 
 SQL_BACKENDS = [b for b in BACKENDS if b in ("sqlite", "mysql")]
 CHECKS: list[tuple[str, dict[str, Any]]] = [
@@ -74,9 +74,7 @@ def from_lines(store: Any, name: str, params: dict[str, Any]) -> list[tuple[Any,
     table = Table([d[0] for d in cur.description], cur.fetchall())
     cur.close()
     # as the backend returns it: money (cents) as Decimal, datetimes (text) as datetime
-    convert: dict[str, Any] = dict.fromkeys(report.money, Cents().__getitem__)
-    convert.update(dict.fromkeys(report.datetimes, to_datetime))
-    return sorted(converted(table, convert).rows)
+    return sorted(typed(table, report.money, Cents().__getitem__, report.datetimes).rows)
 
 
 def from_summaries(store: Repository, name: str, params: dict[str, Any]) -> list[tuple]:

@@ -64,7 +64,7 @@ from ecomcli.repository import (
     with_defaults,
 )
 from ecomcli.schema import Entity, Field
-from ecomcli.table import Table, converted, money, to_datetime
+from ecomcli.table import Table, money, typed
 
 META = "ecom_meta"
 TIMEOUT_MS = 3000
@@ -850,9 +850,7 @@ class MongoRepository(Repository):
         # a document may leave a field out (no value): None in its column
         names = list(dict.fromkeys(k for d in docs for k in d if k != "_id"))
         table = Table(names, [tuple(plain(d.get(k)) for k in names) for d in docs])
-        convert: dict[str, Any] = dict.fromkeys(report.money, money)
-        convert.update(dict.fromkeys(report.datetimes, to_datetime))
-        return converted(table, convert)
+        return typed(table, report.money, money, report.datetimes)
 
     # --- ad-hoc queries -------------------------------------------------------------------
 

@@ -175,7 +175,7 @@ def quote_name(name: str) -> str:
 class MySQLRepository(SQLRepository):
     backend = "mysql"
     dialect = MYSQL
-    placeholder = "%s"
+    placeholder = MYSQL.ph
     keys_per_query = 5000  # one round trip for a batch's parents (a statement well under 1 MB)
     no_limit = "18446744073709551615"  # MySQL has no LIMIT-less OFFSET: the documented idiom
     # one round trip per report, not two (SQLite keeps two statements: it has no round
@@ -255,9 +255,6 @@ class MySQLRepository(SQLRepository):
         return ConnectionFailed(f"cannot connect to {where}: {reason}")
 
     # dialect hooks ------------------------------------------------------------------------
-
-    def q(self, name: str) -> str:
-        return f"`{name}`"
 
     def encode(self, f: Field, value: Any) -> Any:
         if f.type == "bool":
@@ -559,8 +556,7 @@ class MySQLRepository(SQLRepository):
         self.execute(f"DROP TEMPORARY TABLE IF EXISTS {STAGE}").close()
         # TEMPORARY: private to this connection, no implicit commit, gone with the connection
         self.execute(
-            f"CREATE TEMPORARY TABLE {STAGE} ({', '.join(cols)}) "
-            "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+            f"CREATE TEMPORARY TABLE {STAGE} ({', '.join(cols)}){self.dialect.table_tail}"
         ).close()
         names = ["`_i`", *(self.q(n) for n in e.field_names)]
         if self.local_infile:

@@ -33,7 +33,7 @@ from ecomcli.repository import (
     with_defaults,
 )
 from ecomcli.schema import Entity, Field
-from ecomcli.table import Cents, Table, converted, to_datetime
+from ecomcli.table import Cents, Table, typed
 
 META_TABLE = "ecom_meta"
 # field types every SQL backend stores as the Python value itself (`encode` is the identity)
@@ -209,7 +209,7 @@ class SQLRepository(Repository):
     # dialect hooks ------------------------------------------------------------------------
 
     def q(self, name: str) -> str:
-        raise NotImplementedError
+        return self.dialect.q(name)
 
     def encode(self, f: Field, value: Any) -> Any:
         """A Python value as the database stores it."""
@@ -646,9 +646,7 @@ class SQLRepository(Repository):
                 table = Table([d[0] for d in cur.description], cur.fetchall())
             finally:
                 cur.close()
-        convert: dict[str, Any] = dict.fromkeys(report.money, Cents().__getitem__)
-        convert.update(dict.fromkeys(report.datetimes, to_datetime))
-        return converted(table, convert)
+        return typed(table, report.money, Cents().__getitem__, report.datetimes)
 
 
 def write_sql_files(root: Path | None = None) -> list[Path]:

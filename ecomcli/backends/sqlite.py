@@ -48,7 +48,7 @@ to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circ
 class SQLiteRepository(SQLRepository):
     backend = "sqlite"
     dialect = SQLITE
-    placeholder = "?"
+    placeholder = SQLITE.ph
     no_limit = "-1"
     # bigger batches: every commit rewrites the index pages the batch touched, and with
     # 50k rows a commit that cost is paid a fifth as often (bench/README.md)
@@ -74,9 +74,6 @@ class SQLiteRepository(SQLRepository):
         self._depth = 0
         self._bulk = False
         self._encoders: dict[str, Callable[[dict[str, Any]], tuple[Any, ...]]] = {}
-
-    def q(self, name: str) -> str:
-        return f'"{name}"'
 
     def encode(self, f: Field, value: Any) -> Any:
         match f.type:

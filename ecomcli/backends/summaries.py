@@ -9,8 +9,8 @@ Tables derived from those rows (and products' prices), never written by hand:
 - `summary_sales_daily (day, orders, units, revenue)`: sales per day: sales and forecast
   at any `--by` and `--from/--to`;
 - `summary_customer_sales (customer_id, orders, items, revenue, sales, first_sale_at,
-  last_sale_at)`: per customer with sales, all time (`orders`: those with lines; `sales`:
-  all): customer-orders without a period, customer-activity with at most one end to its
+  last_sale_at)`: per customer with purchases (sales with lines; `sales` = `orders`), all
+  time: customer-orders without a period, customer-activity with at most one end to its
   period;
 - `summary_delivery_monthly`: deliveries per purchase month, partner and delivery month:
   delivery without a period;
@@ -27,8 +27,9 @@ Tables derived from those rows (and products' prices), never written by hand:
 **Kept lazily, set-based.** Every write to orders, order_items, carts, cart_items,
 reviews, wishlists, wishlist_items, payments or supplies, and every write of a stored
 product's price (`insert`, `update`, `delete`, `write_batch`: imports, copies, records,
-order placement) first marks, in the same transaction, what it may change (`mark`,
-`mark_carts`, `mark_products`, `mark_prices`, `mark_payments`, `mark_suppliers`): the months
+order placement) first marks, in the same transaction, what it may change (`MARKINGS`
+says which entity's writes mark which summaries, and how: `mark`, `mark_carts`,
+`mark_products`, `mark_prices`, `mark_payments`, `mark_suppliers`): the months
 and customers of the orders as stored (one statement per batch) and of new order rows; the
 carts written; the products of the reviews and wishlist lines as stored and as written; the
 products whose price is written; the months of the payments as stored and as written; the
@@ -104,7 +105,9 @@ TABLES = (
     DIRTY_PAYMENTS, DIRTY_SUPPLIERS,
 )  # fmt: skip
 # the ecom_meta rows saying a summary was built (absent: the next refresh builds it all)
-BUILT = {"months": "summaries_months", "customers": "summaries_customers",
+# (a name changes with what its summary holds: a store built by an earlier ecom then
+# rebuilds it on its next report; customers_2: purchases only, an order needs a line)
+BUILT = {"months": "summaries_months", "customers": "summaries_customers_2",
          "carts": "summaries_carts", "products": "summaries_products",
          "payments": "summaries_payments", "suppliers": "summaries_suppliers"}  # fmt: skip
 DIRTY = {"months": DIRTY_MONTHS, "customers": DIRTY_CUSTOMERS, "carts": DIRTY_CARTS,
@@ -158,7 +161,7 @@ def ddl(d: Dialect) -> str:
         (DAILY, "sales per day: orders, units, revenue",
          f"day {day} NOT NULL PRIMARY KEY, orders {big} NOT NULL, units {big} NOT NULL,"
          f" revenue {money} NOT NULL"),
-        (CUSTOMERS, "sales per customer, all time",
+        (CUSTOMERS, "purchases (sales with lines) per customer, all time; sales = orders",
          f"customer_id {ident} NOT NULL PRIMARY KEY, orders {big} NOT NULL,"
          f" items {big} NOT NULL, revenue {money} NOT NULL, sales {big} NOT NULL,"
          f" first_sale_at {moment} NOT NULL, last_sale_at {moment} NOT NULL{customers_index}"),
@@ -758,13 +761,13 @@ def _rebuild_customers(store: SQLRepository, flagged: Sequence[Any], everything:
     took 17 s). Both read only what is committed, so either is exact."""
     taken = f"SELECT customer_id FROM {DIRTY_CUSTOMERS} WHERE taken = 1"
     everything = everything or len(flagged) > MANY_CUSTOMERS
-    # every sale, with or without lines: customer-orders counts the orders with lines
-    # (`orders`), customer-activity every sale (`sales`, first and last)
+    # the purchases (sales with lines: an order without lines is none), per order first;
+    # orders first, through their (customer_id, ...) index when the customers are few
     per_order = (
-        "SELECT MAX(o.customer_id) AS customer_id, COUNT(i.order_id) AS n,"
-        " COALESCE(SUM(i.quantity), 0) AS units,"
-        " COALESCE(SUM(i.quantity * i.unit_price), 0) AS revenue, MAX(o.purchased_at) AS at"
-        f" FROM orders o LEFT JOIN order_items i ON i.order_id = o.order_id WHERE {SALE}"
+        "SELECT MAX(o.customer_id) AS customer_id, SUM(i.quantity) AS units,"
+        " SUM(i.quantity * i.unit_price) AS revenue, MAX(o.purchased_at) AS at"
+        f" FROM orders o {store.dialect.then()} order_items i ON i.order_id = o.order_id"
+        f" WHERE {SALE}"
     )
     if everything:
         store.execute(f"DELETE FROM {CUSTOMERS}").close()
@@ -775,8 +778,7 @@ def _rebuild_customers(store: SQLRepository, flagged: Sequence[Any], everything:
     store.execute(
         f"INSERT INTO {CUSTOMERS} (customer_id, orders, items, revenue, sales,"
         f" first_sale_at, last_sale_at) SELECT {big}g.customer_id,"
-        " SUM(CASE WHEN g.n > 0 THEN 1 ELSE 0 END), SUM(g.units), SUM(g.revenue), COUNT(*),"
-        " MIN(g.at), MAX(g.at)"
+        " COUNT(*), SUM(g.units), SUM(g.revenue), COUNT(*), MIN(g.at), MAX(g.at)"
         f" FROM ({per_order} GROUP BY o.order_id) g GROUP BY g.customer_id"
     ).close()
 

@@ -146,13 +146,20 @@ def show_list(fmt: Any) -> None:
 # --- options and help generated from the specs ---------------------------------------------
 
 
+# the command's own options: no report may name one of its options so
+RESERVED = ("format", "output", "chart", "db", "help")
+
+
 def _every_option() -> dict[str, Option]:
     """Each option name any report takes, once (`list` is the command's own --list)."""
     found: dict[str, Option] = {}
     for s in reports.REPORTS.values():
         for opt in s.options:
-            if opt.name != "list":
-                found.setdefault(opt.name, opt)
+            if opt.name in RESERVED:
+                raise AssertionError(f"report {s.name}: {opt.flag} is ecom report's own")
+            first = found.setdefault(opt.name, opt) if opt.name != "list" else opt
+            if first.kind != opt.kind:  # one flag, one type of value
+                raise AssertionError(f"report {s.name}: {opt.flag} is a {first.kind} elsewhere")
     return found
 
 

@@ -8,12 +8,18 @@ computed inside the database, gaps filled with zero). Only the model runs in Pyt
 - back-test: the same method is fitted without the last season (12 months or 4
   quarters) and its forecast of that season is compared with what happened: MAPE, the
   mean absolute percentage error over the held-out periods with revenue;
-- fewer than one season plus 4 periods of history: refused, the model would be noise.
+- fewer than one season plus 4 periods of history: refused, the model would be noise;
+- periods that are not over yet (the one holding today or the end of `--to`) and the
+  empty periods after the last sale do not feed the model (one order today after sales
+  ending last year would otherwise add a year of zeros: a forecast of zeros);
+- a back-test error above `ABSURD_MAPE` marks the projected rows themselves
+  (`kind`: `forecast (unreliable)`), not only the note on stderr.
 """
 
 from __future__ import annotations
 
 import warnings
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +28,9 @@ from ecomcli.reports.model import CENT, ReportResult, Table, next_period
 
 SEASON = {"month": 12, "quarter": 4}
 MIN_FIT = 4  # periods the trend needs besides the held-out season
+# a back-test off by more than the actual values on average: the projection means nothing
+ABSURD_MAPE = 100.0
+UNRELIABLE = "forecast (unreliable)"
 
 
 def minimum_history(by: str) -> int:
@@ -57,13 +66,50 @@ def method_name(seasonal: bool, by: str) -> str:
     return "Holt's linear trend (no seasonality: under two full seasons of history)"
 
 
-def forecast(history: list[dict[str, Any]], by: str, periods: int) -> ReportResult:
-    """History rows (`period`, `revenue`) followed by `periods` projected ones."""
+def first_day(label: str, by: str) -> date:
+    """The first day of period `label` (YYYY-MM or YYYY-Qn)."""
+    month = 3 * int(label[-1]) - 2 if by == "quarter" else int(label[5:7])
+    return date(int(label[:4]), month, 1)
+
+
+def last_day(label: str, by: str) -> date:
+    return first_day(next_period(label, by), by) - timedelta(days=1)
+
+
+def usable(
+    history: list[dict[str, Any]], by: str, complete_until: date
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The history rows that feed the model, and notes on those left out: trailing
+    periods not over by `complete_until` (their last day is after it), then the empty
+    periods after the last sale."""
+    rows, notes = list(history), []
+    unfinished = []
+    while rows and last_day(rows[-1]["period"], by) > complete_until:
+        unfinished.append(rows.pop()["period"])
+    empty = []
+    while rows and not rows[-1]["revenue"]:
+        empty.append(rows.pop()["period"])
+    if unfinished:
+        notes.append(f"left out, not over yet: {', '.join(reversed(unfinished))}")
+    if empty:
+        notes.append(f"left out, no sales after the last: {', '.join(reversed(empty))}")
+    return rows, notes
+
+
+def forecast(
+    history: list[dict[str, Any]], by: str, periods: int, complete_until: date | None = None
+) -> ReportResult:
+    """History rows (`period`, `revenue`) followed by `periods` projected ones; only the
+    periods over by `complete_until` (default: yesterday, UTC as the orders' times) feed
+    the model (`usable`)."""
     season = SEASON[by]
+    over = complete_until or datetime.now(UTC).date() - timedelta(days=1)
+    history, left_out = usable(history, by, over)
     if len(history) < minimum_history(by):
+        why = f" ({'; '.join(left_out)})" if left_out else ""
         raise EcomError(
             f"forecast --by {by} needs at least {minimum_history(by)} {by}s of sales history "
-            f"(one season to back-test on plus {MIN_FIT}); the store has {len(history)}"
+            f"(one season to back-test on plus {MIN_FIT}); the store has {len(history)}{why}"
         )
     values = [float(r["revenue"]) for r in history]
     seasonal = len(values) >= 2 * season
@@ -73,17 +119,25 @@ def forecast(history: list[dict[str, Any]], by: str, periods: int) -> ReportResu
     error = mape(values[-season:], backtest)
     projected = fit_predict(values, season, seasonal, periods)
 
+    absurd = error is not None and error > ABSURD_MAPE
+    kind = UNRELIABLE if absurd else "forecast"
     rows = [(r["period"], "history", r["revenue"]) for r in history]
     label = history[-1]["period"]
     for value in projected:
         label = next_period(label, by)
-        rows.append((label, "forecast", Decimal(str(max(value, 0.0))).quantize(CENT)))
+        rows.append((label, kind, Decimal(str(max(value, 0.0))).quantize(CENT)))
     shown = "n/a (no revenue in the held-out season)" if error is None else f"{error:.1f}%"
     notes = [
         f"method: {method_name(seasonal, by)}, fitted on {len(values)} {by}s",
         f"back-test: fitted without the last {season} {by}s "
         f"({method_name(test_seasonal, by).split(',')[0].split(' (')[0]}), MAPE {shown}",
+        *left_out,
     ]
+    if absurd:
+        notes.append(
+            f"unreliable: the back-test is off by {error:.0f}% on average (over"
+            f" {ABSURD_MAPE:.0f}%): the history does not support a forecast"
+        )
     return ReportResult(
         "forecast",
         Table(["period", "kind", "revenue"], rows),

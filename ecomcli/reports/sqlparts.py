@@ -5,17 +5,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ecomcli import summary_tables as st
-from ecomcli.summary_tables import SALE
+from ecomcli.summary_tables import PURCHASE, SALE
 
 if TYPE_CHECKING:
     from ecomcli.backends.dialect import Dialect
 
 Params = dict[str, Any]
 
-__all__ = ["SALE", "sold_per_product"]
+__all__ = ["PURCHASE", "SALE", "sold_per_product"]
 
 
-def sold_per_product(d: Dialect, p: Params, binds: list[Any], summarized: bool) -> str:
+def sold_per_product(
+    d: Dialect, p: Params, binds: list[Any], summarized: bool = False
+) -> str:
     """`SELECT product_id, units, revenue` sold in the period, one row per product.
 
     From the monthly summary: its whole months inside the period, UNION ALL the lines of

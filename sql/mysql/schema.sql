@@ -263,7 +263,7 @@ CREATE TABLE IF NOT EXISTS summary_sales_monthly (month CHAR(7) NOT NULL, produc
 -- summary_sales_daily: sales per day: orders, units, revenue (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_sales_daily (day DATE NOT NULL PRIMARY KEY, orders BIGINT NOT NULL, units BIGINT NOT NULL, revenue DECIMAL(20,2) NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
--- summary_customer_sales: sales per customer, all time (derived: see ecomcli/backends/summaries.py)
+-- summary_customer_sales: purchases (sales with lines) per customer, all time; sales = orders (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_customer_sales (customer_id VARCHAR(64) NOT NULL PRIMARY KEY, orders BIGINT NOT NULL, items BIGINT NOT NULL, revenue DECIMAL(20,2) NOT NULL, sales BIGINT NOT NULL, first_sale_at DATETIME NOT NULL, last_sale_at DATETIME NOT NULL, INDEX ix_summary_customer_sales_report (items DESC, orders DESC, customer_id)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 -- summary_delivery_monthly: deliveries per purchase month, partner and delivery month (derived: see ecomcli/backends/summaries.py)

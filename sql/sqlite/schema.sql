@@ -288,7 +288,7 @@ CREATE TABLE IF NOT EXISTS summary_sales_monthly (month TEXT NOT NULL, product_i
 -- summary_sales_daily: sales per day: orders, units, revenue (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_sales_daily (day TEXT NOT NULL PRIMARY KEY, orders INTEGER NOT NULL, units INTEGER NOT NULL, revenue INTEGER NOT NULL) STRICT;
 
--- summary_customer_sales: sales per customer, all time (derived: see ecomcli/backends/summaries.py)
+-- summary_customer_sales: purchases (sales with lines) per customer, all time; sales = orders (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_customer_sales (customer_id TEXT NOT NULL PRIMARY KEY, orders INTEGER NOT NULL, items INTEGER NOT NULL, revenue INTEGER NOT NULL, sales INTEGER NOT NULL, first_sale_at TEXT NOT NULL, last_sale_at TEXT NOT NULL) STRICT;
 
 -- summary_delivery_monthly: deliveries per purchase month, partner and delivery month (derived: see ecomcli/backends/summaries.py)

@@ -5,6 +5,7 @@ and finisher: see docs/reports.md for the definitions."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from ecomcli.reports.model import FROM, TO, Chart, Option, Params, ReportResult, ReportSpec, cols
@@ -19,7 +20,9 @@ def compute(store: Repository, p: Params) -> ReportResult:
     from ecomcli.reports.forecast import forecast
 
     history = reports.run(store, "sales", {"by": p["by"], "from": p["from"], "to": p["to"]})
-    return forecast(history.rows, p["by"], p["periods"])
+    # the periods over: up to yesterday, and to the end of --to
+    over = datetime.now(UTC).date() - timedelta(days=1)  # orders' times are UTC
+    return forecast(history.rows, p["by"], p["periods"], min(over, p["to"] or over))
 
 
 SPEC = ReportSpec(

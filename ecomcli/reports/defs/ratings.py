@@ -116,7 +116,7 @@ def pipeline(p: Params) -> Pipeline:
     """Only the candidates cross the wire, as in the SQL: the N lowest and the N highest by
     average score (`$facet`: two sorted, limited ends of one grouping), each product once,
     then their names. `$divide` gives a double, which orders these averages exactly (see
-    `reports.sql.ratings`); the finishing picks its rows with exact arithmetic."""
+    `sql` above); the finishing picks its rows with exact arithmetic."""
     n = int(p["limit"])
     end = [{"$limit": n}]
     return "reviews", [
