@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from ecomcli import schema
@@ -207,6 +208,11 @@ class Repository(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
+    def files(self) -> list[Path]:
+        """The files the store lives in (an embedded database and its journals), which no
+        output may overwrite; none for a server."""
+        return []
+
     # --- shared behaviour, written once on top of the primitives --------------------------
 
     def __enter__(self) -> Repository:
@@ -312,13 +318,15 @@ def missing_required(entity: schema.Entity, row: dict[str, Any]) -> str | None:
     return None
 
 
-def connect(url: str | None = None) -> Repository:
-    """Open the store at `url` (or `ECOM_DB`, or `sqlite:///ecom.db`)."""
+def connect(url: str | None = None, *, create: bool = True) -> Repository:
+    """Open the store at `url` (or `ECOM_DB`, or `sqlite:///ecom.db`). `create=False`: a
+    store that does not exist yet (an embedded database's file) is a `ConnectionFailed`
+    naming it rather than a new empty store, as a server says of a missing database."""
     db = parse_url(url)
     if db.backend == "sqlite":
         from ecomcli.backends.sqlite import SQLiteRepository
 
-        return SQLiteRepository(db)
+        return SQLiteRepository(db, create=create)
     if db.backend == "mysql":
         from ecomcli.backends.mysql import MySQLRepository
 

@@ -94,9 +94,30 @@ def test_missing_folder_is_a_connection_error(tmp_path: Path) -> None:
 
 
 def test_status_before_init_db_says_so(tmp_path: Path) -> None:
+    (tmp_path / "fresh.db").touch()  # an empty file is an empty SQLite database
     result = ecom("status", "--db", f"sqlite:///{tmp_path / 'fresh.db'}", "--format", "json")
     assert result.exit_code == 0
     assert json.loads(result.stdout)["schema_version"] is None
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["status"], ["customers", "list"], ["customers", "get", "C1"], ["report", "sales"],
+     ["export", "customers"], ["import", "customers.csv"]],
+)
+def test_a_command_that_does_not_create_a_store_names_the_missing_file(
+    tmp_path: Path, command: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A typo in --db is an error naming the file, as MySQL's missing database is, and
+    leaves no empty store behind; only init-db (and demo, copy --to) create one."""
+    monkeypatch.chdir(tmp_path)
+    Path("customers.csv").write_text("customer_id,first_name,last_name,email\nC1,A,B,a@b.c\n")
+    result = ecom(*command, "--db", "sqlite:///typo.db")
+    assert result.exit_code == 7, result.output
+    assert "typo.db does not exist: run `ecom init-db`" in result.stderr
+    assert not Path("typo.db").exists()
+    assert ecom("init-db", "--db", "sqlite:///typo.db").exit_code == 0
+    assert Path("typo.db").exists()
 
 
 def test_console_script_runs_and_maps_exit_codes(tmp_path: Path) -> None:

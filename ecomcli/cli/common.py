@@ -75,8 +75,9 @@ def interactive() -> bool:
     return sys.stdin.isatty()
 
 
-def open_store(db: str | None) -> Repository:
-    return connect(db)
+def open_store(db: str | None, *, create: bool = False) -> Repository:
+    """The store at `db`; only a command that creates one (`create`) makes a new file."""
+    return connect(db, create=create)
 
 
 def fail(error: EcomError) -> typer.Exit:

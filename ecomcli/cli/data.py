@@ -31,8 +31,9 @@ from ecomcli.cli.common import (
     stderr,
 )
 from ecomcli.errors import OK, REJECTED_ROWS, UsageError
-from ecomcli.exporting import copy_store, export_all, export_entity, open_out
+from ecomcli.exporting import copy_store, export_all, export_entity
 from ecomcli.importing import ImportOptions, ImportStopped, ImportSummary, import_paths
+from ecomcli.outputs import open_replacing, refuse_clobber
 from ecomcli.repository import Mode, connect
 
 
@@ -201,10 +202,11 @@ def export_command(
     """Write rows in a form `ecom import` reads back losslessly (stdout by default)."""
     if all_entities == (entity is not None):
         raise UsageError("give an ENTITY or --all (not both)")
+    if all_entities and out is None:
+        raise UsageError("--all needs --out FOLDER")
     with open_store(db) as store:
         if all_entities:
-            if out is None:
-                raise UsageError("--all needs --out FOLDER")
+            assert out is not None
             counts = export_all(store, out, fmt.value)
             info(f"exported {sum(counts.values())} rows of {len(counts)} entities to {out}")
             return
@@ -212,7 +214,8 @@ def export_command(
         if out is None:
             n = export_entity(store, name, fmt.value, sys.stdout)
         else:
-            with open_out(out) as fh:
+            refuse_clobber([("--out", out)], store.files(), store_name=store.url.masked)
+            with open_replacing(out) as fh:
                 n = export_entity(store, name, fmt.value, fh)
         info(f"exported {n} {name}")
 
@@ -227,7 +230,7 @@ def copy_command(
 ) -> None:
     """Copy a store to another (any backend to any), in foreign-key order, then compare
     row counts per entity."""
-    with connect(source) as src, connect(target) as dst:
+    with connect(source, create=False) as src, connect(target) as dst:
         if src.schema_version() is None:
             raise UsageError(f"{src.url.masked} has no ecom schema: nothing to copy")
         result = copy_store(src, dst, entity or None, batch_size)

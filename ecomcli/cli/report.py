@@ -24,6 +24,7 @@ from ecomcli.cli.common import (
     render_records,
 )
 from ecomcli.errors import EcomError, UsageError
+from ecomcli.outputs import open_replacing, refuse_clobber, replacing
 
 LIST_DEFAULT = "inactive"  # customer-activity --list: the win-back mailing
 
@@ -120,13 +121,16 @@ def report(
     params = {k: v for k, v in given.items() if v is not None}
     spec.params(params)  # a wrong option is a usage error before connecting
     with open_store(db) as store:
+        outputs = [("--output", output), ("--chart", chart)]
+        refuse_clobber(outputs, store.files(), store_name=store.url.masked)
         result = reports.run(store, name, params)
     for note in result.notes:
         info(note)
     if chart is not None:
         from ecomcli.reports.chart import write_chart
 
-        write_chart(result, params, chart)
+        with replacing(chart) as tmp:
+            write_chart(result, params, tmp)
         info(f"chart written to {chart}")
     if output is None:
         # a report with --limit shows its first rows on a terminal unless given one
@@ -138,7 +142,7 @@ def report(
         )  # fmt: skip
         return
     try:
-        with output.open("w", encoding="utf-8", newline="") as out:
+        with open_replacing(output, gz=False) as out:
             chosen = default_format(fmt, out)
             render_records(result.table, result.columns, chosen, out, title=result.title)
     except OSError as e:
