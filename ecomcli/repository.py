@@ -333,4 +333,4 @@ def connect(url: str | None = None, *, create: bool = True) -> Repository:
         return MySQLRepository(db)
     from ecomcli.backends.mongo import MongoRepository
 
-    return MongoRepository(db)
+    return MongoRepository(db, create=create)

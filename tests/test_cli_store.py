@@ -139,3 +139,24 @@ def test_verbose_adds_the_traceback() -> None:
     assert "Traceback" in loud.stderr
     assert loud.exit_code == quiet.exit_code == 2
     assert loud.stderr.rstrip().splitlines()[-1] == quiet.stderr.rstrip()
+
+
+def missing_store_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'typo.db'}"
+    server = "mysql_server" if backend == "mysql" else "mongo_server"
+    prefix = request.getfixturevalue(server).rsplit("/", 1)[0] if backend == "mysql" else (
+        request.getfixturevalue(server)
+    )
+    return f"{prefix}/ecom_typo_{os.getpid()}"
+
+
+@pytest.mark.parametrize("command", [["status"], ["customers", "list"], ["report", "sales"]])
+def test_reading_a_missing_store_is_the_same_error_on_every_backend(
+    backend: str, command: list[str], request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    url = missing_store_url(backend, request, tmp_path)
+    result = ecom(*command, "--db", url)
+    assert result.exit_code == 7, result.output
+    assert result.stderr.startswith(f"error: cannot use {url}: ")
+    assert "does not exist: run `ecom init-db` to create it" in result.stderr

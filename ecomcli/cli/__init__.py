@@ -7,7 +7,6 @@ and `sample` (generate, demo). `main()` is the console-script entry point.
 
 from __future__ import annotations
 
-import contextlib
 import sys
 from typing import Annotated
 
@@ -16,6 +15,7 @@ import typer
 from ecomcli import __version__
 from ecomcli.cli import data, records, report, sample, store
 from ecomcli.cli.common import App, fail, settings
+from ecomcli.cli.pipes import closed_stdout
 from ecomcli.errors import EcomError
 
 app = App(
@@ -59,5 +59,7 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.exit(130)
     finally:  # a reader such as `head` closed the pipe: leave quietly, as Unix tools do
-        with contextlib.suppress(BrokenPipeError):
+        try:
             sys.stdout.flush()
+        except BrokenPipeError:
+            raise SystemExit(closed_stdout().exit_code) from None

@@ -23,8 +23,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ecomcli.cli.pipes import closed_stdout
 from ecomcli.config import mask_secret
-from ecomcli.errors import ERROR, EcomError
+from ecomcli.errors import EcomError
 from ecomcli.exporting import plain
 from ecomcli.repository import Repository, connect
 
@@ -99,7 +100,7 @@ def _mapped(fn: F) -> F:
             stderr.print("interrupted")
             raise typer.Exit(130) from None
         except BrokenPipeError:
-            raise typer.Exit(ERROR) from None
+            raise closed_stdout() from None
 
     return wrapper  # type: ignore[return-value]
 
