@@ -26,7 +26,11 @@ def sample_store(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.mark.parametrize(
     ("command", "lines"),
-    [(["customers", "list"], 3), (["report", "customer-orders"], 1), (["export", "order_items"], 2)],
+    [
+        (["customers", "list"], 3),
+        (["report", "customer-orders"], 1),
+        (["export", "order_items"], 2),
+    ],
 )
 def test_head_closing_the_pipe_ends_ecom_quietly(
     sample_store: str, command: list[str], lines: int
