@@ -53,7 +53,13 @@ from pathlib import Path
 from typing import IO, Any, TypeVar
 
 from ecomcli import schema
-from ecomcli.errors import EcomError, MissingReference, UsageError, ValidationError
+from ecomcli.errors import (
+    ConnectionFailed,
+    EcomError,
+    MissingReference,
+    UsageError,
+    ValidationError,
+)
 from ecomcli.exporting import parents_first
 from ecomcli.mapping import FieldSpec, Lookups, MappingFile, Source, Target, compile_spec
 from ecomcli.mapping import load as load_mapping
@@ -1212,6 +1218,20 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+def committed_so_far(summary: ImportSummary, mode: Mode) -> str:
+    """What an import cut short left in the store (whole batches), and how to finish."""
+    done = [
+        f"{n:,} {row['entity']}" for row in summary.rows()
+        if (n := row["inserted"] + row["updated"] + row["unchanged"] + row["ignored"])
+    ]
+    again = (
+        "re-run it with --mode ignore to import the rest" if mode is Mode.INSERT
+        else "re-run the same command to import the rest (rows already there are matched "
+        "by key, not duplicated)"
+    )
+    return f"committed before that: {', '.join(done) or 'nothing'}; {again}"
+
+
 def import_paths(
     store: Repository,
     paths: Sequence[str | Path],
@@ -1245,6 +1265,8 @@ def import_paths(
         with gc_paused():
             for inp in inputs:
                 importer.run_file(inp, lookups)
+    except ConnectionFailed as e:  # the server went away: say what stays and what to do
+        raise ConnectionFailed(f"{e}; {committed_so_far(summary, options.mode)}") from e
     finally:
         summary.notices.extend(lookups.notes())  # also when the import stops early
         importer.rejects.close()

@@ -338,6 +338,10 @@ class MongoRepository(Repository):
             raise self.translate(e) from e
 
     def translate(self, e: PyMongoError) -> EcomError:
+        if isinstance(e, ServerSelectionTimeoutError):
+            # no server answered within the timeout: gone, not a conflict to retry (inside
+            # a transaction the driver labels it transient, and ten retries took 30 s)
+            return ConnectionFailed(f"lost the connection to {self.url.masked}: {reason(e)}")
         if getattr(e, "has_error_label", None) and e.has_error_label("TransientTransactionError"):
             return TransientError(f"{self.url.masked}: write conflict, retry ({one_line(e)})")
         code = getattr(e, "code", None)
