@@ -150,6 +150,7 @@ def one_error_line(stderr: str) -> str:
     return lines[0]
 
 
+@pytest.mark.slow
 def test_a_server_killed_mid_import_ends_in_one_line_and_a_rerun_finishes(
     server: Server,
 ) -> None:
