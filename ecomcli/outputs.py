@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from ecomcli.errors import UsageError
+from ecomcli.errors import EcomError, UsageError
 
 
 def _identity(path: Path) -> tuple[str, tuple[int, int] | None]:
@@ -74,9 +74,12 @@ def replacing(path: Path) -> Iterator[Path]:
     """A temporary path next to `path` (same suffix, for writers that go by it) to write;
     renamed to `path` when the block ends without an error, deleted otherwise."""
     path = Path(path)
-    fd, name = tempfile.mkstemp(
-        prefix=f".{path.stem}.", suffix=path.suffix or ".tmp", dir=path.parent or "."
-    )
+    try:
+        fd, name = tempfile.mkstemp(
+            prefix=f".{path.stem}.", suffix=path.suffix or ".tmp", dir=path.parent
+        )
+    except OSError as e:  # no such folder, no permission, a read-only file system
+        raise EcomError(f"cannot write {path}: {e.strerror or e}") from None
     os.close(fd)
     tmp = Path(name)
     try:
@@ -93,15 +96,10 @@ def open_replacing(path: Path, gz: bool | None = None) -> Iterator[IO[Any]]:
     whole when the block ends without an error."""
     path = Path(path)
     gz = path.name.endswith(".gz") if gz is None else gz
-    try:
-        with replacing(path) as tmp:
-            opener: Any = gzip.open if gz else open
-            with opener(tmp, "wt", encoding="utf-8", newline="") as fh:
-                yield fh
-    except FileNotFoundError as e:
-        if e.filename is not None and Path(e.filename).parent == path.parent:
-            raise UsageError(f"cannot write {path}: folder {path.parent} does not exist") from None
-        raise
+    with replacing(path) as tmp:
+        opener: Any = gzip.open if gz else open
+        with opener(tmp, "wt", encoding="utf-8", newline="") as fh:
+            yield fh
 
 
 class Replacing:

@@ -159,3 +159,14 @@ def test_rejects_and_outputs_are_written_whole(shop: Path) -> None:
                 "sqlite:///store.db")
     assert done.exit_code == 0, done.stderr
     assert not [p for p in Path().iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["export", "customers", "--out", "no/such/c.csv"], ["report", "sales", "--output",
+     "no/such/s.csv"], ["report", "sales", "--chart", "no/such/s.png"]],
+)
+def test_an_output_into_a_missing_folder_is_one_line(shop: Path, args: list[str]) -> None:
+    result = ecom(*args, "--db", "sqlite:///store.db")
+    assert result.exit_code == 1, result.output
+    assert result.stderr == f"error: cannot write {args[-1]}: No such file or directory\n"
