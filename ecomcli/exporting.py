@@ -9,7 +9,6 @@ strings (`19.90`), dates and datetimes in ISO 8601, NULL as an empty CSV cell or
 from __future__ import annotations
 
 import csv
-import gzip
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from typing import Any, TextIO
 
 from ecomcli import schema
 from ecomcli.errors import EcomError, UsageError
+from ecomcli.outputs import open_replacing, refuse_clobber
 from ecomcli.repository import Mode, Repository
 from ecomcli.schema import Entity
 
@@ -71,12 +71,6 @@ def write_rows(
     return n
 
 
-def open_out(path: Path) -> TextIO:
-    if path.name.endswith(".gz"):
-        return gzip.open(path, "wt", encoding="utf-8", newline="")  # type: ignore[return-value]
-    return path.open("w", encoding="utf-8", newline="")
-
-
 def export_entity(store: Repository, entity: str, fmt: str, out: TextIO) -> int:
     ent = schema.entity(entity)
     return write_rows(store.find(ent.name), ent, fmt, out)
@@ -105,12 +99,15 @@ def export_all(
     """One file per entity (`orders.csv`, ...) in `folder`, which `ecom import FOLDER` reads.
     Empty entities get no file (a header-only file is an error for `ecom import`).
     `progress(entity, rows written)` is told as the rows go."""
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"--out {folder} is a file: --all writes one file per entity")
+    entities = [ent for ent in schema.load_order() if store.count(ent.name)]
+    paths = {ent.name: folder / f"{ent.name}.{fmt}" for ent in entities}
+    refuse_clobber([("--out", p) for p in paths.values()], store.files(), store_name=str(store.url))
     folder.mkdir(parents=True, exist_ok=True)
     counts = {}
-    for ent in schema.load_order():
-        if store.count(ent.name) == 0:
-            continue
-        with open_out(folder / f"{ent.name}.{fmt}") as out:
+    for ent in entities:
+        with open_replacing(paths[ent.name]) as out:
             rows = counted(store.find(ent.name), ent.name, progress)
             counts[ent.name] = write_rows(rows, ent, fmt, out)
     return counts

@@ -53,10 +53,17 @@ from pathlib import Path
 from typing import IO, Any, TypeVar
 
 from ecomcli import schema, textrows
-from ecomcli.errors import EcomError, MissingReference, UsageError, ValidationError
+from ecomcli.errors import (
+    ConnectionFailed,
+    EcomError,
+    MissingReference,
+    UsageError,
+    ValidationError,
+)
 from ecomcli.exporting import parents_first
 from ecomcli.mapping import FieldSpec, Lookups, MappingFile, Source, Target, compile_spec
 from ecomcli.mapping import load as load_mapping
+from ecomcli.outputs import Replacing, refuse_clobber
 from ecomcli.repository import Mode, Repository, WriteResult, missing_required, with_defaults
 from ecomcli.schema import Entity, normalize_name
 from ecomcli.validation import Validator, forbidden_fields
@@ -667,14 +674,14 @@ class Rejects:
 
     def __init__(self, summary: ImportSummary) -> None:
         self.summary = summary
-        self.files: dict[Path, tuple[IO[str], Any]] = {}
+        self.files: dict[Path, tuple[Replacing, Any]] = {}
 
     def write(self, inp: Input, columns: list[str], line: int, entity: str, fld: str,
               reason: str, original: Any) -> None:
         path = inp.rejects
         if path not in self.files:
-            fh = path.open("w", newline="", encoding="utf-8")
-            writer = csv.writer(fh)
+            fh = Replacing(path)  # in place only when complete (see `ecomcli.outputs`)
+            writer = csv.writer(fh.file)
             writer.writerow([*self.META, *columns])
             self.files[path] = (fh, writer)
             self.summary.rejects_files.append(str(path))
@@ -1241,6 +1248,20 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+def committed_so_far(summary: ImportSummary, mode: Mode) -> str:
+    """What an import cut short left in the store (whole batches), and how to finish."""
+    done = [
+        f"{n:,} {row['entity']}" for row in summary.rows()
+        if (n := row["inserted"] + row["updated"] + row["unchanged"] + row["ignored"])
+    ]
+    again = (
+        "re-run it with --mode ignore to import the rest" if mode is Mode.INSERT
+        else "re-run the same command to import the rest (rows already there are matched "
+        "by key, not duplicated)"
+    )
+    return f"committed before that: {', '.join(done) or 'nothing'}; {again}"
+
+
 def import_paths(
     store: Repository,
     paths: Sequence[str | Path],
@@ -1256,8 +1277,17 @@ def import_paths(
     spool: list[Path] = []
     started = time.perf_counter()
     lookups = Lookups(Path(options.mapping).parent if options.mapping else Path.cwd())
+    if store.schema_version() is None:  # before any rejects file is opened
+        raise EcomError(f"{store.url.masked} has no ecom schema: run `ecom init-db` first")
     try:
         inputs = collect_inputs(paths, options, mapping, summary, spool)
+        refuse_clobber(
+            [("--rejects" if options.rejects else "the rejects file", p)
+             for p in dict.fromkeys(inp.rejects for inp in inputs)],
+            store.files(),
+            [inp.path for inp in inputs] + ([Path(options.mapping)] if mapping else []),
+            store.url.masked,
+        )
         for inp in inputs:  # every check that needs no writing, for every input, first
             prescan(inp)
             columns = read_header(inp) if inp.fmt in ("csv", "tsv") else inp.keys
@@ -1265,6 +1295,8 @@ def import_paths(
         with gc_paused():
             for inp in inputs:
                 importer.run_file(inp, lookups)
+    except ConnectionFailed as e:  # the server went away: say what stays and what to do
+        raise ConnectionFailed(f"{e}; {committed_so_far(summary, options.mode)}") from e
     finally:
         summary.notices.extend(lookups.notes())  # also when the import stops early
         importer.rejects.close()

@@ -318,6 +318,24 @@ def _target(ent: Entity, table: dict[str, Any], where: str) -> Target:
     )
 
 
+def _template(template: Any, where: str) -> str:
+    """A template of `{column}` names and text only: a conversion or format spec
+    (`{id!r:>5}`) would be dropped silently when the row is built."""
+    if not isinstance(template, str):
+        raise UsageError(f"{where}: template must be a string, got {template!r}")
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError as e:
+        raise UsageError(f"{where}: template {template!r}: {e}") from None
+    for _, name, spec, conversion in parts:
+        if name is not None and (not name or spec or conversion):
+            raise UsageError(
+                f"{where}: template {template!r}: only {{column}} names are allowed, "
+                "without a conversion (!r) or format spec (:>5)"
+            )
+    return template
+
+
 def _spec(value: Any, where: str) -> FieldSpec:
     if isinstance(value, str):
         return FieldSpec(column=normalize_name(value))
@@ -365,7 +383,7 @@ def _spec(value: Any, where: str) -> FieldSpec:
         column=column,
         sequence=normalize_name(value["sequence"]) if "sequence" in value else None,
         value=value.get("value"),
-        template=value.get("template"),
+        template=_template(value["template"], where) if "template" in value else None,
         trim=_flag(value, "trim", False, where),
         default=value.get("default"),
         map={str(k): v for k, v in (value.get("map") or {}).items()},

@@ -203,7 +203,7 @@ def raw_record(entity: Entity, given: RecordInput) -> dict[str, Any]:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
             raise UsageError(f"--set {item!r}: expected FIELD=VALUE")
-        raw[name.strip()] = value
+        raw[name.strip()] = value.strip()  # `--set "name = x"`, as `--where` reads it
     raw.update({k: v for k, v in given.options.items() if v is not None})
     check_fields(entity, raw)
     return raw

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from ecomcli import schema
@@ -238,6 +239,11 @@ class Repository(ABC):
         guard the text cannot lift: its column names and rows, values as stored."""
         raise UsageError(f"{self.backend} has no ad-hoc queries")
 
+    def files(self) -> list[Path]:
+        """The files the store lives in (an embedded database and its journals), which no
+        output may overwrite; none for a server."""
+        return []
+
     # --- shared behaviour, written once on top of the primitives --------------------------
 
     def __enter__(self) -> Repository:
@@ -343,12 +349,15 @@ def missing_required(entity: schema.Entity, row: dict[str, Any]) -> str | None:
     return None
 
 
-def connect(url: str | None = None) -> Repository:
-    """Open the store at `url` (or `ECOM_DB`, or `sqlite:///ecom.db`)."""
+def connect(url: str | None = None, *, create: bool = True) -> Repository:
+    """Open the store at `url` (or `ECOM_DB`, or `sqlite:///ecom.db`). `create=False`: a
+    store that does not exist yet (an embedded database's file) is a `ConnectionFailed`
+    naming it rather than a new empty store, as a server says of a missing database."""
     db = parse_url(url)
     module, name = BACKENDS[db.backend].split(":")
     # imported on use: a SQLite user needs neither MySQL's driver nor MongoDB's
-    return getattr(importlib.import_module(module), name)(db)  # type: ignore[no-any-return]
+    repository = getattr(importlib.import_module(module), name)
+    return repository(db, create=create)  # type: ignore[no-any-return]
 
 
 # backend name (from the URL's scheme) -> its repository class

@@ -289,7 +289,7 @@ def sort_spec(e: Entity, sort: Sequence[tuple[str, bool]]) -> list[tuple[str, in
 class MongoRepository(Repository):
     backend = "mongodb"
 
-    def __init__(self, url: DbUrl) -> None:
+    def __init__(self, url: DbUrl, *, create: bool = True) -> None:
         self.url = url
         options: dict[str, Any] = {
             "serverSelectionTimeoutMS": TIMEOUT_MS,
@@ -306,10 +306,26 @@ class MongoRepository(Repository):
         except PyMongoError as e:
             raise ConnectionFailed(f"cannot connect to {url.masked}: {reason(e)}") from None
         self.db = self.client[url.database]
+        if not create:
+            self._require_database()
         # multi-document transactions need a replica set member or a mongos
         self.transactions = bool(hello.get("setName")) or hello.get("msg") == "isdbgrid"
         self._session: ClientSession | None = None
         self._depth = 0
+
+    def _require_database(self) -> None:
+        """A database that does not exist is an error, as on MySQL and SQLite (MongoDB
+        would answer every read with nothing)."""
+        with self.errors():
+            found = self.client.admin.command(
+                "listDatabases", nameOnly=True, authorizedDatabases=True,
+                filter={"name": self.url.database},
+            )
+        if self.url.database not in {d["name"] for d in found.get("databases", [])}:
+            raise ConnectionFailed(
+                f"cannot use {self.url.masked}: database {self.url.database!r} does not exist: "
+                "run `ecom init-db` to create it"
+            )
 
     # plumbing -----------------------------------------------------------------------------
 
@@ -324,6 +340,10 @@ class MongoRepository(Repository):
             raise self.translate(e) from e
 
     def translate(self, e: PyMongoError) -> EcomError:
+        if isinstance(e, ServerSelectionTimeoutError):
+            # no server answered within the timeout: gone, not a conflict to retry (inside
+            # a transaction the driver labels it transient, and ten retries took 30 s)
+            return ConnectionFailed(f"lost the connection to {self.url.masked}: {reason(e)}")
         if getattr(e, "has_error_label", None) and e.has_error_label("TransientTransactionError"):
             return TransientError(f"{self.url.masked}: write conflict, retry ({one_line(e)})")
         code = getattr(e, "code", None)

@@ -182,7 +182,8 @@ class MySQLRepository(SQLRepository):
     # trip to save, and its planner read suppliers more slowly under the check's join)
     checks_in_report = True
 
-    def __init__(self, url: DbUrl) -> None:
+    def __init__(self, url: DbUrl, *, create: bool = True) -> None:
+        # `create` is for embedded stores: a server's database is made by init-db alone
         self.url = url
         self._depth = 0
         self._missing_db = False

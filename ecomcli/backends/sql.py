@@ -333,7 +333,10 @@ class SQLRepository(Repository):
             yield
         except BaseException:
             self._depth = 0
-            self.conn.rollback()
+            # a lost connection cannot roll back (the server undoes the transaction itself):
+            # the error that stopped the work is the one to report, not the rollback's
+            with suppress(Exception):
+                self.conn.rollback()
             raise
         self._depth = 0
         with self.translated():

@@ -54,12 +54,18 @@ class SQLiteRepository(SQLRepository):
     # 50k rows a commit that cost is paid a fifth as often (bench/README.md)
     bulk_batch_size = 50_000
 
-    def __init__(self, url: DbUrl) -> None:
+    def __init__(self, url: DbUrl, *, create: bool = True) -> None:
         self.url = url
         self.path = Path(url.database)
         if str(self.path) != ":memory:" and not self.path.parent.exists():
             raise ConnectionFailed(
                 f"cannot open {url.masked}: folder {self.path.parent} does not exist"
+            )
+        if not create and str(self.path) != ":memory:" and not self.path.exists():
+            # as MySQL says of a missing database: a typo must not leave an empty store
+            raise ConnectionFailed(
+                f"cannot use {url.masked}: file {self.path} does not exist: "
+                "run `ecom init-db` to create it"
             )
         try:
             self.conn = sqlite3.connect(
@@ -425,6 +431,11 @@ class SQLiteRepository(SQLRepository):
 
     def close(self) -> None:
         self.conn.close()
+
+    def files(self) -> list[Path]:
+        if str(self.path) == ":memory:":
+            return []
+        return [self.path, *(Path(f"{self.path}{tail}") for tail in ("-wal", "-shm", "-journal"))]
 
     # --- ad-hoc queries -------------------------------------------------------------------
 

@@ -7,7 +7,6 @@ and `sample` (generate, demo). `main()` is the console-script entry point.
 
 from __future__ import annotations
 
-import contextlib
 import sys
 from typing import Annotated
 
@@ -29,6 +28,7 @@ from ecomcli.cli.common import (
     settings,
     shorthand_format,
 )
+from ecomcli.cli.pipes import closed_stdout
 from ecomcli.errors import EcomError
 
 app = App(
@@ -76,5 +76,7 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.exit(130)
     finally:  # a reader such as `head` closed the pipe: leave quietly, as Unix tools do
-        with contextlib.suppress(BrokenPipeError):
+        try:
             sys.stdout.flush()
+        except BrokenPipeError:
+            raise SystemExit(closed_stdout().exit_code) from None

@@ -33,8 +33,9 @@ from ecomcli.cli.common import (
 from ecomcli.cli.progress import RowsBar
 from ecomcli.cli.records import Columns, Where, WhereWords
 from ecomcli.errors import OK, REJECTED_ROWS, UsageError
-from ecomcli.exporting import copy_store, counted, export_all, open_out, write_rows
+from ecomcli.exporting import copy_store, counted, export_all, write_rows
 from ecomcli.importing import ImportOptions, ImportStopped, ImportSummary, import_paths
+from ecomcli.outputs import open_replacing, refuse_clobber
 from ecomcli.records import ListOptions
 from ecomcli.repository import Mode, connect
 
@@ -233,7 +234,8 @@ def export_command(
             if out is None:
                 n = write_rows(rows, ent, fmt.value, sys.stdout, shown)
             else:
-                with open_out(out) as fh:
+                refuse_clobber([("--out", out)], store.files(), store_name=store.url.masked)
+                with open_replacing(out) as fh:
                     n = write_rows(rows, ent, fmt.value, fh, shown)
         info(f"exported {n} {name}")
 
@@ -248,7 +250,7 @@ def copy_command(
 ) -> None:
     """Copy a store to another (any backend to any), in foreign-key order, then compare
     row counts per entity."""
-    with connect(source) as src, connect(target) as dst:
+    with connect(source, create=False) as src, connect(target) as dst:
         if src.schema_version() is None:
             raise UsageError(f"{src.url.masked} has no ecom schema: nothing to copy")
         with RowsBar(lambda name: src.count(name)) as bar:

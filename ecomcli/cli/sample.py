@@ -109,7 +109,7 @@ def demo(db: DbOption = None, fmt: FormatOption = None) -> None:
 
     data = sample_dir()
     fmt = default_format(fmt)
-    with open_store(db) as store:
+    with open_store(db, create=True) as store:
         store.init_schema()
         held = sum(store.counts().values())
         if held:

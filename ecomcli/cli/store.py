@@ -42,7 +42,7 @@ def init_db(
             raise UsageError("--drop destroys data: pass --yes when not on a terminal")
         if not typer.confirm(f"Destroy all ecom data in {url.masked}?", default=False, err=True):
             raise UsageError("not confirmed: nothing dropped (pass --yes to skip the question)")
-    with open_store(db) as store:
+    with open_store(db, create=True) as store:
         result = store.init_schema(drop=drop)
     if result.created:
         info(
