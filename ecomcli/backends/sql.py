@@ -41,6 +41,8 @@ STORED_AS_IS = frozenset({"key", "string", "text", "int", "enum"})
 
 
 def _sql_type(f: Field, dialect: Dialect) -> str:
+    if f.type == "bytes":
+        return "BLOB" if dialect == "sqlite" else "MEDIUMBLOB"
     if dialect == "sqlite":  # STRICT tables: INTEGER or TEXT; exact numbers as scaled integers
         return "INTEGER" if f.type in ("int", "money", "decimal", "bool") else "TEXT"
     match f.type:
@@ -181,7 +183,7 @@ def ddl(dialect: Dialect) -> str:
         f"{ignore} INTO {q(META_TABLE)} ({q('name')}, {q('value')}) "
         f"VALUES ('schema_version', '{schema.SCHEMA_VERSION}');\n"
     )
-    tables = [table_ddl(e, dialect) for e in schema.load_order()]
+    tables = [table_ddl(e, dialect) for e in schema.stored_entities()]
     derived = summaries.ddl(dialect)
     retired = []
     if dialect == "sqlite":  # MySQL 8 has no DROP INDEX IF EXISTS: see MySQLRepository
