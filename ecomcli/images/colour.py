@@ -8,18 +8,23 @@ pictures describe by their brightness alone. Compared by the cosine of square ro
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image
+
+from ecomcli.images.reading import Foreground
 
 HUE_BINS, SAT_BINS, VAL_BINS = 12, 3, 4
 GREY_BINS = 8  # brightness of the pixels without colour
 SIZE = HUE_BINS * SAT_BINS * VAL_BINS + GREY_BINS
 
 
-def histogram(im: Image.Image) -> np.ndarray:
-    """The normalised square-rooted histogram: the dot product of two is their similarity."""
-    small = im.copy()
+def histogram(fg: Foreground) -> np.ndarray:
+    """The normalised square-rooted histogram of the product's pixels: the dot product of
+    two is their similarity."""
+    small = fg.image.copy()
     small.thumbnail((96, 96))
+    keep = fg.mask_at(small.size).ravel()
     hsv = np.asarray(small.convert("HSV"), dtype=np.float32).reshape(-1, 3) / 256.0
+    if keep.mean() > 0.05:
+        hsv = hsv[keep]
     h, s, v = hsv[:, 0], hsv[:, 1], hsv[:, 2]
     chroma = s * v  # how much colour a pixel has
     coloured = chroma > 0.12

@@ -2,7 +2,7 @@
 
 A stored image keeps its colour and texture histograms and the thumbnails of its
 windows; a query computes its histograms and its thumbnail's eight symmetries. Both start
-from the picture without its plain background (`reading.trim_background`).
+from the picture without its plain background (`reading.foreground`).
 """
 
 from __future__ import annotations
@@ -13,45 +13,60 @@ import numpy as np
 from PIL import Image
 
 from ecomcli.images import colour, layout, texture
-from ecomcli.images.reading import trim_background
+from ecomcli.images.reading import Foreground, foreground
 
 METHOD = "hsv-lbp-thumb-1"  # changes whenever the packed layout or a descriptor changes
-WIDTH = colour.SIZE + texture.SIZE + len(layout.WINDOWS) * layout.SIZE
+WORKING = 256
 THUMB_SCALE = 1100.0  # thumbnails are int8: a unit vector of 256 ranks is within +-0.11
 
 
 @dataclass(frozen=True)
 class Described:
-    colour: np.ndarray  # (colour.SIZE,)
-    texture: np.ndarray  # (texture.SIZE,)
+    # (2, SIZE): of the whole picture, and of the product without its background (the
+    # same when there is none); a match counts the closer pair
+    colour: np.ndarray
+    texture: np.ndarray
     thumbs: np.ndarray  # (n, layout.SIZE): a stored image's windows, a query's symmetries
 
 
-def prepared(im: Image.Image) -> Image.Image:
-    return trim_background(im)
+def histograms(fg: Foreground) -> tuple[np.ndarray, np.ndarray]:
+    """(colour, texture) rows of the whole picture and of its product alone."""
+    both = (fg.whole, fg) if fg.masked else (fg, fg)
+    return (
+        np.stack([colour.histogram(f) for f in both]),
+        np.stack([texture.histogram(f) for f in both]),
+    )
+
+
+def working(im: Image.Image) -> Foreground:
+    """The picture at `WORKING` pixels at most (every descriptor is smaller), without its
+    plain background."""
+    small = im.copy()
+    small.thumbnail((WORKING, WORKING), Image.Resampling.BOX)
+    return foreground(small)
 
 
 def describe(im: Image.Image) -> Described:
     """A stored image's descriptors."""
-    im = prepared(im)
-    return Described(colour.histogram(im), texture.histogram(im), layout.windows(im))
+    fg = working(im)
+    return Described(*histograms(fg), layout.windows(fg.image))
 
 
 def describe_query(im: Image.Image) -> Described:
-    im = prepared(im)
-    return Described(colour.histogram(im), texture.histogram(im), layout.symmetries(im))
+    fg = working(im)
+    return Described(*histograms(fg), layout.symmetries(fg.image))
 
 
 def pack(d: Described) -> bytes:
-    hist = np.concatenate([d.colour, d.texture]).astype("<f4")
+    hist = np.concatenate([d.colour, d.texture], axis=1).astype("<f4")
     thumbs = np.clip(np.round(d.thumbs * THUMB_SCALE), -127, 127).astype(np.int8)
     return hist.tobytes() + thumbs.tobytes()
 
 
 def unpack(blob: bytes) -> Described:
     nhist = colour.SIZE + texture.SIZE
-    hist = np.frombuffer(blob, "<f4", count=nhist)
-    thumbs = np.frombuffer(blob, np.int8, offset=nhist * 4).reshape(-1, layout.SIZE)
+    hist = np.frombuffer(blob, "<f4", count=2 * nhist).reshape(2, nhist)
+    thumbs = np.frombuffer(blob, np.int8, offset=2 * nhist * 4).reshape(-1, layout.SIZE)
     return Described(
-        hist[: colour.SIZE], hist[colour.SIZE :], thumbs.astype(np.float32) / THUMB_SCALE
+        hist[:, : colour.SIZE], hist[:, colour.SIZE :], thumbs.astype(np.float32) / THUMB_SCALE
     )

@@ -46,9 +46,17 @@ def windows(im: Image.Image) -> np.ndarray:
 
 
 def symmetries(im: Image.Image) -> np.ndarray:
-    """The query's thumbnail under the 8 mirror and quarter-turn symmetries (8 rows)."""
-    t = thumbnail(im).reshape(SIDE, SIDE)
+    """The query's thumbnail under the 8 mirror and quarter-turn symmetries, and the same
+    of its centre turned a little either way (a photo taken askew): 24 rows."""
+    w, h = im.size
     out = []
-    for flipped in (t, t[:, ::-1]):
-        out.extend(np.rot90(flipped, k).ravel() for k in range(4))
+    for angle in (0, -15, 15):
+        view = im
+        if angle:
+            view = im.rotate(angle, Image.Resampling.BILINEAR).crop(
+                (round(w * 0.2), round(h * 0.2), round(w * 0.8), round(h * 0.8))
+            )
+        t = thumbnail(view).reshape(SIDE, SIDE)
+        for flipped in (t, t[:, ::-1]):
+            out.extend(np.rot90(flipped, k).ravel() for k in range(4))
     return np.stack(out)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+from scipy import ndimage
 
 from ecomcli.errors import EcomError, ValidationError
 
@@ -77,25 +78,51 @@ def to_rgb(im: Image.Image) -> Image.Image:
     return im.convert("RGB")
 
 
-def trim_background(im: Image.Image) -> Image.Image:
-    """`im` without a plain border: the bounding box of what differs from the border's
-    colour, when the border is plain enough and the box is clearly smaller."""
+@dataclass(frozen=True)
+class Foreground:
+    """A picture without its plain border, and which of its pixels are not background."""
+
+    image: Image.Image
+    mask: Image.Image  # mode "L", the image's size: 255 where the product is
+
+    @property
+    def whole(self) -> Foreground:
+        """The same picture with every pixel counted."""
+        return Foreground(self.image, Image.new("L", self.image.size, 255))
+
+    @property
+    def masked(self) -> bool:
+        return self.mask.getextrema()[0] == 0
+
+    def mask_at(self, size: tuple[int, int]) -> np.ndarray:
+        return np.asarray(self.mask.resize(size, Image.Resampling.NEAREST)) > 127
+
+
+def foreground(im: Image.Image) -> Foreground:
+    """Cut a plain border away (a product on a white or uniform canvas, the fill a
+    rotation leaves), and mask the background left around the product: the pixels of the
+    border's colour connected to the border."""
     small = im.copy()
     small.thumbnail((256, 256))
     a = np.asarray(small, dtype=np.int16)
+    h, w = a.shape[:2]
+    everything = Image.new("L", im.size, 255)
     border = np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]])
     colour = np.median(border, axis=0)
-    near = np.abs(border - colour).max(axis=1) <= BACKGROUND_TOLERANCE
-    if near.mean() < PLAIN_BORDER:
-        return im
-    content = np.abs(a - colour).max(axis=2) > BACKGROUND_TOLERANCE
+    near_border = np.abs(border - colour).max(axis=1) <= BACKGROUND_TOLERANCE
+    if near_border.mean() < PLAIN_BORDER:
+        return Foreground(im, everything)
+    near = np.abs(a - colour).max(axis=2) <= BACKGROUND_TOLERANCE
+    labels, _ = ndimage.label(near)
+    edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    background = np.isin(labels, edge[edge > 0])
+    content = ~background
+    if content.mean() < 0.01:
+        return Foreground(im, everything)  # a plain picture: nothing to cut to
     rows, cols = np.flatnonzero(content.any(axis=1)), np.flatnonzero(content.any(axis=0))
-    if not len(rows) or not len(cols):
-        return im  # a plain image: nothing to cut to
-    h, w = content.shape
     top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
-    if (bottom - top) * (right - left) > 0.9 * h * w:
-        return im
     sx, sy = im.width / w, im.height / h
     box = (int(left * sx), int(top * sy), int(np.ceil(right * sx)), int(np.ceil(bottom * sy)))
-    return im.crop(box)
+    mask = Image.fromarray((content[top:bottom, left:right] * 255).astype(np.uint8))
+    cut = im.crop(box)
+    return Foreground(cut, mask.resize(cut.size, Image.Resampling.NEAREST))

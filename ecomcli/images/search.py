@@ -34,8 +34,10 @@ class Index:
         described = [unpack(i.descriptors) for i in self.images]
         n = len(described)
         self.windows = len(layout.WINDOWS)
-        self.colour = _stack([d.colour for d in described], colour.SIZE)
-        self.texture = _stack([d.texture for d in described], texture.SIZE)
+        self.colour = _stack([d.colour for d in described], colour.SIZE).reshape(-1, colour.SIZE)
+        self.texture = _stack([d.texture for d in described], texture.SIZE).reshape(
+            -1, texture.SIZE
+        )
         self.thumbs = _stack([d.thumbs for d in described], layout.SIZE).reshape(
             n * self.windows, layout.SIZE
         )
@@ -46,10 +48,11 @@ class Index:
     def scores(self, query: Described) -> np.ndarray:
         """One score per stored image (higher is closer)."""
         w = self.weights
-        total = w["colour"] * (self.colour @ query.colour)
-        total += w["texture"] * (self.texture @ query.texture)
+        n = len(self)
+        total = w["colour"] * (self.colour @ query.colour.T).reshape(n, -1).max(axis=1)
+        total += w["texture"] * (self.texture @ query.texture.T).reshape(n, -1).max(axis=1)
         if w["layout"]:
-            best = (self.thumbs @ query.thumbs.T).reshape(len(self), -1).max(axis=1)
+            best = (self.thumbs @ query.thumbs.T).reshape(n, -1).max(axis=1)
             total += w["layout"] * best
         return total / sum(w.values())
 
