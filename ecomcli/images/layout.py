@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 from PIL import Image
+from scipy.stats import rankdata
 
 SIDE = 16
 SIZE = SIDE * SIDE
@@ -30,7 +31,8 @@ WINDOWS = (
 def thumbnail(im: Image.Image) -> np.ndarray:
     """The equalised thumbnail as a unit vector of zero mean."""
     g = np.asarray(im.convert("L").resize((SIDE, SIDE), Image.Resampling.BOX), np.float32)
-    ranks = g.ravel().argsort().argsort().astype(np.float32)  # equalised: only order counts
+    # equalised: only the order of the grey levels counts (ties share their mean rank)
+    ranks = rankdata(g.ravel()).astype(np.float32)
     ranks -= ranks.mean()
     return ranks / max(float(np.linalg.norm(ranks)), 1e-9)
 
