@@ -15,9 +15,8 @@ from PIL import Image
 from ecomcli.images import colour, layout, texture
 from ecomcli.images.reading import Foreground, foreground
 
-METHOD = "hsv-lbp-thumb-1"  # changes whenever the packed layout or a descriptor changes
+METHOD = "hsv-lbp-thumb-2"  # changes whenever the packed layout or a descriptor changes
 WORKING = 256
-THUMB_SCALE = 1100.0  # thumbnails are int8: a unit vector of 256 ranks is within +-0.11
 
 
 @dataclass(frozen=True)
@@ -59,14 +58,14 @@ def describe_query(im: Image.Image) -> Described:
 
 def pack(d: Described) -> bytes:
     hist = np.concatenate([d.colour, d.texture], axis=1).astype("<f4")
-    thumbs = np.clip(np.round(d.thumbs * THUMB_SCALE), -127, 127).astype(np.int8)
+    thumbs = d.thumbs.astype("<f2")  # half precision: plenty for a dot product
     return hist.tobytes() + thumbs.tobytes()
 
 
 def unpack(blob: bytes) -> Described:
     nhist = colour.SIZE + texture.SIZE
     hist = np.frombuffer(blob, "<f4", count=2 * nhist).reshape(2, nhist)
-    thumbs = np.frombuffer(blob, np.int8, offset=2 * nhist * 4).reshape(-1, layout.SIZE)
+    thumbs = np.frombuffer(blob, "<f2", offset=2 * nhist * 4).reshape(-1, layout.SIZE)
     return Described(
-        hist[:, : colour.SIZE], hist[:, colour.SIZE :], thumbs.astype(np.float32) / THUMB_SCALE
+        hist[:, : colour.SIZE], hist[:, colour.SIZE :], thumbs.astype(np.float32)
     )

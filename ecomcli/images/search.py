@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ecomcli.images import colour, layout, texture
-from ecomcli.images.descriptors import THUMB_SCALE, Described
+from ecomcli.images.descriptors import Described
 
 WEIGHTS = {"colour": 1.0, "texture": 1.0, "layout": 1.0}
 CANDIDATES = 100
@@ -39,12 +39,12 @@ class Index:
         self.windows = len(layout.WINDOWS)
         hist_bytes = 2 * nhist * 4
         raw = np.frombuffer(b"".join(i.descriptors for i in self.images), np.uint8)
-        raw = raw.reshape(n, hist_bytes + self.windows * layout.SIZE)
+        raw = raw.reshape(n, hist_bytes + self.windows * layout.SIZE * 2)
         hist = raw[:, :hist_bytes].copy().view("<f4").reshape(n * 2, nhist)
         self.colour = np.ascontiguousarray(hist[:, : colour.SIZE], np.float32)
         self.texture = np.ascontiguousarray(hist[:, colour.SIZE :], np.float32)
-        # int8 as stored (a quarter of the memory); a query scales its own side instead
-        self.thumbs = raw[:, hist_bytes:].view(np.int8).reshape(n, self.windows, layout.SIZE)
+        # half precision as stored (half the memory); the candidates' are widened per query
+        self.thumbs = raw[:, hist_bytes:].view("<f2").reshape(n, self.windows, layout.SIZE)
         self.whole = self.thumbs[:, 0].astype(np.float32)
 
     def __len__(self) -> int:
@@ -62,7 +62,7 @@ class Index:
         total = self.histogram_scores(query)
         if not w["layout"]:
             return np.arange(len(self)), total / sum(w.values())
-        turns = np.ascontiguousarray(query.thumbs.T / THUMB_SCALE, np.float32)
+        turns = np.ascontiguousarray(query.thumbs.T, np.float32)
         upright = (self.whole @ turns[:, :UPRIGHT]).max(axis=1)
         keep = np.arange(len(self))
         if len(self) > CANDIDATES:
