@@ -223,3 +223,11 @@ def test_init_db_adds_the_images_table_to_an_older_store(tmp_path: Path) -> None
     assert "product_images" in result.stderr
     listed = ecom("images", "list", "--db", url, "--format", "json")
     assert listed.exit_code == 0 and json.loads(listed.stdout) == []
+
+
+def test_demo_ends_with_a_search_by_photo(tmp_path: Path) -> None:
+    result = ecom("demo", "--db", f"sqlite:///{tmp_path / 'demo.db'}", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert "Search by photo" in result.stderr
+    found = json.loads(result.stdout.rsplit("\n[", 1)[1].join(["[", ""]))
+    assert found[0]["product_id"] == "P000001"

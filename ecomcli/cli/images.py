@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
+import io
 import json
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from PIL import Image
 
 from ecomcli.cli.common import (
     App,
@@ -22,9 +26,11 @@ from ecomcli.cli.common import (
 )
 from ecomcli.errors import REJECTED_ROWS, UsageError
 from ecomcli.images import catalogue
+from ecomcli.images.drawing import draw_catalogue
 from ecomcli.images.evaluate import Case, evaluate
 from ecomcli.images.reading import ImageError, load
 from ecomcli.images.search import Index, Stored
+from ecomcli.repository import Query, Repository
 
 Files = Annotated[list[Path], typer.Argument(help="Image files (JPEG, PNG, WebP).")]
 
@@ -166,3 +172,21 @@ def _evaluate(folder: Path, distractors: Path | None, seed: int, fmt: OutputForm
     table, ms = evaluate(index, cases, seed)
     info(f"{len(cases)} images, {len(others)} distractors; {ms:.1f} ms per query")
     render(table.round(3).to_dict("records"), list(table.columns), fmt)
+
+
+def tour(store: Repository, section: Callable[[str], None], fmt: OutputFormat) -> None:
+    """`ecom demo`'s search by photo: pictures drawn for a dozen products, imported, then
+    a mirrored, cropped JPEG of the first one searched for."""
+    products = [(r["product_id"], r["name"]) for r in store.find("products", Query(limit=12))]
+    if not products:
+        return
+    with tempfile.TemporaryDirectory(prefix="ecom-demo-images-") as tmp:
+        folder = draw_catalogue(Path(tmp), products)
+        catalogue.import_path(store, folder)
+        first = products[0][0]
+        photo = Image.open(folder / f"{first}.png").transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        buf = io.BytesIO()
+        photo.crop((24, 24, 296, 296)).save(buf, "JPEG", quality=40)
+        found = catalogue.search(store, buf.getvalue(), 3)
+    section(f"Search by photo: ecom search-image (a mirrored, cropped photo of {first})")
+    render(found.to_dict("records"), list(found.columns), fmt)

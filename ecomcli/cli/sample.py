@@ -144,6 +144,9 @@ def demo(db: DbOption = None, fmt: FormatOption = None) -> None:
             shown = " ".join(f"--{k} {v}" for k, v in params.items())
             _section(f"{title}: ecom report {name} {shown}".rstrip())
             render_records(result.table, result.columns, fmt)
+        from ecomcli.cli.images import tour
+
+        tour(store, _section, fmt)
     info("next: `ecom report --help` lists every report; `ecom status` shows the store")
 
 
