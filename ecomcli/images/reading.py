@@ -1,9 +1,9 @@
-"""Reading an image file into a normalised RGB picture, and trimming a plain background.
+"""Reading an image file into a normalised RGB picture, and finding the product in it.
 
-Every descriptor starts from `normalised(...)`: EXIF orientation applied, transparency
-flattened onto white, RGB, and a plain border (a product photographed or pasted on a
-white or uniform canvas) cut away, so that the same product shrunk onto a canvas
-describes like the product alone.
+`load` applies the EXIF orientation and flattens transparency onto white; `foreground`
+cuts a plain border away (a product photographed or pasted on a white or uniform canvas)
+and masks the background left around the product, so that the same product shrunk onto
+a canvas describes like the product alone.
 """
 
 from __future__ import annotations
