@@ -39,6 +39,8 @@ from ecomcli.config import DbUrl, parse_url
 from ecomcli.errors import ConflictError, NotFoundError, TransientError, UsageError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import pandas as pd
 
     from ecomcli.backends.dialect import Dialect
@@ -334,6 +336,13 @@ class Repository(ABC):
         from ecomcli import reports
 
         return reports.run(self, name, params).frame()
+
+    def search_image(self, image: str | Path | bytes, limit: int = 5) -> pd.DataFrame:
+        """The products whose stored images look most like `image` (a file or its bytes):
+        rank, product_id, name, score (see `ecomcli.images`)."""
+        from ecomcli.images import catalogue
+
+        return catalogue.search(self, image, limit)
 
 
 def with_defaults(entity: schema.Entity, row: dict[str, Any]) -> dict[str, Any]:

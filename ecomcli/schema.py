@@ -24,7 +24,8 @@ from ecomcli.errors import NotFoundError
 SCHEMA_VERSION = 1
 
 FieldType = Literal[
-    "key", "string", "text", "int", "money", "decimal", "date", "datetime", "bool", "enum"
+    "key", "string", "text", "int", "money", "decimal", "date", "datetime", "bool", "enum",
+    "bytes",
 ]
 
 ORDER_STATUSES = ("pending", "paid", "shipped", "delivered", "cancelled", "returned")
@@ -450,7 +451,35 @@ ENTITIES: tuple[Entity, ...] = (
     ),
 )
 
-BY_NAME: dict[str, Entity] = {e.name: e for e in ENTITIES}
+# Entities that are no records a user types or a file of `ecom import` holds: derived
+# media, written by their own commands (`ecom images`), with no generated CRUD commands,
+# files of `ecom generate` or export. The backends store them as any entity.
+MEDIA: tuple[Entity, ...] = (
+    Entity(
+        "product_images",
+        (
+            REF("product_id", "products", required=True),
+            F("sha256", "key", required=True, doc="hex SHA-256 of the file's bytes"),
+            F("source", "string", required=True, length=1000, doc="path or URL it came from"),
+            F("width", "int", required=True, min=1),
+            F("height", "int", required=True, min=1),
+            F("file_bytes", "int", required=True, min=0, doc="size of the file"),
+            F("method", "string", required=True, length=32, doc="descriptor version"),
+            F("descriptors", "bytes", required=True, doc="what image search compares"),
+            F("added_at", "datetime"),
+        ),
+        key=("product_id", "sha256"),
+        doc="a product's images and their search descriptors (ecom images add)",
+    ),
+)
+
+
+def stored_entities() -> tuple[Entity, ...]:
+    """Every entity a backend creates: the records, then the media."""
+    return (*ENTITIES, *MEDIA)
+
+
+BY_NAME: dict[str, Entity] = {e.name: e for e in stored_entities()}
 
 # (table, index) made by an earlier ecom and replaced since: `init-db` drops them
 RETIRED_INDEXES = (
@@ -464,7 +493,7 @@ def normalize_name(name: str) -> str:
 
 
 _LOOKUP: dict[str, Entity] = {}
-for _e in ENTITIES:
+for _e in stored_entities():
     for _n in (_e.name, *_e.aliases):
         _LOOKUP[normalize_name(_n)] = _e
 
@@ -485,7 +514,9 @@ def find_entity(name: str) -> Entity | None:
 
 def referencing(name: str) -> list[tuple[Entity, Field]]:
     """Every (entity, field) that refers to entity `name`."""
-    return [(e, f) for e in ENTITIES for f in e.fields if f.ref == name and e.name != name]
+    return [
+        (e, f) for e in stored_entities() for f in e.fields if f.ref == name and e.name != name
+    ]
 
 
 def load_order() -> list[Entity]:

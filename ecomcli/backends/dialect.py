@@ -200,6 +200,8 @@ class SQLiteDialect(Dialect):
 
     def sql_type(self, f: Field) -> str:
         # STRICT tables: INTEGER or TEXT; exact numbers as scaled integers
+        if f.type == "bytes":
+            return "BLOB"
         return "INTEGER" if f.type in ("int", "money", "decimal", "bool") else "TEXT"
 
     def text(self, length: int) -> str:
@@ -277,6 +279,8 @@ class MySQLDialect(Dialect):
 
     def sql_type(self, f: Field) -> str:
         match f.type:
+            case "bytes":
+                return "MEDIUMBLOB"
             case "key" | "string":
                 return f"VARCHAR({f.length})"
             case "enum":

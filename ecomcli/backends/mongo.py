@@ -122,7 +122,7 @@ def plain(value: Any) -> Any:
 
 def top_level() -> list[Entity]:
     """The entities that have a collection of their own."""
-    return [e for e in schema.ENTITIES if e.embedded is None]
+    return [e for e in schema.stored_entities() if e.embedded is None]
 
 
 def children_of(parent: Entity) -> list[Entity]:
@@ -182,6 +182,7 @@ BSON_TYPES = {
     "date": "date",
     "datetime": "date",
     "bool": "bool",
+    "bytes": "binData",
 }
 
 

@@ -40,7 +40,13 @@ from ecomcli.errors import (
     UsageError,
 )
 from ecomcli.repository import InitResult, Mode, WriteResult, missing_required, with_defaults
-from ecomcli.schema import ENTITIES, RETIRED_INDEXES, SCHEMA_VERSION, Entity, Field
+from ecomcli.schema import (
+    RETIRED_INDEXES,
+    SCHEMA_VERSION,
+    Entity,
+    Field,
+    stored_entities,
+)
 
 # The C extension must load before OpenSSL's system libcrypto does (`ssl`, `hashlib`):
 # ecomcli/__init__.py imports it first thing. PERF-NOTES trap 1.
@@ -274,6 +280,8 @@ class MySQLRepository(SQLRepository):
                 return value if isinstance(value, date) else date.fromisoformat(value)
             case "int":
                 return int(value)
+            case "bytes":  # the driver may return a bytearray
+                return bytes(value)
         return value
 
     def normalize_stored(self, e: Entity, columns: Sequence[str], values: Sequence[Any]) -> tuple:
@@ -381,7 +389,9 @@ class MySQLRepository(SQLRepository):
         if drop:
             self.execute("SET FOREIGN_KEY_CHECKS = 0").close()
             try:
-                for name in (*summaries.TABLES, *(e.name for e in reversed(ENTITIES)), META_TABLE):
+                for name in (
+                    *summaries.TABLES, *(e.name for e in reversed(stored_entities())), META_TABLE
+                ):
                     self.execute(f"DROP TABLE IF EXISTS {self.q(name)}").close()
             finally:
                 self.execute("SET FOREIGN_KEY_CHECKS = 1").close()
@@ -399,7 +409,7 @@ class MySQLRepository(SQLRepository):
         with self.transaction():
             summaries.forget(self)
         self._has_summaries = None
-        wanted = [META_TABLE, *(e.name for e in ENTITIES), *summaries.TABLES]
+        wanted = [META_TABLE, *(e.name for e in stored_entities()), *summaries.TABLES]
         created += [name for name in wanted if name not in before]
         return InitResult(created=created, version=SCHEMA_VERSION)
 
@@ -413,7 +423,7 @@ class MySQLRepository(SQLRepository):
         )
         have = {(t, i) for t, i in cur.fetchall()}
         cur.close()
-        for e in ENTITIES:
+        for e in stored_entities():
             for ix in e.indexes:
                 name = index_name(e, ix.fields)
                 if not ix.sqlite_only and (e.name, name) not in have:

@@ -154,7 +154,7 @@ def ddl(dialect: str | Dialect) -> str:
         f"{d.ignore} INTO {q(META_TABLE)} ({q('name')}, {q('value')}) "
         f"VALUES ('schema_version', '{schema.SCHEMA_VERSION}');\n"
     )
-    tables = [table_ddl(e, d) for e in schema.load_order()]
+    tables = [table_ddl(e, d) for e in schema.stored_entities()]
     derived = summaries.ddl(d)
     retired = []
     if not d.inline_indexes:  # MySQL 8 has no DROP INDEX IF EXISTS: see MySQLRepository

@@ -31,7 +31,7 @@ from ecomcli.errors import (
     UsageError,
 )
 from ecomcli.repository import InitResult, Mode, WriteResult
-from ecomcli.schema import ENTITIES, SCHEMA_VERSION, Entity, Field
+from ecomcli.schema import SCHEMA_VERSION, Entity, Field, stored_entities
 
 BUSY_TIMEOUT_MS = 30_000
 BULK_CACHE_KB = 64 * 1024  # page cache for batch writes (the default is 2 MB)
@@ -145,11 +145,13 @@ class SQLiteRepository(SQLRepository):
     def init_schema(self, *, drop: bool = False) -> InitResult:
         if drop:
             self.conn.execute("PRAGMA foreign_keys = OFF")
-            for name in (*summaries.TABLES, *(e.name for e in reversed(ENTITIES)), META_TABLE):
+            for name in (
+                *summaries.TABLES, *(e.name for e in reversed(stored_entities())), META_TABLE
+            ):
                 self.execute(f"DROP TABLE IF EXISTS {self.q(name)}").close()
             self.conn.execute("PRAGMA foreign_keys = ON")
         before = self.tables()
-        wanted = [META_TABLE, *(e.name for e in ENTITIES), *summaries.TABLES]
+        wanted = [META_TABLE, *(e.name for e in stored_entities()), *summaries.TABLES]
         version = self.schema_version()
         if version is not None and version > SCHEMA_VERSION:
             raise EcomError(
