@@ -25,6 +25,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from ecomcli.backends import galera
 from ecomcli.backends.sql import META_TABLE, SQLRepository, _sql_type, index_name, schema_file
 from ecomcli.config import DbUrl
 from ecomcli.errors import (
@@ -208,6 +209,7 @@ class MySQLRepository(SQLRepository):
             "SET SESSION tmp_table_size = GREATEST(@@tmp_table_size, 134217728),"
             " max_heap_table_size = GREATEST(@@max_heap_table_size, 134217728)"
         )
+        self.bulk_batch_size = galera.batch_size(cur, self.bulk_batch_size)  # type: ignore[misc]
         cur.close()
 
     def _connect(self, database: str | None) -> Any:

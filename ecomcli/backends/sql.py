@@ -398,7 +398,10 @@ class SQLRepository(Repository):
             yield
         except BaseException:
             self._depth = 0
-            self.conn.rollback()
+            # a lost connection fails the rollback too (the server undoes the work): the
+            # error to report is the first one
+            with suppress(Exception):
+                self.conn.rollback()
             raise
         self._depth = 0
         with self.translated():
