@@ -25,7 +25,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from ecomcli.backends import galera
+from ecomcli.backends import galera, spider
 from ecomcli.backends.sql import META_TABLE, SQLRepository, _sql_type, index_name, schema_file
 from ecomcli.config import DbUrl
 from ecomcli.errors import (
@@ -179,6 +179,7 @@ class MySQLRepository(SQLRepository):
     # one round trip per report, not two (SQLite keeps two statements: it has no round
     # trip to save, and its planner read suppliers more slowly under the check's join)
     checks_in_report = True
+    sharded = False  # a Spider head made by `init-db --shards` (see backends/spider.py)
 
     def __init__(self, url: DbUrl) -> None:
         self.url = url
@@ -210,6 +211,7 @@ class MySQLRepository(SQLRepository):
             " max_heap_table_size = GREATEST(@@max_heap_table_size, 134217728)"
         )
         self.bulk_batch_size = galera.batch_size(cur, self.bulk_batch_size)  # type: ignore[misc]
+        spider.adapt(self, cur)  # a Spider head: ecom checks the references (spider.py)
         cur.close()
 
     def _connect(self, database: str | None) -> Any:
@@ -403,6 +405,15 @@ class MySQLRepository(SQLRepository):
         wanted = [META_TABLE, *(e.name for e in ENTITIES), *summaries.TABLES]
         created += [name for name in wanted if name not in before]
         return InitResult(created=created, version=SCHEMA_VERSION)
+
+    def init_sharded(self, shards: list[str], *, drop: bool = False) -> InitResult:
+        return spider.init_sharded(self, shards, drop=drop)
+
+    def status(self) -> dict[str, Any]:
+        data = super().status()
+        if self.sharded:
+            data["shards"] = spider.shard_status(self)
+        return data
 
     def _upgrade_indexes(self) -> None:
         """Create the indexes a table made by an earlier ecom lacks, and drop the retired
