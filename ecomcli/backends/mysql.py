@@ -165,6 +165,17 @@ def _warn_pure_python() -> None:
     )
 
 
+def _driver_error(error: Exception) -> Exception:
+    """The C extension's `commit()` raises its own `MySQLInterfaceError`, not a
+    `mysql.connector.Error`: made the driver's error of that number (a Galera certification
+    failure is a deadlock, 1213, at COMMIT, and must be retried like any other)."""
+    errno = getattr(error, "errno", None)
+    if type(error).__name__ == "MySQLInterfaceError" and errno:
+        msg, state = getattr(error, "msg", str(error)), getattr(error, "sqlstate", None)
+        return mysql.connector.errors.get_mysql_exception(errno, msg, state)
+    return error
+
+
 def quote_name(name: str) -> str:
     """A MySQL identifier, quoted (for the database name, which comes from the URL)."""
     return "`" + name.replace("`", "``") + "`"
@@ -296,6 +307,7 @@ class MySQLRepository(SQLRepository):
         self.execute("START TRANSACTION").close()
 
     def _translate(self, error: Exception) -> Exception | None:
+        error = _driver_error(error)
         if not isinstance(error, mysql.connector.Error):
             return None
         no, msg = error.errno, error.msg
@@ -457,7 +469,11 @@ class MySQLRepository(SQLRepository):
     # bulk writes --------------------------------------------------------------------------
 
     def write_batch(
-        self, entity: str, rows: list[dict[str, Any]], mode: Mode, fields: Sequence[str],
+        self,
+        entity: str,
+        rows: list[dict[str, Any]],
+        mode: Mode,
+        fields: Sequence[str],
         prepared: Any = None,
     ) -> WriteResult:
         """Write a batch with LOAD DATA LOCAL and set-based statements inside the server.
