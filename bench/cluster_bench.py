@@ -82,18 +82,20 @@ def report_times(url: str, repeat: int) -> dict[str, float]:
 def _buyer(url: str, seed: int, seconds: float, customers: int, products: int, out) -> None:  # type: ignore[no-untyped-def]
     rng = random.Random(seed)
     placed = failed = 0
-    with ecomcli.connect(url) as store:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            customer = f"C{rng.randint(1, customers):07d}"
-            product = f"P{rng.randint(1, products):06d}"
-            request = orders.OrderRequest(customer, [orders.Line(product, 1)], "wallet")
-            try:
-                orders.place_order(store, request)
-                placed += 1
-            except EcomError:  # out of stock, or a race lost 10 times: counted, not placed
-                failed += 1
-    out.put((placed, failed))
+    try:
+        with ecomcli.connect(url) as store:
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline:
+                customer = f"C{rng.randint(1, customers):07d}"
+                product = f"P{rng.randint(1, products):06d}"
+                request = orders.OrderRequest(customer, [orders.Line(product, 1)], "wallet")
+                try:
+                    orders.place_order(store, request)
+                    placed += 1
+                except EcomError:  # out of stock, or a race lost 10 times: not placed
+                    failed += 1
+    finally:  # the parent waits for every buyer's count
+        out.put((placed, failed))
 
 
 def orders_per_second(

@@ -97,6 +97,7 @@ class Node:
             f"--socket={f / 'mysqld.sock'}",
             f"--pid-file={f / 'mysqld.pid'}",
             f"--log-error={f / 'error.log'}",
+            f"--tmpdir={f}",  # its own: a shared /tmp may be cleaned under a running server
             *self.options,
             *extra,
         ]
