@@ -13,8 +13,11 @@ from pathlib import Path
 
 import pytest
 from conftest import BACKENDS, unavailable
+from test_reports_parity import CASES
 
 from clusters.servers import Cluster, ClusterUnavailable, start_galera, start_spider
+from ecomcli import reports
+from ecomcli.repository import Repository
 
 
 def _session_cluster(kind: str, start: Callable[[Path], Cluster]) -> Iterator[Cluster]:
@@ -41,6 +44,16 @@ def galera_fixture() -> Iterator[Cluster]:
 @pytest.fixture(scope="session", name="spider")
 def spider_fixture() -> Iterator[Cluster]:
     yield from _session_cluster("spider", start_spider)
+
+
+def assert_same_reports(expected: Repository, store: Repository) -> None:
+    """Every case of the parity test gives `store` the rows and notes it gives `expected`."""
+    for report, params in CASES:
+        want = reports.run(expected, report, params)
+        got = reports.run(store, report, params)
+        assert want.rows, (report, params, "an empty result proves nothing")
+        assert got.rows == want.rows, (report, params)
+        assert got.notes == want.notes, (report, params)
 
 
 def fresh_name() -> str:
