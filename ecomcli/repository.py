@@ -149,6 +149,10 @@ class Repository(ABC):
         `drop=True` destroys the store's data first (callers confirm with the user).
         """
 
+    def init_sharded(self, shards: list[str], *, drop: bool = False) -> InitResult:
+        """`init_schema` spread over the data nodes at `shards` (MariaDB Spider only)."""
+        raise UsageError(f"--shards: {self.backend} stores are not sharded by ecom (MariaDB only)")
+
     @abstractmethod
     def schema_version(self) -> int | None:
         """The stored schema version, or None when `init-db` has not run."""

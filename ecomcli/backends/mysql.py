@@ -26,7 +26,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from ecomcli.backends import summaries
+from ecomcli.backends import galera, spider, summaries
 from ecomcli.backends.dialect import MYSQL
 from ecomcli.backends.sql import META_TABLE, SQLRepository, index_name, schema_file
 from ecomcli.config import DbUrl
@@ -173,6 +173,17 @@ def _warn_pure_python() -> None:
     )
 
 
+def _driver_error(error: Exception) -> Exception:
+    """The C extension's `commit()` raises its own `MySQLInterfaceError`, not a
+    `mysql.connector.Error`: made the driver's error of that number (a Galera certification
+    failure is a deadlock, 1213, at COMMIT, and must be retried like any other)."""
+    errno = getattr(error, "errno", None)
+    if type(error).__name__ == "MySQLInterfaceError" and errno:
+        msg, state = getattr(error, "msg", str(error)), getattr(error, "sqlstate", None)
+        return mysql.connector.errors.get_mysql_exception(errno, msg, state)
+    return error
+
+
 def quote_name(name: str) -> str:
     """A MySQL identifier, quoted (for the database name, which comes from the URL)."""
     return "`" + name.replace("`", "``") + "`"
@@ -187,6 +198,7 @@ class MySQLRepository(SQLRepository):
     # one round trip per report, not two (SQLite keeps two statements: it has no round
     # trip to save, and its planner read suppliers more slowly under the check's join)
     checks_in_report = True
+    sharded = False  # a Spider head made by `init-db --shards` (see backends/spider.py)
 
     def __init__(self, url: DbUrl, *, create: bool = True) -> None:
         # `create` is for embedded stores: a server's database is made by init-db alone
@@ -218,6 +230,8 @@ class MySQLRepository(SQLRepository):
             "SET SESSION tmp_table_size = GREATEST(@@tmp_table_size, 134217728),"
             " max_heap_table_size = GREATEST(@@max_heap_table_size, 134217728)"
         )
+        self.bulk_batch_size = galera.batch_size(cur, self.bulk_batch_size)  # type: ignore[misc]
+        spider.adapt(self, cur)  # a Spider head: ecom checks the references (spider.py)
         cur.close()
 
     def _connect(self, database: str | None) -> Any:
@@ -301,6 +315,7 @@ class MySQLRepository(SQLRepository):
         self.execute("START TRANSACTION").close()
 
     def _translate(self, error: Exception) -> Exception | None:
+        error = _driver_error(error)
         if not isinstance(error, mysql.connector.Error):
             return None
         no, msg = error.errno, error.msg
@@ -413,6 +428,15 @@ class MySQLRepository(SQLRepository):
         created += [name for name in wanted if name not in before]
         return InitResult(created=created, version=SCHEMA_VERSION)
 
+    def init_sharded(self, shards: list[str], *, drop: bool = False) -> InitResult:
+        return spider.init_sharded(self, shards, drop=drop)
+
+    def status(self) -> dict[str, Any]:
+        data = super().status()
+        if self.sharded:
+            data["shards"] = spider.shard_status(self)
+        return data
+
     def _upgrade_indexes(self) -> None:
         """Create the indexes a table made by an earlier ecom lacks, and drop the retired
         ones: MySQL declares them inside `CREATE TABLE IF NOT EXISTS` (MySQL 8 has no
@@ -455,7 +479,11 @@ class MySQLRepository(SQLRepository):
     # bulk writes --------------------------------------------------------------------------
 
     def write_batch(
-        self, entity: str, rows: list[dict[str, Any]], mode: Mode, fields: Sequence[str],
+        self,
+        entity: str,
+        rows: list[dict[str, Any]],
+        mode: Mode,
+        fields: Sequence[str],
         prepared: Any = None,
     ) -> WriteResult:
         """Write a batch with LOAD DATA LOCAL and set-based statements inside the server.
