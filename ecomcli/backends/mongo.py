@@ -839,6 +839,11 @@ class MongoRepository(Repository):
 
     # reports -----------------------------------------------------------------------------
 
+    def neighbour_tables(self) -> Any:
+        from ecomcli.backends.recs_mongo import MongoNeighbours
+
+        return MongoNeighbours(self)
+
     def run_report(self, name: str, params: dict[str, Any]) -> Table:
         from ecomcli.reports import mongo as report_mongo
 

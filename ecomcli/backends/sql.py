@@ -685,6 +685,11 @@ class SQLRepository(Repository):
             raise NotFoundError(f"products {product_id!r} not found")
         return row["units_in_stock"] if changed else None
 
+    def neighbour_tables(self) -> Any:
+        from ecomcli.backends.recs_sql import SQLNeighbours
+
+        return SQLNeighbours(self)
+
     def run_report(self, name: str, params: dict[str, Any]) -> Table:
         from ecomcli.reports import spec
         from ecomcli.reports import sql as report_sql
