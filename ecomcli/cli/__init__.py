@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from ecomcli import __version__
-from ecomcli.cli import data, records, report, sample, store
+from ecomcli.cli import data, recommend, records, report, sample, store
 from ecomcli.cli.common import App, fail, settings
 from ecomcli.errors import EcomError
 
@@ -47,7 +47,7 @@ def root(
     settings.quiet = quiet
 
 
-for module in (store, data, report, records, sample):
+for module in (store, data, report, records, sample, recommend):
     module.register(app)
 
 

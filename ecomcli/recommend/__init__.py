@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ecomcli.errors import UsageError
 from ecomcli.recommend import again, auto, popular, tables
 from ecomcli.recommend import similar as knn
-from ecomcli.recommend.model import Inputs, Ranked, finish
+from ecomcli.recommend.model import Inputs, Ranked, finish, orders
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -98,7 +98,7 @@ def similar(store: Repository, product: str, limit: int = 10, *, refresh: bool =
     store.require("products", (product,))
     t = tables.fresh(store, refresh=refresh)
     first = [
-        (nb, knn.cosine(together, a, b), f"bought together in {together} orders")
+        (nb, knn.cosine(together, a, b), f"bought together in {orders(together)}")
         for _, nb, together, a, b in t.neighbours([product])
     ]
     category = t.products([product])[product][1]

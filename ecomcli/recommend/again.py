@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ecomcli.recommend.model import Inputs, Ranked, ranked
+from ecomcli.recommend.model import Inputs, Ranked, bought_before, ranked
 
 
 def rank(inp: Inputs) -> Ranked:
     scores = {p: float(n) for p, n in inp.history.items()}
-    reasons = {p: f"bought again: in {n} of your orders" for p, n in inp.history.items()}
+    reasons = {p: bought_before(n) for p, n in inp.history.items()}
     return ranked(scores, reasons)

@@ -8,7 +8,7 @@ the favourite category's and the store's best sellers. The weight was chosen wit
 from __future__ import annotations
 
 from ecomcli.recommend import similar
-from ecomcli.recommend.model import Inputs, Ranked, ranked
+from ecomcli.recommend.model import Inputs, Ranked, bought_before, ranked
 
 AGAIN = 1.0
 
@@ -23,5 +23,5 @@ def rank(inp: Inputs) -> Ranked:
     orders = max(inp.history.values(), default=1)
     for p, n in inp.history.items():
         scores[p] = scores.get(p, 0.0) + AGAIN * n / orders
-        reasons[p] = f"bought again: in {n} of your orders"
+        reasons[p] = bought_before(n)
     return ranked(scores, reasons)

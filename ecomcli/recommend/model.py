@@ -37,6 +37,14 @@ class Inputs:
         return min(counts, key=lambda c: (-counts[c], c))
 
 
+def orders(n: int) -> str:
+    return f"{n} order" if n == 1 else f"{n} orders"
+
+
+def bought_before(n: int) -> str:
+    return f"bought before, in {orders(n)}"
+
+
 def ranked(scores: dict[str, float], reasons: dict[str, str]) -> Ranked:
     order = sorted(scores, key=lambda p: (-scores[p], p))
     return [(p, scores[p], reasons[p]) for p in order]
@@ -61,8 +69,8 @@ def finish(first: Ranked, inp: Inputs, limit: int, exclude: Iterable[str] = ()) 
         return out
     fav = inp.favourite()
     if fav is not None and take(
-        (p, float(n), f"popular in category {fav}: {n} orders") for p, n in inp.popular_in(fav)
+        (p, float(n), f"popular in category {fav}: {orders(n)}") for p, n in inp.popular_in(fav)
     ):
         return out
-    take((p, float(n), f"popular overall: {n} orders") for p, n in inp.popular)
+    take((p, float(n), f"popular overall: {orders(n)}") for p, n in inp.popular)
     return out

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ecomcli.recommend.model import Inputs, Ranked
+from ecomcli.recommend.model import Inputs, Ranked, orders
 
 
 def rank(inp: Inputs) -> Ranked:
-    return [(p, float(n), f"popular overall: {n} orders") for p, n in inp.popular]
+    return [(p, float(n), f"popular overall: {orders(n)}") for p, n in inp.popular]
