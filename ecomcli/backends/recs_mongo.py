@@ -14,12 +14,20 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 
+def products_per_order() -> list[dict[str, Any]]:
+    """Pipeline over `orders`: {_id: order_id, ps: its distinct products}."""
+    return [
+        {"$unwind": "$items"},
+        {"$group": {"_id": "$_id", "ps": {"$addToSet": "$items.product_id"}}},
+    ]
+
+
 def co_purchase_counts() -> list[dict[str, Any]]:
     """Pipeline over `orders`: per ordered pair of different products, in how many orders
     both appear ({_id: {a, b}, together}). The basket report counts the same pairs."""
     return [
-        {"$project": {"_id": 0, "a": {"$setUnion": ["$items.product_id", []]}}},
-        {"$project": {"a": 1, "b": "$a"}},
+        *products_per_order(),
+        {"$project": {"_id": 0, "a": "$ps", "b": "$ps"}},
         {"$unwind": "$a"},
         {"$unwind": "$b"},
         {"$match": {"$expr": {"$ne": ["$a", "$b"]}}},
@@ -82,12 +90,13 @@ class MongoNeighbours:
             db["recs_popular"].delete_many({})
             db["recs_neighbours"].delete_many({})
             popular = list(db["orders"].aggregate([
-                {"$project": {"p": {"$setUnion": ["$items.product_id", []]}}},
-                {"$unwind": "$p"},
-                {"$group": {"_id": "$p", "orders": {"$sum": 1}}},
+                *products_per_order(),
+                {"$unwind": "$ps"},
+                {"$group": {"_id": "$ps", "orders": {"$sum": 1}}},
                 {"$lookup": {"from": "products", "localField": "_id", "foreignField": "_id",
                              "as": "product"}},
-                {"$project": {"orders": 1, "category_id": {"$first": "$product.category_id"}}},
+                {"$unwind": {"path": "$product", "preserveNullAndEmptyArrays": True}},
+                {"$project": {"orders": 1, "category_id": "$product.category_id"}},
             ], allowDiskUse=True))
             if popular:
                 db["recs_popular"].insert_many(popular, ordered=False)
@@ -119,7 +128,7 @@ class MongoNeighbours:
         return [(d["_id"], d.get("category_id"), d["orders"]) for d in docs]
 
     def history(self, customer: str) -> list[tuple[Any, ...]]:
-        docs = self.db["orders"].find({"customer_id": customer}, {"items.product_id": 1})
+        docs = self.db["orders"].find({"customer_id": customer}, {"items": 1})
         return [(i["product_id"], d["_id"]) for d in docs for i in d.get("items", [])]
 
     def products(self, ids: Sequence[str]) -> dict[str, tuple[str, str | None]]:
@@ -130,7 +139,7 @@ class MongoNeighbours:
 
     def lines(self) -> Iterator[tuple[Any, ...]]:
         docs = self.db["orders"].find(
-            {}, {"customer_id": 1, "purchased_at": 1, "items.product_id": 1}
+            {}, {"customer_id": 1, "purchased_at": 1, "items": 1}
         ).sort([("customer_id", 1), ("purchased_at", 1), ("_id", 1)])
         for d in docs:
             for i in d.get("items", []):
