@@ -6,14 +6,12 @@ from __future__ import annotations
 import csv
 import json
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import BACKENDS, empty
+from test_reports_parity import stores  # noqa: F401 - the fixture: one store per backend
 from typer.testing import CliRunner
 
-import ecomcli
 from ecomcli import Mode, schema
 from ecomcli.cli import app
 from ecomcli.generate import GenerateOptions, generate
@@ -197,28 +195,7 @@ def test_the_last_order_of_each_repeat_customer_is_held_out() -> None:
 # --- the same lists everywhere ----------------------------------------------------------------
 
 
-@pytest.fixture
-def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
-    urls = {}
-    if "sqlite" in BACKENDS:
-        urls["sqlite"] = f"sqlite:///{tmp_path / 'parity.db'}"
-    if "mysql" in BACKENDS:
-        urls["mysql"] = request.getfixturevalue("mysql_server")
-    if "mongodb" in BACKENDS:
-        urls["mongodb"] = f"{request.getfixturevalue('mongo_server')}/recs_{uuid.uuid4().hex[:8]}"
-    opened = {name: ecomcli.connect(url) for name, url in urls.items()}
-    for store in opened.values():
-        store.init_schema()
-        if store.backend == "mysql":
-            empty(store)
-    yield opened
-    for name, store in opened.items():
-        if name == "mongodb":
-            store.client.drop_database(store.db.name)  # type: ignore[attr-defined]
-        store.close()
-
-
-def test_the_same_recommendations_on_every_backend(stores, generated) -> None:
+def test_the_same_recommendations_on_every_backend(stores, generated) -> None:  # noqa: F811
     if len(stores) < 2:
         pytest.skip("parity needs at least two backends (ECOM_TEST_BACKENDS)")
     data, _ = generated
