@@ -12,9 +12,11 @@ import pytest
 from test_reports_parity import stores  # noqa: F401 - the fixture: one store per backend
 from typer.testing import CliRunner
 
+import ecomcli
 from ecomcli import Mode, schema
 from ecomcli.cli import app
 from ecomcli.generate import GenerateOptions, generate
+from ecomcli.recommend import tables
 from ecomcli.recommend.evaluate import evaluate, metrics, split
 from ecomcli.repository import Repository
 from ecomcli.validation import Validator
@@ -153,7 +155,9 @@ def test_cli_formats_and_the_evaluation_table(shop: Repository, db_url: str, gen
     assert all(0 <= r["hr"] <= 1 and r["seconds"] >= 0 for r in scored.values())
 
 
-def test_a_new_order_changes_the_neighbours_without_refresh(shop: Repository, generated) -> None:
+def test_a_new_order_changes_the_neighbours_without_refresh(
+    shop: Repository, db_url: str, generated, monkeypatch: pytest.MonkeyPatch
+) -> None:
     data, _ = generated
     baskets: dict[str, set[str]] = {}
     for i in data["order_items"]:
@@ -166,7 +170,12 @@ def test_a_new_order_changes_the_neighbours_without_refresh(shop: Repository, ge
     stranger = next(p for p in rare if not any({a, p} <= b for b in baskets.values()))
     assert stranger not in set(shop.similar(a, limit=60).product_id[:5])
     add_orders(shop, data["customers"][0]["customer_id"], [[a, stranger]] * 40)
-    assert shop.similar(a).product_id[0] == stranger
+    with ecomcli.connect(db_url) as other:  # another program (another `ecom` command)
+        assert other.similar(a).product_id[0] == stranger
+    monkeypatch.setattr(tables, "CHECK_EVERY", 0.0)  # this open store checks on every call
+    second = next(p for p in rare if p != stranger)
+    add_orders(shop, data["customers"][0]["customer_id"], [[a, second]] * 80)
+    assert shop.similar(a).product_id[0] == second
 
 
 # --- the evaluation's arithmetic --------------------------------------------------------------
