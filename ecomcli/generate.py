@@ -8,6 +8,8 @@ What the data looks like (so that every question of the seed has an answer):
 - product popularity is Zipf-like: a tenth of the products carry most of the units;
 - most customers order once, a minority many times, 15-25% never order;
 - planted co-purchase pairs (listed in `manifest.json`) are bought together far above chance;
+- customers have taste (listed in `manifest.json` under `taste`): a favourite category that
+  a share of their lines comes from, and a few staples (consumables) they buy again;
 - each delivery partner has its own late-delivery share; late orders get worse reviews;
 - every order is paid by one payment whose amount is the order total
   (sum of quantity * unit_price + freight over its lines);
@@ -126,6 +128,9 @@ CARD_BRANDS = {
 }
 LINES_PER_ORDER = ((1, 35), (2, 25), (3, 17), (4, 11), (5, 7), (6, 5))
 QUANTITY = ((1, 80), (2, 14), (3, 4), (4, 1), (5, 1))
+# customers' taste: shares of order lines that are a staple / from the favourite category
+TASTE_STAPLE = 0.25
+TASTE_CATEGORY = 0.4
 MONTH_WEIGHT = (0.85, 0.78, 0.88, 0.92, 0.97, 0.93, 0.9, 0.95, 1.0, 1.08, 1.45, 1.7)
 WEEKDAY_WEIGHT = (1.08, 1.06, 1.02, 1.0, 0.96, 0.9, 0.98)  # Monday first
 HOUR_WEIGHT = (
@@ -419,6 +424,7 @@ class Generator:
         self.files: dict[str, EntityFile] = {}
         self.dirt: Dirt | None = None
         self.pairs: list[tuple[int, int]] = []
+        self.taste: dict[str, Any] = {}
         self.movement = 0
 
     def rng(self, name: str) -> random.Random:
@@ -487,6 +493,7 @@ class Generator:
             "rows": counts,
             "bad_rows": bad,
             "planted_pairs": [list(p) for p in pairs],
+            "taste": self.taste,
             "password": f"sample-{opts.seed}",
             "stock_movements": "initial + monthly sale/return totals + restocks + a final "
             "adjust for products ending below 10: sum(delta) per product = units_in_stock",
@@ -726,6 +733,7 @@ class Generator:
             self.pairs.append((min(a, b), max(a, b)))
             partner[a], partner[b] = b, a
         stock = Stock(self, cat, popularity, total_pop)
+        pick_taste = self.tastes(cat, popularity, people)
         pick_lines = _picker(rng, LINES_PER_ORDER)
         pick_qty = _picker(rng, QUANTITY)
         pick_partner = _picker(rng, [(i, p[1]) for i, p in enumerate(PARTNERS)])
@@ -754,7 +762,9 @@ class Generator:
                 # lines
                 lines: list[int] = []
                 for _ in range(pick_lines()):
-                    p = bisect(cum, rand() * total_pop)
+                    p = pick_taste(c)
+                    if p < 0:
+                        p = bisect(cum, rand() * total_pop)
                     if p not in lines:
                         lines.append(p)
                         q = partner.get(p)
@@ -884,6 +894,51 @@ class Generator:
                 cart_no += 1
                 self.basket(cart_no, c, "open", opened, randint(opened, now), cat, cum, rng)
         return stock
+
+    def tastes(
+        self, cat: Catalog, popularity: list[float], people: Customers
+    ) -> Callable[[int], int]:
+        """Give each customer a favourite category and up to three staples (products bought
+        again and again), record them in the manifest, and return a picker: a line of
+        customer c is a staple (TASTE_STAPLE), from the favourite category by popularity
+        (TASTE_CATEGORY), or -1 (the global popularity). Its own random stream, so the
+        taste of a customer does not depend on the orders drawn before."""
+        rng = self.rng("taste")
+        by_category: dict[str, list[int]] = {}
+        for p, row in enumerate(cat.rows):
+            by_category.setdefault(row[2], []).append(p)
+        categories = sorted(by_category)
+        cums = {k: list(accumulate(popularity[p] for p in ps)) for k, ps in by_category.items()}
+        favourite: list[str] = []
+        staples: list[list[int]] = []
+        for _ in range(self.opts.customers):
+            k = rng.choice(categories)
+            ps, cum = by_category[k], cums[k]
+            favourite.append(k)
+            chosen = {ps[bisect(cum, rng.random() * cum[-1])] for _ in range(rng.randint(1, 3))}
+            staples.append(sorted(chosen))
+        self.taste = {
+            "rule": f"a line is a staple with probability {TASTE_STAPLE}, else from the "
+            f"favourite category with probability {TASTE_CATEGORY}, else by global popularity",
+            "customers": {
+                self.customer_id(c + 1): {
+                    "category": favourite[c], "staples": [cat.ids[p] for p in staples[c]]
+                }
+                for c in range(self.opts.customers)
+            },
+        }
+        rand = rng.random
+
+        def pick(c: int) -> int:
+            r = rand()
+            if r < TASTE_STAPLE:
+                return staples[c][int(rand() * len(staples[c]))]
+            if r < TASTE_STAPLE + (1 - TASTE_STAPLE) * TASTE_CATEGORY:
+                k = favourite[c]
+                return by_category[k][bisect(cums[k], rand() * cums[k][-1])]
+            return -1
+
+        return pick
 
     def basket(
         self, cart_no: int, c: int, status: str, opened: int, updated: int, cat: Catalog,

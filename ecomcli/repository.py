@@ -335,6 +335,23 @@ class Repository(ABC):
 
         self.atomic(work)
 
+    def neighbour_tables(self) -> Any:
+        """The recommender's stored tables on this backend (`ecomcli.backends.recs_*`)."""
+        raise UsageError(f"recommendations are not available on {self.backend}")
+
+    def recommend(self, customer: str, limit: int = 10, **options: Any) -> pd.DataFrame:
+        """Products to show a customer (product_id, name, score, reason): see
+        `ecomcli.recommend.recommend`."""
+        from ecomcli import recommend
+
+        return recommend.recommend(self, customer, limit, **options).frame()
+
+    def similar(self, product: str, limit: int = 10) -> pd.DataFrame:
+        """Products bought with `product` (product_id, name, score, reason)."""
+        from ecomcli import recommend
+
+        return recommend.similar(self, product, limit).frame()
+
     def report(self, name: str, **params: Any) -> pd.DataFrame:
         """Run a report and return it as a pandas DataFrame (the notebook entry point)."""
         from ecomcli import reports

@@ -862,6 +862,11 @@ class MongoRepository(Repository):
 
     # reports -----------------------------------------------------------------------------
 
+    def neighbour_tables(self) -> Any:
+        from ecomcli.backends.recs_mongo import MongoNeighbours
+
+        return MongoNeighbours(self)
+
     def run_report(self, report: ReportQuery, p: dict[str, Any]) -> Table:
         """`report.pipeline(p)` aggregated; money (Decimal128, or an int sum) as Decimal
         with two places."""

@@ -623,6 +623,11 @@ class SQLRepository(Repository):
             raise NotFoundError(f"products {product_id!r} not found")
         return row["units_in_stock"] if changed else None
 
+    def neighbour_tables(self) -> Any:
+        from ecomcli.backends.recs_sql import SQLNeighbours
+
+        return SQLNeighbours(self)
+
     def run_report(self, report: ReportQuery, p: dict[str, Any]) -> Table:
         """`report.sql(dialect, p)`, or `report.summarized_sql` over the summaries it
         reads (`report.summaries(p)`) once they are fresh; money (integer cents) as

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from ecomcli import __version__
-from ecomcli.cli import browse, data, images, records, report, sample, store
+from ecomcli.cli import browse, data, images, recommend, records, report, sample, store
 from ecomcli.cli.common import (
     App,
     CsvFlag,
@@ -64,7 +64,7 @@ def root(
     set_globals(quiet=quiet, verbose=verbose, db=db, fmt=fmt)
 
 
-for module in (store, data, report, records, sample, browse, images):
+for module in (store, data, report, records, sample, browse, images, recommend):
     module.register(app)
 
 
