@@ -772,6 +772,24 @@ _SPECS = (
 REPORTS: dict[str, ReportSpec] = {s.name: s for s in _SPECS}
 
 
+# SHIM (intel, issue 21): the report modules of reports/defs/ (issue 20's registry
+# replaces this): each one's SPEC is a report, its sql(d, p) / pipeline(p) builds it.
+def _modules() -> dict[str, Any]:
+    import importlib
+    import pkgutil
+
+    from ecomcli.reports import defs
+
+    found = {}
+    for info in pkgutil.iter_modules(defs.__path__):
+        module = importlib.import_module(f"{defs.__name__}.{info.name}")
+        found[module.SPEC.name] = module
+    return found
+
+
+MODULES: dict[str, Any] = {}  # filled at the end of this module (they import it)
+
+
 def spec(name: str) -> ReportSpec:
     found = REPORTS.get(name)
     if found is None:
@@ -819,3 +837,7 @@ def run(store: Repository, name: str, params: Params | None = None) -> ReportRes
 
 
 __all__ = ["REPORTS", "Chart", "Option", "ReportResult", "ReportSpec", "Table", "run", "spec"]
+
+# SHIM (intel, issue 21): the report modules, once every name above exists
+MODULES.update(_modules())
+REPORTS.update({n: m.SPEC for n, m in MODULES.items()})

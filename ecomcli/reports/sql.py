@@ -699,6 +699,10 @@ def build(name: str, dialect: str, params: Params, *, summarized: bool = False) 
 
     `params` may be raw (it is checked and completed by the report's spec)."""
     s = spec(name)
+    from ecomcli.reports import MODULES  # SHIM: a report module builds its own statement
+
+    if name in MODULES:
+        return MODULES[name].sql(SQL(dialect, summarized), s.params(params))  # type: ignore[no-any-return]
     if name not in BUILDERS:
         raise AssertionError(f"report {name} is computed in Python, not in SQL")
     return BUILDERS[name](SQL(dialect, summarized), s.params(params))

@@ -1,0 +1,1 @@
+"""One module per report: its `SPEC`, `sql(d, p)`, `pipeline(p)` and finisher."""
