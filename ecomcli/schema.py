@@ -225,6 +225,8 @@ ENTITIES: tuple[Entity, ...] = (
             F("phone", "string", length=32),
             F("city", "string", length=100),
             F("state", "string", length=64),
+            F("lead_time_days", "int", min=0, max=365,
+              doc="days from a purchase order to the delivery (restock report: 7 when empty)"),
         ),
         key=("supplier_id",),
         doc="who supplies products",

@@ -25,7 +25,14 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from ecomcli.backends.sql import META_TABLE, SQLRepository, _sql_type, index_name, schema_file
+from ecomcli.backends.sql import (
+    META_TABLE,
+    SQLRepository,
+    _sql_type,
+    add_missing_columns,
+    index_name,
+    schema_file,
+)
 from ecomcli.config import DbUrl
 from ecomcli.errors import (
     ConflictError,
@@ -395,6 +402,7 @@ class MySQLRepository(SQLRepository):
         summaries.drop_outdated(self)
         self._run_script(schema_file("mysql").read_text())
         self._upgrade_indexes()
+        add_missing_columns(self)
         with self.transaction():
             summaries.forget(self)
         self._has_summaries = None

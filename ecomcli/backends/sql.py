@@ -30,7 +30,7 @@ from ecomcli.repository import (
     missing_required,
     with_defaults,
 )
-from ecomcli.schema import Entity, Field
+from ecomcli.schema import ENTITIES, Entity, Field
 
 Dialect = Literal["sqlite", "mysql"]
 META_TABLE = "ecom_meta"
@@ -92,22 +92,45 @@ def quote_for(dialect: Dialect) -> Callable[[str], str]:
     return (lambda n: f'"{n}"') if dialect == "sqlite" else (lambda n: f"`{n}`")
 
 
+def column_ddl(f: Field, dialect: Dialect) -> str:
+    q = quote_for(dialect)
+    parts = [q(f.name), _sql_type(f, dialect)]
+    if f.required:
+        parts.append("NOT NULL")
+    if f.default is not None:
+        default = f.default if isinstance(f.default, int) else f"'{f.default}'"
+        parts.append(f"DEFAULT {default}")
+    if f.unique:
+        parts.append("UNIQUE")
+    checks = _checks(f, dialect, q)
+    if checks:
+        parts.append(f"CHECK ({' AND '.join(checks)})")
+    return " ".join(parts)
+
+
+def add_missing_columns(repo: SQLRepository) -> list[str]:
+    """`ALTER TABLE ... ADD COLUMN` for each optional field a table made by an earlier ecom
+    lacks (`CREATE TABLE IF NOT EXISTS` leaves an existing table as it was), e.g.
+    `suppliers.lead_time_days`; returns `table.column` of each one added."""
+    added = []
+    for e in ENTITIES:
+        cur = repo.execute(f"SELECT * FROM {repo.q(e.name)} WHERE 1 = 0")
+        have = {d[0] for d in cur.description}
+        cur.fetchall()
+        cur.close()
+        for f in e.fields:
+            if f.name not in have and not f.required:
+                ddl_ = column_ddl(f, repo.dialect)  # type: ignore[arg-type]
+                repo.execute(f"ALTER TABLE {repo.q(e.name)} ADD COLUMN {ddl_}").close()
+                added.append(f"{e.name}.{f.name}")
+    return added
+
+
 def table_ddl(e: Entity, dialect: Dialect) -> str:
     q = quote_for(dialect)
     lines: list[tuple[str, str]] = []  # (definition, trailing comment)
     for f in e.fields:
-        parts = [q(f.name), _sql_type(f, dialect)]
-        if f.required:
-            parts.append("NOT NULL")
-        if f.default is not None:
-            default = f.default if isinstance(f.default, int) else f"'{f.default}'"
-            parts.append(f"DEFAULT {default}")
-        if f.unique:
-            parts.append("UNIQUE")
-        checks = _checks(f, dialect, q)
-        if checks:
-            parts.append(f"CHECK ({' AND '.join(checks)})")
-        lines.append((" ".join(parts), _comment(f, dialect)))
+        lines.append((column_ddl(f, dialect), _comment(f, dialect)))
     lines.append((f"PRIMARY KEY ({', '.join(q(k) for k in e.key)})", ""))
     for f in e.references:
         parent = schema.BY_NAME[f.ref]  # type: ignore[index]

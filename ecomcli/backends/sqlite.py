@@ -17,7 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ecomcli.backends.sql import META_TABLE, SQLRepository, schema_file
+from ecomcli.backends.sql import META_TABLE, SQLRepository, add_missing_columns, schema_file
 from ecomcli.config import DbUrl
 from ecomcli.errors import (
     ConflictError,
@@ -154,6 +154,7 @@ class SQLiteRepository(SQLRepository):
         with self.transaction():
             summaries.drop_outdated(self)
             self._run_script(schema_file("sqlite").read_text())
+            add_missing_columns(self)
             summaries.forget(self)
         self._has_summaries = None
         created = [name for name in wanted if name not in before]

@@ -85,6 +85,18 @@ def report(
     periods: Annotated[
         int | None, typer.Option("--periods", help="forecast: periods to project.")
     ] = None,
+    # SHIM (intel, issue 21): the intelligence reports' options (issue 20 generates them)
+    as_of: Annotated[str | None, typer.Option("--as-of", help="rfm, restock, clv: DAY.")] = None,
+    segment: Annotated[str | None, typer.Option("--segment", help="rfm: one segment.")] = None,
+    min_support: Annotated[
+        str | None, typer.Option("--min-support", help="basket: percent of orders.")
+    ] = None,
+    min_count: Annotated[int | None, typer.Option("--min-count", help="basket: orders.")] = None,
+    product: Annotated[str | None, typer.Option("--product", help="basket: its partners.")] = None,
+    window: Annotated[int | None, typer.Option("--window", help="restock: days.")] = None,
+    cover: Annotated[int | None, typer.Option("--cover", help="restock: days.")] = None,
+    safety: Annotated[int | None, typer.Option("--safety", help="restock: days.")] = None,
+    horizon: Annotated[int | None, typer.Option("--horizon", help="clv: months.")] = None,
     fmt: FormatOption = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the result to FILE.")
@@ -116,6 +128,11 @@ def report(
         "payment_method": payment_method,
         "top": top or None,
         "periods": periods,
+        **{  # SHIM (intel, issue 21)
+            "as_of": as_of, "segment": segment, "min_support": min_support,
+            "min_count": min_count, "product": product, "window": window, "cover": cover,
+            "safety": safety, "horizon": horizon,
+        },
     }
     params = {k: v for k, v in given.items() if v is not None}
     spec.params(params)  # a wrong option is a usage error before connecting

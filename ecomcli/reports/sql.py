@@ -118,6 +118,15 @@ class SQL:
     def select(self, *columns: tuple[str, str]) -> str:
         return "SELECT " + ", ".join(f"{expr} AS {self.q(alias)}" for expr, alias in columns)
 
+    # --- added for the intelligence reports ---
+
+    def days_before(self, moment: str, days: int) -> str:
+        """The start of the day `days` days before the day of datetime `moment`, comparable
+        with the datetime columns (restock: the first day of the sales window)."""
+        if self.dialect == "sqlite":  # 'YYYY-MM-DD' sorts before every time of that day
+            return f"date({moment}, '-{int(days)} days')"
+        return f"(DATE({moment}) - INTERVAL {int(days)} DAY)"
+
 
 def low_stock(d: SQL, p: Params) -> Built:
     sql = d.select(

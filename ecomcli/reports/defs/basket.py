@@ -1,0 +1,174 @@
+"""basket: product pairs bought together in the same order, with support, confidence and
+lift (docs/reports.md, "basket").
+
+Counted in the database: the distinct (order, product) pairs of the sales, the pairs of
+products of one order (a self-join / two `$unwind`s), grouped and filtered by
+`--min-count` and `--min-support` there. The statement also returns the number of orders
+of each product sold and of all sales; the finisher computes the ratios exactly and sorts.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
+
+from ecomcli.reports.model import (
+    FROM,
+    LIMIT,
+    TO,
+    Built,
+    Chart,
+    Option,
+    Params,
+    Pipeline,
+    ReportSpec,
+    Table,
+    cols,
+    integer,
+    ratio,
+)
+from ecomcli.reports.mongoparts import sale
+from ecomcli.reports.sqlparts import SALE
+
+if TYPE_CHECKING:
+    from ecomcli.reports.sql import SQL as Dialect
+
+COLUMNS = [
+    "product_a", "name_a", "product_b", "name_b", "orders", "support_pct",
+    "confidence_ab_pct", "confidence_ba_pct", "lift",
+]  # fmt: skip
+
+
+def finish(t: Table, p: Params) -> Table:
+    total, per_product, names, pairs = 0, {}, {}, []
+    for kind, a, b, n, name in t.select(["kind", "product_a", "product_b", "orders", "name"]):
+        if kind == "all":
+            total = integer(n)
+        elif kind == "product":
+            per_product[a], names[a] = integer(n), name
+        else:
+            pairs.append((a, b, integer(n)))
+    rows = []
+    for a, b, n in pairs:
+        if p["product"] and b == p["product"]:  # the product asked for first
+            a, b = b, a
+        na, nb = per_product[a], per_product[b]
+        lift = Fraction(n * total, na * nb)
+        rows.append((
+            (-lift, -n, a, b),
+            (a, names[a], b, names[b], n, ratio(100 * n, total), ratio(100 * n, na),
+             ratio(100 * n, nb), ratio(lift.numerator, lift.denominator)),
+        ))  # fmt: skip
+    rows.sort(key=lambda r: r[0])  # highest lift, then most orders, then the ids
+    out = [r[1] for r in rows]
+    return Table(COLUMNS, out[: p["limit"]] if p["limit"] else out)
+
+
+SPEC = ReportSpec(
+    "basket",
+    "product pairs bought in the same order: support, confidence and lift, highest lift first",
+    (
+        FROM,
+        TO,
+        Option("min_support", "decimal", "pairs in at least this % of orders", Decimal("0.5")),
+        Option("min_count", "int", "pairs in at least N orders", 1),
+        Option("product", "text", "the partners of this product (its id)"),
+        LIMIT("at most N pairs", 20),
+    ),
+    cols(*COLUMNS),
+    finish,
+    chart=lambda p: Chart("bar", "product_b" if p["product"] else "product_a", "lift", "lift"),
+)
+
+
+def support_terms(p: Params) -> tuple[int, int]:
+    """--min-support as an exact fraction num / den of a percent."""
+    num, den = Decimal(p["min_support"] or 0).as_integer_ratio()
+    return num, den
+
+
+def sql(d: Dialect, p: Params) -> Built:
+    binds: list[Any] = []
+    lines = (
+        "SELECT DISTINCT i.order_id, i.product_id FROM orders o"
+        f" JOIN order_items i ON i.order_id = o.order_id WHERE {SALE}"
+        f"{d.between('o.purchased_at', p, binds)}"
+    )
+    num, den = support_terms(p)
+    only = ""
+    if p["product"]:
+        only = f" WHERE (a.product_id = {d.ph} OR b.product_id = {d.ph})"
+        binds += [p["product"], p["product"]]
+    pairs = (
+        "SELECT a.product_id AS a, b.product_id AS b, COUNT(*) AS n FROM s a"
+        f" JOIN s b ON b.order_id = a.order_id AND b.product_id > a.product_id{only}"
+        f" GROUP BY a.product_id, b.product_id HAVING COUNT(*) >= {int(p['min_count'])}"
+        f" AND 100 * {den} * COUNT(*) >= {num} * (SELECT t.n FROM t)"
+    )
+    kind, a, b, n, name = (d.q(c) for c in ("kind", "product_a", "product_b", "orders", "name"))
+    sql = (
+        f"WITH s AS ({lines}), t AS (SELECT COUNT(DISTINCT s.order_id) AS n FROM s)"
+        f" SELECT 'pair' AS {kind}, x.a AS {a}, x.b AS {b}, x.n AS {n}, NULL AS {name}"
+        f" FROM ({pairs}) x"
+        " UNION ALL SELECT 'product', g.product_id, NULL, g.n, pr.name FROM (SELECT"
+        " s.product_id, COUNT(*) AS n FROM s GROUP BY s.product_id) g"
+        " JOIN products pr ON pr.product_id = g.product_id"
+        " UNION ALL SELECT 'all', NULL, NULL, t.n, NULL FROM t"
+    )
+    return sql, binds
+
+
+def pipeline(p: Params) -> Pipeline:
+    num, den = support_terms(p)
+    match = sale(p, with_lines=True)
+    products = {"$setUnion": ["$items.product_id", []]}  # each product of an order once
+    pair_match: dict[str, Any] = {"$expr": {"$lt": ["$a", "$b"]}}
+    if p["product"]:
+        pair_match["$or"] = [{"a": p["product"]}, {"b": p["product"]}]
+    pairs = [
+        {"$match": match},
+        # every sale counted once on each order (a window over all of them, no sort)
+        {"$setWindowFields": {"output": {"total": {"$count": {}}}}},
+        {"$project": {"_id": 0, "a": products, "b": products, "total": 1}},
+        {"$unwind": "$a"},
+        {"$unwind": "$b"},
+        {"$match": pair_match},
+        {"$group": {"_id": {"a": "$a", "b": "$b"}, "n": {"$sum": 1},
+                    "total": {"$first": "$total"}}},
+        {
+            "$match": {
+                "n": {"$gte": int(p["min_count"])},
+                "$expr": {
+                    "$gte": [
+                        {"$multiply": [100 * den, "$n"]},
+                        {"$multiply": [num, "$total"]},
+                    ]
+                },
+            }
+        },
+        {"$project": {"_id": 0, "kind": "pair", "product_a": "$_id.a", "product_b": "$_id.b",
+                      "orders": "$n"}},
+    ]  # fmt: skip
+    per_product = [
+        {"$match": match},
+        {"$project": {"_id": 0, "p": products}},
+        {"$unwind": "$p"},
+        {"$group": {"_id": "$p", "n": {"$sum": 1}}},
+        {"$lookup": {"from": "products", "localField": "_id", "foreignField": "product_id",
+                     "as": "pr"}},
+        {"$unwind": "$pr"},
+        {"$project": {"_id": 0, "kind": "product", "product_a": "$_id", "orders": "$n",
+                      "name": "$pr.name"}},
+    ]  # fmt: skip
+    everything = [
+        {"$match": match},
+        {"$count": "orders"},
+        {"$project": {"kind": "all", "orders": 1}},
+    ]
+    return "orders", [
+        *pairs,
+        {"$unionWith": {"coll": "orders", "pipeline": per_product}},
+        {"$unionWith": {"coll": "orders", "pipeline": everything}},
+    ]
+
