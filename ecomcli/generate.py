@@ -503,13 +503,14 @@ class Generator:
         for cat_id, name, parent, *_ in CATEGORY_TREE:
             self.emit("categories", [cat_id, name, parent])
         n_sup = max(3, round(opts.products / 12))
+        lead_times = self.rng("lead_times")  # its own stream: the other files are unchanged
         for i in range(n_sup):
             company = fake.company()
             domain = _ascii(company)[:20] or f"supplier{i + 1}"
             self.emit(
                 "suppliers",
                 [f"S{i + 1:04d}", company, f"sales@{domain}.com", fake.phone_number(),
-                 fake.city(), _state(fake)],
+                 fake.city(), _state(fake), lead_times.randint(2, 21)],
             )
         for i, (name, *_) in enumerate(PARTNERS):
             domain = _ascii(name)

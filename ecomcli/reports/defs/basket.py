@@ -122,20 +122,26 @@ def sql(d: Dialect, p: Params) -> Built:
 def pipeline(p: Params) -> Pipeline:
     num, den = support_terms(p)
     match = sale(p, with_lines=True)
-    products = {"$setUnion": ["$items.product_id", []]}  # each product of an order once
+    ids = {"$map": {"input": "$items", "as": "i", "in": "$$i.product_id"}}
+    products = {"$setUnion": [ids, []]}  # each product of an order once
     pair_match: dict[str, Any] = {"$expr": {"$lt": ["$a", "$b"]}}
     if p["product"]:
         pair_match["$or"] = [{"a": p["product"]}, {"b": p["product"]}]
     pairs = [
         {"$match": match},
         # every sale counted once on each order (a window over all of them, no sort)
-        {"$setWindowFields": {"output": {"total": {"$count": {}}}}},
+        {"$setWindowFields": {"output": {"total": {"$sum": 1}}}},
         {"$project": {"_id": 0, "a": products, "b": products, "total": 1}},
         {"$unwind": "$a"},
         {"$unwind": "$b"},
         {"$match": pair_match},
-        {"$group": {"_id": {"a": "$a", "b": "$b"}, "n": {"$sum": 1},
-                    "total": {"$first": "$total"}}},
+        {
+            "$group": {
+                "_id": {"a": "$a", "b": "$b"},
+                "n": {"$sum": 1},
+                "total": {"$first": "$total"},
+            }
+        },
         {
             "$match": {
                 "n": {"$gte": int(p["min_count"])},
@@ -147,28 +153,47 @@ def pipeline(p: Params) -> Pipeline:
                 },
             }
         },
-        {"$project": {"_id": 0, "kind": "pair", "product_a": "$_id.a", "product_b": "$_id.b",
-                      "orders": "$n"}},
-    ]  # fmt: skip
+        {
+            "$project": {
+                "_id": 0,
+                "kind": {"$literal": "pair"},
+                "product_a": "$_id.a",
+                "product_b": "$_id.b",
+                "orders": "$n",
+            }
+        },
+    ]
     per_product = [
         {"$match": match},
         {"$project": {"_id": 0, "p": products}},
         {"$unwind": "$p"},
         {"$group": {"_id": "$p", "n": {"$sum": 1}}},
-        {"$lookup": {"from": "products", "localField": "_id", "foreignField": "product_id",
-                     "as": "pr"}},
+        {
+            "$lookup": {
+                "from": "products",
+                "localField": "_id",
+                "foreignField": "product_id",
+                "as": "pr",
+            }
+        },
         {"$unwind": "$pr"},
-        {"$project": {"_id": 0, "kind": "product", "product_a": "$_id", "orders": "$n",
-                      "name": "$pr.name"}},
-    ]  # fmt: skip
+        {
+            "$project": {
+                "_id": 0,
+                "kind": {"$literal": "product"},
+                "product_a": "$_id",
+                "orders": "$n",
+                "name": "$pr.name",
+            }
+        },
+    ]
     everything = [
         {"$match": match},
-        {"$count": "orders"},
-        {"$project": {"kind": "all", "orders": 1}},
+        {"$group": {"_id": None, "orders": {"$sum": 1}}},
+        {"$project": {"_id": 0, "kind": {"$literal": "all"}, "orders": 1}},
     ]
     return "orders", [
         *pairs,
         {"$unionWith": {"coll": "orders", "pipeline": per_product}},
         {"$unionWith": {"coll": "orders", "pipeline": everything}},
     ]
-

@@ -82,10 +82,7 @@ def sql(d: Dialect, p: Params) -> Built:
         ("COUNT(DISTINCT t.customer_id)", "active"),
         (d.cents("SUM(t.revenue)"), "revenue"),
     )
-    sql += (
-        f" FROM t JOIN ({first}) f ON f.customer_id = t.customer_id"
-        f" GROUP BY {cohort}, {label}"
-    )
+    sql += f" FROM t JOIN ({first}) f ON f.customer_id = t.customer_id GROUP BY {cohort}, {label}"
     return f"WITH t AS ({per_order}) {sql}", []
 
 

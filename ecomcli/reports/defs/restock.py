@@ -27,7 +27,7 @@ from ecomcli.reports.model import (
     integer,
     ratio,
 )
-from ecomcli.reports.mongoparts import DAY_MS, sale
+from ecomcli.reports.mongoparts import DAY_MS, lookup, sale
 from ecomcli.reports.sqlparts import SALE
 
 if TYPE_CHECKING:
@@ -52,12 +52,22 @@ def finish(t: Table, p: Params) -> Table:
         if sold:
             cover = Fraction(stock * window, sold)
             left = cover - lead  # days until the order must go out (negative: late)
-            row = (pid, name, stock, sold, ratio(sold, window), ratio(cover.numerator,
-                   cover.denominator, 1), lead, ratio(left.numerator, left.denominator, 1), qty)
+            row = (
+                pid,
+                name,
+                stock,
+                sold,
+                ratio(sold, window),
+                ratio(cover.numerator, cover.denominator, 1),
+                lead,
+                ratio(left.numerator, left.denominator, 1),
+                qty,
+            )
             keyed.append(((0, left, pid), row))
         else:  # nothing sold in the window: no velocity, no cover to reach
-            keyed.append(((1, 0, pid), (pid, name, stock, 0, ratio(0, window), None, lead,
-                                        None, 0)))
+            keyed.append(
+                ((1, 0, pid), (pid, name, stock, 0, ratio(0, window), None, lead, None, 0))
+            )
     keyed.sort(key=lambda k: k[0])
     rows = [r for _, r in keyed]
     return Table(COLUMNS, rows[: p["limit"]] if p["limit"] else rows)
@@ -132,21 +142,33 @@ def pipeline(p: Params) -> Pipeline:
         *window,
         {"$unwind": "$items"},
         {"$group": {"_id": "$items.product_id", "units": {"$sum": "$items.quantity"}}},
-        {"$unionWith": {"coll": "products", "pipeline": [
-            {"$project": {"_id": "$product_id", "units": {"$literal": 0}}}]}},
+        {
+            "$unionWith": {
+                "coll": "products",
+                "pipeline": [{"$project": {"_id": "$product_id", "units": {"$literal": 0}}}],
+            }
+        },
         {"$group": {"_id": "$_id", "units": {"$sum": "$units"}}},
-        {"$lookup": {"from": "products", "localField": "_id", "foreignField": "product_id",
-                     "as": "pr"}},
+        {
+            "$lookup": {
+                "from": "products",
+                "localField": "_id",
+                "foreignField": "product_id",
+                "as": "pr",
+            }
+        },
         {"$unwind": "$pr"},
-        {"$lookup": {"from": "supplies", "localField": "_id", "foreignField": "product_id",
-                     "as": "sp"}},
-        {"$lookup": {"from": "suppliers", "localField": "sp.supplier_id",
-                     "foreignField": "supplier_id", "as": "s"}},
-        {"$project": {
-            "_id": 0, "product_id": "$_id", "name": "$pr.name",
-            "units_in_stock": "$pr.units_in_stock", "units_sold": "$units",
-            "lead_days": {"$ifNull": [{"$min": {"$map": {"input": "$s", "as": "s", "in": {
-                "$ifNull": ["$$s.lead_time_days", LEAD_TIME_DAYS]}}}}, LEAD_TIME_DAYS]},
-        }},
-    ]  # fmt: skip
-
+        *lookup("supplies", "_id", "product_id", "sp", keep=True),
+        *lookup("suppliers", "sp.supplier_id", "supplier_id", "s", keep=True),
+        {  # back to one document per product: its shortest lead time
+            "$group": {
+                "_id": "$_id",
+                "name": {"$first": "$pr.name"},
+                "units_in_stock": {"$first": "$pr.units_in_stock"},
+                "units_sold": {"$first": "$units"},
+                "lead_days": {"$min": {"$ifNull": ["$s.lead_time_days", LEAD_TIME_DAYS]}},
+            }
+        },
+        {"$addFields": {"product_id": "$_id"}},
+        {"$project": {"_id": 0}},
+    ]

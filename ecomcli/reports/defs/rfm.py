@@ -60,8 +60,10 @@ def listing(p: Params) -> bool:
 
 def finish(t: Table, p: Params) -> Table:
     if not listing(p):
-        found = {s: (integer(n), integer(o), rev) for s, n, o, rev in t.select(
-            ["segment", "customers", "orders", "revenue"])}
+        found = {
+            s: (integer(n), integer(o), rev)
+            for s, n, o, rev in t.select(["segment", "customers", "orders", "revenue"])
+        }
         total = sum(n for n, _, _ in found.values())
         rows = [
             (s, n, ratio(100 * n, total, 1), o, rev, ratio(rev, n))
@@ -100,9 +102,9 @@ SPEC = ReportSpec(
     finish,
     money=("revenue",),
     derived_money=("revenue_per_customer",),
-    chart=lambda p: None
-    if listing(p)
-    else Chart("bar", "segment", "revenue", "revenue (currency units)"),
+    chart=lambda p: (
+        None if listing(p) else Chart("bar", "segment", "revenue", "revenue (currency units)")
+    ),
 )
 
 

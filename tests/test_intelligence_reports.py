@@ -1,0 +1,278 @@
+"""The store-intelligence reports (rfm, cohorts, basket, restock, clv): each one checked
+against pandas computed from the generated CSV files, on every backend, plus the edge
+cases (a customer with one order, one month of history, products never sold, a pair
+that appears once, an as-of date before any sale) and the CLI / DataFrame surfaces."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from conftest import BACKENDS, empty
+
+import ecomcli
+from ecomcli import reports
+from ecomcli.generate import GenerateOptions, generate
+from ecomcli.importing import ImportOptions, import_paths
+from ecomcli.repository import Repository
+
+NOT_SALES = {"pending", "cancelled", "returned"}
+
+
+# --- a generated store, loaded once per backend ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("intel") / "shop"
+    generate(GenerateOptions(folder, customers=250, products=80, orders=2500, seed=21))
+    return folder
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def shop(request: pytest.FixtureRequest, generated: Path, tmp_path_factory) -> Any:  # type: ignore[no-untyped-def]
+    backend = request.param
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('intel-db') / 'shop.db'}"
+    elif backend == "mysql":
+        url = f"{request.getfixturevalue('mysql_server')}_intel"  # dropped with the session's
+    else:
+        url = f"{request.getfixturevalue('mongo_server')}/intel_{uuid.uuid4().hex[:8]}"
+    store = ecomcli.connect(url)
+    store.init_schema()
+    if backend == "mysql":
+        empty(store)
+    import_paths(store, [generated], ImportOptions())
+    yield store
+    if backend == "mongodb":
+        store.client.drop_database(store.db.name)  # type: ignore[attr-defined]
+    store.close()
+
+
+def csv_frames(folder: Path) -> dict[str, pd.DataFrame]:
+    return {
+        name: pd.read_csv(folder / f"{name}.csv", dtype=str, keep_default_na=False)
+        for name in ("orders", "order_items", "products", "supplies", "suppliers", "customers")
+    }
+
+
+def cents(text: str) -> int:
+    return int(Decimal(text) * 100)
+
+
+def sale_orders(t: dict[str, pd.DataFrame], until: date | None = None) -> pd.DataFrame:
+    """One row per sale (status not excluded, at least one line) with its revenue in cents."""
+    lines = t["order_items"].assign(
+        cents=lambda f: f.quantity.astype(int) * f.unit_price.map(cents),
+        quantity=lambda f: f.quantity.astype(int),
+    )
+    revenue = lines.groupby("order_id").cents.sum().rename("cents")
+    o = t["orders"][~t["orders"].status.isin(NOT_SALES)].join(revenue, on="order_id", how="inner")
+    o = o.assign(when=pd.to_datetime(o.purchased_at))
+    if until is not None:
+        o = o[o.when < pd.Timestamp(until + timedelta(days=1))]
+    return o
+
+
+def run(store: Repository, name: str, **params: Any) -> list[dict[str, Any]]:
+    return reports.run(store, name, params).rows
+
+
+def money(cents_: int) -> Decimal:
+    return Decimal(int(cents_)).scaleb(-2)
+
+
+def half_up(num: int, den: int, places: int = 2) -> Decimal:
+    return (Decimal(int(num)) / Decimal(int(den))).quantize(
+        Decimal(1).scaleb(-places), "ROUND_HALF_UP"
+    )
+
+
+# --- rfm --------------------------------------------------------------------------------
+
+
+def segment_of(r: int, f: int) -> str:
+    """The rule table of docs/reports.md, written out independently."""
+    if r >= 4 and f >= 4:
+        return "champions"
+    if r >= 3 and f >= 3:
+        return "loyal"
+    if r >= 4:
+        return "promising" if f == 2 else "new"
+    if r == 3:
+        return "need-attention"
+    if r == 1 and f >= 4:
+        return "cant-lose"
+    if f >= 3:
+        return "at-risk"
+    return "hibernating" if r == 2 else "lost"
+
+
+def oracle_rfm(t: dict[str, pd.DataFrame], as_of: date | None = None) -> pd.DataFrame:
+    o = sale_orders(t, as_of)
+    g = o.groupby("customer_id").agg(
+        orders=("order_id", "count"), cents=("cents", "sum"), last=("when", "max")
+    )
+    g["last_day"] = g["last"].dt.date
+    n = len(g)
+    for col, score in (("last_day", "r"), ("orders", "f"), ("cents", "m")):
+        rank = g[col].rank(method="min").astype(int)  # ties share the lowest rank
+        g[score] = 1 + (5 * (rank - 1)) // n
+    g["segment"] = [segment_of(r, f) for r, f in zip(g.r, g.f, strict=True)]
+    day = as_of or max(g.last_day)
+    g["recency_days"] = [(day - d).days for d in g.last_day]
+    return g
+
+
+def test_rfm_scores_and_segments_match_pandas(shop: Repository, generated: Path) -> None:
+    want = oracle_rfm(csv_frames(generated))
+    got = {r["customer_id"]: r for r in run(shop, "rfm", list=True)}
+    assert set(got) == set(want.index)
+    for cid, w in want.iterrows():
+        r = got[cid]
+        assert (r["r"], r["f"], r["m"]) == (w.r, w.f, w.m), cid
+        assert r["segment"] == w.segment and r["rfm"] == f"{w.r}{w.f}{w.m}"
+        assert (r["orders"], r["revenue"], r["recency_days"]) == (
+            w.orders,
+            money(w.cents),
+            w.recency_days,
+        )
+    segments = run(shop, "rfm")  # --by segment, the default
+    counts = want.groupby("segment").agg(customers=("r", "size"), cents=("cents", "sum"))
+    assert [s["segment"] for s in segments] == [
+        s for s in reports.spec("rfm").option("segment").choices if s in counts.index
+    ]
+    for s in segments:
+        c = counts.loc[s["segment"]]
+        assert (s["customers"], s["revenue"]) == (c.customers, money(c.cents))
+        assert s["share_pct"] == half_up(100 * c.customers, len(want), 1)
+
+
+def test_rfm_as_of_and_segment_list(shop: Repository, generated: Path) -> None:
+    as_of = date(2025, 3, 31)
+    want = oracle_rfm(csv_frames(generated), as_of)
+    lost = run(shop, "rfm", as_of=as_of, segment="lost")
+    assert {r["customer_id"] for r in lost} == set(want.index[want.segment == "lost"])
+    assert all(r["recency_days"] == want.loc[r["customer_id"]].recency_days for r in lost)
+    assert (
+        run(shop, "rfm", segment="champions", limit=3) == run(shop, "rfm", segment="champions")[:3]
+    )
+
+
+# --- cohorts ----------------------------------------------------------------------------
+
+
+def oracle_cohorts(t: dict[str, pd.DataFrame], by: str) -> list[tuple[Any, ...]]:
+    o = sale_orders(t)
+    freq = "M" if by == "month" else "Q"
+    o["period"] = o.when.dt.to_period(freq)
+    o["cohort"] = o.groupby("customer_id").period.transform("min")
+    cells = o.groupby(["cohort", "period"]).agg(
+        active=("customer_id", "nunique"), cents=("cents", "sum")
+    )
+    size = o.groupby("cohort").customer_id.nunique()
+    out = []
+    for (cohort, period), c in cells.iterrows():
+        k = (period - cohort).n
+        label = str(cohort) if by == "month" else f"{cohort.year}-Q{cohort.quarter}"
+        n = size[cohort]
+        out.append((label, n, k, c.active, half_up(100 * c.active, n, 1), money(c.cents),
+                    half_up(c.cents, 100 * n)))  # fmt: skip
+    return sorted(out)
+
+
+@pytest.mark.parametrize("by", ["month", "quarter"])
+def test_cohorts_retention_matches_pandas(shop: Repository, generated: Path, by: str) -> None:
+    got = reports.run(shop, "cohorts", {"by": by}).records
+    assert got == oracle_cohorts(csv_frames(generated), by)
+
+
+# --- basket -----------------------------------------------------------------------------
+
+
+def oracle_pairs(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    o = sale_orders(t)
+    s = t["order_items"][t["order_items"].order_id.isin(o.order_id)]
+    s = s[["order_id", "product_id"]].drop_duplicates()
+    n, per = s.order_id.nunique(), s.groupby("product_id").size()
+    m = s.merge(s, on="order_id")
+    m = m[m.product_id_x < m.product_id_y]
+    c = m.groupby(["product_id_x", "product_id_y"]).size().rename("n").reset_index()
+    c["na"] = per[c.product_id_x].values
+    c["nb"] = per[c.product_id_y].values
+    c["total"] = n
+    return c
+
+
+def test_basket_ranks_the_planted_pairs_first(shop: Repository, generated: Path) -> None:
+    planted = json.loads((generated / "manifest.json").read_text())["planted_pairs"]
+    got = run(shop, "basket")
+    assert {(r["product_a"], r["product_b"]) for r in got[: len(planted)]} == {
+        tuple(p) for p in planted
+    }
+
+
+def test_basket_counts_and_ratios_match_pandas(shop: Repository, generated: Path) -> None:
+    c = oracle_pairs(csv_frames(generated))
+    kept = c[(c.n >= 3) & (100 * c.n >= Decimal("0.2") * c.total)]
+    got = run(shop, "basket", min_count=3, min_support="0.2", limit=10_000)
+    assert len(got) == len(kept)
+    index = {(r.product_id_x, r.product_id_y): r for r in kept.itertuples()}
+    for r in got:
+        w = index[(r["product_a"], r["product_b"])]
+        assert r["orders"] == w.n
+        assert r["support_pct"] == half_up(100 * w.n, w.total)
+        assert r["confidence_ab_pct"] == half_up(100 * w.n, w.na)
+        assert r["confidence_ba_pct"] == half_up(100 * w.n, w.nb)
+        assert r["lift"] == half_up(w.n * w.total, w.na * w.nb)
+    lifts = [Decimal(w.n * w.total) / (w.na * w.nb) for w in
+             (index[(r["product_a"], r["product_b"])] for r in got)]  # fmt: skip
+    assert lifts == sorted(lifts, reverse=True)
+
+
+def test_basket_partners_of_one_product(shop: Repository, generated: Path) -> None:
+    c = oracle_pairs(csv_frames(generated))
+    product = c.sort_values("n").iloc[-1].product_id_x
+    got = run(shop, "basket", product=product, min_support=0, limit=10_000)
+    mine = c[(c.product_id_x == product) | (c.product_id_y == product)]
+    assert len(got) == len(mine)
+    assert all(r["product_a"] == product for r in got)
+
+
+# --- restock ----------------------------------------------------------------------------
+
+
+def oracle_restock(t, window: int = 30, cover: int = 30, safety: int = 7) -> pd.DataFrame:
+    o = sale_orders(t)
+    last = o.when.max().normalize()
+    o = o[o.when >= last - pd.Timedelta(days=window - 1)]
+    lines = t["order_items"][t["order_items"].order_id.isin(o.order_id)]
+    sold = lines.assign(q=lines.quantity.astype(int)).groupby("product_id").q.sum()
+    p = t["products"].set_index("product_id")
+    out = pd.DataFrame({"stock": p.units_in_stock.astype(int)})
+    out["sold"] = sold.reindex(out.index).fillna(0).astype(int)
+    lead = t["supplies"].merge(t["suppliers"], on="supplier_id")
+    lead = lead.assign(days=lead.lead_time_days.replace("", "7").astype(int))
+    out["lead"] = lead.groupby("product_id").days.min().reindex(out.index).fillna(7).astype(int)
+    need = -(-out.sold * (out.lead + cover + safety) // window)
+    out["qty"] = (need - out.stock).clip(lower=0)
+    return out
+
+
+def test_restock_velocity_cover_and_quantity_match_pandas(shop: Repository, generated) -> None:
+    want = oracle_restock(csv_frames(generated))
+    got = run(shop, "restock")
+    assert len(got) == len(want)
+    for r in got:
+        w = want.loc[r["product_id"]]
+        assert (r["units_in_stock"], r["units_sold"], r["reorder_qty"]) == (w.stock, w.sold, w.qty)
+        assert r["per_day"] == half_up(w.sold, 30)
+    urgent = [r for r in got if r["units_sold"]]
+    days = [r["order_within_days"] for r in urgent]
+    assert days == sorted(days) and got[: len(urgent)] == urgent  # never-sold products last
