@@ -18,6 +18,7 @@ from conftest import BACKENDS, empty
 
 import ecomcli
 from ecomcli import reports
+from ecomcli.errors import UsageError
 from ecomcli.generate import GenerateOptions, generate
 from ecomcli.importing import ImportOptions, import_paths
 from ecomcli.repository import Repository
@@ -276,3 +277,51 @@ def test_restock_velocity_cover_and_quantity_match_pandas(shop: Repository, gene
     urgent = [r for r in got if r["units_sold"]]
     days = [r["order_within_days"] for r in urgent]
     assert days == sorted(days) and got[: len(urgent)] == urgent  # never-sold products last
+
+
+# --- clv --------------------------------------------------------------------------------
+
+
+def test_clv_recovers_known_purchase_rates(tmp_path: Path) -> None:
+    """On a store simulated with known BG/NBD and Gamma-Gamma parameters: the population's
+    mean purchase rate, drop-out probability and mean spend within 25% of the truth, and
+    the purchases predicted after the as-of day within 10% of those that happened."""
+    import numpy as np
+
+    from ecomcli.purchase_model import simulate
+    from ecomcli.reports.defs import clv
+
+    truth = simulate(tmp_path / "sim", customers=2000)["truth"]
+    with ecomcli.connect(f"sqlite:///{tmp_path / 'sim.db'}") as store:
+        store.init_schema()
+        import_paths(store, [tmp_path / "sim"], ImportOptions())
+        params = {"as_of": truth["as_of"], "horizon": 6}
+        result = reports.run(store, "clv", params)
+        t = store.run_report("clv", reports.spec("clv").params(params))
+    as_of = date.fromisoformat(truth["as_of"])
+    n = np.array([r[1] for r in t.rows], dtype=float)
+    first = [date.fromisoformat(r[2]) for r in t.rows]
+    t_x = np.array(
+        [(date.fromisoformat(r[3]) - f).days for r, f in zip(t.rows, first, strict=True)], float
+    )
+    age = np.array([(as_of - f).days for f in first], dtype=float)
+    m = np.array([r[4] / 100 for r in t.rows]) / n
+    bg, gg = clv.fit(n - 1, t_x, age, n, m)
+    assert bg.r / bg.alpha == pytest.approx(truth["r"] / truth["alpha"], rel=0.25)
+    assert bg.a / (bg.a + bg.b) == pytest.approx(truth["a"] / (truth["a"] + truth["b"]), rel=0.25)
+    spend = truth["p"] * truth["gamma"] / (truth["q"] - 1)
+    assert gg.p * gg.gamma / (gg.q - 1) == pytest.approx(spend, rel=0.25)
+    predicted = sum(r["expected_purchases"] for r in result.rows)
+    assert float(predicted) == pytest.approx(truth["purchases_after_as_of"], rel=0.10)
+
+
+def test_clv_refuses_a_history_too_short(shop: Repository) -> None:
+    with pytest.raises(UsageError, match="history is too short"):
+        reports.run(shop, "clv", {"as_of": "2024-01-20"})
+
+
+def test_rfm_and_clv_as_of_before_any_sale(shop: Repository) -> None:
+    assert run(shop, "rfm", as_of="2020-01-01") == []
+    assert run(shop, "basket", to="2020-01-01") == []
+    with pytest.raises(UsageError, match="no sales"):
+        reports.run(shop, "clv", {"as_of": "2020-01-01"})
