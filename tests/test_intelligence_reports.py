@@ -178,6 +178,11 @@ def oracle_cohorts(t: dict[str, pd.DataFrame], by: str) -> list[tuple[Any, ...]]
         active=("customer_id", "nunique"), cents=("cents", "sum")
     )
     size = o.groupby("cohort").customer_id.nunique()
+    last = o.period.max()
+    full = pd.MultiIndex.from_tuples(
+        [(c, p) for c in size.index for p in pd.period_range(c, last, freq=freq)]
+    )
+    cells = cells.reindex(full, fill_value=0)
     out = []
     for (cohort, period), c in cells.iterrows():
         k = (period - cohort).n

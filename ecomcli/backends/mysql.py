@@ -452,7 +452,11 @@ class MySQLRepository(SQLRepository):
     # bulk writes --------------------------------------------------------------------------
 
     def write_batch(
-        self, entity: str, rows: list[dict[str, Any]], mode: Mode, fields: Sequence[str],
+        self,
+        entity: str,
+        rows: list[dict[str, Any]],
+        mode: Mode,
+        fields: Sequence[str],
         prepared: Any = None,
     ) -> WriteResult:
         """Write a batch with LOAD DATA LOCAL and set-based statements inside the server.

@@ -208,9 +208,10 @@ def ddl(dialect: Dialect) -> str:
     derived = summaries.ddl(dialect)
     retired = []
     if dialect == "sqlite":  # MySQL 8 has no DROP INDEX IF EXISTS: see MySQLRepository
-        retired = ["-- indexes an earlier ecom made, replaced since\n" + "".join(
-            f"DROP INDEX IF EXISTS {q(name)};\n" for _, name in schema.RETIRED_INDEXES
-        )]
+        retired = [
+            "-- indexes an earlier ecom made, replaced since\n"
+            + "".join(f"DROP INDEX IF EXISTS {q(name)};\n" for _, name in schema.RETIRED_INDEXES)
+        ]
     return "\n".join(["\n".join(head) + "\n", meta, *tables, derived, *retired, version])
 
 
@@ -325,8 +326,14 @@ class SQLRepository(Repository):
         return self._has_summaries
 
     def _mark(
-        self, e: Entity, rows: Sequence[dict[str, Any]] = (), keys: Sequence[Key] = (),
-        *, new: bool = False, locked: bool = False, mode: Mode | None = None,
+        self,
+        e: Entity,
+        rows: Sequence[dict[str, Any]] = (),
+        keys: Sequence[Key] = (),
+        *,
+        new: bool = False,
+        locked: bool = False,
+        mode: Mode | None = None,
         fields: Sequence[str] = (),
     ) -> None:
         """In a write's transaction, before it (or after a fresh bulk load): mark the
@@ -364,7 +371,11 @@ class SQLRepository(Repository):
             if written is not None and not written & set(summaries.PAYMENT_FIELDS):
                 return  # a card, installments or customer: nothing the summary holds
             summaries.mark_payments(
-                self, rows, keys, lock=not locked, stored=changes_stored,
+                self,
+                rows,
+                keys,
+                lock=not locked,
+                stored=changes_stored,
                 # a merge inserts unknown ids whole, completed with defaults ('': no paid_at)
                 dated=written is None or "paid_at" in written or mode is Mode.MERGE,
             )
@@ -613,7 +624,11 @@ class SQLRepository(Repository):
         return {wanted[r] for r in found if r in wanted}
 
     def write_batch(
-        self, entity: str, rows: list[dict[str, Any]], mode: Mode, fields: Sequence[str],
+        self,
+        entity: str,
+        rows: list[dict[str, Any]],
+        mode: Mode,
+        fields: Sequence[str],
         prepared: Any = None,
     ) -> WriteResult:
         e = self._entity(entity)

@@ -161,7 +161,11 @@ class SQLiteRepository(SQLRepository):
         return InitResult(created=created, version=SCHEMA_VERSION)
 
     def write_batch(
-        self, entity: str, rows: list[dict[str, Any]], mode: Mode, fields: Sequence[str],
+        self,
+        entity: str,
+        rows: list[dict[str, Any]],
+        mode: Mode,
+        fields: Sequence[str],
         prepared: Any = None,
     ) -> WriteResult:
         """Set-based batch write (imports), in the batch's own `BEGIN IMMEDIATE` transaction.
@@ -240,8 +244,13 @@ class SQLiteRepository(SQLRepository):
         return f"INSERT INTO {q(e.name)} ({cols}) {rows_in} ON CONFLICT ({keys}) {action}"
 
     def _upsert(
-        self, e: Entity, rows: list[dict[str, Any]], encoded: list[tuple[Any, ...]],
-        payload: str | None, mode: Mode, own_checks: bool,
+        self,
+        e: Entity,
+        rows: list[dict[str, Any]],
+        encoded: list[tuple[Any, ...]],
+        payload: str | None,
+        mode: Mode,
+        own_checks: bool,
     ) -> WriteResult:
         q = self.q
         result = WriteResult()
@@ -298,9 +307,10 @@ class SQLiteRepository(SQLRepository):
         if JSON_ROWS:
             chunks = [("IN (SELECT value FROM json_each(?))", [to_json(values)])]
         else:
-            chunks = [(f"IN ({', '.join(['?'] * len(part))})", part)
-                      for part in (values[i : i + IN_CHUNK]
-                                   for i in range(0, len(values), IN_CHUNK))]
+            chunks = [
+                (f"IN ({', '.join(['?'] * len(part))})", part)
+                for part in (values[i : i + IN_CHUNK] for i in range(0, len(values), IN_CHUNK))
+            ]
         found = 0
         for condition, params in chunks:
             cur = self.execute(f"SELECT count(*) FROM {key} {condition}", params)

@@ -129,9 +129,15 @@ def report(
         "top": top or None,
         "periods": periods,
         **{  # SHIM (intel, issue 21)
-            "as_of": as_of, "segment": segment, "min_support": min_support,
-            "min_count": min_count, "product": product, "window": window, "cover": cover,
-            "safety": safety, "horizon": horizon,
+            "as_of": as_of,
+            "segment": segment,
+            "min_support": min_support,
+            "min_count": min_count,
+            "product": product,
+            "window": window,
+            "cover": cover,
+            "safety": safety,
+            "horizon": horizon,
         },
     }
     params = {k: v for k, v in given.items() if v is not None}

@@ -1,6 +1,7 @@
 """PNG charts of report results (matplotlib, Agg backend: no display needed).
 
-A line chart for time series (sales, forecast, delivery), a bar chart for rankings.
+A line chart for time series (sales, forecast, delivery), a bar chart for rankings, a heat
+map for a table of two keys (cohorts: cohort by period since).
 """
 
 from __future__ import annotations
@@ -36,12 +37,15 @@ def write_chart(result: ReportResult, params: dict[str, Any], path: Path) -> Non
             ax.text(0.5, 0.5, "no data", ha="center", va="center", transform=ax.transAxes)
         elif chart.kind == "line":
             _lines(ax, result, chart)
+        elif chart.kind == "heatmap":
+            _heatmap(fig, ax, result, chart)
         else:
             _bars(ax, result, chart)
         ax.set_title(result.title or result.name)
         ax.set_xlabel(chart.x.replace("_", " "))
-        ax.set_ylabel(chart.ylabel)
-        ax.grid(True, axis="y", alpha=0.3)
+        ax.set_ylabel(chart.rows.replace("_", " ") if chart.kind == "heatmap" else chart.ylabel)
+        if chart.kind != "heatmap":
+            ax.grid(True, axis="y", alpha=0.3)
         fig.tight_layout()
         try:
             fig.savefig(path, format="png")
@@ -87,3 +91,35 @@ def _bars(ax: Any, result: ReportResult, chart: Chart) -> None:
     ax.set_xticklabels(labels, rotation=45, ha="right")
     if len(result) > MAX_BARS:
         ax.set_title(f"(first {MAX_BARS} of {len(result)})", loc="right", fontsize=8)
+
+
+def _heatmap(fig: Any, ax: Any, result: ReportResult, chart: Chart) -> None:
+    """One row per value of `chart.rows`, one column per `chart.x`, cells coloured by
+    `chart.y` (an empty cell: no value), each cell labelled when the grid is small."""
+    rows = result.rows
+    ys = sorted({str(r[chart.rows]) for r in rows})
+    xs = sorted({r[chart.x] for r in rows})
+    at_y, at_x = {v: i for i, v in enumerate(ys)}, {v: i for i, v in enumerate(xs)}
+    import numpy as np
+
+    grid = np.full((len(ys), len(xs)), np.nan)
+    for r in rows:
+        grid[at_y[str(r[chart.rows])], at_x[r[chart.x]]] = _number(r[chart.y])
+    image = ax.imshow(grid, aspect="auto", cmap="viridis", interpolation="nearest")
+    fig.colorbar(image, ax=ax, label=chart.ylabel)
+    ax.set_xticks(range(len(xs)))
+    ax.set_xticklabels([str(x) for x in xs], fontsize=7)
+    ax.set_yticks(range(len(ys)))
+    ax.set_yticklabels(ys, fontsize=7)
+    if len(xs) * len(ys) <= 400:
+        for (i, j), value in np.ndenumerate(grid):
+            if not np.isnan(value):
+                ax.text(
+                    j,
+                    i,
+                    f"{value:.0f}",
+                    ha="center",
+                    va="center",
+                    fontsize=6,
+                    color="white" if value < np.nanmax(grid) * 0.6 else "black",
+                )

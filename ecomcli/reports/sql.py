@@ -365,8 +365,7 @@ def sold_per_product(d: SQL, p: Params, binds: list[Any]) -> str:
                 where += f" AND s.month {op} {d.ph}"
                 binds.append(month)
         parts.append(
-            f"SELECT s.product_id, s.units, s.revenue FROM {summaries.MONTHLY} s"
-            f" WHERE 1 = 1{where}"
+            f"SELECT s.product_id, s.units, s.revenue FROM {summaries.MONTHLY} s WHERE 1 = 1{where}"
         )
     for start, before in edges:
         parts.append(

@@ -144,9 +144,7 @@ def ddl(dialect: Dialect) -> str:
     # the carts report reads every cart from this index, in its order, without the table
     # (see reports.sql summarized_carts); MySQL declares it inline (no IF NOT EXISTS)
     carts_index = "" if dialect == "sqlite" else f", INDEX {CARTS_INDEX} {CARTS_ORDER}"
-    customers_index = (
-        "" if dialect == "sqlite" else f", INDEX {CUSTOMERS_INDEX} {CUSTOMERS_ORDER}"
-    )
+    customers_index = "" if dialect == "sqlite" else f", INDEX {CUSTOMERS_INDEX} {CUSTOMERS_ORDER}"
     tables = [
         (MONTHLY, "sales per calendar month (YYYY-MM) and product",
          f"month {month} NOT NULL, product_id {ident} NOT NULL, units {big} NOT NULL,"
@@ -232,8 +230,11 @@ def month_bounds(month: str) -> tuple[date, date]:
 
 
 def mark(
-    store: SQLRepository, order_ids: Iterable[Any], new_orders: Sequence[dict[str, Any]] = (),
-    *, lock: str | None = None,
+    store: SQLRepository,
+    order_ids: Iterable[Any],
+    new_orders: Sequence[dict[str, Any]] = (),
+    *,
+    lock: str | None = None,
 ) -> None:
     """Before orders or their lines are written: mark as dirty the months and customers of
     the stored orders `order_ids` (their values before the write) and of the order rows
@@ -293,8 +294,13 @@ def mark_prices(store: SQLRepository, product_ids: Iterable[Any]) -> None:
 
 
 def mark_payments(
-    store: SQLRepository, rows: Sequence[dict[str, Any]], keys: Sequence[Any],
-    *, stored: bool, dated: bool, lock: bool,
+    store: SQLRepository,
+    rows: Sequence[dict[str, Any]],
+    keys: Sequence[Any],
+    *,
+    stored: bool,
+    dated: bool,
+    lock: bool,
 ) -> None:
     """Before payments are written: mark the months of the payments as stored, when the
     write may change `stored` ones, and of the rows' `paid_at` when they write it (`dated`;
@@ -322,8 +328,13 @@ def _mark_keys(store: SQLRepository, table: str, values: Iterable[Any]) -> None:
 
 
 def mark_products(
-    store: SQLRepository, entity: str, rows: Sequence[dict[str, Any]], keys: Sequence[Any],
-    *, new: bool, lock: bool,
+    store: SQLRepository,
+    entity: str,
+    rows: Sequence[dict[str, Any]],
+    keys: Sequence[Any],
+    *,
+    new: bool,
+    lock: bool,
 ) -> None:
     """Before reviews, wishlists or wishlist lines are written: mark the products whose
     summaries they may change: those of the rows written (reviews, wishlist lines) and,
@@ -345,9 +356,7 @@ def mark_products(
                 " WHERE r.product_id IS NOT NULL AND r.review_id"
             )
         else:
-            lookup = (
-                "SELECT DISTINCT wi.product_id, 0 FROM wishlist_items wi WHERE wi.wishlist_id"
-            )
+            lookup = "SELECT DISTINCT wi.product_id, 0 FROM wishlist_items wi WHERE wi.wishlist_id"
         for where, binds in store.in_clauses(ids):
             if store.dialect == "mysql" and lock:
                 cur = store.execute(
@@ -468,9 +477,7 @@ def _repriced() -> str:
 
 
 def _built(store: SQLRepository, kind: str) -> bool:
-    cur = store.execute(
-        f"SELECT 1 FROM ecom_meta WHERE name = {store.placeholder}", [BUILT[kind]]
-    )
+    cur = store.execute(f"SELECT 1 FROM ecom_meta WHERE name = {store.placeholder}", [BUILT[kind]])
     found = cur.fetchone() is not None
     cur.close()
     return found
@@ -776,8 +783,9 @@ def needed(name: str, p: dict[str, Any]) -> tuple[str, ...]:
     return ()
 
 
-def split(start: date | None, end: date | None) -> tuple[tuple[str | None, str | None] | None,
-                                                          list[tuple[date | None, date | None]]]:
+def split(
+    start: date | None, end: date | None
+) -> tuple[tuple[str | None, str | None] | None, list[tuple[date | None, date | None]]]:
     """A period [start, end] (whole days, either open) as the whole months inside it, read
     from the monthly summary (first and last month, None: open; or None: no whole month),
     and the day ranges [from, before) left at its edges, read from the lines."""

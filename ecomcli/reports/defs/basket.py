@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 COLUMNS = [
     "product_a", "name_a", "product_b", "name_b", "orders", "support_pct",
-    "confidence_ab_pct", "confidence_ba_pct", "lift",
+    "confidence_ab_pct", "confidence_ba_pct", "lift", "pair",
 ]  # fmt: skip
 
 
@@ -58,7 +58,7 @@ def finish(t: Table, p: Params) -> Table:
         rows.append((
             (-lift, -n, a, b),
             (a, names[a], b, names[b], n, ratio(100 * n, total), ratio(100 * n, na),
-             ratio(100 * n, nb), ratio(lift.numerator, lift.denominator)),
+             ratio(100 * n, nb), ratio(lift.numerator, lift.denominator), f"{a} + {b}"),
         ))  # fmt: skip
     rows.sort(key=lambda r: r[0])  # highest lift, then most orders, then the ids
     out = [r[1] for r in rows]
@@ -78,7 +78,7 @@ SPEC = ReportSpec(
     ),
     cols(*COLUMNS),
     finish,
-    chart=lambda p: Chart("bar", "product_b" if p["product"] else "product_a", "lift", "lift"),
+    chart=lambda p: Chart("bar", "pair", "lift", "lift"),  # pair: "A + B", the bar's label
 )
 
 

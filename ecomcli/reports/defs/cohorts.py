@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ecomcli.reports.model import (
+    ZERO,
     Built,
     Chart,
     Option,
@@ -48,11 +49,13 @@ def finish(t: Table, p: Params) -> Table:
         for c, s, n, rev in t.select(["cohort", "period", "active", "revenue"])
     ]
     size = {c: n for c, s, n, _ in cells if c == s}  # every member buys in its own period
+    found = {(c, index(s, p["by"]) - index(c, p["by"])): (n, rev) for c, s, n, rev in cells}
+    last = max((index(s, p["by"]) for _, s, _, _ in cells), default=0)
     rows = []
-    for c, s, n, rev in cells:
-        k = index(s, p["by"]) - index(c, p["by"])
-        rows.append((c, size[c], k, n, ratio(100 * n, size[c], 1), rev, ratio(rev, size[c])))
-    rows.sort(key=lambda r: (r[0], r[2]))
+    for c in sorted(size):  # every period up to the last sale's, those without a sale at 0
+        for k in range(last - index(c, p["by"]) + 1):
+            n, rev = found.get((c, k), (0, ZERO))
+            rows.append((c, size[c], k, n, ratio(100 * n, size[c], 1), rev, ratio(rev, size[c])))
     return Table(COLUMNS, rows)
 
 
