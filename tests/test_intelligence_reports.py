@@ -15,13 +15,16 @@ from typing import Any
 import pandas as pd
 import pytest
 from conftest import BACKENDS, empty
+from typer.testing import CliRunner
 
 import ecomcli
-from ecomcli import reports
+from ecomcli import Mode, reports, schema
+from ecomcli.cli import app
 from ecomcli.errors import UsageError
 from ecomcli.generate import GenerateOptions, generate
 from ecomcli.importing import ImportOptions, import_paths
 from ecomcli.repository import Repository
+from ecomcli.validation import Validator
 
 NOT_SALES = {"pending", "cancelled", "returned"}
 
@@ -330,3 +333,112 @@ def test_rfm_and_clv_as_of_before_any_sale(shop: Repository) -> None:
     assert run(shop, "basket", to="2020-01-01") == []
     with pytest.raises(UsageError, match="no sales"):
         reports.run(shop, "clv", {"as_of": "2020-01-01"})
+
+
+# --- edge cases: a tiny store of one month ------------------------------------------------
+
+
+def tiny_rows() -> dict[str, list[dict[str, Any]]]:
+    """March 2025 only. c1: one order (p1 + p2: a pair bought once); c2: two orders (p1,
+    then p1 + p3); c3: a cancelled order only; c4: an order without lines; p4 never sold."""
+    orders = [
+        ("o1", "c1", "delivered", "2025-03-05 10:00:00", [("p1", 1), ("p2", 2)]),
+        ("o2", "c2", "delivered", "2025-03-10 10:00:00", [("p1", 3)]),
+        ("o3", "c2", "shipped", "2025-03-20 10:00:00", [("p1", 1), ("p3", 1)]),
+        ("o4", "c3", "cancelled", "2025-03-21 10:00:00", [("p2", 5)]),
+        ("o5", "c4", "delivered", "2025-03-22 10:00:00", []),
+    ]
+    raw: dict[str, list[dict[str, Any]]] = {
+        "customers": [{"customer_id": f"c{i}", "email": f"c{i}@example.com"} for i in range(1, 5)],
+        "products": [
+            {"product_id": f"p{i}", "name": f"Product {i}", "price": "10.00", "units_in_stock": 5}
+            for i in range(1, 5)
+        ],
+        "suppliers": [{"supplier_id": "s1", "name": "Fast", "lead_time_days": 3}],
+        "supplies": [{"supplier_id": "s1", "product_id": "p1", "units": 1}],
+        "orders": [
+            {"order_id": o, "customer_id": c, "status": s, "purchased_at": at}
+            for o, c, s, at, _ in orders
+        ],
+        "order_items": [
+            {"order_id": o, "line_no": n, "product_id": p, "quantity": q, "unit_price": "10.00"}
+            for o, _, _, _, lines in orders
+            for n, (p, q) in enumerate(lines, 1)
+        ],
+    }
+    return {name: [Validator(schema.entity(name))(r) for r in rows] for name, rows in raw.items()}
+
+
+@pytest.fixture
+def tiny(store: Repository) -> Repository:
+    data = tiny_rows()
+    for e in schema.load_order():
+        if data.get(e.name):
+            result = store.write_batch(e.name, data[e.name], Mode.INSERT, e.field_names)
+            assert not result.rejected, (e.name, result.rejected[:3])
+    return store
+
+
+def test_rfm_edge_cases_one_order_and_non_sales(tiny: Repository) -> None:
+    got = {r["customer_id"]: r for r in run(tiny, "rfm", list=True)}
+    assert set(got) == {"c1", "c2"}  # c3 only cancelled, c4's order has no lines
+    assert (got["c1"]["orders"], got["c1"]["rfm"], got["c1"]["segment"]) == (1, "111", "lost")
+    assert (got["c2"]["orders"], got["c2"]["rfm"], got["c2"]["segment"]) == (2, "333", "loyal")
+    assert (got["c1"]["recency_days"], got["c2"]["recency_days"]) == (15, 0)
+    assert run(tiny, "rfm", as_of="2025-01-01") == []  # before any sale
+
+
+def test_cohorts_with_one_month_of_history(tiny: Repository) -> None:
+    assert reports.run(tiny, "cohorts", {}).records == [
+        ("2025-03", 2, 0, 2, Decimal("100.0"), Decimal("80.00"), Decimal("40.00"))
+    ]
+
+
+def test_basket_keeps_a_pair_bought_once_only_when_asked(tiny: Repository) -> None:
+    once = run(tiny, "basket", min_support=0, min_count=1)
+    assert [(r["product_a"], r["product_b"], r["orders"], r["lift"]) for r in once] == [
+        ("p1", "p2", 1, Decimal("1.00")),
+        ("p1", "p3", 1, Decimal("1.00")),
+    ]
+    assert run(tiny, "basket", min_support=0, min_count=2) == []
+    assert run(tiny, "basket", to="2025-01-01") == []  # before any sale
+
+
+def test_restock_products_never_sold_and_lead_times(tiny: Repository) -> None:
+    got = {r["product_id"]: r for r in run(tiny, "restock")}
+    assert got["p4"]["units_sold"] == 0 and got["p4"]["cover_days"] is None
+    assert got["p4"]["reorder_qty"] == 0
+    assert got["p1"]["lead_days"] == 3 and got["p2"]["lead_days"] == 7  # 7: no supplier
+    assert got["p1"]["units_sold"] == 5  # 1 + 3 + 1 in the 30 days ending 2025-03-20
+    # ceil(5 * (3 + 30 + 7) / 30) = 7 units wanted, 5 in stock
+    assert got["p1"]["reorder_qty"] == 2
+    assert [r["product_id"] for r in run(tiny, "restock")][-1] == "p4"
+    assert all(r["units_sold"] == 0 for r in run(tiny, "restock", as_of="2020-01-01"))
+
+
+def test_clv_refuses_one_month_of_history(tiny: Repository) -> None:
+    with pytest.raises(UsageError, match="history is too short"):
+        reports.run(tiny, "clv", {})
+
+
+# --- the CLI and the API ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_cli_formats(tiny: Repository, db_url: str, fmt: str) -> None:
+    tiny.close()  # the CLI opens the store itself
+    out = CliRunner().invoke(
+        app, ["report", "rfm", "--list", "--segment", "loyal", "--format", fmt, "--db", db_url]
+    )
+    assert out.exit_code == 0, out.output
+    if fmt == "json":
+        (row,) = json.loads(out.stdout)
+        assert (row["customer_id"], row["segment"]) == ("c2", "loyal")
+    else:
+        assert out.stdout.splitlines()[1].startswith("c2,")
+
+
+def test_dataframe_from_the_api(tiny: Repository) -> None:
+    df = reports.run(tiny, "basket", {"min_support": 0}).frame()
+    assert list(df.columns) == reports.spec("basket").columns({})
+    assert df.attrs["report"] == "basket" and len(df) == 2

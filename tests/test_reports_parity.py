@@ -50,6 +50,7 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("basket", {"min_support": "0.2"}),
     ("restock", {}),
     ("restock", {"as_of": "2025-06-30", "window": 60}),
+    ("clv", {"horizon": 6}),
 ]
 
 
