@@ -157,6 +157,7 @@ def pipeline(p: Params) -> Pipeline:
             "$project": {
                 "_id": 0,
                 "kind": {"$literal": "pair"},
+                "name": {"$literal": None},
                 "product_a": "$_id.a",
                 "product_b": "$_id.b",
                 "orders": "$n",
@@ -181,6 +182,7 @@ def pipeline(p: Params) -> Pipeline:
             "$project": {
                 "_id": 0,
                 "kind": {"$literal": "product"},
+                "product_b": {"$literal": None},
                 "product_a": "$_id",
                 "orders": "$n",
                 "name": "$pr.name",
@@ -190,7 +192,16 @@ def pipeline(p: Params) -> Pipeline:
     everything = [
         {"$match": match},
         {"$group": {"_id": None, "orders": {"$sum": 1}}},
-        {"$project": {"_id": 0, "kind": {"$literal": "all"}, "orders": 1}},
+        {  # every field on every row, as the SQL's UNION (a result may hold only this one)
+            "$project": {
+                "_id": 0,
+                "kind": {"$literal": "all"},
+                "product_a": {"$literal": None},
+                "product_b": {"$literal": None},
+                "orders": 1,
+                "name": {"$literal": None},
+            }
+        },
     ]
     return "orders", [
         *pairs,

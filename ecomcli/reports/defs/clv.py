@@ -43,7 +43,8 @@ def finish(t: Table, p: Params) -> Table:
     import numpy as np
 
     names = ["customer_id", "days", "first_day", "last_day", "revenue", "store_last"]
-    rows = list(t.select(names)) if len(t) else []
+    # in key order: the fit's sums then add up alike on every backend, to the last bit
+    rows = sorted(t.select(names), key=lambda r: r[0]) if len(t) else []
     if not rows:
         raise UsageError("clv: no sales up to the as-of day: nothing to fit")
     as_of = p["as_of"] or date.fromisoformat(str(rows[0][5]))
