@@ -97,11 +97,18 @@ def sql(d: Dialect, p: Params) -> Built:
         window = f" AND o.purchased_at >= {d.ph} AND o.purchased_at < {d.ph}"
         binds += [d.bound(start.date()), d.bound(end.date())]
     else:  # the window's days end with the day of the last sale
-        last = f"(SELECT MAX(x.purchased_at) FROM orders x WHERE {SALE.replace('o.', 'x.')})"
+        last = (  # the newest sale with a line, read backwards through purchased_at's index
+            f"(SELECT x.purchased_at FROM orders x WHERE {SALE.replace('o.', 'x.')} AND EXISTS"
+            " (SELECT 1 FROM order_items y WHERE y.order_id = x.order_id)"
+            " ORDER BY x.purchased_at DESC LIMIT 1)"
+        )
         window = f" AND o.purchased_at >= {d.days_before(last, p['window'] - 1)}"
+    # CROSS JOIN: the window's orders first, through the purchased_at index (SQLite read
+    # every line through the product_id index instead: 6.6 s to 0.22 s at 200k orders;
+    # MySQL reads CROSS JOIN ... ON as JOIN)
     sold = (
         "SELECT i.product_id, SUM(i.quantity) AS units FROM orders o"
-        f" JOIN order_items i ON i.order_id = o.order_id WHERE {SALE}{window}"
+        f" CROSS JOIN order_items i ON i.order_id = o.order_id WHERE {SALE}{window}"
         " GROUP BY i.product_id"
     )
     lead = (
