@@ -183,9 +183,16 @@ def parents_first(
     done: set[Any] = set()
     out: list[Any] = []
     while pending:
-        ready = [k for k, r in pending.items()
-                 if all(row_of(r).get(f) in (None, k) or row_of(r).get(f) in done
-                        or row_of(r).get(f) not in pending for f in own)]
+        ready = [
+            k
+            for k, r in pending.items()
+            if all(
+                row_of(r).get(f) in (None, k)
+                or row_of(r).get(f) in done
+                or row_of(r).get(f) not in pending
+                for f in own
+            )
+        ]
         if not ready:  # a cycle: leave the rest as it is (the database will say)
             ready = list(pending)
         for k in ready:

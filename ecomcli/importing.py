@@ -224,8 +224,11 @@ def _rejects_path(inp_name: str, folder: Path) -> Path:
 
 
 def collect_inputs(
-    paths: Sequence[str | Path], options: ImportOptions, mapping: MappingFile | None,
-    summary: ImportSummary, spool: list[Path],
+    paths: Sequence[str | Path],
+    options: ImportOptions,
+    mapping: MappingFile | None,
+    summary: ImportSummary,
+    spool: list[Path],
 ) -> list[Input]:
     """Every input to import, folders expanded and sorted into foreign-key order."""
     if not paths:
@@ -272,8 +275,9 @@ def collect_inputs(
         if many or explicit_rejects.is_dir():
             explicit_rejects.mkdir(parents=True, exist_ok=True)
             for inp in inputs:
-                inp.rejects = _rejects_path(inp.name if inp.name != "<stdin>" else "stdin",
-                                            explicit_rejects)
+                inp.rejects = _rejects_path(
+                    inp.name if inp.name != "<stdin>" else "stdin", explicit_rejects
+                )
         else:
             for inp in inputs:
                 inp.rejects = explicit_rejects
@@ -287,8 +291,12 @@ def rank_of(inp: Input, rank: dict[str, int]) -> int:
 
 
 def _input(
-    path: Path, name: str, options: ImportOptions, mapping: MappingFile | None,
-    folder: Path, file_name: str,
+    path: Path,
+    name: str,
+    options: ImportOptions,
+    mapping: MappingFile | None,
+    folder: Path,
+    file_name: str,
 ) -> Input | None:
     stem, ext_fmt = split_name(file_name)
     source = mapping.source_for(file_name) if mapping else None
@@ -591,7 +599,10 @@ def _bad_key(key: str) -> bool:
 
 
 def plan_targets(
-    inp: Input, columns: list[str], options: ImportOptions, summary: ImportSummary,
+    inp: Input,
+    columns: list[str],
+    options: ImportOptions,
+    summary: ImportSummary,
     lookups: Lookups,
 ) -> list[TargetPlan]:
     """Targets for one input, checked against its columns (original names)."""
@@ -623,9 +634,7 @@ def plan_targets(
         for name, spec in target.specs.items():
             for col in spec.columns():
                 if csv_like and col not in present:
-                    raise EcomError(
-                        f"{inp.name}: no column {col!r} (mapped to {ent.name}.{name})"
-                    )
+                    raise EcomError(f"{inp.name}: no column {col!r} (mapped to {ent.name}.{name})")
                 used.add(col)
             folder = Path.cwd() if inp.name == "<stdin>" else inp.path.parent
             table, blank = None, None
@@ -645,9 +654,11 @@ def plan_targets(
                     getters.append((f.name, _column_getter(col)))
                     covered.add(f.name)
                     used.add(col)
-        need = list(ent.key) if mode is Mode.MERGE else [
-            f.name for f in ent.fields if f.required and f.default is None
-        ]
+        need = (
+            list(ent.key)
+            if mode is Mode.MERGE
+            else [f.name for f in ent.fields if f.required and f.default is None]
+        )
         missing = [n for n in need if n not in covered]
         if missing and (csv_like or inp.source is not None):
             where = f" (map it in {options.mapping})" if options.mapping else ""
@@ -676,8 +687,16 @@ class Rejects:
         self.summary = summary
         self.files: dict[Path, tuple[Replacing, Any]] = {}
 
-    def write(self, inp: Input, columns: list[str], line: int, entity: str, fld: str,
-              reason: str, original: Any) -> None:
+    def write(
+        self,
+        inp: Input,
+        columns: list[str],
+        line: int,
+        entity: str,
+        fld: str,
+        reason: str,
+        original: Any,
+    ) -> None:
         path = inp.rejects
         if path not in self.files:
             fh = Replacing(path)  # in place only when complete (see `ecomcli.outputs`)
@@ -724,16 +743,18 @@ class Batch:
     rows: list[list[dict[str, Any]]] = field(default_factory=list)
     prepared: list[Any] = field(default_factory=list)
 
-    def reject(self, ctx: _FileContext, tp: TargetPlan, line: int, fld: str, reason: str,
-               original: Any) -> None:
+    def reject(
+        self, ctx: _FileContext, tp: TargetPlan, line: int, fld: str, reason: str, original: Any
+    ) -> None:
         self.found.append(partial(ctx.importer.rejected, ctx, tp, line, fld, reason, original))
 
     def count(self, stats: EntityStats, read: int, unchanged: int) -> None:
         self.found.append(partial(_count, stats, read, unchanged))
 
 
-def _ordered(tp: TargetPlan, items: Sequence[tuple[int, dict[str, Any], Any]]
-             ) -> list[tuple[int, dict[str, Any], Any]]:
+def _ordered(
+    tp: TargetPlan, items: Sequence[tuple[int, dict[str, Any], Any]]
+) -> list[tuple[int, dict[str, Any], Any]]:
     return parents_first(tp.entity, list(items), operator.itemgetter(1))
 
 
@@ -750,8 +771,9 @@ def _count(stats: EntityStats, read: int, unchanged: int) -> None:
 def _conflict(seen: tuple[int, dict[str, Any], Any], row: dict[str, Any]) -> tuple[str, str]:
     """(field, reason) for a row whose key an earlier line of the batch had."""
     fld = next(n for n in row if row.get(n) != seen[1].get(n))
-    return fld, (f"same key as line {seen[0]} with a different {fld} "
-                 f"({_shown(seen[1].get(fld))} there)")
+    return fld, (
+        f"same key as line {seen[0]} with a different {fld} ({_shown(seen[1].get(fld))} there)"
+    )
 
 
 def prefetched(items: Iterator[T]) -> Iterator[T]:
@@ -823,8 +845,9 @@ class Importer:
 
     # a batch ------------------------------------------------------------------------------
 
-    def rejected(self, ctx: _FileContext, tp: TargetPlan, line: int, fld: str, reason: str,
-                 original: Any) -> None:
+    def rejected(
+        self, ctx: _FileContext, tp: TargetPlan, line: int, fld: str, reason: str, original: Any
+    ) -> None:
         tp.stats.rejected += 1
         self.rejects.write(ctx.inp, ctx.columns, line, tp.entity.name, fld, reason, original)
 
@@ -844,8 +867,13 @@ class Importer:
             rows_read += len(records)
             yield self.build(ctx, records, rows_read, opened.position())
 
-    def build(self, ctx: _FileContext, records: list[tuple[int, Any, dict[str, Any]]],
-              rows_read: int, position: int) -> Batch:
+    def build(
+        self,
+        ctx: _FileContext,
+        records: list[tuple[int, Any, dict[str, Any]]],
+        rows_read: int,
+        position: int,
+    ) -> Batch:
         """Each target's validated rows of `records`, one per key."""
         per_target: list[dict[Any, tuple[int, dict[str, Any], Any]]] = [{} for _ in ctx.plans]
         batch = Batch(per_target, [], rows_read, position)
@@ -861,13 +889,25 @@ class Importer:
             for t, tp in enumerate(ctx.plans):
                 if bad is not None:
                     read[t] += 1
-                    batch.reject(ctx, tp, line, bad, "field names may not start with '$' or "
-                                 "contain '.'", original)
+                    batch.reject(
+                        ctx,
+                        tp,
+                        line,
+                        bad,
+                        "field names may not start with '$' or contain '.'",
+                        original,
+                    )
                     continue
                 if ctx.ragged is not None and len(original) != ctx.ragged:
                     read[t] += 1
-                    batch.reject(ctx, tp, line, "", f"has {len(original)} fields, the header "
-                                 f"has {ctx.ragged}", original)
+                    batch.reject(
+                        ctx,
+                        tp,
+                        line,
+                        "",
+                        f"has {len(original)} fields, the header has {ctx.ragged}",
+                        original,
+                    )
                     continue
                 try:
                     raw = tp.extract(rec)
@@ -902,12 +942,16 @@ class Importer:
         written, and let the store do the part of the write that needs no database
         (`Repository.prepare_rows`): used when no row of the target is rejected on the
         way."""
-        batch.ordered = [_ordered(tp, rows.values())
-                         for tp, rows in zip(ctx.plans, batch.per_target, strict=True)]
+        batch.ordered = [
+            _ordered(tp, rows.values())
+            for tp, rows in zip(ctx.plans, batch.per_target, strict=True)
+        ]
         batch.rows = [[r for _, r, _ in items] for items in batch.ordered]
         if not self.options.dry_run:
-            batch.prepared = [self.store.prepare_rows(tp.entity.name, rows, tp.mode)
-                              for tp, rows in zip(ctx.plans, batch.rows, strict=True)]
+            batch.prepared = [
+                self.store.prepare_rows(tp.entity.name, rows, tp.mode)
+                for tp, rows in zip(ctx.plans, batch.rows, strict=True)
+            ]
         return batch
 
     def value_batches(self, ctx: _FileContext, opened: Opened) -> Iterator[Batch]:
@@ -930,8 +974,9 @@ class Importer:
                 continue
             count += 1
             if len(values) != width:
-                batch.reject(ctx, tp, line, "", f"has {len(values)} fields, the header "
-                             f"has {width}", values)
+                batch.reject(
+                    ctx, tp, line, "", f"has {len(values)} fields, the header has {width}", values
+                )
             else:
                 try:
                     row = convert(values)
@@ -1006,8 +1051,7 @@ class Importer:
         else:
             self.pending.append(effect)
 
-    def _write(self, ctx: _FileContext, batch: Batch,
-               written: dict[str, set[Any]] | None) -> None:
+    def _write(self, ctx: _FileContext, batch: Batch, written: dict[str, set[Any]] | None) -> None:
         """Write each target's rows; `written` collects the keys written (for the later
         targets of the batch and for --dry-run), None when nothing reads them."""
         for t, tp in enumerate(ctx.plans):
@@ -1031,14 +1075,16 @@ class Importer:
                 if self.options.dry_run:
                     result = dry_write(self.store, tp.entity, rows, tp.mode, names)
                 else:
-                    result = self.store.write_batch(tp.entity.name, rows, tp.mode, names,
-                                                    prepared)
+                    result = self.store.write_batch(tp.entity.name, rows, tp.mode, names, prepared)
                 self.later(partial(add_counts, tp.stats, result))
                 gone = set()
                 for i, reason in result.rejected:
                     line, _, original = group[i]
-                    self.later(partial(self.rejected, ctx, tp, line, ",".join(tp.entity.key),
-                                       reason, original))
+                    self.later(
+                        partial(
+                            self.rejected, ctx, tp, line, ",".join(tp.entity.key), reason, original
+                        )
+                    )
                     if "exists" not in reason:  # an existing key stays in the store
                         gone.add(i)
                 if done is not None:
@@ -1046,9 +1092,13 @@ class Importer:
                         if i not in gone:
                             done.add(tuple(row[k] for k in tp.entity.key))
 
-    def _check_refs(self, ctx: _FileContext, tp: TargetPlan,
-                    items: list[tuple[int, dict[str, Any], Any]],
-                    written: dict[str, set[Any]]) -> list[tuple[int, dict[str, Any], Any]]:
+    def _check_refs(
+        self,
+        ctx: _FileContext,
+        tp: TargetPlan,
+        items: list[tuple[int, dict[str, Any], Any]],
+        written: dict[str, set[Any]],
+    ) -> list[tuple[int, dict[str, Any], Any]]:
         rows = [item[1] for item in items]
         for f in tp.entity.references:
             parent = f.ref or ""
@@ -1075,8 +1125,17 @@ class Importer:
                     for item in items:
                         value = item[1].get(f.name)
                         if value in missing:
-                            self.later(partial(self.rejected, ctx, tp, item[0], f.name,
-                                               f"{parent} {value!r} does not exist", item[2]))
+                            self.later(
+                                partial(
+                                    self.rejected,
+                                    ctx,
+                                    tp,
+                                    item[0],
+                                    f.name,
+                                    f"{parent} {value!r} does not exist",
+                                    item[2],
+                                )
+                            )
                         else:
                             kept.append(item)
                     items = kept
@@ -1148,13 +1207,19 @@ class _FileContext:
     def plan_values(self) -> None:
         """Use the fast lane for a CSV/TSV without a mapping section (its columns map 1:1
         onto one entity's fields) and without `$`/`.` column names."""
-        if (self.inp.fmt not in ("csv", "tsv") or self.inp.source is not None
-                or len(self.plans) != 1 or self.bad_columns or self.plans[0].optional):
+        if (
+            self.inp.fmt not in ("csv", "tsv")
+            or self.inp.source is not None
+            or len(self.plans) != 1
+            or self.bad_columns
+            or self.plans[0].optional
+        ):
             return
         tp = self.plans[0]
         index = {name: i for i, name in enumerate(self.normalized)}
-        positions = {f.name: index[col] for f in tp.entity.fields
-                     if (col := normalize_name(f.name)) in index}
+        positions = {
+            f.name: index[col] for f in tp.entity.fields if (col := normalize_name(f.name)) in index
+        }
         if sorted(positions) != sorted(name for name, _ in tp.getters):
             return
         self.convert = tp.validator.for_columns(positions)
@@ -1208,8 +1273,9 @@ def _bad_key_in(obj: dict[str, Any]) -> str | None:
     return None
 
 
-def dry_write(store: Repository, e: Entity, rows: list[dict[str, Any]], mode: Mode,
-              fields: Sequence[str]) -> WriteResult:
+def dry_write(
+    store: Repository, e: Entity, rows: list[dict[str, Any]], mode: Mode, fields: Sequence[str]
+) -> WriteResult:
     """What `write_batch` would do, without writing."""
     result = WriteResult()
     keys = [e.key_of(r) for r in rows]

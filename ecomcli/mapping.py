@@ -444,7 +444,10 @@ def _read_lookup(path: Path, lookup: Lookup, encoding: str) -> dict[str, Any]:
 
 
 def compile_spec(
-    name: str, spec: FieldSpec, date_format: str | None, lookup_table: dict[str, Any] | None,
+    name: str,
+    spec: FieldSpec,
+    date_format: str | None,
+    lookup_table: dict[str, Any] | None,
     blank: Callable[[], Any] | None = None,
 ) -> Getter:
     """One function: source record -> the raw value of field `name` (may raise

@@ -94,6 +94,7 @@ def field_value(entity: str, name: str, value: Any) -> Any:
 
 # --- orders ---------------------------------------------------------------------------
 
+
 def place_order(store: Repository, request: OrderRequest) -> PlacedOrder:
     """Take stock for every line, and record the order, its lines at current prices, its
     payment and its `sale` stock movements: all in one transaction, or nothing at all."""

@@ -200,7 +200,11 @@ class Repository(ABC):
 
     @abstractmethod
     def write_batch(
-        self, entity: str, rows: list[dict[str, Any]], mode: Mode, fields: Sequence[str],
+        self,
+        entity: str,
+        rows: list[dict[str, Any]],
+        mode: Mode,
+        fields: Sequence[str],
         prepared: Any = None,
     ) -> WriteResult:
         """Write validated rows atomically, by mode. Keys are unique within the batch and
@@ -279,7 +283,7 @@ class Repository(ABC):
                 return work()
             except TransientError:
                 waited = time.monotonic() - started
-                if (attempt >= self.max_retries if patience is None else waited >= patience):
+                if attempt >= self.max_retries if patience is None else waited >= patience:
                     raise
                 time.sleep(random.uniform(0.005, 0.01 * 2 ** min(attempt, 7)))
         raise AssertionError("unreachable")

@@ -385,10 +385,19 @@ def compile_fast(
     """
     entity, fmt = validator.entity, validator.date_format
     env: dict[str, Any] = {
-        "FB": _Fallback, "DEC": Decimal, "DATE_ISO": date.fromisoformat,
-        "DT_ISO": datetime.fromisoformat, "UTC": UTC, "TRUE": TRUE, "FALSE": FALSE,
-        "EMAIL": EMAIL.match, "DIGITS": DIGITS.match, "str": str,
-        "SLOW": validator.convert_slow, "CHECK_ROW": check_row, "ENTITY": entity,
+        "FB": _Fallback,
+        "DEC": Decimal,
+        "DATE_ISO": date.fromisoformat,
+        "DT_ISO": datetime.fromisoformat,
+        "UTC": UTC,
+        "TRUE": TRUE,
+        "FALSE": FALSE,
+        "EMAIL": EMAIL.match,
+        "DIGITS": DIGITS.match,
+        "str": str,
+        "SLOW": validator.convert_slow,
+        "CHECK_ROW": check_row,
+        "ENTITY": entity,
     }
     body: list[str] = []
     for i, f in enumerate(entity.fields):

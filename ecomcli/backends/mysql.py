@@ -28,7 +28,13 @@ from typing import Any
 
 from ecomcli.backends import galera, spider, summaries
 from ecomcli.backends.dialect import MYSQL
-from ecomcli.backends.sql import META_TABLE, SQLRepository, index_name, schema_file
+from ecomcli.backends.sql import (
+    META_TABLE,
+    SQLRepository,
+    add_missing_columns,
+    index_name,
+    schema_file,
+)
 from ecomcli.config import DbUrl
 from ecomcli.errors import (
     ConflictError,
@@ -421,6 +427,7 @@ class MySQLRepository(SQLRepository):
         summaries.drop_outdated(self)
         self._run_script(schema_file("mysql").read_text())
         self._upgrade_indexes()
+        add_missing_columns(self)
         with self.transaction():
             summaries.forget(self)
         self._has_summaries = None

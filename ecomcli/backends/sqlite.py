@@ -19,7 +19,7 @@ from typing import Any
 
 from ecomcli.backends import summaries
 from ecomcli.backends.dialect import SQLITE
-from ecomcli.backends.sql import META_TABLE, SQLRepository, schema_file
+from ecomcli.backends.sql import META_TABLE, SQLRepository, add_missing_columns, schema_file
 from ecomcli.config import DbUrl
 from ecomcli.errors import (
     ConflictError,
@@ -161,13 +161,18 @@ class SQLiteRepository(SQLRepository):
         with self.transaction():
             summaries.drop_outdated(self)
             self._run_script(schema_file(self.dialect).read_text())
+            add_missing_columns(self)
             summaries.forget(self)
         self._has_summaries = None
         created = [name for name in wanted if name not in before]
         return InitResult(created=created, version=SCHEMA_VERSION)
 
     def write_batch(
-        self, entity: str, rows: list[dict[str, Any]], mode: Mode, fields: Sequence[str],
+        self,
+        entity: str,
+        rows: list[dict[str, Any]],
+        mode: Mode,
+        fields: Sequence[str],
         prepared: Any = None,
     ) -> WriteResult:
         """Set-based batch write (imports), in the batch's own `BEGIN IMMEDIATE` transaction.
@@ -246,8 +251,13 @@ class SQLiteRepository(SQLRepository):
         return f"INSERT INTO {q(e.name)} ({cols}) {rows_in} ON CONFLICT ({keys}) {action}"
 
     def _upsert(
-        self, e: Entity, rows: list[dict[str, Any]], encoded: list[tuple[Any, ...]],
-        payload: str | None, mode: Mode, own_checks: bool,
+        self,
+        e: Entity,
+        rows: list[dict[str, Any]],
+        encoded: list[tuple[Any, ...]],
+        payload: str | None,
+        mode: Mode,
+        own_checks: bool,
     ) -> WriteResult:
         q = self.q
         result = WriteResult()
@@ -304,9 +314,10 @@ class SQLiteRepository(SQLRepository):
         if JSON_ROWS:
             chunks = [("IN (SELECT value FROM json_each(?))", [to_json(values)])]
         else:
-            chunks = [(f"IN ({', '.join(['?'] * len(part))})", part)
-                      for part in (values[i : i + IN_CHUNK]
-                                   for i in range(0, len(values), IN_CHUNK))]
+            chunks = [
+                (f"IN ({', '.join(['?'] * len(part))})", part)
+                for part in (values[i : i + IN_CHUNK] for i in range(0, len(values), IN_CHUNK))
+            ]
         found = 0
         for condition, params in chunks:
             cur = self.execute(f"SELECT count(*) FROM {key} {condition}", params)

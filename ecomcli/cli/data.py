@@ -97,8 +97,9 @@ def _print_summary(summary: ImportSummary, as_json: bool, quiet: bool) -> None:
     for c in SUMMARY_COLUMNS:
         table.add_column(c, justify="left" if c == "entity" else "right")
     for row in summary.rows():
-        table.add_row(*(f"{row[c]:,}" if isinstance(row[c], int) else str(row[c])
-                        for c in SUMMARY_COLUMNS))
+        table.add_row(
+            *(f"{row[c]:,}" if isinstance(row[c], int) else str(row[c]) for c in SUMMARY_COLUMNS)
+        )
     width = None if sys.stderr.isatty() else 120
     Console(file=sys.stderr, highlight=False, width=width).print(table)
     info(f"{summary.rejected} rejected, {summary.seconds:.2f} s")

@@ -36,7 +36,7 @@ from ecomcli.reports.model import Option, ReportSpec
 
 LIST_DEFAULT = "inactive"  # customer-activity --list: the win-back mailing
 # how each kind of option value is shown in help
-METAVARS = {"date": "YYYY-MM-DD", "int": "N", "decimal": "PERCENT"}
+METAVARS = {"date": "YYYY-MM-DD", "int": "N", "decimal": "PERCENT", "text": "ID"}
 
 
 def register(app: App) -> None:

@@ -29,6 +29,8 @@ TOUR: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("Sales by quarter", "sales", {"by": "quarter"}),
     ("Low stock (restock these)", "low-stock", {}),
     ("Active and inactive customers", "customer-activity", {}),
+    ("Customer segments (recency, frequency, monetary)", "rfm", {"by": "segment"}),
+    ("Bought together (highest lift first)", "basket", {"limit": 5}),
 )
 
 

@@ -74,6 +74,7 @@ CREATE TABLE IF NOT EXISTS `suppliers` (
     `phone` VARCHAR(32),
     `city` VARCHAR(100),
     `state` VARCHAR(64),
+    `lead_time_days` INT CHECK (`lead_time_days` >= 0 AND `lead_time_days` <= 365), -- days from a purchase order to the delivery (restock report: 7 when empty)
     PRIMARY KEY (`supplier_id`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 

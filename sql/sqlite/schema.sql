@@ -77,6 +77,7 @@ CREATE TABLE IF NOT EXISTS "suppliers" (
     "phone" TEXT CHECK (length("phone") <= 32),
     "city" TEXT CHECK (length("city") <= 100),
     "state" TEXT CHECK (length("state") <= 64),
+    "lead_time_days" INTEGER CHECK ("lead_time_days" >= 0 AND "lead_time_days" <= 365), -- days from a purchase order to the delivery (restock report: 7 when empty)
     PRIMARY KEY ("supplier_id")
 ) STRICT;
 
