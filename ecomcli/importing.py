@@ -70,6 +70,10 @@ KEY_CACHE_LIMIT = 200_000
 RETRY_PATIENCE = 120.0
 SWITCH_INTERVAL = 0.0001  # seconds between GIL handovers while two threads import (`prefetched`)
 MISSING = object()
+# the largest CSV field (docs/importing.md): Python's default of 128 KiB stopped a whole
+# file at a long review or description
+CSV_FIELD_LIMIT = 64 << 20
+csv.field_size_limit(CSV_FIELD_LIMIT)
 
 Progress = Callable[[str, int, int, int], None]  # (input, rows read, bytes read, total bytes)
 T = TypeVar("T")
@@ -402,12 +406,27 @@ def prescan(inp: Input) -> None:
         inp.keys = list(keys)
 
 
+class JsonObject(dict):  # type: ignore[type-arg]
+    """A decoded JSON object; `repeated` names a key the text gave twice (json keeps the
+    last silently): such a record is rejected naming that key."""
+
+    repeated: str | None = None
+
+
+def json_object(pairs: list[tuple[str, Any]]) -> JsonObject:
+    obj = JsonObject(pairs)
+    if len(obj) != len(pairs):
+        names = [k for k, _ in pairs]
+        obj.repeated = next(k for k in names if names.count(k) > 1)
+    return obj
+
+
 def _ndjson_record(raw: str, line: int, name: str, keys: dict[str, None] | None) -> Any:
     text = raw.strip()
     if not text:
         return None
     try:
-        obj = json.loads(text)
+        obj = json.loads(text, object_pairs_hook=json_object)
     except json.JSONDecodeError as e:
         raise EcomError(f"{name}: invalid JSON at line {line} column {e.colno}: {e.msg}") from None
     if not isinstance(obj, dict):
@@ -452,7 +471,7 @@ def read_header(inp: Input) -> list[str]:
 def iter_json(inp: Input) -> Iterator[tuple[int, dict[str, Any]]]:
     """A JSON array of objects (or one object), each with the line where it starts."""
     with Opened_text(inp) as text:
-        decoder = json.JSONDecoder()
+        decoder = json.JSONDecoder(object_pairs_hook=json_object)
         ws = " \t\r\n"
         i = _skip(text, 0, ws)
         line_at = _LineCounter(text)
@@ -826,8 +845,7 @@ class Importer:
             for t, tp in enumerate(ctx.plans):
                 if bad is not None:
                     read[t] += 1
-                    batch.reject(ctx, tp, line, bad, "field names may not start with '$' or "
-                                 "contain '.'", original)
+                    batch.reject(ctx, tp, line, bad, _bad_key_reason(original), original)
                     continue
                 if ctx.ragged is not None and len(original) != ctx.ragged:
                     read[t] += 1
@@ -1162,7 +1180,15 @@ def key_getter(e: Entity) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
     return operator.itemgetter(*e.key)
 
 
+def _bad_key_reason(obj: Any) -> str:
+    if getattr(obj, "repeated", None) is not None:
+        return "given twice in one JSON object"
+    return "field names may not start with '$' or contain '.'"
+
+
 def _bad_key_in(obj: dict[str, Any]) -> str | None:
+    if getattr(obj, "repeated", None) is not None:
+        return obj.repeated  # type: ignore[attr-defined, no-any-return]
     for k, v in obj.items():
         if _bad_key(k):
             return k
