@@ -59,6 +59,7 @@ from ecomcli.mapping import FieldSpec, Lookups, MappingFile, Source, Target, com
 from ecomcli.mapping import load as load_mapping
 from ecomcli.repository import Mode, Repository, WriteResult, missing_required, with_defaults
 from ecomcli.schema import Entity, normalize_name
+from ecomcli.seen_keys import SeenKeys, key_hash, row_hash
 from ecomcli.validation import Validator, forbidden_fields
 
 FORMATS = ("csv", "tsv", "json", "ndjson")
@@ -75,6 +76,8 @@ MISSING = object()
 CSV_FIELD_LIMIT = 64 << 20
 csv.field_size_limit(CSV_FIELD_LIMIT)
 
+# a batch's rows that repeated a kept row of theirs exactly: key -> [(line, original)]
+Repeats = dict[Any, list[tuple[int, Any]]]
 Progress = Callable[[str, int, int, int], None]  # (input, rows read, bytes read, total bytes)
 T = TypeVar("T")
 
@@ -840,6 +843,7 @@ class Importer:
         batch = Batch(per_target, [], rows_read, position)
         read = [0] * len(ctx.plans)
         unchanged = [0] * len(ctx.plans)
+        repeats: list[Repeats] = [{} for _ in ctx.plans]
         for line, original, rec in records:
             bad = ctx.bad_key(original, rec)
             for t, tp in enumerate(ctx.plans):
@@ -872,11 +876,52 @@ class Importer:
                     per_target[t][key] = (line, row, original)
                 elif seen[1] == row:
                     unchanged[t] += 1
+                    repeats[t].setdefault(key, []).append((line, original))
                 else:
                     batch.reject(ctx, tp, line, *_conflict(seen, row), original)
         for t, tp in enumerate(ctx.plans):
+            unchanged[t] += self.earlier_batches(ctx, t, per_target[t], repeats[t], batch)
             batch.count(tp.stats, read[t], unchanged[t])
         return self.prepare(ctx, batch)
+
+    def earlier_batches(self, ctx: _FileContext, t: int,
+                        rows_by_key: dict[Any, tuple[int, dict[str, Any], Any]],
+                        repeats: Repeats, batch: Batch) -> int:
+        """Treat the keys of target `t` that earlier batches of the file kept as if they
+        were in this batch (`SeenKeys`): an identical row is dropped (returns how many:
+        unchanged), a different one is rejected naming the earlier line, with the in-batch
+        repeats of it. Then remember this batch's keys."""
+        seen, tp = ctx.seen[t], ctx.plans[t]
+        items = list(rows_by_key.items())
+        key_hashes = [key_hash(k) for k, _ in items]
+        row_hashes = [row_hash(item[1]) for _, item in items]
+        dropped: set[int] = set()
+        conflicts: list[tuple[int, int]] = []
+        for i, line, earlier_row in seen.find(key_hashes):
+            if row_hashes[i] == earlier_row:
+                dropped.add(i)
+            else:
+                conflicts.append((i, line))
+        unchanged = len(dropped)
+        if conflicts:
+            earlier = ctx.rows_at(t, {line for _, line in conflicts})
+            for i, line in conflicts:
+                key, (_, row, original) = items[i]
+                before = earlier.get(line)
+                if before is None or tuple(before[k] for k in tp.entity.key) != key:
+                    continue  # two keys with one hash: no duplicate
+                fld, reason = _conflict((line, before, None), row)
+                batch.reject(ctx, tp, items[i][1][0], fld, reason, original)
+                for repeat_line, repeat_original in repeats.get(key, ()):
+                    batch.reject(ctx, tp, repeat_line, fld, reason, repeat_original)
+                    unchanged -= 1  # counted unchanged as a repeat of a rejected row
+                dropped.add(i)
+        kept = [i for i in range(len(items)) if i not in dropped]
+        seen.add([key_hashes[i] for i in kept], [items[i][1][0] for i in kept],
+                 [row_hashes[i] for i in kept])
+        for i in dropped:
+            del rows_by_key[items[i][0]]
+        return unchanged
 
     def prepare(self, ctx: _FileContext, batch: Batch) -> Batch:
         """Here in the reader thread, put each target's rows in the order they are
@@ -902,6 +947,7 @@ class Importer:
         next(reader, None)  # the header, read by `read_header`
         prev = reader.line_num
         rows_by_key: dict[Any, tuple[int, dict[str, Any], Any]] = {}
+        repeats: Repeats = {}
         batch = Batch([rows_by_key], [])
         count = total = unchanged = 0
         for values in reader:
@@ -925,17 +971,20 @@ class Importer:
                         rows_by_key[key] = (line, row, values)
                     elif seen[1] == row:
                         unchanged += 1
+                        repeats.setdefault(key, []).append((line, values))
                     else:
                         batch.reject(ctx, tp, line, *_conflict(seen, row), values)
             if count >= size:
                 total += count
+                unchanged += self.earlier_batches(ctx, 0, rows_by_key, repeats, batch)
                 batch.count(tp.stats, count, unchanged)
                 batch.rows_read, batch.position = total, opened.position()
                 yield self.prepare(ctx, batch)
-                rows_by_key = {}
+                rows_by_key, repeats = {}, {}
                 batch = Batch([rows_by_key], [])
                 count = unchanged = 0
         if count:
+            unchanged += self.earlier_batches(ctx, 0, rows_by_key, repeats, batch)
             batch.count(tp.stats, count, unchanged)
             batch.rows_read, batch.position = total + count, opened.position()
             yield self.prepare(ctx, batch)
@@ -1074,6 +1123,7 @@ class Importer:
         else:
             ctx.columns = inp.keys
         ctx.plans = plan_targets(inp, ctx.columns, self.options, self.summary, lookups)
+        ctx.seen = [SeenKeys() for _ in ctx.plans]
         ctx.bad_columns = [c for c in ctx.columns if _bad_key(c)]
         ctx.normalized = [normalize_name(c) for c in ctx.columns]
         self.summary.files.append(inp.name)
@@ -1125,6 +1175,7 @@ class _FileContext:
         # the value-list fast lane (`Importer.batch_values`), set by `plan_values`
         self.convert: Callable[[Sequence[Any]], dict[str, Any]] | None = None
         self.key_of: Callable[[dict[str, Any]], tuple[Any, ...]] | None = None
+        self.seen: list[SeenKeys] = []  # per target: the keys earlier batches kept
 
     def plan_values(self) -> None:
         """Use the fast lane for a CSV/TSV without a mapping section (its columns map 1:1
@@ -1153,6 +1204,22 @@ class _FileContext:
             for line, obj in source:
                 rec = {normalize_name(k): v for k, v in obj.items() if not _bad_key(k)}
                 yield line, obj, rec
+
+    def rows_at(self, t: int, lines: set[int]) -> dict[int, dict[str, Any]]:
+        """Target `t`'s rows of `lines`, read again from the file (a key that an earlier
+        batch kept, given again with other values)."""
+        tp, found = self.plans[t], {}
+        opened = Opened(self.inp)
+        try:
+            for line, original, rec in self.records(opened):
+                if line in lines:
+                    found[line] = (self.convert(original) if self.convert is not None
+                                   else tp.validator(tp.extract(rec)))
+                    if len(found) == len(lines):
+                        break
+        finally:
+            opened.close()
+        return found
 
     def bad_key(self, original: Any, rec: dict[str, Any]) -> str | None:
         if isinstance(original, dict):
