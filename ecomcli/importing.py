@@ -57,7 +57,14 @@ from ecomcli.errors import EcomError, MissingReference, UsageError, ValidationEr
 from ecomcli.exporting import parents_first
 from ecomcli.mapping import FieldSpec, Lookups, MappingFile, Source, Target, compile_spec
 from ecomcli.mapping import load as load_mapping
-from ecomcli.repository import Mode, Repository, WriteResult, missing_required, with_defaults
+from ecomcli.repository import (
+    RETRY_PATIENCE,
+    Mode,
+    Repository,
+    WriteResult,
+    missing_required,
+    with_defaults,
+)
 from ecomcli.schema import Entity, normalize_name
 from ecomcli.seen_keys import SeenKeys, key_hash, row_hash
 from ecomcli.validation import Validator, forbidden_fields
@@ -67,8 +74,6 @@ EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".json": "json", ".nd
 EXTENSIONS[".jsonl"] = "ndjson"
 CHUNK = 1 << 20
 KEY_CACHE_LIMIT = 200_000
-# how long a batch keeps retrying transient write conflicts before the import fails
-RETRY_PATIENCE = 120.0
 SWITCH_INTERVAL = 0.0001  # seconds between GIL handovers while two threads import (`prefetched`)
 MISSING = object()
 # the largest CSV field (docs/importing.md): Python's default of 128 KiB stopped a whole
