@@ -286,3 +286,28 @@ def test_shipped_mappings_load() -> None:
     assert [t.entity.name for t in flat.sources[0].targets] == [
         "customers", "products", "orders", "order_items"
     ]
+
+
+@pytest.mark.parametrize("batch", [[], ["--batch-size", "1"]])
+def test_flat_line_keeps_a_parent_an_earlier_line_wrote(db_url: str, tmp_path: Path,
+                                                        batch: list[str]) -> None:
+    # README "Splitting a flat file": a line whose order row is rejected keeps its order
+    # line when an earlier line wrote that order; with no such line it is rejected too;
+    # whatever the batch size
+    header = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+    path = tmp_path / "sales.csv"
+    path.write_text(header
+                    + "9001,A,Thing,1,12/1/2010 8:26,1.00,1.0,UK\n"  # line 2
+                    + "9001,B,Other,2,12/1/2010 9:30,2.00,1.0,UK\n"  # 3: another time
+                    + "9002,A,Thing,1,not a date,1.00,1.0,UK\n")  # 4: no order at all
+    rej = tmp_path / "rejects.csv"
+    result = ecom("import", str(path), "--map", str(SAMPLES / "flat-sales.toml"),
+                  "--db", db_url, "--rejects", str(rej), *batch)
+    assert result.exit_code == 4, result.stderr
+    got = {(r["line"], r["entity"], r["field"]) for r in csv.DictReader(rej.open(newline=""))}
+    assert got == {("3", "orders", "purchased_at"), ("4", "orders", "purchased_at"),
+                   ("4", "order_items", "order_id")}
+    with ecomcli.connect(db_url) as store:
+        assert [(r["order_id"], r["line_no"], r["quantity"]) for r in store.find("order_items")
+                ] == [("9001", 1, 1), ("9001", 2, 2)]
+        assert [r["order_id"] for r in store.find("orders")] == ["9001"]
