@@ -311,3 +311,36 @@ def test_flat_line_keeps_a_parent_an_earlier_line_wrote(db_url: str, tmp_path: P
         assert [(r["order_id"], r["line_no"], r["quantity"]) for r in store.find("order_items")
                 ] == [("9001", 1, 1), ("9001", 2, 2)]
         assert [r["order_id"] for r in store.find("orders")] == ["9001"]
+
+
+def test_mapped_numbers_out_of_range_are_rejected_rows(db_url: str, tmp_path: Path) -> None:
+    (tmp_path / "stock.csv").write_text(
+        "Code,Units,Cents\n"
+        "a,5,100\n"
+        "b,99999999999999999999,100\n"  # line 3: more units than a field holds
+        "c,inf,100\n"  # 4
+        "d,1e999999999,100\n"  # 5: int() of it would take 400 MB
+        "e,5,1e999999\n"  # 6: past Decimal's exponent once scaled
+        "f,5,1e30\n"  # 7: a price of 1e28
+        "g,6,200\n"
+    )
+    (tmp_path / "map.toml").write_text(
+        """
+[sources.stock]
+match = "stock.csv"
+[sources.stock.products]
+product_id = "Code"
+name = { value = "thing" }
+units_in_stock = { column = "Units", as_int = true }
+price = { column = "Cents", scale = 0.01 }
+"""
+    )
+    rej = tmp_path / "rejects.csv"
+    result = ecom("import", str(tmp_path / "stock.csv"), "--map", str(tmp_path / "map.toml"),
+                  "--db", db_url, "--rejects", str(rej))
+    assert result.exit_code == 4, result.stderr
+    got = {(r["line"], r["field"]) for r in csv.DictReader(rej.open(newline=""))}
+    assert got == {("3", "units_in_stock"), ("4", "units_in_stock"), ("5", "units_in_stock"),
+                   ("6", "price"), ("7", "price")}
+    with ecomcli.connect(db_url) as store:
+        assert sorted(r["product_id"] for r in store.find("products")) == ["a", "g"]
