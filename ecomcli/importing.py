@@ -9,12 +9,13 @@ The work per input file:
 2. *plan*: the entity (from the file name, `--entity` or the mapping), header matching,
    required columns, refused columns (card numbers, passwords);
 3. *batches* of `batch_size` records: derive each target entity's rows, validate them
-   (`Validator`), drop duplicates within the batch (a conflicting duplicate is rejected,
-   naming both lines), check references, and write (`write_batch`; the entities of one
-   batch in one transaction, in foreign-key order). References are left to stores whose
-   database checks them (`Repository.enforces_references`: SQLite, MySQL); when one
-   refuses a batch (`MissingReference`, nothing written), that batch and the rest of the
-   file are checked first (`existing_keys`), so only the orphan rows are rejected.
+   (`Validator`), drop duplicates within the batch and of earlier batches (`SeenKeys`;
+   a conflicting duplicate is rejected, naming both lines), check references, and write
+   (`write_batch`; the entities of one batch in one transaction, in foreign-key order).
+   References are left to stores whose database checks them
+   (`Repository.enforces_references`: SQLite, MySQL); when one refuses a batch
+   (`MissingReference`, nothing written), that batch and the rest of the file are
+   checked first (`existing_keys`), so only the orphan rows are rejected.
 
 Two threads share the work: a reader thread parses, validates and prepares the next
 batch (`prefetched`, `Repository.prepare_rows`: SQLite's JSON array, MySQL's LOAD DATA

@@ -150,6 +150,8 @@ MONEY: dict[str, Any] = {"min": 0}
 # column holds unless it says narrower; money and decimals hold fewer than
 # `precision - scale` digits before the point (money: 0 to 9,999,999,999.99).
 INT_RANGE = (-2_147_483_648, 2_147_483_647)
+# a text field (no `length`) holds what a MySQL TEXT column holds: 65,535 bytes of UTF-8
+TEXT_BYTES = 65_535
 
 ENTITIES: tuple[Entity, ...] = (
     Entity(

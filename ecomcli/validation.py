@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ecomcli.errors import EcomError, ValidationError
-from ecomcli.schema import Entity, Field
+from ecomcli.schema import TEXT_BYTES, Entity, Field
 
 Converter = Callable[[Any], Any]
 
@@ -80,7 +80,7 @@ def _identifier(text: str) -> str:
 
 
 def _string(f: Field) -> Converter:
-    length, check, is_key = f.length, f.check, f.type == "key"
+    length, check, is_key, is_text = f.length, f.check, f.type == "key", f.type == "text"
 
     def convert(value: Any) -> str:
         value = _scalar(value)
@@ -94,6 +94,8 @@ def _string(f: Field) -> Converter:
             text = _identifier(text)
         if length is not None and len(text) > length:
             raise ValueError(f"longer than {length} characters ({len(text)})")
+        if is_text and len(text) > TEXT_BYTES // 4 and len(text.encode()) > TEXT_BYTES:
+            raise ValueError(f"longer than {TEXT_BYTES} bytes in UTF-8 ({len(text.encode())})")
         if "\x00" in text:
             raise ValueError("contains a NUL byte")
         if check == "email" and not EMAIL.match(text):
@@ -343,6 +345,8 @@ def _fast_text(f: Field, i: int) -> list[str]:
     lines = []
     if f.type == "key":  # anything but printable ASCII goes to `_identifier`
         lines.append("if not (v.isascii() and v.isprintable()): raise FB")
+    if f.type == "text":  # perhaps over TEXT_BYTES: the converter measures
+        lines.append(f"if len(v) > {TEXT_BYTES // 4}: raise FB")
     if f.length is not None:
         lines.append(f"if len(v) > {f.length}: raise FB")
     lines.append("if '\\x00' in v: raise FB")
