@@ -896,18 +896,20 @@ class Importer:
         """Treat the keys of target `t` that earlier batches of the file kept as if they
         were in this batch (`SeenKeys`): an identical row is dropped (returns how many:
         unchanged), a different one is rejected naming the earlier line, with the in-batch
-        repeats of it. Then remember this batch's keys."""
+        repeats of it. This batch's keys are hashed and remembered when the next batch
+        comes (a file of one batch pays nothing)."""
         seen, tp = ctx.seen[t], ctx.plans[t]
+        if ctx.pending[t]:
+            seen.add(*SeenKeys.hashed(ctx.pending[t]))
         items = list(rows_by_key.items())
-        key_hashes = [key_hash(k) for k, _ in items]
-        row_hashes = [row_hash(item[1]) for _, item in items]
         dropped: set[int] = set()
         conflicts: list[tuple[int, int]] = []
-        for i, line, earlier_row in seen.find(key_hashes):
-            if row_hashes[i] == earlier_row:
-                dropped.add(i)
-            else:
-                conflicts.append((i, line))
+        if len(seen):
+            for i, line, earlier_row in seen.find([key_hash(k) for k, _ in items]):
+                if row_hash(items[i][1][1]) == earlier_row:
+                    dropped.add(i)
+                else:
+                    conflicts.append((i, line))
         unchanged = len(dropped)
         if conflicts:
             earlier = ctx.rows_at(t, {line for _, line in conflicts})
@@ -916,15 +918,17 @@ class Importer:
                 before = earlier.get(line)
                 if before is None or tuple(before[k] for k in tp.entity.key) != key:
                     continue  # two keys with one hash: no duplicate
+                dropped.add(i)
+                if before == row:  # two rows with one hash: a repeat after all
+                    unchanged += 1 + len(repeats.get(key, ()))
+                    continue
                 fld, reason = _conflict((line, before, None), row)
                 batch.reject(ctx, tp, items[i][1][0], fld, reason, original)
                 for repeat_line, repeat_original in repeats.get(key, ()):
                     batch.reject(ctx, tp, repeat_line, fld, reason, repeat_original)
                     unchanged -= 1  # counted unchanged as a repeat of a rejected row
-                dropped.add(i)
-        kept = [i for i in range(len(items)) if i not in dropped]
-        seen.add([key_hashes[i] for i in kept], [items[i][1][0] for i in kept],
-                 [row_hashes[i] for i in kept])
+        ctx.pending[t] = [(key, item[0], item[1]) for i, (key, item) in enumerate(items)
+                          if i not in dropped]
         for i in dropped:
             del rows_by_key[items[i][0]]
         return unchanged
@@ -1130,6 +1134,7 @@ class Importer:
             ctx.columns = inp.keys
         ctx.plans = plan_targets(inp, ctx.columns, self.options, self.summary, lookups)
         ctx.seen = [SeenKeys() for _ in ctx.plans]
+        ctx.pending = [[] for _ in ctx.plans]
         ctx.bad_columns = [c for c in ctx.columns if _bad_key(c)]
         ctx.normalized = [normalize_name(c) for c in ctx.columns]
         self.summary.files.append(inp.name)
@@ -1182,6 +1187,7 @@ class _FileContext:
         self.convert: Callable[[Sequence[Any]], dict[str, Any]] | None = None
         self.key_of: Callable[[dict[str, Any]], tuple[Any, ...]] | None = None
         self.seen: list[SeenKeys] = []  # per target: the keys earlier batches kept
+        self.pending: list[list[tuple[Any, int, dict[str, Any]]]] = []  # the last batch's
 
     def plan_values(self) -> None:
         """Use the fast lane for a CSV/TSV without a mapping section (its columns map 1:1

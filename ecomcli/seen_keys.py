@@ -48,6 +48,13 @@ class SeenKeys:
         (hits,) = np.nonzero(self.keys[at] == wanted)
         return [(int(i), int(self.lines[at[i]]), int(self.rows[at[i]])) for i in hits]
 
+    @staticmethod
+    def hashed(kept: list[tuple[tuple[Any, ...], int, dict[str, Any]]]
+               ) -> tuple[list[int], list[int], list[int]]:
+        """(key hashes, lines, row hashes) of a batch's (key, line, row) kept rows."""
+        return ([key_hash(k) for k, _, _ in kept], [line for _, line, _ in kept],
+                [row_hash(row) for _, _, row in kept])
+
     def add(self, key_hashes: Sequence[int], lines: Sequence[int],
             row_hashes: Sequence[int]) -> None:
         """Merge one batch's kept keys in: a sort of the batch and one linear insert."""
