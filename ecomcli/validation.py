@@ -139,8 +139,10 @@ def _integer(f: Field) -> Converter:
 
 
 def _in_range(low: int, high: int, number: int | Decimal, shown: Any) -> None:
-    if not low <= number <= high:
-        raise ValueError(f"out of range: must be from {low} to {high}, got {shown}")
+    if number < low:
+        raise ValueError(f"out of range: must be at least {low}, got {shown}")
+    if number > high:
+        raise ValueError(f"out of range: must be at most {high}, got {shown}")
 
 
 def _decimal(f: Field) -> Converter:
