@@ -20,7 +20,7 @@ from typing import Any, TextIO
 from ecomcli import schema
 from ecomcli.errors import EcomError, UsageError
 from ecomcli.outputs import open_replacing, refuse_clobber
-from ecomcli.repository import Mode, Repository
+from ecomcli.repository import RETRY_PATIENCE, Mode, Repository
 from ecomcli.schema import Entity
 
 FORMATS = ("csv", "tsv", "json", "ndjson")
@@ -147,27 +147,46 @@ def copy_store(
     for ent in schema.load_order():
         if wanted is not None and ent.name not in wanted:
             continue
-        done = 0
-        batch: list[dict[str, Any]] = []
-        self_ref = any(f.ref == ent.name for f in ent.references)
-        size = batch_size if not self_ref else 1 << 62  # a tree is copied in one batch
-        for row in source.find(ent.name):
-            batch.append(row)
-            if len(batch) >= size:
-                done += _write(target, ent, batch)
-                batch = []
-                if progress:
-                    progress(ent.name, done)
-        if batch:
-            done += _write(target, ent, batch)
-            if progress:
-                progress(ent.name, done)
+        try:
+            done = _copy_entity(source, target, ent, batch_size, progress)
+        except EcomError as e:
+            raise _stopped(e, ent, result) from e
         result.copied[ent.name] = done
         result.source_counts[ent.name] = source.count(ent.name)
         result.target_counts[ent.name] = target.count(ent.name)
     if result.differences:
         raise EcomError("copy finished but counts differ: " + "; ".join(result.differences))
     return result
+
+
+def _copy_entity(source: Repository, target: Repository, ent: Entity, batch_size: int,
+                 progress: Callable[[str, int], None] | None) -> int:
+    done = 0
+    batch: list[dict[str, Any]] = []
+    self_ref = any(f.ref == ent.name for f in ent.references)
+    size = batch_size if not self_ref else 1 << 62  # a tree is copied in one batch
+    for row in source.find(ent.name):
+        batch.append(row)
+        if len(batch) >= size:
+            done += _write(target, ent, batch)
+            batch = []
+            if progress:
+                progress(ent.name, done)
+    if batch:
+        done += _write(target, ent, batch)
+        if progress:
+            progress(ent.name, done)
+    return done
+
+
+def _stopped(error: EcomError, ent: Entity, result: CopyResult) -> EcomError:
+    """What a failed copy tells: what it copied, and that a re-run finishes the job."""
+    copied = ", ".join(f"{name} ({n})" for name, n in result.copied.items()) or "nothing"
+    return EcomError(
+        f"copy stopped in {ent.name}: {error}; copied in full before it: {copied}; run the "
+        "same `ecom copy` again to finish (rows are upserted: a re-run copies nothing twice)",
+        exit_code=error.exit_code,
+    )
 
 
 def parents_first(
@@ -203,7 +222,11 @@ def parents_first(
 
 def _write(target: Repository, ent: Entity, rows: list[dict[str, Any]]) -> int:
     rows = parents_first(ent, rows)
-    res = target.write_batch(ent.name, rows, Mode.UPSERT, ent.field_names)
+    # a transient conflict (a MongoDB write conflict or expired transaction, a deadlock)
+    # is retried for a while, as an import's batch is; an upsert is safe to repeat
+    res = target.retrying(lambda: target.write_batch(ent.name, rows, Mode.UPSERT,
+                                                     ent.field_names),
+                          patience=RETRY_PATIENCE)
     if res.rejected:
         i, why = res.rejected[0]
         raise EcomError(f"copy of {ent.name} failed at key {ent.key_of(rows[i])}: {why}")

@@ -9,12 +9,13 @@ The work per input file:
 2. *plan*: the entity (from the file name, `--entity` or the mapping), header matching,
    required columns, refused columns (card numbers, passwords);
 3. *batches* of `batch_size` records: derive each target entity's rows, validate them
-   (`Validator`), drop duplicates within the batch (a conflicting duplicate is rejected,
-   naming both lines), check references, and write (`write_batch`; the entities of one
-   batch in one transaction, in foreign-key order). References are left to stores whose
-   database checks them (`Repository.enforces_references`: SQLite, MySQL); when one
-   refuses a batch (`MissingReference`, nothing written), that batch and the rest of the
-   file are checked first (`existing_keys`), so only the orphan rows are rejected.
+   (`Validator`), drop duplicates within the batch and of earlier batches (`SeenKeys`;
+   a conflicting duplicate is rejected, naming both lines), check references, and write
+   (`write_batch`; the entities of one batch in one transaction, in foreign-key order).
+   References are left to stores whose database checks them
+   (`Repository.enforces_references`: SQLite, MySQL); when one refuses a batch
+   (`MissingReference`, nothing written), that batch and the rest of the file are
+   checked first (`existing_keys`), so only the orphan rows are rejected.
 
 Two threads share the work: a reader thread parses, validates and prepares the next
 batch (`prefetched`, `Repository.prepare_rows`: SQLite's JSON array, MySQL's LOAD DATA
@@ -64,8 +65,16 @@ from ecomcli.exporting import parents_first
 from ecomcli.mapping import FieldSpec, Lookups, MappingFile, Source, Target, compile_spec
 from ecomcli.mapping import load as load_mapping
 from ecomcli.outputs import Replacing, refuse_clobber
-from ecomcli.repository import Mode, Repository, WriteResult, missing_required, with_defaults
+from ecomcli.repository import (
+    RETRY_PATIENCE,
+    Mode,
+    Repository,
+    WriteResult,
+    missing_required,
+    with_defaults,
+)
 from ecomcli.schema import Entity, normalize_name
+from ecomcli.seen_keys import SeenKeys, key_hash, row_hash
 from ecomcli.validation import Validator, forbidden_fields
 
 FORMATS = ("csv", "tsv", "json", "ndjson")
@@ -73,11 +82,15 @@ EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".json": "json", ".nd
 EXTENSIONS[".jsonl"] = "ndjson"
 CHUNK = 1 << 20
 KEY_CACHE_LIMIT = 200_000
-# how long a batch keeps retrying transient write conflicts before the import fails
-RETRY_PATIENCE = 120.0
 SWITCH_INTERVAL = 0.0001  # seconds between GIL handovers while two threads import (`prefetched`)
 MISSING = object()
+# the largest CSV field (docs/importing.md): Python's default of 128 KiB stopped a whole
+# file at a long review or description
+CSV_FIELD_LIMIT = 64 << 20
+csv.field_size_limit(CSV_FIELD_LIMIT)
 
+# a batch's rows that repeated a kept row of theirs exactly: key -> [(line, original)]
+Repeats = dict[Any, list[tuple[int, Any]]]
 Progress = Callable[[str, int, int, int], None]  # (input, rows read, bytes read, total bytes)
 T = TypeVar("T")
 
@@ -426,12 +439,27 @@ def prescan(inp: Input) -> None:
         inp.keys = list(keys)
 
 
+class JsonObject(dict):  # type: ignore[type-arg]
+    """A decoded JSON object; `repeated` names a key the text gave twice (json keeps the
+    last silently): such a record is rejected naming that key."""
+
+    repeated: str | None = None
+
+
+def json_object(pairs: list[tuple[str, Any]]) -> JsonObject:
+    obj = JsonObject(pairs)
+    if len(obj) != len(pairs):
+        names = [k for k, _ in pairs]
+        obj.repeated = next(k for k in names if names.count(k) > 1)
+    return obj
+
+
 def _ndjson_record(raw: str, line: int, name: str, keys: dict[str, None] | None) -> Any:
     text = raw.strip()
     if not text:
         return None
     try:
-        obj = json.loads(text)
+        obj = json.loads(text, object_pairs_hook=json_object)
     except json.JSONDecodeError as e:
         raise EcomError(f"{name}: invalid JSON at line {line} column {e.colno}: {e.msg}") from None
     if not isinstance(obj, dict):
@@ -483,7 +511,7 @@ def read_header(inp: Input) -> list[str]:
 def iter_json(inp: Input) -> Iterator[tuple[int, dict[str, Any]]]:
     """A JSON array of objects (or one object), each with the line where it starts."""
     with Opened_text(inp) as text:
-        decoder = json.JSONDecoder()
+        decoder = json.JSONDecoder(object_pairs_hook=json_object)
         ws = " \t\r\n"
         i = _skip(text, 0, ws)
         line_at = _LineCounter(text)
@@ -881,6 +909,7 @@ class Importer:
         unchanged = [0] * len(ctx.plans)
         skips = ctx.inp.source.skips if ctx.inp.source and ctx.inp.source.skip_if else None
         skipped = 0
+        repeats: list[Repeats] = [{} for _ in ctx.plans]
         for line, original, rec in records:
             if skips is not None and skips(rec):
                 skipped += 1
@@ -889,14 +918,7 @@ class Importer:
             for t, tp in enumerate(ctx.plans):
                 if bad is not None:
                     read[t] += 1
-                    batch.reject(
-                        ctx,
-                        tp,
-                        line,
-                        bad,
-                        "field names may not start with '$' or contain '.'",
-                        original,
-                    )
+                    batch.reject(ctx, tp, line, bad, _bad_key_reason(original), original)
                     continue
                 if ctx.ragged is not None and len(original) != ctx.ragged:
                     read[t] += 1
@@ -929,13 +951,58 @@ class Importer:
                     per_target[t][key] = (line, row, original)
                 elif seen[1] == row:
                     unchanged[t] += 1
+                    repeats[t].setdefault(key, []).append((line, original))
                 else:
                     batch.reject(ctx, tp, line, *_conflict(seen, row), original)
         for t, tp in enumerate(ctx.plans):
+            unchanged[t] += self.earlier_batches(ctx, t, per_target[t], repeats[t], batch)
             batch.count(tp.stats, read[t], unchanged[t])
             if skipped:
                 batch.found.append(partial(_skipped, tp.stats, skipped))
         return self.prepare(ctx, batch)
+
+    def earlier_batches(self, ctx: _FileContext, t: int,
+                        rows_by_key: dict[Any, tuple[int, dict[str, Any], Any]],
+                        repeats: Repeats, batch: Batch) -> int:
+        """Treat the keys of target `t` that earlier batches of the file kept as if they
+        were in this batch (`SeenKeys`): an identical row is dropped (returns how many:
+        unchanged), a different one is rejected naming the earlier line, with the in-batch
+        repeats of it. This batch's keys are hashed and remembered when the next batch
+        comes (a file of one batch pays nothing)."""
+        seen, tp = ctx.seen[t], ctx.plans[t]
+        if ctx.pending[t]:
+            seen.add(*SeenKeys.hashed(ctx.pending[t]))
+        items = list(rows_by_key.items())
+        dropped: set[int] = set()
+        conflicts: list[tuple[int, int]] = []
+        if len(seen):
+            for i, line, earlier_row in seen.find([key_hash(k) for k, _ in items]):
+                if row_hash(items[i][1][1]) == earlier_row:
+                    dropped.add(i)
+                else:
+                    conflicts.append((i, line))
+        unchanged = len(dropped)
+        if conflicts:
+            earlier = ctx.rows_at(t, {line for _, line in conflicts})
+            for i, line in conflicts:
+                key, (_, row, original) = items[i]
+                before = earlier.get(line)
+                if before is None or tuple(before[k] for k in tp.entity.key) != key:
+                    continue  # two keys with one hash: no duplicate
+                dropped.add(i)
+                if before == row:  # two rows with one hash: a repeat after all
+                    unchanged += 1 + len(repeats.get(key, ()))
+                    continue
+                fld, reason = _conflict((line, before, None), row)
+                batch.reject(ctx, tp, items[i][1][0], fld, reason, original)
+                for repeat_line, repeat_original in repeats.get(key, ()):
+                    batch.reject(ctx, tp, repeat_line, fld, reason, repeat_original)
+                    unchanged -= 1  # counted unchanged as a repeat of a rejected row
+        ctx.pending[t] = [(key, item[0], item[1]) for i, (key, item) in enumerate(items)
+                          if i not in dropped]
+        for i in dropped:
+            del rows_by_key[items[i][0]]
+        return unchanged
 
     def prepare(self, ctx: _FileContext, batch: Batch) -> Batch:
         """Here in the reader thread, put each target's rows in the order they are
@@ -965,6 +1032,7 @@ class Importer:
         next(reader, None)  # the header, read by `read_header`
         prev = reader.line_num
         rows_by_key: dict[Any, tuple[int, dict[str, Any], Any]] = {}
+        repeats: Repeats = {}
         batch = Batch([rows_by_key], [])
         count = total = unchanged = 0
         for values in reader:
@@ -989,17 +1057,20 @@ class Importer:
                         rows_by_key[key] = (line, row, values)
                     elif seen[1] == row:
                         unchanged += 1
+                        repeats.setdefault(key, []).append((line, values))
                     else:
                         batch.reject(ctx, tp, line, *_conflict(seen, row), values)
             if count >= size:
                 total += count
+                unchanged += self.earlier_batches(ctx, 0, rows_by_key, repeats, batch)
                 batch.count(tp.stats, count, unchanged)
                 batch.rows_read, batch.position = total, opened.position()
                 yield self.prepare(ctx, batch)
-                rows_by_key = {}
+                rows_by_key, repeats = {}, {}
                 batch = Batch([rows_by_key], [])
                 count = unchanged = 0
         if count:
+            unchanged += self.earlier_batches(ctx, 0, rows_by_key, repeats, batch)
             batch.count(tp.stats, count, unchanged)
             batch.rows_read, batch.position = total + count, opened.position()
             yield self.prepare(ctx, batch)
@@ -1152,6 +1223,8 @@ class Importer:
         else:
             ctx.columns = inp.keys
         ctx.plans = plan_targets(inp, ctx.columns, self.options, self.summary, lookups)
+        ctx.seen = [SeenKeys() for _ in ctx.plans]
+        ctx.pending = [[] for _ in ctx.plans]
         ctx.bad_columns = [c for c in ctx.columns if _bad_key(c)]
         ctx.normalized = [normalize_name(c) for c in ctx.columns]
         self.summary.files.append(inp.name)
@@ -1203,6 +1276,8 @@ class _FileContext:
         # the value-list fast lane (`Importer.batch_values`), set by `plan_values`
         self.convert: Callable[[Sequence[Any]], dict[str, Any]] | None = None
         self.key_of: Callable[[dict[str, Any]], tuple[Any, ...]] | None = None
+        self.seen: list[SeenKeys] = []  # per target: the keys earlier batches kept
+        self.pending: list[list[tuple[Any, int, dict[str, Any]]]] = []  # the last batch's
 
     def plan_values(self) -> None:
         """Use the fast lane for a CSV/TSV without a mapping section (its columns map 1:1
@@ -1238,6 +1313,22 @@ class _FileContext:
                 rec = {normalize_name(k): v for k, v in obj.items() if not _bad_key(k)}
                 yield line, obj, rec
 
+    def rows_at(self, t: int, lines: set[int]) -> dict[int, dict[str, Any]]:
+        """Target `t`'s rows of `lines`, read again from the file (a key that an earlier
+        batch kept, given again with other values)."""
+        tp, found = self.plans[t], {}
+        opened = Opened(self.inp)
+        try:
+            for line, original, rec in self.records(opened):
+                if line in lines:
+                    found[line] = (self.convert(original) if self.convert is not None
+                                   else tp.validator(tp.extract(rec)))
+                    if len(found) == len(lines):
+                        break
+        finally:
+            opened.close()
+        return found
+
     def bad_key(self, original: Any, rec: dict[str, Any]) -> str | None:
         if isinstance(original, dict):
             return _bad_key_in(original)
@@ -1264,7 +1355,15 @@ def key_getter(e: Entity) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
     return operator.itemgetter(*e.key)
 
 
+def _bad_key_reason(obj: Any) -> str:
+    if getattr(obj, "repeated", None) is not None:
+        return "given twice in one JSON object"
+    return "field names may not start with '$' or contain '.'"
+
+
 def _bad_key_in(obj: dict[str, Any]) -> str | None:
+    if getattr(obj, "repeated", None) is not None:
+        return obj.repeated  # type: ignore[attr-defined, no-any-return]
     for k, v in obj.items():
         if _bad_key(k):
             return k

@@ -521,7 +521,7 @@ def compile_spec(
         steps.append(_as_int)
     if spec.scale is not None:
         factor = spec.scale
-        steps.append(lambda v: v if v is None or v == "" else str(_number(v) * factor))
+        steps.append(lambda v: v if v is None or v == "" else _scaled(v, factor))
     fmt = spec.date_format or None
     if fmt:
         steps.append(lambda v: v if v is None or v == "" else _date(v, fmt))
@@ -552,11 +552,20 @@ def _number(value: Any) -> Decimal:
         raise ValueError(f"not a number: {value!r}") from None
 
 
+def _scaled(value: Any, factor: Decimal) -> str:
+    try:
+        return str(_number(value) * factor)
+    except ArithmeticError:  # an exponent past Decimal's range: the field's bounds say so
+        raise ValueError(f"out of range: {value!r}") from None
+
+
 def _as_int(value: Any) -> Any:
     """`17850.0` -> `17850` (only when the mapping says so: keys stay text otherwise)."""
     if value is None or value == "":
         return value
     number = _number(value)
+    if not number.is_finite() or number.adjusted() > 30:  # int() of 1e999999999: 400 MB
+        raise ValueError(f"out of range: {value!r}")
     if number != number.to_integral_value():
         raise ValueError(f"not a whole number: {value!r}")
     return str(int(number))

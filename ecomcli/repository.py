@@ -51,6 +51,10 @@ Key = tuple[Any, ...]
 
 OPERATORS = ("=", "!=", "<", "<=", ">", ">=", "~", "in")
 
+# how long a bulk write (an import's batch, a copy's batch) keeps retrying transient
+# write conflicts before it fails
+RETRY_PATIENCE = 120.0
+
 
 class Mode(StrEnum):
     """How `write_batch` treats a row whose key already exists (as mongoimport does)."""

@@ -68,6 +68,12 @@ class Field:
     def is_numeric(self) -> bool:
         return self.type in ("int", "money", "decimal")
 
+    @property
+    def int_range(self) -> tuple[int, int]:
+        """The smallest and largest value of an int field: its own min/max, else `INT_RANGE`."""
+        low, high = INT_RANGE
+        return (low if self.min is None else self.min, high if self.max is None else self.max)
+
 
 @dataclass(frozen=True)
 class Index:
@@ -140,6 +146,13 @@ def REF(name: str, entity: str, **kw: Any) -> Field:
 
 
 MONEY: dict[str, Any] = {"min": 0}
+
+# Bounds of every number (docs/records.md "Bounds"): an int field holds what a MySQL INT
+# column holds unless it says narrower; money and decimals hold fewer than
+# `precision - scale` digits before the point (money: 0 to 9,999,999,999.99).
+INT_RANGE = (-2_147_483_648, 2_147_483_647)
+# a text field (no `length`) holds what a MySQL TEXT column holds: 65,535 bytes of UTF-8
+TEXT_BYTES = 65_535
 
 ENTITIES: tuple[Entity, ...] = (
     Entity(
