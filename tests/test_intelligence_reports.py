@@ -35,7 +35,9 @@ NOT_SALES = {"pending", "cancelled", "returned"}
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("intel") / "shop"
-    generate(GenerateOptions(folder, customers=250, products=80, orders=2500, seed=21))
+    # 200 products: with fewer, two customers' staples (generate.py `tastes`) can be bought
+    # together as often as a planted pair, and outrank it by lift
+    generate(GenerateOptions(folder, customers=250, products=200, orders=2500, seed=21))
     return folder
 
 
@@ -305,7 +307,7 @@ def test_clv_recovers_known_purchase_rates(tmp_path: Path) -> None:
         import_paths(store, [tmp_path / "sim"], ImportOptions())
         params = {"as_of": truth["as_of"], "horizon": 6}
         result = reports.run(store, "clv", params)
-        t = store.run_report("clv", reports.spec("clv").params(params))
+        t = store.run_report(reports.report("clv"), reports.spec("clv").params(params))
     as_of = date.fromisoformat(truth["as_of"])
     n = np.array([r[1] for r in t.rows], dtype=float)
     first = [date.fromisoformat(r[2]) for r in t.rows]
