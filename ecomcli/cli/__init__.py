@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from ecomcli import __version__
+import ecomcli
 from ecomcli.cli import browse, data, records, report, sample, store
 from ecomcli.cli.common import (
     App,
@@ -39,7 +39,7 @@ app = App(
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"ecom {__version__}")
+        typer.echo(f"ecom {ecomcli.__version__}")
         raise typer.Exit()
 
 

@@ -1,0 +1,93 @@
+"""Start-up of the `ecom` command, whole process, against `sqlite-utils --version`.
+
+Each round runs every command once, in turn (the sides alternate, so a busy moment of a
+shared machine falls on all of them); the table shows each command's median over the
+rounds and its ratio to `sqlite-utils --version` of the same run. `python -c pass` is the
+floor. With `--db`, also `ecom status`, a warm `ecom report top-products --limit 10` (one
+untimed run first) and `ecom orders place` of one line (a customer and a product in stock
+read from the store first; each placed order stays in the store: use a copy).
+
+    .venv/bin/python bench/startup_bench.py --sqlite-utils /tmp/su-venv/bin/sqlite-utils
+    .venv/bin/python bench/startup_bench.py --sqlite-utils /tmp/su-venv/bin/sqlite-utils \\
+        --db sqlite:////tmp/store.db --rounds 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ECOM = str(Path(sys.executable).with_name("ecom"))
+
+
+def timed(argv: list[str]) -> float:
+    began = time.perf_counter()
+    done = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    took = time.perf_counter() - began
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)}: exit {done.returncode}: {done.stderr.strip()}")
+    return took
+
+
+def order_line(db: str) -> tuple[str, str]:
+    """A customer and a product with stock, from a SQLite store."""
+    path = db.removeprefix("sqlite:///")
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        (customer,) = con.execute("SELECT customer_id FROM customers LIMIT 1").fetchone()
+        (product,) = con.execute(
+            "SELECT product_id FROM products WHERE stock_quantity > 1000 LIMIT 1"
+        ).fetchone()
+    finally:
+        con.close()
+    return customer, product
+
+
+def commands(sqlite_utils: str, db: str | None) -> dict[str, list[str]]:
+    found = {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        "sqlite-utils --version": [sqlite_utils, "--version"],
+        "ecom --version": [ECOM, "--version"],
+        "ecom --help": [ECOM, "--help"],
+        "ecom report --list": [ECOM, "report", "--list"],
+    }
+    if db:
+        customer, product = order_line(db)
+        found["ecom status"] = [ECOM, "status", "--db", db]
+        found["ecom report top-products --limit 10"] = [
+            ECOM, "report", "top-products", "--limit", "10", "--db", db,
+        ]  # fmt: skip
+        found["ecom orders place"] = [
+            ECOM, "orders", "place", "-c", customer, "-i", f"{product}:1", "--db", db,
+        ]  # fmt: skip
+    return found
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sqlite-utils", default="sqlite-utils", help="the sqlite-utils to compare")
+    ap.add_argument("--db", help="a SQLite store URL for status, report and orders place")
+    ap.add_argument("--rounds", type=int, default=5)
+    args = ap.parse_args()
+    cmds = commands(args.sqlite_utils, args.db)
+    for argv in cmds.values():  # warm: files cached, report summaries fresh
+        timed(argv)
+    times: dict[str, list[float]] = {name: [] for name in cmds}
+    for _ in range(args.rounds):
+        for name, argv in cmds.items():
+            times[name].append(timed(argv))
+    base = statistics.median(times["sqlite-utils --version"])
+    print(f"median of {args.rounds} rounds; ratio to sqlite-utils --version")
+    print("| command | median s | min s | x sqlite-utils |\n| --- | --- | --- | --- |")
+    for name, runs in times.items():
+        med = statistics.median(runs)
+        print(f"| `{name}` | {med:.3f} | {min(runs):.3f} | {med / base:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
