@@ -34,3 +34,26 @@ def test_the_check_sees_a_heavy_library_once_it_is_loaded() -> None:
 def test_the_version_metadata_is_read_only_when_asked() -> None:
     assert "email" not in loaded_after("import ecomcli.cli")
     assert "email" in loaded_after("import ecomcli\necomcli.__version__")
+
+
+def test_a_run_builds_the_commands_of_the_group_it_names_only() -> None:
+    from ecomcli.cli import named_groups_only
+
+    run = named_groups_only(["orders", "place", "--help"])
+    commands = {g.name: len(g.typer_instance.registered_commands) for g in run.registered_groups}
+    assert commands["orders"] > 0
+    assert commands["customers"] == 0
+
+
+def test_ecom_help_lists_every_group_as_before() -> None:
+    from typer.testing import CliRunner
+
+    from ecomcli.cli import app, named_groups_only
+
+    runner = CliRunner()
+    whole = runner.invoke(app, ["--help"], prog_name="ecom", terminal_width=100)
+    run = runner.invoke(named_groups_only(["--help"]), ["--help"], prog_name="ecom",
+                        terminal_width=100)  # fmt: skip
+    assert run.exit_code == whole.exit_code == 0
+    assert run.output == whole.output
+    assert "orders" in run.output and "inventory" in run.output
