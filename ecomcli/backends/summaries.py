@@ -35,7 +35,8 @@ carts written; the products of the reviews and wishlist lines as stored and as w
 products whose price is written; the months of the payments as stored and as written; the
 suppliers of the supplies written.
 A report that reads a summary first rebuilds what is marked (`refresh`): per dirty month
-one `DELETE` and one `INSERT ... SELECT` through the `purchased_at` index; the dirty
+one `DELETE` and one `INSERT ... SELECT` through the `purchased_at` index (past
+`MANY_MONTHS` of them, every month in one pass: after an import); the dirty
 customers, carts, products and suppliers in one statement each; and, after a price mark,
 the carts holding a product whose price differs from the one their totals used. The first
 report after a big import pays for rebuilding what the import touched (seconds at 1M
@@ -609,9 +610,9 @@ def _delete_keys(store: SQLRepository, table: str, key: str, values: Sequence[An
 def _rebuild_months(store: SQLRepository, flagged: Sequence[str], everything: bool) -> None:
     """The dirty months' sales and deliveries, each through the purchased_at index; past
     `MANY_MONTHS` of them (or never built: after `init-db`, the first import), every
-    month's from one pass over the lines in key order and one over the orders (at 200k
-    orders on SQLite: 1.6 s, where 24 months one by one took ~20 s). Either reads only
-    what is committed, so rebuilding a month nobody marked is exact too."""
+    month's from one pass over the lines and one over the orders (bench/README.md:
+    cheaper than a lookup of every order of every month). Either reads only what is
+    committed, so rebuilding a month nobody marked is exact too."""
     if not everything and len(flagged) <= MANY_MONTHS:
         for month in flagged:
             _rebuild_month(store, month)
