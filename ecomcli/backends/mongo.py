@@ -122,7 +122,7 @@ def plain(value: Any) -> Any:
 
 def top_level() -> list[Entity]:
     """The entities that have a collection of their own."""
-    return [e for e in schema.ENTITIES if e.embedded is None]
+    return [e for e in schema.stored_entities() if e.embedded is None]
 
 
 def children_of(parent: Entity) -> list[Entity]:
@@ -182,6 +182,7 @@ BSON_TYPES = {
     "date": "date",
     "datetime": "date",
     "bool": "bool",
+    "bytes": "binData",
 }
 
 
@@ -289,7 +290,7 @@ def sort_spec(e: Entity, sort: Sequence[tuple[str, bool]]) -> list[tuple[str, in
 class MongoRepository(Repository):
     backend = "mongodb"
 
-    def __init__(self, url: DbUrl) -> None:
+    def __init__(self, url: DbUrl, *, create: bool = True) -> None:
         self.url = url
         options: dict[str, Any] = {
             "serverSelectionTimeoutMS": TIMEOUT_MS,
@@ -306,10 +307,26 @@ class MongoRepository(Repository):
         except PyMongoError as e:
             raise ConnectionFailed(f"cannot connect to {url.masked}: {reason(e)}") from None
         self.db = self.client[url.database]
+        if not create:
+            self._require_database()
         # multi-document transactions need a replica set member or a mongos
         self.transactions = bool(hello.get("setName")) or hello.get("msg") == "isdbgrid"
         self._session: ClientSession | None = None
         self._depth = 0
+
+    def _require_database(self) -> None:
+        """A database that does not exist is an error, as on MySQL and SQLite (MongoDB
+        would answer every read with nothing)."""
+        with self.errors():
+            found = self.client.admin.command(
+                "listDatabases", nameOnly=True, authorizedDatabases=True,
+                filter={"name": self.url.database},
+            )
+        if self.url.database not in {d["name"] for d in found.get("databases", [])}:
+            raise ConnectionFailed(
+                f"cannot use {self.url.masked}: database {self.url.database!r} does not exist: "
+                "run `ecom init-db` to create it"
+            )
 
     # plumbing -----------------------------------------------------------------------------
 
@@ -324,6 +341,10 @@ class MongoRepository(Repository):
             raise self.translate(e) from e
 
     def translate(self, e: PyMongoError) -> EcomError:
+        if isinstance(e, ServerSelectionTimeoutError):
+            # no server answered within the timeout: gone, not a conflict to retry (inside
+            # a transaction the driver labels it transient, and ten retries took 30 s)
+            return ConnectionFailed(f"lost the connection to {self.url.masked}: {reason(e)}")
         if getattr(e, "has_error_label", None) and e.has_error_label("TransientTransactionError"):
             return TransientError(f"{self.url.masked}: write conflict, retry ({one_line(e)})")
         code = getattr(e, "code", None)
@@ -705,7 +726,11 @@ class MongoRepository(Repository):
             return result.modified_count > 0
 
     def write_batch(
-        self, entity: str, rows: list[dict[str, Any]], mode: Mode, fields: Sequence[str],
+        self,
+        entity: str,
+        rows: list[dict[str, Any]],
+        mode: Mode,
+        fields: Sequence[str],
         prepared: Any = None,
     ) -> WriteResult:
         e = self._entity(entity)
@@ -840,6 +865,11 @@ class MongoRepository(Repository):
         raise NotFoundError(f"products {product_id!r} not found")
 
     # reports -----------------------------------------------------------------------------
+
+    def neighbour_tables(self) -> Any:
+        from ecomcli.backends.recs_mongo import MongoNeighbours
+
+        return MongoNeighbours(self)
 
     def run_report(self, report: ReportQuery, p: dict[str, Any]) -> Table:
         """`report.pipeline(p)` aggregated; money (Decimal128, or an int sum) as Decimal

@@ -32,7 +32,7 @@ from ecomcli.repository import (
     missing_required,
     with_defaults,
 )
-from ecomcli.schema import Entity, Field
+from ecomcli.schema import ENTITIES, Entity, Field
 from ecomcli.table import Cents, Table, typed
 
 META_TABLE = "ecom_meta"
@@ -72,23 +72,46 @@ def dialect_of(dialect: str | Dialect) -> Dialect:
     return DIALECTS[dialect] if isinstance(dialect, str) else dialect
 
 
+def column_ddl(f: Field, dialect: str | Dialect) -> str:
+    d = dialect_of(dialect)
+    parts = [d.q(f.name), d.sql_type(f)]
+    if f.required:
+        parts.append("NOT NULL")
+    if f.default is not None:
+        default = f.default if isinstance(f.default, int) else f"'{f.default}'"
+        parts.append(f"DEFAULT {default}")
+    if f.unique:
+        parts.append("UNIQUE")
+    checks = _checks(f, d)
+    if checks:
+        parts.append(f"CHECK ({' AND '.join(checks)})")
+    return " ".join(parts)
+
+
+def add_missing_columns(repo: SQLRepository) -> list[str]:
+    """`ALTER TABLE ... ADD COLUMN` for each optional field a table made by an earlier ecom
+    lacks (`CREATE TABLE IF NOT EXISTS` leaves an existing table as it was), e.g.
+    `suppliers.lead_time_days`; returns `table.column` of each one added."""
+    added = []
+    for e in ENTITIES:
+        cur = repo.execute(f"SELECT * FROM {repo.q(e.name)} WHERE 1 = 0")
+        have = {d[0] for d in cur.description}
+        cur.fetchall()
+        cur.close()
+        for f in e.fields:
+            if f.name not in have and not f.required:
+                ddl_ = column_ddl(f, repo.dialect)
+                repo.execute(f"ALTER TABLE {repo.q(e.name)} ADD COLUMN {ddl_}").close()
+                added.append(f"{e.name}.{f.name}")
+    return added
+
+
 def table_ddl(e: Entity, dialect: str | Dialect) -> str:
     d = dialect_of(dialect)
     q = d.q
     lines: list[tuple[str, str]] = []  # (definition, trailing comment)
     for f in e.fields:
-        parts = [q(f.name), d.sql_type(f)]
-        if f.required:
-            parts.append("NOT NULL")
-        if f.default is not None:
-            default = f.default if isinstance(f.default, int) else f"'{f.default}'"
-            parts.append(f"DEFAULT {default}")
-        if f.unique:
-            parts.append("UNIQUE")
-        checks = _checks(f, d)
-        if checks:
-            parts.append(f"CHECK ({' AND '.join(checks)})")
-        lines.append((" ".join(parts), _comment(f, d)))
+        lines.append((column_ddl(f, d), _comment(f, d)))
     lines.append((f"PRIMARY KEY ({', '.join(q(k) for k in e.key)})", ""))
     for f in e.references:
         parent = schema.BY_NAME[f.ref]  # type: ignore[index]
@@ -154,7 +177,7 @@ def ddl(dialect: str | Dialect) -> str:
         f"{d.ignore} INTO {q(META_TABLE)} ({q('name')}, {q('value')}) "
         f"VALUES ('schema_version', '{schema.SCHEMA_VERSION}');\n"
     )
-    tables = [table_ddl(e, d) for e in schema.load_order()]
+    tables = [table_ddl(e, d) for e in schema.stored_entities()]
     derived = summaries.ddl(d)
     retired = []
     if not d.inline_indexes:  # MySQL 8 has no DROP INDEX IF EXISTS: see MySQLRepository
@@ -275,8 +298,14 @@ class SQLRepository(Repository):
         return self._has_summaries
 
     def _mark(
-        self, e: Entity, rows: Sequence[dict[str, Any]] = (), keys: Sequence[Key] = (),
-        *, new: bool = False, locked: bool = False, mode: Mode | None = None,
+        self,
+        e: Entity,
+        rows: Sequence[dict[str, Any]] = (),
+        keys: Sequence[Key] = (),
+        *,
+        new: bool = False,
+        locked: bool = False,
+        mode: Mode | None = None,
         fields: Sequence[str] = (),
     ) -> None:
         """In a write's transaction, before it (or after a fresh bulk load): mark the
@@ -333,7 +362,10 @@ class SQLRepository(Repository):
             yield
         except BaseException:
             self._depth = 0
-            self.conn.rollback()
+            # a lost connection cannot roll back (the server undoes the transaction itself):
+            # the error that stopped the work is the one to report, not the rollback's
+            with suppress(Exception):
+                self.conn.rollback()
             raise
         self._depth = 0
         with self.translated():
@@ -525,7 +557,11 @@ class SQLRepository(Repository):
         return {wanted[r] for r in found if r in wanted}
 
     def write_batch(
-        self, entity: str, rows: list[dict[str, Any]], mode: Mode, fields: Sequence[str],
+        self,
+        entity: str,
+        rows: list[dict[str, Any]],
+        mode: Mode,
+        fields: Sequence[str],
         prepared: Any = None,
     ) -> WriteResult:
         e = self._entity(entity)
@@ -619,6 +655,11 @@ class SQLRepository(Repository):
         if row is None:
             raise NotFoundError(f"products {product_id!r} not found")
         return row["units_in_stock"] if changed else None
+
+    def neighbour_tables(self) -> Any:
+        from ecomcli.backends.recs_sql import SQLNeighbours
+
+        return SQLNeighbours(self)
 
     def run_report(self, report: ReportQuery, p: dict[str, Any]) -> Table:
         """`report.sql(dialect, p)`, or `report.summarized_sql` over the summaries it

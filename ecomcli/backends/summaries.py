@@ -231,8 +231,11 @@ def _carts_index() -> str:
 
 
 def mark(
-    store: SQLRepository, order_ids: Iterable[Any], new_orders: Sequence[dict[str, Any]] = (),
-    *, lock: str | None = None,
+    store: SQLRepository,
+    order_ids: Iterable[Any],
+    new_orders: Sequence[dict[str, Any]] = (),
+    *,
+    lock: str | None = None,
 ) -> None:
     """Before orders or their lines are written: mark as dirty the months and customers of
     the stored orders `order_ids` (their values before the write) and of the order rows
@@ -292,8 +295,13 @@ def mark_prices(store: SQLRepository, product_ids: Iterable[Any]) -> None:
 
 
 def mark_payments(
-    store: SQLRepository, rows: Sequence[dict[str, Any]], keys: Sequence[Any],
-    *, stored: bool, dated: bool, lock: bool,
+    store: SQLRepository,
+    rows: Sequence[dict[str, Any]],
+    keys: Sequence[Any],
+    *,
+    stored: bool,
+    dated: bool,
+    lock: bool,
 ) -> None:
     """Before payments are written: mark the months of the payments as stored, when the
     write may change `stored` ones, and of the rows' `paid_at` when they write it (`dated`;
@@ -322,8 +330,13 @@ def _mark_keys(store: SQLRepository, table: str, values: Iterable[Any]) -> None:
 
 
 def mark_products(
-    store: SQLRepository, entity: str, rows: Sequence[dict[str, Any]], keys: Sequence[Any],
-    *, new: bool, lock: bool,
+    store: SQLRepository,
+    entity: str,
+    rows: Sequence[dict[str, Any]],
+    keys: Sequence[Any],
+    *,
+    new: bool,
+    lock: bool,
 ) -> None:
     """Before reviews, wishlists or wishlist lines are written: mark the products whose
     summaries they may change: those of the rows written (reviews, wishlist lines) and,
@@ -345,9 +358,7 @@ def mark_products(
                 " WHERE r.product_id IS NOT NULL AND r.review_id"
             )
         else:
-            lookup = (
-                "SELECT DISTINCT wi.product_id, 0 FROM wishlist_items wi WHERE wi.wishlist_id"
-            )
+            lookup = "SELECT DISTINCT wi.product_id, 0 FROM wishlist_items wi WHERE wi.wishlist_id"
         for where, binds in store.in_clauses(ids):
             if locking := store.dialect.locking("FOR UPDATE" if lock else None):
                 cur = store.execute(
@@ -550,9 +561,7 @@ def _repriced() -> str:
 
 
 def _built(store: SQLRepository, kind: str) -> bool:
-    cur = store.execute(
-        f"SELECT 1 FROM ecom_meta WHERE name = {store.placeholder}", [BUILT[kind]]
-    )
+    cur = store.execute(f"SELECT 1 FROM ecom_meta WHERE name = {store.placeholder}", [BUILT[kind]])
     found = cur.fetchone() is not None
     cur.close()
     return found

@@ -7,7 +7,6 @@ and `sample` (generate, demo). `main()` is the console-script entry point.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import os
 import sys
@@ -16,7 +15,7 @@ from typing import Annotated
 import typer
 
 import ecomcli
-from ecomcli.cli import browse, data, records, report, sample, store
+from ecomcli.cli import browse, data, images, recommend, records, report, sample, store
 from ecomcli.cli.common import (
     App,
     CsvFlag,
@@ -31,6 +30,7 @@ from ecomcli.cli.common import (
     settings,
     shorthand_format,
 )
+from ecomcli.cli.pipes import closed_stdout
 from ecomcli.errors import EcomError
 
 app = App(
@@ -66,7 +66,7 @@ def root(
     set_globals(quiet=quiet, verbose=verbose, db=db, fmt=fmt)
 
 
-for module in (store, data, report, records, sample, browse):
+for module in (store, data, report, records, sample, browse, images, recommend):
     module.register(app)
 
 
@@ -98,5 +98,7 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.exit(130)
     finally:  # a reader such as `head` closed the pipe: leave quietly, as Unix tools do
-        with contextlib.suppress(BrokenPipeError):
+        try:
             sys.stdout.flush()
+        except BrokenPipeError:
+            raise SystemExit(closed_stdout().exit_code) from None
