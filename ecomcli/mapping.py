@@ -32,7 +32,6 @@ import csv
 import fnmatch
 import re
 import string
-import tomllib
 from collections import Counter
 from collections.abc import Callable, Sequence
 from collections.abc import Mapping as MappingT
@@ -195,6 +194,8 @@ def load(path: str | Path) -> MappingFile:
     """Read and check a mapping file; errors name the file and the offending key."""
     p = Path(path)
     try:
+        import tomllib  # on use: a mapping file is rare
+
         data = tomllib.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UsageError(f"mapping file {p} not found") from None

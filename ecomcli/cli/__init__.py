@@ -7,12 +7,14 @@ and `sample` (generate, demo). `main()` is the console-script entry point.
 
 from __future__ import annotations
 
+import copy
+import os
 import sys
 from typing import Annotated
 
 import typer
 
-from ecomcli import __version__
+import ecomcli
 from ecomcli.cli import browse, data, images, recommend, records, report, sample, store
 from ecomcli.cli.common import (
     App,
@@ -39,7 +41,7 @@ app = App(
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"ecom {__version__}")
+        typer.echo(f"ecom {ecomcli.__version__}")
         raise typer.Exit()
 
 
@@ -68,9 +70,29 @@ for module in (store, data, report, records, sample, browse, images, recommend):
     module.register(app)
 
 
+def named_groups_only(argv: list[str]) -> App:
+    """`app` for one run: Typer turns every command into a click command on each run
+    (113 of them, ~40% of the start-up of `ecom --version`), so a command group that
+    `argv` does not name keeps its name and help (what `ecom --help` lists) and no
+    commands. Shell completion gets them all."""
+    if any(name.endswith("_COMPLETE") for name in os.environ):
+        return app
+    words = set(argv)
+    run = copy.copy(app)
+    run.registered_groups = []
+    for info in app.registered_groups:
+        if info.name not in words and info.typer_instance is not None:
+            info = copy.copy(info)
+            info.typer_instance = copy.copy(info.typer_instance)
+            info.typer_instance.registered_commands = []
+            info.typer_instance.registered_groups = []
+        run.registered_groups.append(info)
+    return run
+
+
 def main() -> None:
     try:
-        app()
+        named_groups_only(sys.argv[1:])()
     except EcomError as e:  # raised outside a command (rare): same message and code
         raise SystemExit(fail(e).exit_code) from None
     except KeyboardInterrupt:

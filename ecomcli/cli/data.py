@@ -7,7 +7,7 @@ import json
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -34,10 +34,12 @@ from ecomcli.cli.progress import RowsBar
 from ecomcli.cli.records import Columns, Where, WhereWords
 from ecomcli.errors import OK, REJECTED_ROWS, UsageError
 from ecomcli.exporting import copy_store, counted, export_all, write_rows
-from ecomcli.importing import ImportOptions, ImportStopped, ImportSummary, import_paths
 from ecomcli.outputs import open_replacing, refuse_clobber
 from ecomcli.records import ListOptions
 from ecomcli.repository import Mode, connect
+
+if TYPE_CHECKING:  # the importer loads when a command imports (start-up: issue 25)
+    from ecomcli.importing import ImportSummary
 
 
 class FileFormat(StrEnum):
@@ -164,6 +166,8 @@ def import_command(
     """Import rows from files into the store (validated, in batches, safe to re-run).
 
     Exit codes: 0 all rows imported, 4 some rows rejected, 1 fatal, 2 usage."""
+    from ecomcli.importing import ImportOptions, ImportStopped, import_paths
+
     quiet = quiet or settings.quiet
     options = ImportOptions(
         entity=entity,

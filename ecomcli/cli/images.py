@@ -8,10 +8,9 @@ import json
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from PIL import Image
 
 from ecomcli.cli.common import (
     App,
@@ -25,12 +24,11 @@ from ecomcli.cli.common import (
     stderr,
 )
 from ecomcli.errors import REJECTED_ROWS, UsageError
-from ecomcli.images import catalogue
-from ecomcli.images.drawing import draw_catalogue
-from ecomcli.images.evaluate import Case, evaluate
-from ecomcli.images.reading import ImageError, load
-from ecomcli.images.search import Index, Stored
 from ecomcli.repository import Query, Repository
+
+if TYPE_CHECKING:  # numpy, PIL, scipy, pandas load when an image command runs (start-up)
+    from ecomcli.images import catalogue
+    from ecomcli.images.evaluate import Case
 
 Files = Annotated[list[Path], typer.Argument(help="Image files (JPEG, PNG, WebP).")]
 
@@ -67,6 +65,8 @@ def add_command(
     fmt: FormatOption = None,
 ) -> None:
     """Add images of a product (adding the same file again adds nothing)."""
+    from ecomcli.images import catalogue
+
     with open_store(db) as store:
         result = catalogue.add_files(store, product, files)
     _report(result, fmt)
@@ -84,6 +84,8 @@ def import_command(
     fmt: FormatOption = None,
 ) -> None:
     """Import product images from a folder or a CSV mapping (re-runs add nothing new)."""
+    from ecomcli.images import catalogue
+
     with open_store(db) as store:
         result = catalogue.import_path(store, source)
     _report(result, fmt)
@@ -95,6 +97,8 @@ def list_command(
     fmt: FormatOption = None,
 ) -> None:
     """List stored images (without their descriptors)."""
+    from ecomcli.images import catalogue
+
     with open_store(db) as store:
         rows = catalogue.listing(store, product)
     render(rows, catalogue.LISTED, default_format(fmt))
@@ -108,6 +112,8 @@ def remove_command(
     db: DbOption = None,
 ) -> None:
     """Remove a product's images (all of them, or one)."""
+    from ecomcli.images import catalogue
+
     with open_store(db) as store:
         removed = catalogue.remove(store, product, sha256)
     info(f"{removed} image(s) removed")
@@ -135,6 +141,8 @@ def search_command(
     fmt: FormatOption = None,
 ) -> None:
     """Find the products that look like a photo (offline, no model to download)."""
+    from ecomcli.images import catalogue
+
     fmt = default_format(fmt)
     if evaluate_dir is not None:
         _evaluate(evaluate_dir, distractors, seed, fmt)
@@ -147,6 +155,10 @@ def search_command(
 
 
 def _folder_cases(folder: Path) -> list[Case]:
+    from ecomcli.images import catalogue
+    from ecomcli.images.evaluate import Case
+    from ecomcli.images.reading import ImageError, load
+
     if not folder.is_dir():
         raise UsageError(f"{folder}: not a folder")
     cases = []
@@ -162,6 +174,8 @@ def _folder_cases(folder: Path) -> list[Case]:
 
 def _evaluate(folder: Path, distractors: Path | None, seed: int, fmt: OutputFormat) -> None:
     from ecomcli.images.descriptors import describe, pack
+    from ecomcli.images.evaluate import evaluate
+    from ecomcli.images.search import Index, Stored
 
     cases = _folder_cases(folder)
     others = _folder_cases(distractors) if distractors else []
@@ -177,6 +191,11 @@ def _evaluate(folder: Path, distractors: Path | None, seed: int, fmt: OutputForm
 def tour(store: Repository, section: Callable[[str], None], fmt: OutputFormat) -> None:
     """`ecom demo`'s search by photo: pictures drawn for a dozen products, imported, then
     a mirrored, cropped JPEG of the first one searched for."""
+    from PIL import Image
+
+    from ecomcli.images import catalogue
+    from ecomcli.images.drawing import draw_catalogue
+
     products = [(r["product_id"], r["name"]) for r in store.find("products", Query(limit=12))]
     if not products:
         return

@@ -21,7 +21,6 @@ from ecomcli.cli.common import (
     render_records,
 )
 from ecomcli.errors import NotFoundError, UsageError
-from ecomcli.generate import FORMATS, GenerateOptions, generate
 
 # The headline reports of the tour: (title, report name, parameters).
 TOUR: tuple[tuple[str, str, dict[str, Any]], ...] = (
@@ -72,6 +71,8 @@ def generate_command(
     ] = False,
 ) -> None:
     """Write a realistic store (one file per entity, importable with `ecom import DIR`)."""
+    from ecomcli.generate import FORMATS, GenerateOptions, generate  # on use: start-up
+
     if fmt not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     opts = GenerateOptions(
