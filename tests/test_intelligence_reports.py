@@ -315,7 +315,7 @@ def test_clv_recovers_known_purchase_rates(tmp_path: Path) -> None:
         [(date.fromisoformat(r[3]) - f).days for r, f in zip(t.rows, first, strict=True)], float
     )
     age = np.array([(as_of - f).days for f in first], dtype=float)
-    m = np.array([r[4] / 100 for r in t.rows]) / n
+    m = np.array([float(r[4]) for r in t.rows]) / n  # revenue: Decimal currency units
     bg, gg = clv.fit(n - 1, t_x, age, n, m)
     assert bg.r / bg.alpha == pytest.approx(truth["r"] / truth["alpha"], rel=0.25)
     assert bg.a / (bg.a + bg.b) == pytest.approx(truth["a"] / (truth["a"] + truth["b"]), rel=0.25)
