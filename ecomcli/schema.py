@@ -467,6 +467,8 @@ MEDIA: tuple[Entity, ...] = (
             F("method", "string", required=True, length=32, doc="descriptor version"),
             F("descriptors", "bytes", required=True, doc="what image search compares"),
             F("added_at", "datetime"),
+            # last: `init-db` adds it to a table made before it existed
+            F("preview", "bytes", doc="the first part of descriptors: what every search reads"),
         ),
         key=("product_id", "sha256"),
         doc="a product's images and their search descriptors (ecom images add)",

@@ -421,6 +421,7 @@ class MySQLRepository(SQLRepository):
         summaries.drop_outdated(self)
         self._run_script(schema_file("mysql").read_text())
         self._upgrade_indexes()
+        created += self.add_missing_columns()
         with self.transaction():
             summaries.forget(self)
         self._has_summaries = None

@@ -161,9 +161,10 @@ class SQLiteRepository(SQLRepository):
         with self.transaction():
             summaries.drop_outdated(self)
             self._run_script(schema_file(self.dialect).read_text())
+            added = self.add_missing_columns()
             summaries.forget(self)
         self._has_summaries = None
-        created = [name for name in wanted if name not in before]
+        created = [name for name in wanted if name not in before] + added
         return InitResult(created=created, version=SCHEMA_VERSION)
 
     def write_batch(

@@ -268,6 +268,7 @@ CREATE TABLE IF NOT EXISTS `product_images` (
     `method` VARCHAR(32) NOT NULL, -- descriptor version
     `descriptors` MEDIUMBLOB NOT NULL, -- what image search compares
     `added_at` DATETIME,
+    `preview` MEDIUMBLOB, -- the first part of descriptors: what every search reads
     PRIMARY KEY (`product_id`, `sha256`),
     CONSTRAINT `fk_product_images_product_id` FOREIGN KEY (`product_id`) REFERENCES `products` (`product_id`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

@@ -293,6 +293,7 @@ CREATE TABLE IF NOT EXISTS "product_images" (
     "method" TEXT NOT NULL CHECK (length("method") <= 32), -- descriptor version
     "descriptors" BLOB NOT NULL, -- what image search compares
     "added_at" TEXT, -- ISO 8601 UTC
+    "preview" BLOB, -- the first part of descriptors: what every search reads
     PRIMARY KEY ("product_id", "sha256"),
     CONSTRAINT "fk_product_images_product_id" FOREIGN KEY ("product_id") REFERENCES "products" ("product_id")
 ) STRICT;
