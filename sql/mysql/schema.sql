@@ -266,9 +266,9 @@ CREATE TABLE IF NOT EXISTS `product_images` (
     `height` INT NOT NULL CHECK (`height` >= 1),
     `file_bytes` INT NOT NULL CHECK (`file_bytes` >= 0), -- size of the file
     `method` VARCHAR(32) NOT NULL, -- descriptor version
+    `preview` MEDIUMBLOB, -- the first part of descriptors: what every search reads
     `descriptors` MEDIUMBLOB NOT NULL, -- what image search compares
     `added_at` DATETIME,
-    `preview` MEDIUMBLOB, -- the first part of descriptors: what every search reads
     PRIMARY KEY (`product_id`, `sha256`),
     CONSTRAINT `fk_product_images_product_id` FOREIGN KEY (`product_id`) REFERENCES `products` (`product_id`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
