@@ -246,16 +246,23 @@ def test_cli_evaluate_prints_recall_per_edit(pictures: Path) -> None:
     assert "ms per query" in result.stderr
 
 
-def test_init_db_adds_the_images_table_to_an_older_store(tmp_path: Path) -> None:
+def init_db_after(tmp_path: Path, older: str) -> tuple[str, str]:
+    """(URL, what `init-db` says) of a SQLite store changed by `older` (SQL making it as an
+    earlier ecom left it), then upgraded by `ecom init-db`."""
     import sqlite3
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
     assert ecom("init-db", "--db", url).exit_code == 0
-    with sqlite3.connect(tmp_path / "old.db") as conn:  # as an ecom before images made it
-        conn.execute("DROP TABLE product_images")
+    with sqlite3.connect(tmp_path / "old.db") as conn:
+        conn.execute(older)
     result = ecom("init-db", "--db", url)
     assert result.exit_code == 0, result.stderr
-    assert "product_images" in result.stderr
+    return url, result.stderr
+
+
+def test_init_db_adds_the_images_table_to_an_older_store(tmp_path: Path) -> None:
+    url, said = init_db_after(tmp_path, "DROP TABLE product_images")
+    assert "product_images" in said
     listed = ecom("images", "list", "--db", url, "--format", "json")
     assert listed.exit_code == 0 and json.loads(listed.stdout) == []
 
@@ -271,15 +278,8 @@ def test_demo_ends_with_a_search_by_photo(tmp_path: Path) -> None:
 def test_init_db_adds_the_preview_column_to_an_older_images_table(
     tmp_path: Path, pictures: Path
 ) -> None:
-    import sqlite3
-
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    assert ecom("init-db", "--db", url).exit_code == 0
-    with sqlite3.connect(tmp_path / "old.db") as conn:  # as an ecom before previews made it
-        conn.execute("ALTER TABLE product_images DROP COLUMN preview")
-    result = ecom("init-db", "--db", url)
-    assert result.exit_code == 0, result.stderr
-    assert "product_images.preview" in result.stderr
+    url, said = init_db_after(tmp_path, "ALTER TABLE product_images DROP COLUMN preview")
+    assert "product_images.preview" in said
     with ecomcli.connect(url) as store:
         shop(store)
     assert ecom("images", "import", str(pictures), "--db", url).exit_code == 0
