@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -166,20 +166,20 @@ def remove(store: Repository, product_id: str, sha256: str | None = None) -> int
 
 
 def index(store: Repository) -> Index:
-    """Every stored image described by this ecom's method: the previews of all, the full
-    descriptors of the candidates only, when a query asks (`details`)."""
-    current = Filter("method", "=", METHOD)
+    """Every stored image described by this ecom's method: the previews of all (one
+    query reading that column only), the full descriptors of a query's candidates only,
+    when it asks (`details`)."""
     keys = ("product_id", "sha256")
-    fresh = store.find(
-        ENTITY, Query([current, Filter("preview", "!=", None)], fields=(*keys, "preview"))
+    rows = store.find(
+        ENTITY, Query([Filter("method", "=", METHOD)], fields=(*keys, "preview"))
     )
-    # added before ecom stored previews apart: read whole (`ecom images add` again, or
-    # `import`, does not rewrite them; their descriptors are the same)
-    older = store.find(
-        ENTITY, Query([current, Filter("preview", "=", None)], fields=(*keys, "descriptors"))
-    )
-    images = [Stored(*(r[k] for k in keys), r["preview"]) for r in fresh]
-    images += [Stored(*(r[k] for k in keys), r["descriptors"]) for r in older]
+    images = [Stored(r["product_id"], r["sha256"], r["preview"]) for r in rows]
+    # added by an ecom that stored no previews: read whole (the preview is their head)
+    older = [i for i, image in enumerate(images) if image.descriptors is None]
+    if older:
+        whole = details(store, [images[i] for i in older])
+        for i, descriptors in zip(older, whole, strict=True):
+            images[i] = replace(images[i], descriptors=descriptors)
     return Index(images, details=lambda chosen: details(store, chosen))
 
 
