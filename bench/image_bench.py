@@ -25,7 +25,13 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from ecomcli.images.descriptors import Described, describe, describe_query, pack
+from ecomcli.images.descriptors import (
+    PREVIEW_BYTES,
+    Described,
+    describe,
+    describe_query,
+    pack,
+)
 from ecomcli.images.drawing import draw
 from ecomcli.images.evaluate import Case, evaluate, queries
 from ecomcli.images.reading import load
@@ -117,11 +123,12 @@ def query_time(cases: list[Case], size: int, seed: int) -> None:
           f"p95 {np.percentile(timings, 95):.1f} ms")
 
 
-def store_time(cases: list[Case], size: int) -> None:
-    """`ecom search-image` end to end on a SQLite store of `size` images: reading every
-    descriptor from the store, then describing and ranking (what one CLI call does)."""
+def store_time(cases: list[Case], size: int, url: str, legacy: bool = False) -> None:
+    """`ecom search-image` end to end on the store at `url` (its schema dropped and made
+    again) holding `size` images: reading the store, then describing and ranking (what
+    one CLI call does after start-up). `legacy`: the rows as an ecom before previews
+    wrote them (no preview: every image's descriptors are read whole)."""
     import io
-    import tempfile
     from decimal import Decimal
 
     import ecomcli
@@ -129,28 +136,50 @@ def store_time(cases: list[Case], size: int) -> None:
     from ecomcli.repository import Mode
 
     blobs = [pack(describe(c.image)) for c in cases]
-    with tempfile.TemporaryDirectory() as tmp, ecomcli.connect(f"sqlite:///{tmp}/s.db") as store:
-        store.init_schema()
+    with ecomcli.connect(url) as store:
+        store.init_schema(drop=True)
         products = [{"product_id": f"p{i}", "name": f"p{i}", "kind": "general",
                      "price": Decimal(1), "units_in_stock": 0, "reorder_level": 0}
                     for i in range(size)]
         store.write_batch("products", products, Mode.INSERT, list(products[0]))
         with store.transaction():
             for i in range(size):
+                blob = blobs[i % len(blobs)]
                 store.insert("product_images", {
                     "product_id": f"p{i}", "sha256": f"{i:064d}", "source": "x", "width": 1,
                     "height": 1, "file_bytes": 1, "method": catalogue.METHOD,
-                    "descriptors": blobs[i % len(blobs)],
+                    "descriptors": blob, "preview": None if legacy else blob[:PREVIEW_BYTES],
                 })
         buf = io.BytesIO()
         cases[0].image.save(buf, "JPEG")
-        timings = []
+        timings, cpu, reading = [], [], []
         for _ in range(5):
-            began = time.perf_counter()
+            began, began_cpu = time.perf_counter(), time.process_time()
             catalogue.search(store, buf.getvalue(), 5)
             timings.append(1000 * (time.perf_counter() - began))
-    print(f"SQLite store of {size:,} images, one search end to end (read every descriptor, "
-          f"describe, rank): median {np.median(timings):.0f} ms")
+            cpu.append(1000 * (time.process_time() - began_cpu))
+            began = time.perf_counter()
+            catalogue.index(store)
+            reading.append(1000 * (time.perf_counter() - began))
+        store.init_schema(drop=True)  # leave no 10,000 rows behind
+    rows = "rows without previews (legacy)" if legacy else "rows with previews"
+    print(f"{store.backend} store of {size:,} images, {rows}: one search end to end "
+          f"median {np.median(timings):.0f} ms (this process's CPU {np.median(cpu):.0f} ms); "
+          f"reading the previews alone {np.median(reading):.0f} ms")
+
+
+def startup_time() -> None:
+    """What a CLI call costs before any search (another issue's): `ecom --version`."""
+    import subprocess
+    import sys
+
+    ecom = Path(sys.executable).with_name("ecom")
+    timings = []
+    for _ in range(3):
+        began = time.perf_counter()
+        subprocess.run([ecom, "--version"], check=True, capture_output=True)
+        timings.append(1000 * (time.perf_counter() - began))
+    print(f"process start-up (ecom --version): median {np.median(timings):.0f} ms")
 
 
 def markdown(table: pd.DataFrame) -> str:
@@ -167,12 +196,23 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--size", type=int, default=10_000)
     parser.add_argument("--time-only", action="store_true", help="skip the drawn catalogue")
+    parser.add_argument("--store-only", action="store_true", help="only the store timings")
+    parser.add_argument(
+        "--store", action="append", metavar="URL",
+        help="a store to time the search on, dropped and made again (repeatable; default: "
+        "a temporary SQLite file)",
+    )
+    parser.add_argument("--legacy", action="store_true", help="also rows without previews")
     args = parser.parse_args()
-    cases, others = photos(), faces()
+    cases = photos()
+    if args.store_only:
+        stores(cases, args)
+        return
+    others = faces()
     print(markdown(recall_tables(cases, others, args.seed)))
     if args.time_only:
         query_time(cases, args.size, args.seed)
-        store_time(cases, args.size)
+        stores(cases, args)
         return
     drawn = [Case(f"P{i:06d}", draw(f"P{i:06d}", f"product {i}")) for i in range(1, 301)]
     table, ms = evaluate(
@@ -181,7 +221,17 @@ def main() -> None:
     print(f"\n300 drawn pictures (ecom generate --images), {ms:.0f} ms per query\n")
     print(markdown(table))
     query_time(cases, args.size, args.seed)
-    store_time(cases, args.size)
+    stores(cases, args)
+
+
+def stores(cases: list[Case], args: argparse.Namespace) -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for url in args.store or [f"sqlite:///{tmp}/s.db"]:
+            for legacy in (False, True) if args.legacy else (False,):
+                store_time(cases, args.size, url, legacy)
+    startup_time()
 
 
 if __name__ == "__main__":

@@ -87,6 +87,7 @@ class Query:
     sort: Sequence[tuple[str, bool]] = ()  # (field, descending); the key breaks ties
     limit: int | None = None
     offset: int = 0
+    fields: Sequence[str] = ()  # only these fields in each row (all when empty)
 
 
 @dataclass

@@ -490,6 +490,10 @@ MEDIA: tuple[Entity, ...] = (
             F("height", "int", required=True, min=1),
             F("file_bytes", "int", required=True, min=0, doc="size of the file"),
             F("method", "string", required=True, length=32, doc="descriptor version"),
+            # before the large descriptors: SQLite reads a row's columns in order, so a
+            # search that reads every image's preview skips their overflow pages (`init-db`
+            # appends it to a table made before it existed: correct, slower to read)
+            F("preview", "bytes", doc="the first part of descriptors: what every search reads"),
             F("descriptors", "bytes", required=True, doc="what image search compares"),
             F("added_at", "datetime"),
         ),

@@ -14,9 +14,10 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
+import ecomcli
 from ecomcli.cli import app
 from ecomcli.errors import NOT_FOUND, REJECTED_ROWS
-from ecomcli.images import catalogue
+from ecomcli.images import catalogue, search
 from ecomcli.images.descriptors import describe, pack, unpack
 from ecomcli.images.drawing import draw
 from ecomcli.images.evaluate import EDITS, Case, evaluate, on_white, queries
@@ -41,8 +42,13 @@ def pictures(tmp_path: Path) -> Path:
     return folder
 
 
-@pytest.fixture
+@pytest.fixture(name="shop")
+def shop_fixture(store: Repository) -> Repository:
+    return shop(store)
+
+
 def shop(store: Repository) -> Repository:
+    """`store` with the products `PRODUCTS`."""
     for p in PRODUCTS:
         store.insert("products", {"product_id": p, "name": f"product {p}", "kind": "general",
                                   "price": Decimal("9.99"), "units_in_stock": 1,
@@ -133,6 +139,35 @@ def test_search_ranks_the_pictured_product_first_on_edited_photos(
     assert found["score"].is_monotonic_decreasing
 
 
+def test_images_described_before_previews_were_stored_are_found_alike(
+    shop: Repository, pictures: Path
+) -> None:
+    catalogue.import_path(shop, pictures)
+    query = photo(draw("P3", "product P3").transpose(Image.Transpose.ROTATE_90))
+    with_previews = shop.search_image(query, limit=8)
+    for row in catalogue.listing(shop):  # as `ecom images add` wrote them before
+        shop.update("product_images", (row["product_id"], row["sha256"]), {"preview": None})
+    older = shop.search_image(query, limit=8)
+    assert older.equals(with_previews)
+    assert older["product_id"].iloc[0] == "P3"
+
+
+def test_a_search_reads_the_full_descriptors_of_its_candidates_only(
+    shop: Repository, pictures: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    catalogue.import_path(shop, pictures)
+    query = photo(draw("P5", "product P5"))
+    ranked = shop.search_image(query, limit=8)
+    last = ranked["product_id"].iloc[-1]
+    (row,) = catalogue.listing(shop, last)
+    # the least alike image's full descriptors unreadable: only its preview may be read
+    shop.update("product_images", (last, row["sha256"]), {"descriptors": b"damaged"})
+    monkeypatch.setattr(search, "CANDIDATES", 3)
+    found = shop.search_image(query, limit=3)
+    assert found.head(1).equals(ranked.head(1))
+    assert last not in set(found["product_id"])
+
+
 def test_remove_deletes_a_products_images(shop: Repository, pictures: Path) -> None:
     catalogue.import_path(shop, pictures)
     catalogue.add_files(shop, "P1", [pictures / "P2.png"])
@@ -211,16 +246,23 @@ def test_cli_evaluate_prints_recall_per_edit(pictures: Path) -> None:
     assert "ms per query" in result.stderr
 
 
-def test_init_db_adds_the_images_table_to_an_older_store(tmp_path: Path) -> None:
+def init_db_after(tmp_path: Path, older: str) -> tuple[str, str]:
+    """(URL, what `init-db` says) of a SQLite store changed by `older` (SQL making it as an
+    earlier ecom left it), then upgraded by `ecom init-db`."""
     import sqlite3
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
     assert ecom("init-db", "--db", url).exit_code == 0
-    with sqlite3.connect(tmp_path / "old.db") as conn:  # as an ecom before images made it
-        conn.execute("DROP TABLE product_images")
+    with sqlite3.connect(tmp_path / "old.db") as conn:
+        conn.execute(older)
     result = ecom("init-db", "--db", url)
     assert result.exit_code == 0, result.stderr
-    assert "product_images" in result.stderr
+    return url, result.stderr
+
+
+def test_init_db_adds_the_images_table_to_an_older_store(tmp_path: Path) -> None:
+    url, said = init_db_after(tmp_path, "DROP TABLE product_images")
+    assert "product_images" in said
     listed = ecom("images", "list", "--db", url, "--format", "json")
     assert listed.exit_code == 0 and json.loads(listed.stdout) == []
 
@@ -231,3 +273,16 @@ def test_demo_ends_with_a_search_by_photo(tmp_path: Path) -> None:
     assert "Search by photo" in result.stderr
     found = json.loads(result.stdout.rsplit("\n[", 1)[1].join(["[", ""]))
     assert found[0]["product_id"] == "P000001"
+
+
+def test_init_db_adds_the_preview_column_to_an_older_images_table(
+    tmp_path: Path, pictures: Path
+) -> None:
+    url, said = init_db_after(tmp_path, "ALTER TABLE product_images DROP COLUMN preview")
+    assert "product_images.preview" in said
+    with ecomcli.connect(url) as store:
+        shop(store)
+    assert ecom("images", "import", str(pictures), "--db", url).exit_code == 0
+    found = ecom("search-image", str(pictures / "P6.png"), "--db", url, "--format", "json")
+    assert found.exit_code == 0, found.stderr
+    assert json.loads(found.stdout)[0]["product_id"] == "P6"

@@ -512,11 +512,12 @@ class MongoRepository(Repository):
         sort = sort_spec(e, query.sort)
         if query.limit == 0:  # MongoDB reads a limit of 0 as "no limit"
             return
+        fields = [e.field(n) for n in query.fields] or list(e.fields)
         with self.errors():
             if e.embedded is None:
                 cursor = self._collection(e).find(
                     match(e, query.filters),
-                    {f.name: 1 for f in e.fields} | {"_id": 0},
+                    {f.name: 1 for f in fields} | {"_id": 0},
                     sort=sort,
                     skip=query.offset,
                     limit=query.limit or 0,
@@ -532,7 +533,7 @@ class MongoRepository(Repository):
                 parent = self._parent(e)
                 cursor = self._collection(parent).aggregate(pipeline, session=self.session)
             for doc in cursor:
-                yield to_row(e, doc)
+                yield {f.name: decode(f, doc.get(f.name)) for f in fields}
 
     def count(self, entity: str, filters: Sequence[Filter] = ()) -> int:
         e = self._entity(entity)

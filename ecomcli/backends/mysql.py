@@ -31,7 +31,6 @@ from ecomcli.backends.dialect import MYSQL
 from ecomcli.backends.sql import (
     META_TABLE,
     SQLRepository,
-    add_missing_columns,
     index_name,
     schema_file,
 )
@@ -427,7 +426,7 @@ class MySQLRepository(SQLRepository):
         summaries.drop_outdated(self)
         self._run_script(schema_file("mysql").read_text())
         self._upgrade_indexes()
-        add_missing_columns(self)
+        created += self.add_missing_columns()
         with self.transaction():
             summaries.forget(self)
         self._has_summaries = None

@@ -32,7 +32,7 @@ from ecomcli.repository import (
     missing_required,
     with_defaults,
 )
-from ecomcli.schema import ENTITIES, Entity, Field
+from ecomcli.schema import Entity, Field
 from ecomcli.table import Cents, Table, typed
 
 META_TABLE = "ecom_meta"
@@ -72,8 +72,7 @@ def dialect_of(dialect: str | Dialect) -> Dialect:
     return DIALECTS[dialect] if isinstance(dialect, str) else dialect
 
 
-def column_ddl(f: Field, dialect: str | Dialect) -> str:
-    d = dialect_of(dialect)
+def column_ddl(f: Field, d: Dialect) -> str:
     parts = [d.q(f.name), d.sql_type(f)]
     if f.required:
         parts.append("NOT NULL")
@@ -88,30 +87,10 @@ def column_ddl(f: Field, dialect: str | Dialect) -> str:
     return " ".join(parts)
 
 
-def add_missing_columns(repo: SQLRepository) -> list[str]:
-    """`ALTER TABLE ... ADD COLUMN` for each optional field a table made by an earlier ecom
-    lacks (`CREATE TABLE IF NOT EXISTS` leaves an existing table as it was), e.g.
-    `suppliers.lead_time_days`; returns `table.column` of each one added."""
-    added = []
-    for e in ENTITIES:
-        cur = repo.execute(f"SELECT * FROM {repo.q(e.name)} WHERE 1 = 0")
-        have = {d[0] for d in cur.description}
-        cur.fetchall()
-        cur.close()
-        for f in e.fields:
-            if f.name not in have and not f.required:
-                ddl_ = column_ddl(f, repo.dialect)
-                repo.execute(f"ALTER TABLE {repo.q(e.name)} ADD COLUMN {ddl_}").close()
-                added.append(f"{e.name}.{f.name}")
-    return added
-
-
 def table_ddl(e: Entity, dialect: str | Dialect) -> str:
     d = dialect_of(dialect)
     q = d.q
-    lines: list[tuple[str, str]] = []  # (definition, trailing comment)
-    for f in e.fields:
-        lines.append((column_ddl(f, d), _comment(f, d)))
+    lines = [(column_ddl(f, d), _comment(f, d)) for f in e.fields]  # (definition, comment)
     lines.append((f"PRIMARY KEY ({', '.join(q(k) for k in e.key)})", ""))
     for f in e.references:
         parent = schema.BY_NAME[f.ref]  # type: ignore[index]
@@ -422,13 +401,32 @@ class SQLRepository(Repository):
                 params.append(self.encode(f, flt.value))
         return " WHERE " + " AND ".join(clauses), params
 
-    def _select(self, e: Entity) -> str:
-        return f"SELECT {', '.join(self.q(n) for n in e.field_names)} FROM {self.q(e.name)}"
+    def add_missing_columns(self) -> list[str]:
+        """Add the optional fields a table made by an earlier ecom lacks (`CREATE TABLE IF
+        NOT EXISTS` leaves an existing table as it was); "table.column" of each added."""
+        added = []
+        for e in schema.stored_entities():
+            cur = self.execute(f"SELECT * FROM {self.q(e.name)} WHERE 1 = 0")
+            have = {c[0] for c in cur.description}
+            cur.fetchall()
+            cur.close()
+            for f in e.fields:
+                if f.name not in have and not f.required:
+                    ddl = column_ddl(f, self.dialect)
+                    self.execute(f"ALTER TABLE {self.q(e.name)} ADD COLUMN {ddl}").close()
+                    added.append(f"{e.name}.{f.name}")
+        return added
 
-    def _decode_row(self, e: Entity, values: Sequence[Any]) -> dict[str, Any]:
+    def _select(self, e: Entity, fields: Sequence[Field] = ()) -> str:
+        names = [f.name for f in fields] or e.field_names
+        return f"SELECT {', '.join(self.q(n) for n in names)} FROM {self.q(e.name)}"
+
+    def _decode_row(
+        self, e: Entity, values: Sequence[Any], fields: Sequence[Field] = ()
+    ) -> dict[str, Any]:
         return {
             f.name: (None if v is None else self.decode(f, v))
-            for f, v in zip(e.fields, values, strict=True)
+            for f, v in zip(fields or e.fields, values, strict=True)
         }
 
     def _key_where(self, e: Entity, key: Key) -> tuple[str, list[Any]]:
@@ -451,7 +449,8 @@ class SQLRepository(Repository):
         where, params = self._where(e, query.filters)
         order = [f"{self.q(e.field(n).name)}{' DESC' if desc else ''}" for n, desc in query.sort]
         order += [self.q(k) for k in e.key if k not in {n for n, _ in query.sort}]
-        sql = self._select(e) + where + " ORDER BY " + ", ".join(order)
+        fields = [e.field(n) for n in query.fields]
+        sql = self._select(e, fields) + where + " ORDER BY " + ", ".join(order)
         if query.limit is not None or query.offset:
             sql += f" LIMIT {int(query.limit) if query.limit is not None else self.no_limit}"
             sql += f" OFFSET {int(query.offset)}"
@@ -459,7 +458,7 @@ class SQLRepository(Repository):
         try:
             while batch := cur.fetchmany(1000):
                 for values in batch:
-                    yield self._decode_row(e, values)
+                    yield self._decode_row(e, values, fields)
         finally:
             with suppress(Exception):  # the reader stopped early and the store is closed
                 cur.close()

@@ -19,7 +19,7 @@ from typing import Any
 
 from ecomcli.backends import summaries
 from ecomcli.backends.dialect import SQLITE
-from ecomcli.backends.sql import META_TABLE, SQLRepository, add_missing_columns, schema_file
+from ecomcli.backends.sql import META_TABLE, SQLRepository, schema_file
 from ecomcli.config import DbUrl
 from ecomcli.errors import (
     ConflictError,
@@ -161,10 +161,10 @@ class SQLiteRepository(SQLRepository):
         with self.transaction():
             summaries.drop_outdated(self)
             self._run_script(schema_file(self.dialect).read_text())
-            add_missing_columns(self)
+            added = self.add_missing_columns()
             summaries.forget(self)
         self._has_summaries = None
-        created = [name for name in wanted if name not in before]
+        created = [name for name in wanted if name not in before] + added
         return InitResult(created=created, version=SCHEMA_VERSION)
 
     def write_batch(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,13 @@ from typing import Any
 import pandas as pd
 
 from ecomcli.errors import NotFoundError, UsageError
-from ecomcli.images.descriptors import METHOD, describe, describe_query, pack
+from ecomcli.images.descriptors import (
+    METHOD,
+    PREVIEW_BYTES,
+    describe,
+    describe_query,
+    pack,
+)
 from ecomcli.images.reading import ImageError, load
 from ecomcli.images.search import Index, Stored
 from ecomcli.repository import Filter, Query, Repository
@@ -44,6 +50,7 @@ class AddResult:
 def image_row(product_id: str, path: Path | str) -> dict[str, Any]:
     """The row storing one file for a product; `ImageError` if it is no image."""
     loaded = load(path)
+    descriptors = pack(describe(loaded.image))
     return {
         "product_id": product_id,
         "sha256": loaded.sha256,
@@ -52,8 +59,9 @@ def image_row(product_id: str, path: Path | str) -> dict[str, Any]:
         "height": loaded.size[1],
         "file_bytes": len(loaded.data),
         "method": METHOD,
-        "descriptors": pack(describe(loaded.image)),
+        "descriptors": descriptors,
         "added_at": datetime.now(UTC).replace(tzinfo=None, microsecond=0),
+        "preview": descriptors[:PREVIEW_BYTES],
     }
 
 
@@ -158,9 +166,35 @@ def remove(store: Repository, product_id: str, sha256: str | None = None) -> int
 
 
 def index(store: Repository) -> Index:
-    """Every stored image described by this ecom's method."""
-    rows = store.find(ENTITY, Query(filters=[Filter("method", "=", METHOD)]))
-    return Index(Stored(r["product_id"], r["sha256"], r["descriptors"]) for r in rows)
+    """Every stored image described by this ecom's method: the previews of all (one
+    query reading that column only), the full descriptors of a query's candidates only,
+    when it asks (`details`)."""
+    keys = ("product_id", "sha256")
+    rows = store.find(
+        ENTITY, Query([Filter("method", "=", METHOD)], fields=(*keys, "preview"))
+    )
+    images = [Stored(r["product_id"], r["sha256"], r["preview"]) for r in rows]
+    # added by an ecom that stored no previews: read whole (the preview is their head)
+    older = [i for i, image in enumerate(images) if image.descriptors is None]
+    if older:
+        whole = details(store, [images[i] for i in older])
+        for i, descriptors in zip(older, whole, strict=True):
+            images[i] = replace(images[i], descriptors=descriptors)
+    return Index(images, details=lambda chosen: details(store, chosen))
+
+
+def details(store: Repository, images: list[Stored]) -> list[bytes]:
+    """The full descriptors of `images`, read by their products' keys."""
+    products = sorted({i.product_id for i in images})
+    rows = store.find(
+        ENTITY,
+        Query(
+            [Filter("product_id", "in", products)],
+            fields=("product_id", "sha256", "descriptors"),
+        ),
+    )
+    found = {(r["product_id"], r["sha256"]): r["descriptors"] for r in rows}
+    return [found[(i.product_id, i.sha256)] for i in images]
 
 
 def search(

@@ -56,6 +56,12 @@ def describe_query(im: Image.Image) -> Described:
     return Described(*histograms(fg), layout.symmetries(fg.image))
 
 
+# the histograms then the whole picture's thumbnail: the head of `pack`'s bytes, all that
+# a search's first pass reads of every image (stored apart, so it reads nothing else)
+HISTOGRAM_BYTES = 2 * (colour.SIZE + texture.SIZE) * 4
+PREVIEW_BYTES = HISTOGRAM_BYTES + layout.SIZE * 2
+
+
 def pack(d: Described) -> bytes:
     hist = np.concatenate([d.colour, d.texture], axis=1).astype("<f4")
     thumbs = d.thumbs.astype("<f2")  # half precision: plenty for a dot product

@@ -9,13 +9,13 @@ image by the histograms and its whole thumbnail upright (cheap), then the best
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
 from ecomcli.images import colour, layout, texture
-from ecomcli.images.descriptors import Described
+from ecomcli.images.descriptors import HISTOGRAM_BYTES, PREVIEW_BYTES, Described
 
 WEIGHTS = {"colour": 1.0, "texture": 1.0, "layout": 1.0}
 CANDIDATES = 100
@@ -26,26 +26,41 @@ UPRIGHT = 8  # the query's first rows: its thumbnail's 8 symmetries, not turned
 class Stored:
     product_id: str
     sha256: str
-    descriptors: bytes
+    descriptors: bytes  # all of them, or their first PREVIEW_BYTES when `details` is given
+
+
+# the full descriptors of some stored images, in their order (read from the store)
+Details = Callable[[list[Stored]], list[bytes]]
 
 
 class Index:
-    """The stored descriptors as matrices, ready for many queries."""
+    """The stored descriptors' first parts as matrices, ready for many queries; the rest
+    of a candidate's descriptors comes from `details` (or from its `Stored`)."""
 
-    def __init__(self, images: Iterable[Stored], weights: dict[str, float] | None = None):
+    def __init__(
+        self,
+        images: Iterable[Stored],
+        weights: dict[str, float] | None = None,
+        details: Details | None = None,
+    ):
         self.images = list(images)
         self.weights = weights or WEIGHTS
+        self.details = details or (lambda images: [i.descriptors for i in images])
         n, nhist = len(self.images), colour.SIZE + texture.SIZE
         self.windows = len(layout.WINDOWS)
-        hist_bytes = 2 * nhist * 4
-        raw = np.frombuffer(b"".join(i.descriptors for i in self.images), np.uint8)
-        raw = raw.reshape(n, hist_bytes + self.windows * layout.SIZE * 2)
-        hist = raw[:, :hist_bytes].copy().view("<f4").reshape(n * 2, nhist)
+        # one buffer, one decode: no Python work per image but the slice
+        head = b"".join(i.descriptors[:PREVIEW_BYTES] for i in self.images)
+        raw = np.frombuffer(head, np.uint8).reshape(n, PREVIEW_BYTES)
+        hist = raw[:, :HISTOGRAM_BYTES].copy().view("<f4").reshape(n * 2, nhist)
         self.colour = np.ascontiguousarray(hist[:, : colour.SIZE], np.float32)
         self.texture = np.ascontiguousarray(hist[:, colour.SIZE :], np.float32)
-        # half precision as stored (half the memory); the candidates' are widened per query
-        self.thumbs = raw[:, hist_bytes:].view("<f2").reshape(n, self.windows, layout.SIZE)
-        self.whole = self.thumbs[:, 0].astype(np.float32)
+        self.whole = raw[:, HISTOGRAM_BYTES:].copy().view("<f2").astype(np.float32)
+
+    def thumbs(self, keep: np.ndarray) -> np.ndarray:
+        """(len(keep), windows, layout.SIZE): the window thumbnails of these images."""
+        blobs = self.details([self.images[k] for k in keep])
+        raw = np.frombuffer(b"".join(b[HISTOGRAM_BYTES:] for b in blobs), "<f2")
+        return raw.reshape(len(keep), self.windows, layout.SIZE).astype(np.float32)
 
     def __len__(self) -> int:
         return len(self.images)
@@ -67,7 +82,7 @@ class Index:
         keep = np.arange(len(self))
         if len(self) > CANDIDATES:
             keep = np.argpartition(-(total + w["layout"] * upright), CANDIDATES)[:CANDIDATES]
-        windows = self.thumbs[keep].astype(np.float32)
+        windows = self.thumbs(keep)
         best = (windows @ turns).reshape(len(keep), -1).max(axis=1)
         return keep, (total[keep] + w["layout"] * best) / sum(w.values())
 

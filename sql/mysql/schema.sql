@@ -267,6 +267,7 @@ CREATE TABLE IF NOT EXISTS `product_images` (
     `height` INT NOT NULL CHECK (`height` >= 1),
     `file_bytes` INT NOT NULL CHECK (`file_bytes` >= 0), -- size of the file
     `method` VARCHAR(32) NOT NULL, -- descriptor version
+    `preview` MEDIUMBLOB, -- the first part of descriptors: what every search reads
     `descriptors` MEDIUMBLOB NOT NULL, -- what image search compares
     `added_at` DATETIME,
     PRIMARY KEY (`product_id`, `sha256`),

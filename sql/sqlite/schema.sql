@@ -292,6 +292,7 @@ CREATE TABLE IF NOT EXISTS "product_images" (
     "height" INTEGER NOT NULL CHECK ("height" >= 1),
     "file_bytes" INTEGER NOT NULL CHECK ("file_bytes" >= 0), -- size of the file
     "method" TEXT NOT NULL CHECK (length("method") <= 32), -- descriptor version
+    "preview" BLOB, -- the first part of descriptors: what every search reads
     "descriptors" BLOB NOT NULL, -- what image search compares
     "added_at" TEXT, -- ISO 8601 UTC
     PRIMARY KEY ("product_id", "sha256"),
