@@ -86,3 +86,26 @@ def test_report_help_lists_the_reports_with_a_chart() -> None:
     with_chart = [s.name for s in reports.REPORTS.values() if s.chart(s.params({}))]
     assert "sales" in with_chart and "customer-activity" not in with_chart
     assert "Reports with a chart: " + ", ".join(with_chart) in text.replace("│ ", "")
+
+
+def test_a_wrong_chart_is_refused_naming_the_users_file_before_the_report_runs(
+    shop: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ran: list[str] = []
+    monkeypatch.setattr(reports, "run", lambda *a: ran.append(a[1]))
+    for args, said in (
+        (["sales", "--chart", str(tmp_path / "sales.jpg")], f"--chart {tmp_path / 'sales.jpg'}"),
+        (["customer-activity", "--chart", str(tmp_path / "a.png")], "has no chart"),
+    ):
+        done = runner.invoke(app, ["--db", shop, "report", *args])
+        assert done.exit_code == 2, done.output
+        assert said in done.stderr
+    assert ran == [] and list(tmp_path.iterdir()) == []
+
+
+def test_a_chart_is_written_whole_where_asked(shop: str, tmp_path: Path) -> None:
+    path = tmp_path / "sales.png"
+    done = runner.invoke(app, ["--db", shop, "report", "sales", "--chart", str(path), "-q"])
+    assert done.exit_code == 0, done.output
+    assert [p.name for p in tmp_path.iterdir()] == ["sales.png"]
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

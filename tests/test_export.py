@@ -161,3 +161,4 @@ def test_failed_copy_says_what_it_copied_and_a_rerun_finishes_it(
     result = ecom("copy", "--from", source, "--to", db_url, "--batch-size", "1")
     assert result.exit_code == 0, result.stderr
     assert snapshot(db_url) == snapshot(source)
+

@@ -30,8 +30,8 @@ from ecomcli.cli.common import (
 )
 from ecomcli.cli.progress import after_a_second
 from ecomcli.errors import EcomError, UsageError
-from ecomcli.outputs import open_replacing, refuse_clobber, replacing
-from ecomcli.reports.chart import charted
+from ecomcli.outputs import open_replacing, refuse_clobber
+from ecomcli.reports.chart import chart_of, charted
 from ecomcli.reports.model import Option, ReportSpec
 
 LIST_DEFAULT = "inactive"  # customer-activity --list: the win-back mailing
@@ -103,19 +103,20 @@ def report(
         given[opt.name] = (value or None) if opt.kind == "flag" else value
     params = {k: v for k, v in given.items() if v is not None}
     spec.params(params)  # a wrong option is a usage error before connecting
-    with open_store(db) as store, after_a_second(
-        f"report {name}: working (after new data, a first report rebuilds its summaries)"
-    ):
+    drawn = chart_of(name, params, chart) if chart is not None else None
+    with open_store(db) as store:
         outputs = [("--output", output), ("--chart", chart)]
         refuse_clobber(outputs, store.files(), store_name=store.url.masked)
-        result = reports.run(store, name, params)
+        with after_a_second(
+            f"report {name}: working (after new data, a first report rebuilds its summaries)"
+        ):
+            result = reports.run(store, name, params)
     for note in result.notes:
         info(note)
-    if chart is not None:
+    if chart is not None and drawn is not None:
         from ecomcli.reports.chart import write_chart
 
-        with replacing(chart) as tmp:
-            write_chart(result, params, tmp)
+        write_chart(result, drawn, chart)
         info(f"chart written to {chart}")
     if output is None:
         # a report with --limit shows its first rows on a terminal unless given one

@@ -22,24 +22,36 @@ def _number(value: Any) -> float:
     return 0.0 if value is None else float(value)
 
 
-def write_chart(result: ReportResult, params: dict[str, Any], path: Path) -> None:
-    """Draw `result` as its report's chart into the PNG file `path`."""
-    chart: Chart | None = spec(result.name).chart(spec(result.name).params(params))
+def chart_of(name: str, params: dict[str, Any], path: Path) -> Chart:
+    """The chart report `name` draws with `params` into `path`, checked before the report
+    runs: a report (with these options) without one, or a file not named *.png, is a
+    usage error naming the user's path."""
+    s = spec(name)
+    chart: Chart | None = s.chart(s.params(params))
     if chart is None:
-        raise UsageError(f"report {result.name} (with these options) has no chart")
+        raise UsageError(f"report {name} (with these options) has no chart")
     if path.suffix.lower() != ".png":
         raise UsageError(f"--chart {path}: charts are written as PNG, name the file *.png")
+    return chart
+
+
+def write_chart(result: ReportResult, chart: Chart, path: Path) -> None:
+    """Draw `result` into the PNG file `path`, written whole or not at all (a temporary
+    file renamed into place)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from ecomcli.outputs import replacing
+
     fig = draw(result, chart)
     try:
-        try:
-            fig.savefig(path, format="png")
-        except OSError as e:
-            raise EcomError(f"cannot write chart {path}: {e.strerror or e}") from None
+        with replacing(path) as tmp:
+            try:
+                fig.savefig(tmp, format="png")
+            except OSError as e:
+                raise EcomError(f"cannot write chart {path}: {e.strerror or e}") from None
     finally:
         plt.close(fig)
 
