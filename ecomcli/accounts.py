@@ -36,6 +36,27 @@ class AuthFailed(EcomError):
     exit_code = AUTH_FAILED
 
 
+def masked_hash(stored: str | None) -> str | None:
+    """A stored hash as shown on screen: its algorithm and cost (`scrypt$N$r$p$***`),
+    not its salt and digest, which would let anyone who sees them guess offline."""
+    if stored is None:
+        return None
+    parts = stored.split("$")
+    return "$".join([*parts[:4], "***"]) if len(parts) == 6 else "***"
+
+
+# fields shown masked unless asked for (`--show-secrets`); `export` keeps them whole
+SECRET_FIELDS: dict[str, dict[str, Any]] = {"logins": {"password_hash": masked_hash}}
+
+
+def shown(entity: str, row: dict[str, Any]) -> dict[str, Any]:
+    """`row` with its secret fields masked."""
+    masks = SECRET_FIELDS.get(entity)
+    if not masks:
+        return row
+    return {k: masks[k](v) if k in masks else v for k, v in row.items()}
+
+
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 

@@ -9,7 +9,6 @@ strings (`19.90`), dates and datetimes in ISO 8601, NULL as an empty CSV cell or
 from __future__ import annotations
 
 import csv
-import gzip
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -20,7 +19,8 @@ from typing import Any, TextIO
 
 from ecomcli import schema
 from ecomcli.errors import EcomError, UsageError
-from ecomcli.repository import Mode, Repository
+from ecomcli.outputs import open_replacing, refuse_clobber
+from ecomcli.repository import RETRY_PATIENCE, Mode, Repository
 from ecomcli.schema import Entity
 
 FORMATS = ("csv", "tsv", "json", "ndjson")
@@ -71,12 +71,6 @@ def write_rows(
     return n
 
 
-def open_out(path: Path) -> TextIO:
-    if path.name.endswith(".gz"):
-        return gzip.open(path, "wt", encoding="utf-8", newline="")  # type: ignore[return-value]
-    return path.open("w", encoding="utf-8", newline="")
-
-
 def export_entity(store: Repository, entity: str, fmt: str, out: TextIO) -> int:
     ent = schema.entity(entity)
     return write_rows(store.find(ent.name), ent, fmt, out)
@@ -105,12 +99,15 @@ def export_all(
     """One file per entity (`orders.csv`, ...) in `folder`, which `ecom import FOLDER` reads.
     Empty entities get no file (a header-only file is an error for `ecom import`).
     `progress(entity, rows written)` is told as the rows go."""
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"--out {folder} is a file: --all writes one file per entity")
+    entities = [ent for ent in schema.load_order() if store.count(ent.name)]
+    paths = {ent.name: folder / f"{ent.name}.{fmt}" for ent in entities}
+    refuse_clobber([("--out", p) for p in paths.values()], store.files(), store_name=str(store.url))
     folder.mkdir(parents=True, exist_ok=True)
     counts = {}
-    for ent in schema.load_order():
-        if store.count(ent.name) == 0:
-            continue
-        with open_out(folder / f"{ent.name}.{fmt}") as out:
+    for ent in entities:
+        with open_replacing(paths[ent.name]) as out:
             rows = counted(store.find(ent.name), ent.name, progress)
             counts[ent.name] = write_rows(rows, ent, fmt, out)
     return counts
@@ -150,27 +147,46 @@ def copy_store(
     for ent in schema.load_order():
         if wanted is not None and ent.name not in wanted:
             continue
-        done = 0
-        batch: list[dict[str, Any]] = []
-        self_ref = any(f.ref == ent.name for f in ent.references)
-        size = batch_size if not self_ref else 1 << 62  # a tree is copied in one batch
-        for row in source.find(ent.name):
-            batch.append(row)
-            if len(batch) >= size:
-                done += _write(target, ent, batch)
-                batch = []
-                if progress:
-                    progress(ent.name, done)
-        if batch:
-            done += _write(target, ent, batch)
-            if progress:
-                progress(ent.name, done)
+        try:
+            done = _copy_entity(source, target, ent, batch_size, progress)
+        except EcomError as e:
+            raise _stopped(e, ent, result) from e
         result.copied[ent.name] = done
         result.source_counts[ent.name] = source.count(ent.name)
         result.target_counts[ent.name] = target.count(ent.name)
     if result.differences:
         raise EcomError("copy finished but counts differ: " + "; ".join(result.differences))
     return result
+
+
+def _copy_entity(source: Repository, target: Repository, ent: Entity, batch_size: int,
+                 progress: Callable[[str, int], None] | None) -> int:
+    done = 0
+    batch: list[dict[str, Any]] = []
+    self_ref = any(f.ref == ent.name for f in ent.references)
+    size = batch_size if not self_ref else 1 << 62  # a tree is copied in one batch
+    for row in source.find(ent.name):
+        batch.append(row)
+        if len(batch) >= size:
+            done += _write(target, ent, batch)
+            batch = []
+            if progress:
+                progress(ent.name, done)
+    if batch:
+        done += _write(target, ent, batch)
+        if progress:
+            progress(ent.name, done)
+    return done
+
+
+def _stopped(error: EcomError, ent: Entity, result: CopyResult) -> EcomError:
+    """What a failed copy tells: what it copied, and that a re-run finishes the job."""
+    copied = ", ".join(f"{name} ({n})" for name, n in result.copied.items()) or "nothing"
+    return EcomError(
+        f"copy stopped in {ent.name}: {error}; copied in full before it: {copied}; run the "
+        "same `ecom copy` again to finish (rows are upserted: a re-run copies nothing twice)",
+        exit_code=error.exit_code,
+    )
 
 
 def parents_first(
@@ -186,9 +202,16 @@ def parents_first(
     done: set[Any] = set()
     out: list[Any] = []
     while pending:
-        ready = [k for k, r in pending.items()
-                 if all(row_of(r).get(f) in (None, k) or row_of(r).get(f) in done
-                        or row_of(r).get(f) not in pending for f in own)]
+        ready = [
+            k
+            for k, r in pending.items()
+            if all(
+                row_of(r).get(f) in (None, k)
+                or row_of(r).get(f) in done
+                or row_of(r).get(f) not in pending
+                for f in own
+            )
+        ]
         if not ready:  # a cycle: leave the rest as it is (the database will say)
             ready = list(pending)
         for k in ready:
@@ -199,7 +222,11 @@ def parents_first(
 
 def _write(target: Repository, ent: Entity, rows: list[dict[str, Any]]) -> int:
     rows = parents_first(ent, rows)
-    res = target.write_batch(ent.name, rows, Mode.UPSERT, ent.field_names)
+    # a transient conflict (a MongoDB write conflict or expired transaction, a deadlock)
+    # is retried for a while, as an import's batch is; an upsert is safe to repeat
+    res = target.retrying(lambda: target.write_batch(ent.name, rows, Mode.UPSERT,
+                                                     ent.field_names),
+                          patience=RETRY_PATIENCE)
     if res.rejected:
         i, why = res.rejected[0]
         raise EcomError(f"copy of {ent.name} failed at key {ent.key_of(rows[i])}: {why}")

@@ -8,6 +8,8 @@ What the data looks like (so that every question of the seed has an answer):
 - product popularity is Zipf-like: a tenth of the products carry most of the units;
 - most customers order once, a minority many times, 15-25% never order;
 - planted co-purchase pairs (listed in `manifest.json`) are bought together far above chance;
+- customers have taste (listed in `manifest.json` under `taste`): a favourite category that
+  a share of their lines comes from, and a few staples (consumables) they buy again;
 - each delivery partner has its own late-delivery share; late orders get worse reviews;
 - every order is paid by one payment whose amount is the order total
   (sum of quantity * unit_price + freight over its lines);
@@ -56,42 +58,145 @@ HOUR = 3600
 # (id, name, parent, kind, weight of products, typical price in dollars, item names)
 CATEGORY_TREE: tuple[tuple[str, str, str | None, str, float, float, tuple[str, ...]], ...] = (
     ("CAT01", "Clothing", None, "clothes", 0, 0, ()),
-    ("CAT02", "Women", "CAT01", "clothes", 12, 38,
-     ("Blouse", "Dress", "Skirt", "Cardigan", "Jeans", "T-Shirt", "Coat")),
-    ("CAT03", "Men", "CAT01", "clothes", 11, 40,
-     ("Shirt", "Chinos", "Jeans", "Hoodie", "Polo Shirt", "Jacket", "T-Shirt")),
-    ("CAT04", "Kids", "CAT01", "clothes", 6, 22,
-     ("T-Shirt", "Pyjamas", "Rain Jacket", "Leggings", "Sweater")),
-    ("CAT05", "Sportswear", "CAT01", "clothes", 6, 35,
-     ("Running Shorts", "Track Jacket", "Sports Bra", "Training Tee", "Joggers")),
+    (
+        "CAT02",
+        "Women",
+        "CAT01",
+        "clothes",
+        12,
+        38,
+        ("Blouse", "Dress", "Skirt", "Cardigan", "Jeans", "T-Shirt", "Coat"),
+    ),
+    (
+        "CAT03",
+        "Men",
+        "CAT01",
+        "clothes",
+        11,
+        40,
+        ("Shirt", "Chinos", "Jeans", "Hoodie", "Polo Shirt", "Jacket", "T-Shirt"),
+    ),
+    (
+        "CAT04",
+        "Kids",
+        "CAT01",
+        "clothes",
+        6,
+        22,
+        ("T-Shirt", "Pyjamas", "Rain Jacket", "Leggings", "Sweater"),
+    ),
+    (
+        "CAT05",
+        "Sportswear",
+        "CAT01",
+        "clothes",
+        6,
+        35,
+        ("Running Shorts", "Track Jacket", "Sports Bra", "Training Tee", "Joggers"),
+    ),
     ("CAT06", "Electronics", None, "electronics", 0, 0, ()),
-    ("CAT07", "Phones", "CAT06", "electronics", 5, 420,
-     ("Smartphone", "Phone", "Rugged Phone")),
-    ("CAT08", "Laptops", "CAT06", "electronics", 4, 900,
-     ("Laptop", "Ultrabook", "Chromebook")),
-    ("CAT09", "Audio", "CAT06", "electronics", 6, 90,
-     ("Wireless Earbuds", "Headphones", "Bluetooth Speaker", "Soundbar")),
-    ("CAT10", "Cameras", "CAT06", "electronics", 3, 350,
-     ("Action Camera", "Mirrorless Camera", "Webcam")),
-    ("CAT11", "Accessories", "CAT06", "electronics", 8, 25,
-     ("USB-C Cable", "Charger", "Power Bank", "Phone Case", "Mouse", "Keyboard")),
+    ("CAT07", "Phones", "CAT06", "electronics", 5, 420, ("Smartphone", "Phone", "Rugged Phone")),
+    ("CAT08", "Laptops", "CAT06", "electronics", 4, 900, ("Laptop", "Ultrabook", "Chromebook")),
+    (
+        "CAT09",
+        "Audio",
+        "CAT06",
+        "electronics",
+        6,
+        90,
+        ("Wireless Earbuds", "Headphones", "Bluetooth Speaker", "Soundbar"),
+    ),
+    (
+        "CAT10",
+        "Cameras",
+        "CAT06",
+        "electronics",
+        3,
+        350,
+        ("Action Camera", "Mirrorless Camera", "Webcam"),
+    ),
+    (
+        "CAT11",
+        "Accessories",
+        "CAT06",
+        "electronics",
+        8,
+        25,
+        ("USB-C Cable", "Charger", "Power Bank", "Phone Case", "Mouse", "Keyboard"),
+    ),
     ("CAT12", "Home & Kitchen", None, "general", 0, 0, ()),
-    ("CAT13", "Cookware", "CAT12", "general", 7, 45,
-     ("Frying Pan", "Saucepan", "Chef's Knife", "Cutting Board", "Kettle")),
-    ("CAT14", "Decor", "CAT12", "general", 6, 30,
-     ("Vase", "Cushion", "Throw Blanket", "Wall Clock", "Candle Set")),
-    ("CAT15", "Books", None, "general", 8, 16,
-     ("Novel", "Cookbook", "Travel Guide", "Biography", "Children's Book")),
-    ("CAT16", "Sports & Outdoors", None, "general", 7, 40,
-     ("Yoga Mat", "Water Bottle", "Tent", "Dumbbell Set", "Backpack")),
-    ("CAT17", "Beauty", None, "general", 6, 20,
-     ("Face Cream", "Shampoo", "Perfume", "Lipstick", "Hair Dryer")),
-    ("CAT18", "Toys", None, "general", 5, 25,
-     ("Puzzle", "Building Blocks", "Board Game", "Plush Bear", "Toy Car")),
+    (
+        "CAT13",
+        "Cookware",
+        "CAT12",
+        "general",
+        7,
+        45,
+        ("Frying Pan", "Saucepan", "Chef's Knife", "Cutting Board", "Kettle"),
+    ),
+    (
+        "CAT14",
+        "Decor",
+        "CAT12",
+        "general",
+        6,
+        30,
+        ("Vase", "Cushion", "Throw Blanket", "Wall Clock", "Candle Set"),
+    ),
+    (
+        "CAT15",
+        "Books",
+        None,
+        "general",
+        8,
+        16,
+        ("Novel", "Cookbook", "Travel Guide", "Biography", "Children's Book"),
+    ),
+    (
+        "CAT16",
+        "Sports & Outdoors",
+        None,
+        "general",
+        7,
+        40,
+        ("Yoga Mat", "Water Bottle", "Tent", "Dumbbell Set", "Backpack"),
+    ),
+    (
+        "CAT17",
+        "Beauty",
+        None,
+        "general",
+        6,
+        20,
+        ("Face Cream", "Shampoo", "Perfume", "Lipstick", "Hair Dryer"),
+    ),
+    (
+        "CAT18",
+        "Toys",
+        None,
+        "general",
+        5,
+        25,
+        ("Puzzle", "Building Blocks", "Board Game", "Plush Bear", "Toy Car"),
+    ),
 )
 BRANDS = (
-    "Northwind", "Acme", "Contoso", "Fabrikam", "Lumen", "Orbit", "Verde", "Kestrel",
-    "Bluebird", "Tallow", "Zephyr", "Harbor", "Nimbus", "Solace", "Quill", "Ember",
+    "Northwind",
+    "Acme",
+    "Contoso",
+    "Fabrikam",
+    "Lumen",
+    "Orbit",
+    "Verde",
+    "Kestrel",
+    "Bluebird",
+    "Tallow",
+    "Zephyr",
+    "Harbor",
+    "Nimbus",
+    "Solace",
+    "Quill",
+    "Ember",
 )
 # electronics by category: typical weight (g), length, width, height (cm)
 ELECTRONICS_SIZE = {
@@ -104,9 +209,18 @@ ELECTRONICS_SIZE = {
 CLOTHES_GENDER_OF = {"CAT02": "women", "CAT03": "men", "CAT04": "kids", "CAT05": "unisex"}
 SIZE_WEIGHTS = (("XS", 7), ("S", 16), ("M", 24), ("L", 22), ("XL", 15), ("XXL", 10), ("XXXL", 6))
 MATERIALS = (
-    ("cotton", 30), ("polyester", 18), ("wool", 8), ("linen", 7), ("denim", 10),
-    ("silk", 3), ("leather", 3), ("nylon", 6), ("viscose", 8), ("cashmere", 2),
-    ("bamboo", 3), ("fleece", 4),
+    ("cotton", 30),
+    ("polyester", 18),
+    ("wool", 8),
+    ("linen", 7),
+    ("denim", 10),
+    ("silk", 3),
+    ("leather", 3),
+    ("nylon", 6),
+    ("viscose", 8),
+    ("cashmere", 2),
+    ("bamboo", 3),
+    ("fleece", 4),
 )
 PARTNERS = (  # name, share of orders, late-delivery share, promised days
     ("SwiftShip Express", 0.22, 0.04, 4),
@@ -117,8 +231,11 @@ PARTNERS = (  # name, share of orders, late-delivery share, promised days
     ("EcoFreight", 0.08, 0.33, 9),
 )
 METHODS = (  # the preferred payment method of a customer, and how common it is
-    ("credit_card", 0.42), ("debit_card", 0.21), ("wallet", 0.18),
-    ("voucher", 0.07), ("bank_transfer", 0.12),
+    ("credit_card", 0.42),
+    ("debit_card", 0.21),
+    ("wallet", 0.18),
+    ("voucher", 0.07),
+    ("bank_transfer", 0.12),
 )
 CARD_BRANDS = {
     "credit_card": ("Visa", "Mastercard", "American Express"),
@@ -126,25 +243,61 @@ CARD_BRANDS = {
 }
 LINES_PER_ORDER = ((1, 35), (2, 25), (3, 17), (4, 11), (5, 7), (6, 5))
 QUANTITY = ((1, 80), (2, 14), (3, 4), (4, 1), (5, 1))
+# customers' taste: shares of order lines that are a staple / from the favourite category
+TASTE_STAPLE = 0.25
+TASTE_CATEGORY = 0.4
 MONTH_WEIGHT = (0.85, 0.78, 0.88, 0.92, 0.97, 0.93, 0.9, 0.95, 1.0, 1.08, 1.45, 1.7)
 WEEKDAY_WEIGHT = (1.08, 1.06, 1.02, 1.0, 0.96, 0.9, 0.98)  # Monday first
 HOUR_WEIGHT = (
-    2, 1, 1, 1, 1, 2, 3, 5, 7, 8, 8, 9, 10, 9, 8, 8, 9, 10, 12, 13, 13, 11, 7, 4,
+    2,
+    1,
+    1,
+    1,
+    1,
+    2,
+    3,
+    5,
+    7,
+    8,
+    8,
+    9,
+    10,
+    9,
+    8,
+    8,
+    9,
+    10,
+    12,
+    13,
+    13,
+    11,
+    7,
+    4,
 )
 YEARLY_GROWTH = 1.35
 REVIEW_TEXT = {
-    5: (("Excellent", "Exactly as described, would buy again."),
+    5: (
+        ("Excellent", "Exactly as described, would buy again."),
         ("Love it", "Great quality for the price."),
-        ("Highly recommend", "Does everything I wanted.")),
-    4: (("Very good", "Good quality, small flaws."),
+        ("Highly recommend", "Does everything I wanted."),
+    ),
+    4: (
+        ("Very good", "Good quality, small flaws."),
         ("Happy with it", "Works well, arrived in good condition."),
-        ("Good value", "Nice product, fair price.")),
-    3: (("OK", "Average quality, nothing special."),
-        ("Does the job", "Fine, but I expected a bit more.")),
-    2: (("Disappointed", "Quality is lower than expected."),
-        ("Not great", "Took too long to arrive, and it shows wear.")),
-    1: (("Terrible", "Arrived late and damaged."),
-        ("Do not buy", "Broke after a week. Returned it.")),
+        ("Good value", "Nice product, fair price."),
+    ),
+    3: (
+        ("OK", "Average quality, nothing special."),
+        ("Does the job", "Fine, but I expected a bit more."),
+    ),
+    2: (
+        ("Disappointed", "Quality is lower than expected."),
+        ("Not great", "Took too long to arrive, and it shows wear."),
+    ),
+    1: (
+        ("Terrible", "Arrived late and damaged."),
+        ("Do not buy", "Broke after a week. Returned it."),
+    ),
 }
 LATE_TEXT = ("Arrived late", "Delivery took much longer than promised.")
 WISHLIST_NAMES = ("Wishlist", "Wishlist", "Wishlist", "Gift ideas", "Birthday", "Later")
@@ -419,6 +572,7 @@ class Generator:
         self.files: dict[str, EntityFile] = {}
         self.dirt: Dirt | None = None
         self.pairs: list[tuple[int, int]] = []
+        self.taste: dict[str, Any] = {}
         self.movement = 0
 
     def rng(self, name: str) -> random.Random:
@@ -487,6 +641,7 @@ class Generator:
             "rows": counts,
             "bad_rows": bad,
             "planted_pairs": [list(p) for p in pairs],
+            "taste": self.taste,
             "password": f"sample-{opts.seed}",
             "stock_movements": "initial + monthly sale/return totals + restocks + a final "
             "adjust for products ending below 10: sum(delta) per product = units_in_stock",
@@ -503,13 +658,21 @@ class Generator:
         for cat_id, name, parent, *_ in CATEGORY_TREE:
             self.emit("categories", [cat_id, name, parent])
         n_sup = max(3, round(opts.products / 12))
+        lead_times = self.rng("lead_times")  # its own stream: the other files are unchanged
         for i in range(n_sup):
             company = fake.company()
             domain = _ascii(company)[:20] or f"supplier{i + 1}"
             self.emit(
                 "suppliers",
-                [f"S{i + 1:04d}", company, f"sales@{domain}.com", fake.phone_number(),
-                 fake.city(), _state(fake)],
+                [
+                    f"S{i + 1:04d}",
+                    company,
+                    f"sales@{domain}.com",
+                    fake.phone_number(),
+                    fake.city(),
+                    _state(fake),
+                    lead_times.randint(2, 21),
+                ],
             )
         for i, (name, *_) in enumerate(PARTNERS):
             domain = _ascii(name)
@@ -558,8 +721,24 @@ class Generator:
             cat.supplier.append(pick_supplier())
             cat.created.append(created)
             cat.rows.append(
-                [pid, name, cat_id, kind, _money(price), None, 0, 10, size, material, gender,
-                 weight, length, width, height, self.ts(created)]
+                [
+                    pid,
+                    name,
+                    cat_id,
+                    kind,
+                    _money(price),
+                    None,
+                    0,
+                    10,
+                    size,
+                    material,
+                    gender,
+                    weight,
+                    length,
+                    width,
+                    height,
+                    self.ts(created),
+                ]
             )
         return cat
 
@@ -622,15 +801,30 @@ class Generator:
             people.created[c] = created
             self.emit(
                 "customers",
-                [cid, given, family, email, fake.phone_number(), gender, born.isoformat(),
-                 self.ts(created)],
+                [
+                    cid,
+                    given,
+                    family,
+                    email,
+                    fake.phone_number(),
+                    gender,
+                    born.isoformat(),
+                    self.ts(created),
+                ],
             )
             for j in range(1 + (rng.random() < 0.3) + (rng.random() < 0.08)):
                 postcode, city, state = rng.choice(places)
                 self.emit(
                     "customer_addresses",
-                    [f"A{c + 1:07d}-{j + 1}", cid, rng.choice(streets), postcode, city, state,
-                     self.country],
+                    [
+                        f"A{c + 1:07d}-{j + 1}",
+                        cid,
+                        rng.choice(streets),
+                        postcode,
+                        city,
+                        state,
+                        self.country,
+                    ],
                 )
             if first[c] >= 0 or rng.random() < 0.7:
                 updated = rng.randint(created, self.end_s)
@@ -645,8 +839,14 @@ class Generator:
                 expires = min(2100, max(2000, rng.randint(opts.end.year, opts.end.year + 5)))
                 self.emit(
                     "payment_cards",
-                    [f"{cid}-K{j + 1}", cid, rng.choice(brand_of), f"{rng.randrange(10000):04d}",
-                     rng.randint(1, 12), expires],
+                    [
+                        f"{cid}-K{j + 1}",
+                        cid,
+                        rng.choice(brand_of),
+                        f"{rng.randrange(10000):04d}",
+                        rng.randint(1, 12),
+                        expires,
+                    ],
                 )
         self.wishlists(cat, people)
         return people
@@ -726,6 +926,7 @@ class Generator:
             self.pairs.append((min(a, b), max(a, b)))
             partner[a], partner[b] = b, a
         stock = Stock(self, cat, popularity, total_pop)
+        pick_taste = self.tastes(cat, popularity, people)
         pick_lines = _picker(rng, LINES_PER_ORDER)
         pick_qty = _picker(rng, QUANTITY)
         pick_partner = _picker(rng, [(i, p[1]) for i, p in enumerate(PARTNERS)])
@@ -754,7 +955,9 @@ class Generator:
                 # lines
                 lines: list[int] = []
                 for _ in range(pick_lines()):
-                    p = bisect(cum, rand() * total_pop)
+                    p = pick_taste(c)
+                    if p < 0:
+                        p = bisect(cum, rand() * total_pop)
                     if p not in lines:
                         lines.append(p)
                         q = partner.get(p)
@@ -814,20 +1017,33 @@ class Generator:
                         emit("cart_items", [cart_id, cat.ids[p], qty, ts(randint(opened, t))])
                 emit(
                     "orders",
-                    [oid, cid, cart_id, status, ts(t),
-                     ts(approved_at) if approved_at is not None else None,
-                     ts(shipped) if shipped >= 0 else None,
-                     ts(delivered) if delivered >= 0 else None,
-                     ts(estimated) if estimated >= 0 else None,
-                     partner_id],
+                    [
+                        oid,
+                        cid,
+                        cart_id,
+                        status,
+                        ts(t),
+                        ts(approved_at) if approved_at is not None else None,
+                        ts(shipped) if shipped >= 0 else None,
+                        ts(delivered) if delivered >= 0 else None,
+                        ts(estimated) if estimated >= 0 else None,
+                        partner_id,
+                    ],
                 )
                 for line_no, (p, qty, price) in enumerate(items, 1):
                     freight = 0 if free_shipping else cat.freight[p]
                     total += qty * price + freight
                     emit(
                         "order_items",
-                        [oid, line_no, cat.ids[p], f"S{cat.supplier[p] + 1:04d}", qty,
-                         _money(price), _money(freight)],
+                        [
+                            oid,
+                            line_no,
+                            cat.ids[p],
+                            f"S{cat.supplier[p] + 1:04d}",
+                            qty,
+                            _money(price),
+                            _money(freight),
+                        ],
                     )
                     if not cancelled:
                         stock.sold[p] += qty
@@ -843,8 +1059,16 @@ class Generator:
                     installments = choice((1, 1, 1, 2, 3, 4, 6, 10)) if m == 0 else 1
                     emit(
                         "payments",
-                        [self.payment_id(order_no), oid, cid, method, _money(total),
-                         installments, ts(approved_at), card],
+                        [
+                            self.payment_id(order_no),
+                            oid,
+                            cid,
+                            method,
+                            _money(total),
+                            installments,
+                            ts(approved_at),
+                            card,
+                        ],
                     )
                 # a review for some delivered orders: worse when late, bad when returned
                 if delivered >= 0 and rand() < 0.45:
@@ -864,8 +1088,16 @@ class Generator:
                         stock.reviewed(p, score)
                         emit(
                             "reviews",
-                            [f"R{review_no:08d}", cat.ids[p], oid, cid, score, title, comment,
-                             ts(written)],
+                            [
+                                f"R{review_no:08d}",
+                                cat.ids[p],
+                                oid,
+                                cid,
+                                score,
+                                title,
+                                comment,
+                                ts(written),
+                            ],
                         )
             # abandoned carts: never checked out, never referenced by an order
             for _ in range(int(k * 0.35 + rand())):
@@ -885,20 +1117,80 @@ class Generator:
                 self.basket(cart_no, c, "open", opened, randint(opened, now), cat, cum, rng)
         return stock
 
+    def tastes(
+        self, cat: Catalog, popularity: list[float], people: Customers
+    ) -> Callable[[int], int]:
+        """Give each customer a favourite category and up to three staples (products bought
+        again and again), record them in the manifest, and return a picker: a line of
+        customer c is a staple (TASTE_STAPLE), from the favourite category by popularity
+        (TASTE_CATEGORY), or -1 (the global popularity). Its own random stream, so the
+        taste of a customer does not depend on the orders drawn before."""
+        rng = self.rng("taste")
+        by_category: dict[str, list[int]] = {}
+        for p, row in enumerate(cat.rows):
+            by_category.setdefault(row[2], []).append(p)
+        categories = sorted(by_category)
+        cums = {k: list(accumulate(popularity[p] for p in ps)) for k, ps in by_category.items()}
+        favourite: list[str] = []
+        staples: list[list[int]] = []
+        for _ in range(self.opts.customers):
+            k = rng.choice(categories)
+            ps, cum = by_category[k], cums[k]
+            favourite.append(k)
+            chosen = {ps[bisect(cum, rng.random() * cum[-1])] for _ in range(rng.randint(1, 3))}
+            staples.append(sorted(chosen))
+        self.taste = {
+            "rule": f"a line is a staple with probability {TASTE_STAPLE}, else from the "
+            f"favourite category with probability {TASTE_CATEGORY}, else by global popularity",
+            "customers": {
+                self.customer_id(c + 1): {
+                    "category": favourite[c], "staples": [cat.ids[p] for p in staples[c]]
+                }
+                for c in range(self.opts.customers)
+            },
+        }
+        rand = rng.random
+
+        def pick(c: int) -> int:
+            r = rand()
+            if r < TASTE_STAPLE:
+                return staples[c][int(rand() * len(staples[c]))]
+            if r < TASTE_STAPLE + (1 - TASTE_STAPLE) * TASTE_CATEGORY:
+                k = favourite[c]
+                return by_category[k][bisect(cums[k], rand() * cums[k][-1])]
+            return -1
+
+        return pick
+
     def basket(
-        self, cart_no: int, c: int, status: str, opened: int, updated: int, cat: Catalog,
-        cum: list[float], rng: random.Random,
+        self,
+        cart_no: int,
+        c: int,
+        status: str,
+        opened: int,
+        updated: int,
+        cat: Catalog,
+        cum: list[float],
+        rng: random.Random,
     ) -> int:
         cart_id = f"CT{cart_no:08d}"
-        self.emit("carts", [cart_id, self.customer_id(c + 1), status, self.ts(opened),
-                            self.ts(updated)])
+        self.emit(
+            "carts", [cart_id, self.customer_id(c + 1), status, self.ts(opened), self.ts(updated)]
+        )
         chosen: list[int] = []
         for _ in range(rng.randint(1, 4)):
             p = bisect(cum, rng.random() * cum[-1])
             if p not in chosen:
                 chosen.append(p)
-                self.emit("cart_items", [cart_id, cat.ids[p], rng.choice((1, 1, 1, 2)),
-                                         self.ts(rng.randint(opened, updated))])
+                self.emit(
+                    "cart_items",
+                    [
+                        cart_id,
+                        cat.ids[p],
+                        rng.choice((1, 1, 1, 2)),
+                        self.ts(rng.randint(opened, updated)),
+                    ],
+                )
         return cart_no
 
     def finish_catalog(self, cat: Catalog, stock: Stock) -> None:
@@ -987,8 +1279,15 @@ class Stock:
             self.received[p] += delta
         self.gen.emit(
             "stock_movements",
-            [f"M{self.gen.movement:09d}", self.cat.ids[p], delta, reason, None, note,
-             self.gen.ts(at)],
+            [
+                f"M{self.gen.movement:09d}",
+                self.cat.ids[p],
+                delta,
+                reason,
+                None,
+                note,
+                self.gen.ts(at),
+            ],
         )
 
     def reviewed(self, p: int, score: int) -> None:

@@ -9,12 +9,13 @@ The work per input file:
 2. *plan*: the entity (from the file name, `--entity` or the mapping), header matching,
    required columns, refused columns (card numbers, passwords);
 3. *batches* of `batch_size` records: derive each target entity's rows, validate them
-   (`Validator`), drop duplicates within the batch (a conflicting duplicate is rejected,
-   naming both lines), check references, and write (`write_batch`; the entities of one
-   batch in one transaction, in foreign-key order). References are left to stores whose
-   database checks them (`Repository.enforces_references`: SQLite, MySQL); when one
-   refuses a batch (`MissingReference`, nothing written), that batch and the rest of the
-   file are checked first (`existing_keys`), so only the orphan rows are rejected.
+   (`Validator`), drop duplicates within the batch and of earlier batches (`SeenKeys`;
+   a conflicting duplicate is rejected, naming both lines), check references, and write
+   (`write_batch`; the entities of one batch in one transaction, in foreign-key order).
+   References are left to stores whose database checks them
+   (`Repository.enforces_references`: SQLite, MySQL); when one refuses a batch
+   (`MissingReference`, nothing written), that batch and the rest of the file are
+   checked first (`existing_keys`), so only the orphan rows are rejected.
 
 Two threads share the work: a reader thread parses, validates and prepares the next
 batch (`prefetched`, `Repository.prepare_rows`: SQLite's JSON array, MySQL's LOAD DATA
@@ -53,12 +54,27 @@ from pathlib import Path
 from typing import IO, Any, TypeVar
 
 from ecomcli import schema, textrows
-from ecomcli.errors import EcomError, MissingReference, UsageError, ValidationError
+from ecomcli.errors import (
+    ConnectionFailed,
+    EcomError,
+    MissingReference,
+    UsageError,
+    ValidationError,
+)
 from ecomcli.exporting import parents_first
 from ecomcli.mapping import FieldSpec, Lookups, MappingFile, Source, Target, compile_spec
 from ecomcli.mapping import load as load_mapping
-from ecomcli.repository import Mode, Repository, WriteResult, missing_required, with_defaults
+from ecomcli.outputs import Replacing, refuse_clobber
+from ecomcli.repository import (
+    RETRY_PATIENCE,
+    Mode,
+    Repository,
+    WriteResult,
+    missing_required,
+    with_defaults,
+)
 from ecomcli.schema import Entity, normalize_name
+from ecomcli.seen_keys import SeenKeys, key_hash, row_hash
 from ecomcli.validation import Validator, forbidden_fields
 
 FORMATS = ("csv", "tsv", "json", "ndjson")
@@ -66,11 +82,15 @@ EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".json": "json", ".nd
 EXTENSIONS[".jsonl"] = "ndjson"
 CHUNK = 1 << 20
 KEY_CACHE_LIMIT = 200_000
-# how long a batch keeps retrying transient write conflicts before the import fails
-RETRY_PATIENCE = 120.0
 SWITCH_INTERVAL = 0.0001  # seconds between GIL handovers while two threads import (`prefetched`)
 MISSING = object()
+# the largest CSV field (docs/importing.md): Python's default of 128 KiB stopped a whole
+# file at a long review or description
+CSV_FIELD_LIMIT = 64 << 20
+csv.field_size_limit(CSV_FIELD_LIMIT)
 
+# a batch's rows that repeated a kept row of theirs exactly: key -> [(line, original)]
+Repeats = dict[Any, list[tuple[int, Any]]]
 Progress = Callable[[str, int, int, int], None]  # (input, rows read, bytes read, total bytes)
 T = TypeVar("T")
 
@@ -217,8 +237,11 @@ def _rejects_path(inp_name: str, folder: Path) -> Path:
 
 
 def collect_inputs(
-    paths: Sequence[str | Path], options: ImportOptions, mapping: MappingFile | None,
-    summary: ImportSummary, spool: list[Path],
+    paths: Sequence[str | Path],
+    options: ImportOptions,
+    mapping: MappingFile | None,
+    summary: ImportSummary,
+    spool: list[Path],
 ) -> list[Input]:
     """Every input to import, folders expanded and sorted into foreign-key order."""
     if not paths:
@@ -265,8 +288,9 @@ def collect_inputs(
         if many or explicit_rejects.is_dir():
             explicit_rejects.mkdir(parents=True, exist_ok=True)
             for inp in inputs:
-                inp.rejects = _rejects_path(inp.name if inp.name != "<stdin>" else "stdin",
-                                            explicit_rejects)
+                inp.rejects = _rejects_path(
+                    inp.name if inp.name != "<stdin>" else "stdin", explicit_rejects
+                )
         else:
             for inp in inputs:
                 inp.rejects = explicit_rejects
@@ -280,8 +304,12 @@ def rank_of(inp: Input, rank: dict[str, int]) -> int:
 
 
 def _input(
-    path: Path, name: str, options: ImportOptions, mapping: MappingFile | None,
-    folder: Path, file_name: str,
+    path: Path,
+    name: str,
+    options: ImportOptions,
+    mapping: MappingFile | None,
+    folder: Path,
+    file_name: str,
 ) -> Input | None:
     stem, ext_fmt = split_name(file_name)
     source = mapping.source_for(file_name) if mapping else None
@@ -411,12 +439,27 @@ def prescan(inp: Input) -> None:
         inp.keys = list(keys)
 
 
+class JsonObject(dict):  # type: ignore[type-arg]
+    """A decoded JSON object; `repeated` names a key the text gave twice (json keeps the
+    last silently): such a record is rejected naming that key."""
+
+    repeated: str | None = None
+
+
+def json_object(pairs: list[tuple[str, Any]]) -> JsonObject:
+    obj = JsonObject(pairs)
+    if len(obj) != len(pairs):
+        names = [k for k, _ in pairs]
+        obj.repeated = next(k for k in names if names.count(k) > 1)
+    return obj
+
+
 def _ndjson_record(raw: str, line: int, name: str, keys: dict[str, None] | None) -> Any:
     text = raw.strip()
     if not text:
         return None
     try:
-        obj = json.loads(text)
+        obj = json.loads(text, object_pairs_hook=json_object)
     except json.JSONDecodeError as e:
         raise EcomError(f"{name}: invalid JSON at line {line} column {e.colno}: {e.msg}") from None
     if not isinstance(obj, dict):
@@ -468,7 +511,7 @@ def read_header(inp: Input) -> list[str]:
 def iter_json(inp: Input) -> Iterator[tuple[int, dict[str, Any]]]:
     """A JSON array of objects (or one object), each with the line where it starts."""
     with Opened_text(inp) as text:
-        decoder = json.JSONDecoder()
+        decoder = json.JSONDecoder(object_pairs_hook=json_object)
         ws = " \t\r\n"
         i = _skip(text, 0, ws)
         line_at = _LineCounter(text)
@@ -584,7 +627,10 @@ def _bad_key(key: str) -> bool:
 
 
 def plan_targets(
-    inp: Input, columns: list[str], options: ImportOptions, summary: ImportSummary,
+    inp: Input,
+    columns: list[str],
+    options: ImportOptions,
+    summary: ImportSummary,
     lookups: Lookups,
 ) -> list[TargetPlan]:
     """Targets for one input, checked against its columns (original names)."""
@@ -616,9 +662,7 @@ def plan_targets(
         for name, spec in target.specs.items():
             for col in spec.columns():
                 if csv_like and col not in present:
-                    raise EcomError(
-                        f"{inp.name}: no column {col!r} (mapped to {ent.name}.{name})"
-                    )
+                    raise EcomError(f"{inp.name}: no column {col!r} (mapped to {ent.name}.{name})")
                 used.add(col)
             folder = Path.cwd() if inp.name == "<stdin>" else inp.path.parent
             table, blank = None, None
@@ -638,9 +682,11 @@ def plan_targets(
                     getters.append((f.name, _column_getter(col)))
                     covered.add(f.name)
                     used.add(col)
-        need = list(ent.key) if mode is Mode.MERGE else [
-            f.name for f in ent.fields if f.required and f.default is None
-        ]
+        need = (
+            list(ent.key)
+            if mode is Mode.MERGE
+            else [f.name for f in ent.fields if f.required and f.default is None]
+        )
         missing = [n for n in need if n not in covered]
         if missing and (csv_like or inp.source is not None):
             where = f" (map it in {options.mapping})" if options.mapping else ""
@@ -667,14 +713,22 @@ class Rejects:
 
     def __init__(self, summary: ImportSummary) -> None:
         self.summary = summary
-        self.files: dict[Path, tuple[IO[str], Any]] = {}
+        self.files: dict[Path, tuple[Replacing, Any]] = {}
 
-    def write(self, inp: Input, columns: list[str], line: int, entity: str, fld: str,
-              reason: str, original: Any) -> None:
+    def write(
+        self,
+        inp: Input,
+        columns: list[str],
+        line: int,
+        entity: str,
+        fld: str,
+        reason: str,
+        original: Any,
+    ) -> None:
         path = inp.rejects
         if path not in self.files:
-            fh = path.open("w", newline="", encoding="utf-8")
-            writer = csv.writer(fh)
+            fh = Replacing(path)  # in place only when complete (see `ecomcli.outputs`)
+            writer = csv.writer(fh.file)
             writer.writerow([*self.META, *columns])
             self.files[path] = (fh, writer)
             self.summary.rejects_files.append(str(path))
@@ -717,16 +771,18 @@ class Batch:
     rows: list[list[dict[str, Any]]] = field(default_factory=list)
     prepared: list[Any] = field(default_factory=list)
 
-    def reject(self, ctx: _FileContext, tp: TargetPlan, line: int, fld: str, reason: str,
-               original: Any) -> None:
+    def reject(
+        self, ctx: _FileContext, tp: TargetPlan, line: int, fld: str, reason: str, original: Any
+    ) -> None:
         self.found.append(partial(ctx.importer.rejected, ctx, tp, line, fld, reason, original))
 
     def count(self, stats: EntityStats, read: int, unchanged: int) -> None:
         self.found.append(partial(_count, stats, read, unchanged))
 
 
-def _ordered(tp: TargetPlan, items: Sequence[tuple[int, dict[str, Any], Any]]
-             ) -> list[tuple[int, dict[str, Any], Any]]:
+def _ordered(
+    tp: TargetPlan, items: Sequence[tuple[int, dict[str, Any], Any]]
+) -> list[tuple[int, dict[str, Any], Any]]:
     return parents_first(tp.entity, list(items), operator.itemgetter(1))
 
 
@@ -743,8 +799,9 @@ def _count(stats: EntityStats, read: int, unchanged: int) -> None:
 def _conflict(seen: tuple[int, dict[str, Any], Any], row: dict[str, Any]) -> tuple[str, str]:
     """(field, reason) for a row whose key an earlier line of the batch had."""
     fld = next(n for n in row if row.get(n) != seen[1].get(n))
-    return fld, (f"same key as line {seen[0]} with a different {fld} "
-                 f"({_shown(seen[1].get(fld))} there)")
+    return fld, (
+        f"same key as line {seen[0]} with a different {fld} ({_shown(seen[1].get(fld))} there)"
+    )
 
 
 def prefetched(items: Iterator[T]) -> Iterator[T]:
@@ -816,8 +873,9 @@ class Importer:
 
     # a batch ------------------------------------------------------------------------------
 
-    def rejected(self, ctx: _FileContext, tp: TargetPlan, line: int, fld: str, reason: str,
-                 original: Any) -> None:
+    def rejected(
+        self, ctx: _FileContext, tp: TargetPlan, line: int, fld: str, reason: str, original: Any
+    ) -> None:
         tp.stats.rejected += 1
         self.rejects.write(ctx.inp, ctx.columns, line, tp.entity.name, fld, reason, original)
 
@@ -837,8 +895,13 @@ class Importer:
             rows_read += len(records)
             yield self.build(ctx, records, rows_read, opened.position())
 
-    def build(self, ctx: _FileContext, records: list[tuple[int, Any, dict[str, Any]]],
-              rows_read: int, position: int) -> Batch:
+    def build(
+        self,
+        ctx: _FileContext,
+        records: list[tuple[int, Any, dict[str, Any]]],
+        rows_read: int,
+        position: int,
+    ) -> Batch:
         """Each target's validated rows of `records`, one per key."""
         per_target: list[dict[Any, tuple[int, dict[str, Any], Any]]] = [{} for _ in ctx.plans]
         batch = Batch(per_target, [], rows_read, position)
@@ -846,6 +909,7 @@ class Importer:
         unchanged = [0] * len(ctx.plans)
         skips = ctx.inp.source.skips if ctx.inp.source and ctx.inp.source.skip_if else None
         skipped = 0
+        repeats: list[Repeats] = [{} for _ in ctx.plans]
         for line, original, rec in records:
             if skips is not None and skips(rec):
                 skipped += 1
@@ -854,13 +918,18 @@ class Importer:
             for t, tp in enumerate(ctx.plans):
                 if bad is not None:
                     read[t] += 1
-                    batch.reject(ctx, tp, line, bad, "field names may not start with '$' or "
-                                 "contain '.'", original)
+                    batch.reject(ctx, tp, line, bad, _bad_key_reason(original), original)
                     continue
                 if ctx.ragged is not None and len(original) != ctx.ragged:
                     read[t] += 1
-                    batch.reject(ctx, tp, line, "", f"has {len(original)} fields, the header "
-                                 f"has {ctx.ragged}", original)
+                    batch.reject(
+                        ctx,
+                        tp,
+                        line,
+                        "",
+                        f"has {len(original)} fields, the header has {ctx.ragged}",
+                        original,
+                    )
                     continue
                 try:
                     raw = tp.extract(rec)
@@ -882,25 +951,74 @@ class Importer:
                     per_target[t][key] = (line, row, original)
                 elif seen[1] == row:
                     unchanged[t] += 1
+                    repeats[t].setdefault(key, []).append((line, original))
                 else:
                     batch.reject(ctx, tp, line, *_conflict(seen, row), original)
         for t, tp in enumerate(ctx.plans):
+            unchanged[t] += self.earlier_batches(ctx, t, per_target[t], repeats[t], batch)
             batch.count(tp.stats, read[t], unchanged[t])
             if skipped:
                 batch.found.append(partial(_skipped, tp.stats, skipped))
         return self.prepare(ctx, batch)
+
+    def earlier_batches(self, ctx: _FileContext, t: int,
+                        rows_by_key: dict[Any, tuple[int, dict[str, Any], Any]],
+                        repeats: Repeats, batch: Batch) -> int:
+        """Treat the keys of target `t` that earlier batches of the file kept as if they
+        were in this batch (`SeenKeys`): an identical row is dropped (returns how many:
+        unchanged), a different one is rejected naming the earlier line, with the in-batch
+        repeats of it. This batch's keys are hashed and remembered when the next batch
+        comes (a file of one batch pays nothing)."""
+        seen, tp = ctx.seen[t], ctx.plans[t]
+        if ctx.pending[t]:
+            seen.add(*SeenKeys.hashed(ctx.pending[t]))
+        items = list(rows_by_key.items())
+        dropped: set[int] = set()
+        conflicts: list[tuple[int, int]] = []
+        if len(seen):
+            for i, line, earlier_row in seen.find([key_hash(k) for k, _ in items]):
+                if row_hash(items[i][1][1]) == earlier_row:
+                    dropped.add(i)
+                else:
+                    conflicts.append((i, line))
+        unchanged = len(dropped)
+        if conflicts:
+            earlier = ctx.rows_at(t, {line for _, line in conflicts})
+            for i, line in conflicts:
+                key, (_, row, original) = items[i]
+                before = earlier.get(line)
+                if before is None or tuple(before[k] for k in tp.entity.key) != key:
+                    continue  # two keys with one hash: no duplicate
+                dropped.add(i)
+                if before == row:  # two rows with one hash: a repeat after all
+                    unchanged += 1 + len(repeats.get(key, ()))
+                    continue
+                fld, reason = _conflict((line, before, None), row)
+                batch.reject(ctx, tp, items[i][1][0], fld, reason, original)
+                for repeat_line, repeat_original in repeats.get(key, ()):
+                    batch.reject(ctx, tp, repeat_line, fld, reason, repeat_original)
+                    unchanged -= 1  # counted unchanged as a repeat of a rejected row
+        ctx.pending[t] = [(key, item[0], item[1]) for i, (key, item) in enumerate(items)
+                          if i not in dropped]
+        for i in dropped:
+            del rows_by_key[items[i][0]]
+        return unchanged
 
     def prepare(self, ctx: _FileContext, batch: Batch) -> Batch:
         """Here in the reader thread, put each target's rows in the order they are
         written, and let the store do the part of the write that needs no database
         (`Repository.prepare_rows`): used when no row of the target is rejected on the
         way."""
-        batch.ordered = [_ordered(tp, rows.values())
-                         for tp, rows in zip(ctx.plans, batch.per_target, strict=True)]
+        batch.ordered = [
+            _ordered(tp, rows.values())
+            for tp, rows in zip(ctx.plans, batch.per_target, strict=True)
+        ]
         batch.rows = [[r for _, r, _ in items] for items in batch.ordered]
         if not self.options.dry_run:
-            batch.prepared = [self.store.prepare_rows(tp.entity.name, rows, tp.mode)
-                              for tp, rows in zip(ctx.plans, batch.rows, strict=True)]
+            batch.prepared = [
+                self.store.prepare_rows(tp.entity.name, rows, tp.mode)
+                for tp, rows in zip(ctx.plans, batch.rows, strict=True)
+            ]
         return batch
 
     def value_batches(self, ctx: _FileContext, opened: Opened) -> Iterator[Batch]:
@@ -914,6 +1032,7 @@ class Importer:
         next(reader, None)  # the header, read by `read_header`
         prev = reader.line_num
         rows_by_key: dict[Any, tuple[int, dict[str, Any], Any]] = {}
+        repeats: Repeats = {}
         batch = Batch([rows_by_key], [])
         count = total = unchanged = 0
         for values in reader:
@@ -923,8 +1042,9 @@ class Importer:
                 continue
             count += 1
             if len(values) != width:
-                batch.reject(ctx, tp, line, "", f"has {len(values)} fields, the header "
-                             f"has {width}", values)
+                batch.reject(
+                    ctx, tp, line, "", f"has {len(values)} fields, the header has {width}", values
+                )
             else:
                 try:
                     row = convert(values)
@@ -937,17 +1057,20 @@ class Importer:
                         rows_by_key[key] = (line, row, values)
                     elif seen[1] == row:
                         unchanged += 1
+                        repeats.setdefault(key, []).append((line, values))
                     else:
                         batch.reject(ctx, tp, line, *_conflict(seen, row), values)
             if count >= size:
                 total += count
+                unchanged += self.earlier_batches(ctx, 0, rows_by_key, repeats, batch)
                 batch.count(tp.stats, count, unchanged)
                 batch.rows_read, batch.position = total, opened.position()
                 yield self.prepare(ctx, batch)
-                rows_by_key = {}
+                rows_by_key, repeats = {}, {}
                 batch = Batch([rows_by_key], [])
                 count = unchanged = 0
         if count:
+            unchanged += self.earlier_batches(ctx, 0, rows_by_key, repeats, batch)
             batch.count(tp.stats, count, unchanged)
             batch.rows_read, batch.position = total + count, opened.position()
             yield self.prepare(ctx, batch)
@@ -999,8 +1122,7 @@ class Importer:
         else:
             self.pending.append(effect)
 
-    def _write(self, ctx: _FileContext, batch: Batch,
-               written: dict[str, set[Any]] | None) -> None:
+    def _write(self, ctx: _FileContext, batch: Batch, written: dict[str, set[Any]] | None) -> None:
         """Write each target's rows; `written` collects the keys written (for the later
         targets of the batch and for --dry-run), None when nothing reads them."""
         for t, tp in enumerate(ctx.plans):
@@ -1024,14 +1146,16 @@ class Importer:
                 if self.options.dry_run:
                     result = dry_write(self.store, tp.entity, rows, tp.mode, names)
                 else:
-                    result = self.store.write_batch(tp.entity.name, rows, tp.mode, names,
-                                                    prepared)
+                    result = self.store.write_batch(tp.entity.name, rows, tp.mode, names, prepared)
                 self.later(partial(add_counts, tp.stats, result))
                 gone = set()
                 for i, reason in result.rejected:
                     line, _, original = group[i]
-                    self.later(partial(self.rejected, ctx, tp, line, ",".join(tp.entity.key),
-                                       reason, original))
+                    self.later(
+                        partial(
+                            self.rejected, ctx, tp, line, ",".join(tp.entity.key), reason, original
+                        )
+                    )
                     if "exists" not in reason:  # an existing key stays in the store
                         gone.add(i)
                 if done is not None:
@@ -1039,9 +1163,13 @@ class Importer:
                         if i not in gone:
                             done.add(tuple(row[k] for k in tp.entity.key))
 
-    def _check_refs(self, ctx: _FileContext, tp: TargetPlan,
-                    items: list[tuple[int, dict[str, Any], Any]],
-                    written: dict[str, set[Any]]) -> list[tuple[int, dict[str, Any], Any]]:
+    def _check_refs(
+        self,
+        ctx: _FileContext,
+        tp: TargetPlan,
+        items: list[tuple[int, dict[str, Any], Any]],
+        written: dict[str, set[Any]],
+    ) -> list[tuple[int, dict[str, Any], Any]]:
         rows = [item[1] for item in items]
         for f in tp.entity.references:
             parent = f.ref or ""
@@ -1068,8 +1196,17 @@ class Importer:
                     for item in items:
                         value = item[1].get(f.name)
                         if value in missing:
-                            self.later(partial(self.rejected, ctx, tp, item[0], f.name,
-                                               f"{parent} {value!r} does not exist", item[2]))
+                            self.later(
+                                partial(
+                                    self.rejected,
+                                    ctx,
+                                    tp,
+                                    item[0],
+                                    f.name,
+                                    f"{parent} {value!r} does not exist",
+                                    item[2],
+                                )
+                            )
                         else:
                             kept.append(item)
                     items = kept
@@ -1086,6 +1223,8 @@ class Importer:
         else:
             ctx.columns = inp.keys
         ctx.plans = plan_targets(inp, ctx.columns, self.options, self.summary, lookups)
+        ctx.seen = [SeenKeys() for _ in ctx.plans]
+        ctx.pending = [[] for _ in ctx.plans]
         ctx.bad_columns = [c for c in ctx.columns if _bad_key(c)]
         ctx.normalized = [normalize_name(c) for c in ctx.columns]
         self.summary.files.append(inp.name)
@@ -1137,17 +1276,25 @@ class _FileContext:
         # the value-list fast lane (`Importer.batch_values`), set by `plan_values`
         self.convert: Callable[[Sequence[Any]], dict[str, Any]] | None = None
         self.key_of: Callable[[dict[str, Any]], tuple[Any, ...]] | None = None
+        self.seen: list[SeenKeys] = []  # per target: the keys earlier batches kept
+        self.pending: list[list[tuple[Any, int, dict[str, Any]]]] = []  # the last batch's
 
     def plan_values(self) -> None:
         """Use the fast lane for a CSV/TSV without a mapping section (its columns map 1:1
         onto one entity's fields) and without `$`/`.` column names."""
-        if (self.inp.fmt not in ("csv", "tsv") or self.inp.source is not None
-                or len(self.plans) != 1 or self.bad_columns or self.plans[0].optional):
+        if (
+            self.inp.fmt not in ("csv", "tsv")
+            or self.inp.source is not None
+            or len(self.plans) != 1
+            or self.bad_columns
+            or self.plans[0].optional
+        ):
             return
         tp = self.plans[0]
         index = {name: i for i, name in enumerate(self.normalized)}
-        positions = {f.name: index[col] for f in tp.entity.fields
-                     if (col := normalize_name(f.name)) in index}
+        positions = {
+            f.name: index[col] for f in tp.entity.fields if (col := normalize_name(f.name)) in index
+        }
         if sorted(positions) != sorted(name for name, _ in tp.getters):
             return
         self.convert = tp.validator.for_columns(positions)
@@ -1165,6 +1312,22 @@ class _FileContext:
             for line, obj in source:
                 rec = {normalize_name(k): v for k, v in obj.items() if not _bad_key(k)}
                 yield line, obj, rec
+
+    def rows_at(self, t: int, lines: set[int]) -> dict[int, dict[str, Any]]:
+        """Target `t`'s rows of `lines`, read again from the file (a key that an earlier
+        batch kept, given again with other values)."""
+        tp, found = self.plans[t], {}
+        opened = Opened(self.inp)
+        try:
+            for line, original, rec in self.records(opened):
+                if line in lines:
+                    found[line] = (self.convert(original) if self.convert is not None
+                                   else tp.validator(tp.extract(rec)))
+                    if len(found) == len(lines):
+                        break
+        finally:
+            opened.close()
+        return found
 
     def bad_key(self, original: Any, rec: dict[str, Any]) -> str | None:
         if isinstance(original, dict):
@@ -1192,7 +1355,15 @@ def key_getter(e: Entity) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
     return operator.itemgetter(*e.key)
 
 
+def _bad_key_reason(obj: Any) -> str:
+    if getattr(obj, "repeated", None) is not None:
+        return "given twice in one JSON object"
+    return "field names may not start with '$' or contain '.'"
+
+
 def _bad_key_in(obj: dict[str, Any]) -> str | None:
+    if getattr(obj, "repeated", None) is not None:
+        return obj.repeated  # type: ignore[attr-defined, no-any-return]
     for k, v in obj.items():
         if _bad_key(k):
             return k
@@ -1201,8 +1372,9 @@ def _bad_key_in(obj: dict[str, Any]) -> str | None:
     return None
 
 
-def dry_write(store: Repository, e: Entity, rows: list[dict[str, Any]], mode: Mode,
-              fields: Sequence[str]) -> WriteResult:
+def dry_write(
+    store: Repository, e: Entity, rows: list[dict[str, Any]], mode: Mode, fields: Sequence[str]
+) -> WriteResult:
     """What `write_batch` would do, without writing."""
     result = WriteResult()
     keys = [e.key_of(r) for r in rows]
@@ -1241,6 +1413,20 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+def committed_so_far(summary: ImportSummary, mode: Mode) -> str:
+    """What an import cut short left in the store (whole batches), and how to finish."""
+    done = [
+        f"{n:,} {row['entity']}" for row in summary.rows()
+        if (n := row["inserted"] + row["updated"] + row["unchanged"] + row["ignored"])
+    ]
+    again = (
+        "re-run it with --mode ignore to import the rest" if mode is Mode.INSERT
+        else "re-run the same command to import the rest (rows already there are matched "
+        "by key, not duplicated)"
+    )
+    return f"committed before that: {', '.join(done) or 'nothing'}; {again}"
+
+
 def import_paths(
     store: Repository,
     paths: Sequence[str | Path],
@@ -1256,8 +1442,17 @@ def import_paths(
     spool: list[Path] = []
     started = time.perf_counter()
     lookups = Lookups(Path(options.mapping).parent if options.mapping else Path.cwd())
+    if store.schema_version() is None:  # before any rejects file is opened
+        raise EcomError(f"{store.url.masked} has no ecom schema: run `ecom init-db` first")
     try:
         inputs = collect_inputs(paths, options, mapping, summary, spool)
+        refuse_clobber(
+            [("--rejects" if options.rejects else "the rejects file", p)
+             for p in dict.fromkeys(inp.rejects for inp in inputs)],
+            store.files(),
+            [inp.path for inp in inputs] + ([Path(options.mapping)] if mapping else []),
+            store.url.masked,
+        )
         for inp in inputs:  # every check that needs no writing, for every input, first
             prescan(inp)
             columns = read_header(inp) if inp.fmt in ("csv", "tsv") else inp.keys
@@ -1265,6 +1460,8 @@ def import_paths(
         with gc_paused():
             for inp in inputs:
                 importer.run_file(inp, lookups)
+    except ConnectionFailed as e:  # the server went away: say what stays and what to do
+        raise ConnectionFailed(f"{e}; {committed_so_far(summary, options.mode)}") from e
     finally:
         summary.notices.extend(lookups.notes())  # also when the import stops early
         importer.rejects.close()

@@ -32,7 +32,6 @@ import csv
 import fnmatch
 import re
 import string
-import tomllib
 from collections import Counter
 from collections.abc import Callable, Sequence
 from collections.abc import Mapping as MappingT
@@ -195,6 +194,8 @@ def load(path: str | Path) -> MappingFile:
     """Read and check a mapping file; errors name the file and the offending key."""
     p = Path(path)
     try:
+        import tomllib  # on use: a mapping file is rare
+
         data = tomllib.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UsageError(f"mapping file {p} not found") from None
@@ -318,6 +319,24 @@ def _target(ent: Entity, table: dict[str, Any], where: str) -> Target:
     )
 
 
+def _template(template: Any, where: str) -> str:
+    """A template of `{column}` names and text only: a conversion or format spec
+    (`{id!r:>5}`) would be dropped silently when the row is built."""
+    if not isinstance(template, str):
+        raise UsageError(f"{where}: template must be a string, got {template!r}")
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError as e:
+        raise UsageError(f"{where}: template {template!r}: {e}") from None
+    for _, name, spec, conversion in parts:
+        if name is not None and (not name or spec or conversion):
+            raise UsageError(
+                f"{where}: template {template!r}: only {{column}} names are allowed, "
+                "without a conversion (!r) or format spec (:>5)"
+            )
+    return template
+
+
 def _spec(value: Any, where: str) -> FieldSpec:
     if isinstance(value, str):
         return FieldSpec(column=normalize_name(value))
@@ -365,7 +384,7 @@ def _spec(value: Any, where: str) -> FieldSpec:
         column=column,
         sequence=normalize_name(value["sequence"]) if "sequence" in value else None,
         value=value.get("value"),
-        template=value.get("template"),
+        template=_template(value["template"], where) if "template" in value else None,
         trim=_flag(value, "trim", False, where),
         default=value.get("default"),
         map={str(k): v for k, v in (value.get("map") or {}).items()},
@@ -426,7 +445,10 @@ def _read_lookup(path: Path, lookup: Lookup, encoding: str) -> dict[str, Any]:
 
 
 def compile_spec(
-    name: str, spec: FieldSpec, date_format: str | None, lookup_table: dict[str, Any] | None,
+    name: str,
+    spec: FieldSpec,
+    date_format: str | None,
+    lookup_table: dict[str, Any] | None,
     blank: Callable[[], Any] | None = None,
 ) -> Getter:
     """One function: source record -> the raw value of field `name` (may raise
@@ -500,7 +522,7 @@ def compile_spec(
         steps.append(_as_int)
     if spec.scale is not None:
         factor = spec.scale
-        steps.append(lambda v: v if v is None or v == "" else str(_number(v) * factor))
+        steps.append(lambda v: v if v is None or v == "" else _scaled(v, factor))
     fmt = spec.date_format or None
     if fmt:
         steps.append(lambda v: v if v is None or v == "" else _date(v, fmt))
@@ -531,11 +553,20 @@ def _number(value: Any) -> Decimal:
         raise ValueError(f"not a number: {value!r}") from None
 
 
+def _scaled(value: Any, factor: Decimal) -> str:
+    try:
+        return str(_number(value) * factor)
+    except ArithmeticError:  # an exponent past Decimal's range: the field's bounds say so
+        raise ValueError(f"out of range: {value!r}") from None
+
+
 def _as_int(value: Any) -> Any:
     """`17850.0` -> `17850` (only when the mapping says so: keys stay text otherwise)."""
     if value is None or value == "":
         return value
     number = _number(value)
+    if not number.is_finite() or number.adjusted() > 30:  # int() of 1e999999999: 400 MB
+        raise ValueError(f"out of range: {value!r}")
     if number != number.to_integral_value():
         raise ValueError(f"not a whole number: {value!r}")
     return str(int(number))

@@ -79,8 +79,9 @@ def parse_quantity(text: str | int, where: str) -> int:
         qty = int(text)
     except ValueError:
         raise UsageError(f"{where}: quantity {text!r} is not a whole number") from None
-    if qty < 1:
-        raise UsageError(f"{where}: quantity must be at least 1, got {qty}")
+    low, high = schema.entity("order_items").field("quantity").int_range
+    if not low <= qty <= high:
+        raise UsageError(f"{where}: quantity must be from {low} to {high}, got {qty}")
     return qty
 
 
@@ -93,6 +94,7 @@ def field_value(entity: str, name: str, value: Any) -> Any:
 
 
 # --- orders ---------------------------------------------------------------------------
+
 
 def place_order(store: Repository, request: OrderRequest) -> PlacedOrder:
     """Take stock for every line, and record the order, its lines at current prices, its
@@ -469,6 +471,7 @@ def adjust(store: Repository, product_id: str, delta: int, reason: str) -> int:
     """Correct the stock by `delta` (a count, breakage, ...) with a reason; never below 0."""
     if delta == 0:
         raise UsageError("adjust by 0 changes nothing")
+    field_value("stock_movements", "delta", delta)  # within the documented bounds
     if not reason.strip():
         raise UsageError("--reason is required: say why the stock changes")
 

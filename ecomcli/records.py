@@ -16,7 +16,7 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -203,15 +203,28 @@ def raw_record(entity: Entity, given: RecordInput) -> dict[str, Any]:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
             raise UsageError(f"--set {item!r}: expected FIELD=VALUE")
-        raw[name.strip()] = value
+        raw[name.strip()] = value.strip()  # `--set "name = x"`, as `--where` reads it
     raw.update({k: v for k, v in given.options.items() if v is not None})
     check_fields(entity, raw)
     return raw
 
 
+def _unique_keys(where: str) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
+    def build(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj = dict(pairs)
+        if len(obj) != len(pairs):
+            names = [k for k, _ in pairs]
+            twice = next(k for k in names if names.count(k) > 1)
+            raise UsageError(f"{where}: {twice}: given twice in one JSON object")
+        return obj
+
+    return build
+
+
 def _json_object(text: str, where: str) -> dict[str, Any]:
     try:
-        data = json.loads(text, parse_float=str)  # keep 19.99 exact: Decimal("19.99")
+        # parse_float: keep 19.99 exact, Decimal("19.99"); a key given twice is refused
+        data = json.loads(text, parse_float=str, object_pairs_hook=_unique_keys(where))
     except json.JSONDecodeError as e:
         raise UsageError(f"{where}: not valid JSON: {e.msg} (line {e.lineno})") from None
     if not isinstance(data, dict):

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from ecomcli import schema
@@ -38,6 +39,8 @@ from ecomcli.config import DbUrl, parse_url
 from ecomcli.errors import ConflictError, NotFoundError, TransientError, UsageError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import pandas as pd
 
     from ecomcli.backends.dialect import Dialect
@@ -47,6 +50,10 @@ T = TypeVar("T")
 Key = tuple[Any, ...]
 
 OPERATORS = ("=", "!=", "<", "<=", ">", ">=", "~", "in")
+
+# how long a bulk write (an import's batch, a copy's batch) keeps retrying transient
+# write conflicts before it fails
+RETRY_PATIENCE = 120.0
 
 
 class Mode(StrEnum):
@@ -80,6 +87,7 @@ class Query:
     sort: Sequence[tuple[str, bool]] = ()  # (field, descending); the key breaks ties
     limit: int | None = None
     offset: int = 0
+    fields: Sequence[str] = ()  # only these fields in each row (all when empty)
 
 
 @dataclass
@@ -148,6 +156,10 @@ class Repository(ABC):
         `drop=True` destroys the store's data first (callers confirm with the user).
         """
 
+    def init_sharded(self, shards: list[str], *, drop: bool = False) -> InitResult:
+        """`init_schema` spread over the data nodes at `shards` (MariaDB Spider only)."""
+        raise UsageError(f"--shards: {self.backend} stores are not sharded by ecom (MariaDB only)")
+
     @abstractmethod
     def schema_version(self) -> int | None:
         """The stored schema version, or None when `init-db` has not run."""
@@ -195,7 +207,11 @@ class Repository(ABC):
 
     @abstractmethod
     def write_batch(
-        self, entity: str, rows: list[dict[str, Any]], mode: Mode, fields: Sequence[str],
+        self,
+        entity: str,
+        rows: list[dict[str, Any]],
+        mode: Mode,
+        fields: Sequence[str],
         prepared: Any = None,
     ) -> WriteResult:
         """Write validated rows atomically, by mode. Keys are unique within the batch and
@@ -240,6 +256,11 @@ class Repository(ABC):
         guard the text cannot lift: its column names and rows, values as stored."""
         raise UsageError(f"{self.backend} has no ad-hoc queries")
 
+    def files(self) -> list[Path]:
+        """The files the store lives in (an embedded database and its journals), which no
+        output may overwrite; none for a server."""
+        return []
+
     # --- shared behaviour, written once on top of the primitives --------------------------
 
     def __enter__(self) -> Repository:
@@ -269,7 +290,7 @@ class Repository(ABC):
                 return work()
             except TransientError:
                 waited = time.monotonic() - started
-                if (attempt >= self.max_retries if patience is None else waited >= patience):
+                if attempt >= self.max_retries if patience is None else waited >= patience:
                     raise
                 time.sleep(random.uniform(0.005, 0.01 * 2 ** min(attempt, 7)))
         raise AssertionError("unreachable")
@@ -325,11 +346,35 @@ class Repository(ABC):
 
         self.atomic(work)
 
+    def neighbour_tables(self) -> Any:
+        """The recommender's stored tables on this backend (`ecomcli.backends.recs_*`)."""
+        raise UsageError(f"recommendations are not available on {self.backend}")
+
+    def recommend(self, customer: str, limit: int = 10, **options: Any) -> pd.DataFrame:
+        """Products to show a customer (product_id, name, score, reason): see
+        `ecomcli.recommend.recommend`."""
+        from ecomcli import recommend
+
+        return recommend.recommend(self, customer, limit, **options).frame()
+
+    def similar(self, product: str, limit: int = 10) -> pd.DataFrame:
+        """Products bought with `product` (product_id, name, score, reason)."""
+        from ecomcli import recommend
+
+        return recommend.similar(self, product, limit).frame()
+
     def report(self, name: str, **params: Any) -> pd.DataFrame:
         """Run a report and return it as a pandas DataFrame (the notebook entry point)."""
         from ecomcli import reports
 
         return reports.run(self, name, params).frame()
+
+    def search_image(self, image: str | Path | bytes, limit: int = 5) -> pd.DataFrame:
+        """The products whose stored images look most like `image` (a file or its bytes):
+        rank, product_id, name, score (see `ecomcli.images`)."""
+        from ecomcli.images import catalogue
+
+        return catalogue.search(self, image, limit)
 
 
 def with_defaults(entity: schema.Entity, row: dict[str, Any]) -> dict[str, Any]:
@@ -345,12 +390,15 @@ def missing_required(entity: schema.Entity, row: dict[str, Any]) -> str | None:
     return None
 
 
-def connect(url: str | None = None) -> Repository:
-    """Open the store at `url` (or `ECOM_DB`, or `sqlite:///ecom.db`)."""
+def connect(url: str | None = None, *, create: bool = True) -> Repository:
+    """Open the store at `url` (or `ECOM_DB`, or `sqlite:///ecom.db`). `create=False`: a
+    store that does not exist yet (an embedded database's file) is a `ConnectionFailed`
+    naming it rather than a new empty store, as a server says of a missing database."""
     db = parse_url(url)
     module, name = BACKENDS[db.backend].split(":")
     # imported on use: a SQLite user needs neither MySQL's driver nor MongoDB's
-    return getattr(importlib.import_module(module), name)(db)  # type: ignore[no-any-return]
+    repository = getattr(importlib.import_module(module), name)
+    return repository(db, create=create)  # type: ignore[no-any-return]
 
 
 # backend name (from the URL's scheme) -> its repository class

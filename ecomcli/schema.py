@@ -24,7 +24,8 @@ from ecomcli.errors import NotFoundError
 SCHEMA_VERSION = 1
 
 FieldType = Literal[
-    "key", "string", "text", "int", "money", "decimal", "date", "datetime", "bool", "enum"
+    "key", "string", "text", "int", "money", "decimal", "date", "datetime", "bool", "enum",
+    "bytes",
 ]
 
 ORDER_STATUSES = ("pending", "paid", "shipped", "delivered", "cancelled", "returned")
@@ -66,6 +67,12 @@ class Field:
     @property
     def is_numeric(self) -> bool:
         return self.type in ("int", "money", "decimal")
+
+    @property
+    def int_range(self) -> tuple[int, int]:
+        """The smallest and largest value of an int field: its own min/max, else `INT_RANGE`."""
+        low, high = INT_RANGE
+        return (low if self.min is None else self.min, high if self.max is None else self.max)
 
 
 @dataclass(frozen=True)
@@ -139,6 +146,13 @@ def REF(name: str, entity: str, **kw: Any) -> Field:
 
 
 MONEY: dict[str, Any] = {"min": 0}
+
+# Bounds of every number (docs/records.md "Bounds"): an int field holds what a MySQL INT
+# column holds unless it says narrower; money and decimals hold fewer than
+# `precision - scale` digits before the point (money: 0 to 9,999,999,999.99).
+INT_RANGE = (-2_147_483_648, 2_147_483_647)
+# a text field (no `length`) holds what a MySQL TEXT column holds: 65,535 bytes of UTF-8
+TEXT_BYTES = 65_535
 
 ENTITIES: tuple[Entity, ...] = (
     Entity(
@@ -225,6 +239,13 @@ ENTITIES: tuple[Entity, ...] = (
             F("phone", "string", length=32),
             F("city", "string", length=100),
             F("state", "string", length=64),
+            F(
+                "lead_time_days",
+                "int",
+                min=0,
+                max=365,
+                doc="days from a purchase order to the delivery (restock report: 7 when empty)",
+            ),
         ),
         key=("supplier_id",),
         doc="who supplies products",
@@ -268,8 +289,11 @@ ENTITIES: tuple[Entity, ...] = (
             Index(("category_id",), "categories report, product list by category"),
             Index(("units_in_stock",), "low-stock report"),
             Index(("kind", "size"), "clothes by size (plus sizes)"),
-            Index(("product_id", "price"), "carts report: covering (the price without the row)",
-                  sqlite_only=True),
+            Index(
+                ("product_id", "price"),
+                "carts report: covering (the price without the row)",
+                sqlite_only=True,
+            ),
         ),
         aliases=("product", "items_catalog"),
     ),
@@ -406,8 +430,10 @@ ENTITIES: tuple[Entity, ...] = (
         indexes=(
             Index(("order_id",), "an order's payments"),
             Index(("customer_id", "method"), "carts report: customers paying by a method"),
-            Index(("paid_at", "method", "amount"),
-                  "payments report and its summary: covering, a month's payments by range"),
+            Index(
+                ("paid_at", "method", "amount"),
+                "payments report and its summary: covering, a month's payments by range",
+            ),
         ),
         aliases=("payment",),
     ),
@@ -450,7 +476,39 @@ ENTITIES: tuple[Entity, ...] = (
     ),
 )
 
-BY_NAME: dict[str, Entity] = {e.name: e for e in ENTITIES}
+# Entities that are no records a user types or a file of `ecom import` holds: derived
+# media, written by their own commands (`ecom images`), with no generated CRUD commands,
+# files of `ecom generate` or export. The backends store them as any entity.
+MEDIA: tuple[Entity, ...] = (
+    Entity(
+        "product_images",
+        (
+            REF("product_id", "products", required=True),
+            F("sha256", "key", required=True, doc="hex SHA-256 of the file's bytes"),
+            F("source", "string", required=True, length=1000, doc="path or URL it came from"),
+            F("width", "int", required=True, min=1),
+            F("height", "int", required=True, min=1),
+            F("file_bytes", "int", required=True, min=0, doc="size of the file"),
+            F("method", "string", required=True, length=32, doc="descriptor version"),
+            # before the large descriptors: SQLite reads a row's columns in order, so a
+            # search that reads every image's preview skips their overflow pages (`init-db`
+            # appends it to a table made before it existed: correct, slower to read)
+            F("preview", "bytes", doc="the first part of descriptors: what every search reads"),
+            F("descriptors", "bytes", required=True, doc="what image search compares"),
+            F("added_at", "datetime"),
+        ),
+        key=("product_id", "sha256"),
+        doc="a product's images and their search descriptors (ecom images add)",
+    ),
+)
+
+
+def stored_entities() -> tuple[Entity, ...]:
+    """Every entity a backend creates: the records, then the media."""
+    return (*ENTITIES, *MEDIA)
+
+
+BY_NAME: dict[str, Entity] = {e.name: e for e in stored_entities()}
 
 # (table, index) made by an earlier ecom and replaced since: `init-db` drops them
 RETIRED_INDEXES = (
@@ -464,7 +522,7 @@ def normalize_name(name: str) -> str:
 
 
 _LOOKUP: dict[str, Entity] = {}
-for _e in ENTITIES:
+for _e in stored_entities():
     for _n in (_e.name, *_e.aliases):
         _LOOKUP[normalize_name(_n)] = _e
 
@@ -485,7 +543,9 @@ def find_entity(name: str) -> Entity | None:
 
 def referencing(name: str) -> list[tuple[Entity, Field]]:
     """Every (entity, field) that refers to entity `name`."""
-    return [(e, f) for e in ENTITIES for f in e.fields if f.ref == name and e.name != name]
+    return [
+        (e, f) for e in stored_entities() for f in e.fields if f.ref == name and e.name != name
+    ]
 
 
 def load_order() -> list[Entity]:

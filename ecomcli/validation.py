@@ -9,13 +9,14 @@ record commands and the Python API.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ecomcli.errors import EcomError, ValidationError
-from ecomcli.schema import Entity, Field
+from ecomcli.schema import TEXT_BYTES, Entity, Field
 
 Converter = Callable[[Any], Any]
 
@@ -65,8 +66,21 @@ def _scalar(value: Any) -> Any:
     return value
 
 
+def _identifier(text: str) -> str:
+    """An id in NFC (a composed `é` and `e` + accent are one id); an invisible or control
+    character (a zero-width space, a tab, a direction mark) makes a look-alike: refused."""
+    text = unicodedata.normalize("NFC", text)
+    if not text.isprintable():  # False for categories C* and Z* except the ASCII space
+        bad = next(c for c in text if not c.isprintable())
+        raise ValueError(
+            f"contains an invisible or control character U+{ord(bad):04X} "
+            f"({unicodedata.name(bad, 'unnamed')}): {text!r}"
+        )
+    return text
+
+
 def _string(f: Field) -> Converter:
-    length, check = f.length, f.check
+    length, check, is_key, is_text = f.length, f.check, f.type == "key", f.type == "text"
 
     def convert(value: Any) -> str:
         value = _scalar(value)
@@ -76,8 +90,12 @@ def _string(f: Field) -> Converter:
             text = repr(value)
         else:
             text = value if isinstance(value, str) else str(value)
+        if is_key:
+            text = _identifier(text)
         if length is not None and len(text) > length:
             raise ValueError(f"longer than {length} characters ({len(text)})")
+        if is_text and len(text) > TEXT_BYTES // 4 and len(text.encode()) > TEXT_BYTES:
+            raise ValueError(f"longer than {TEXT_BYTES} bytes in UTF-8 ({len(text.encode())})")
         if "\x00" in text:
             raise ValueError("contains a NUL byte")
         if check == "email" and not EMAIL.match(text):
@@ -90,6 +108,8 @@ def _string(f: Field) -> Converter:
 
 
 def _integer(f: Field) -> Converter:
+    low, high = f.int_range
+
     def convert(value: Any) -> int:
         value = _scalar(value)
         if isinstance(value, bool):
@@ -105,13 +125,24 @@ def _integer(f: Field) -> Converter:
                     as_decimal = Decimal(text)
                 except InvalidOperation:
                     raise ValueError(f"not a whole number: {text!r}") from None
-                if not as_decimal.is_finite() or as_decimal != as_decimal.to_integral_value():
+                if not as_decimal.is_finite():
+                    raise ValueError(f"not a whole number: {text!r}") from None
+                # compared before int(): 1e999999999 would make a 400 MB int
+                _in_range(low, high, as_decimal, text)
+                if as_decimal != as_decimal.to_integral_value():
                     raise ValueError(f"not a whole number: {text!r}") from None
                 number = int(as_decimal)
-        _bounds(f, number)
+        _in_range(low, high, number, number)
         return number
 
     return convert
+
+
+def _in_range(low: int, high: int, number: int | Decimal, shown: Any) -> None:
+    if number < low:
+        raise ValueError(f"out of range: must be at least {low}, got {shown}")
+    if number > high:
+        raise ValueError(f"out of range: must be at most {high}, got {shown}")
 
 
 def _decimal(f: Field) -> Converter:
@@ -129,11 +160,12 @@ def _decimal(f: Field) -> Converter:
             raise ValueError(f"not a number: {text!r}") from None
         if not number.is_finite():
             raise ValueError(f"not a finite number: {text!r}")
+        # before quantize(), which cannot hold more than 28 digits (1e30 would raise)
+        if abs(number) >= max_abs:
+            raise ValueError(f"out of range: must be below {max_abs:,} in size, got {text}")
         exact = number.quantize(quantum)
         if exact != number:
             raise ValueError(f"more than {f.scale} decimal places: {text!r}")
-        if abs(exact) >= max_abs:
-            raise ValueError(f"too large: {text!r}")
         _bounds(f, exact)
         return exact
 
@@ -313,6 +345,10 @@ class _Fallback(Exception):
 
 def _fast_text(f: Field, i: int) -> list[str]:
     lines = []
+    if f.type == "key":  # anything but printable ASCII goes to `_identifier`
+        lines.append("if not (v.isascii() and v.isprintable()): raise FB")
+    if f.type == "text":  # perhaps over TEXT_BYTES: the converter measures
+        lines.append(f"if len(v) > {TEXT_BYTES // 4}: raise FB")
     if f.length is not None:
         lines.append(f"if len(v) > {f.length}: raise FB")
     lines.append("if '\\x00' in v: raise FB")
@@ -341,7 +377,8 @@ def _fast_lines(f: Field, i: int, fmt: str | None, env: dict[str, Any]) -> list[
         case "key" | "string" | "text":
             return _fast_text(f, i)
         case "int":
-            return [f"o{i} = int(v)", *_bound_lines(f, f"o{i}")]
+            low, high = f.int_range
+            return [f"o{i} = int(v)", f"if not {low} <= o{i} <= {high}: raise FB"]
         case "money" | "decimal":
             env[f"Q{i}"] = Decimal(1).scaleb(-f.scale)
             env[f"MAX{i}"] = Decimal(10) ** (f.precision - f.scale)
@@ -385,10 +422,19 @@ def compile_fast(
     """
     entity, fmt = validator.entity, validator.date_format
     env: dict[str, Any] = {
-        "FB": _Fallback, "DEC": Decimal, "DATE_ISO": date.fromisoformat,
-        "DT_ISO": datetime.fromisoformat, "UTC": UTC, "TRUE": TRUE, "FALSE": FALSE,
-        "EMAIL": EMAIL.match, "DIGITS": DIGITS.match, "str": str,
-        "SLOW": validator.convert_slow, "CHECK_ROW": check_row, "ENTITY": entity,
+        "FB": _Fallback,
+        "DEC": Decimal,
+        "DATE_ISO": date.fromisoformat,
+        "DT_ISO": datetime.fromisoformat,
+        "UTC": UTC,
+        "TRUE": TRUE,
+        "FALSE": FALSE,
+        "EMAIL": EMAIL.match,
+        "DIGITS": DIGITS.match,
+        "str": str,
+        "SLOW": validator.convert_slow,
+        "CHECK_ROW": check_row,
+        "ENTITY": entity,
     }
     body: list[str] = []
     for i, f in enumerate(entity.fields):

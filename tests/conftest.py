@@ -22,7 +22,7 @@ import pytest
 
 import ecomcli
 from ecomcli.repository import Repository
-from ecomcli.schema import ENTITIES
+from ecomcli.schema import stored_entities
 
 ALL_BACKENDS = ("sqlite", "mysql", "mongodb")
 BACKENDS = tuple(
@@ -144,7 +144,7 @@ def empty(store: Repository) -> None:
         # InnoDB checks a self-reference row by row: deleting the category tree in one
         # statement fails on a parent whose child is not deleted yet
         store.execute("SET foreign_key_checks = 0").close()  # type: ignore[attr-defined]
-        for e in reversed(ENTITIES):
+        for e in reversed(stored_entities()):
             store.execute(f"DELETE FROM `{e.name}`").close()  # type: ignore[attr-defined]
         store.conn.commit()  # type: ignore[attr-defined]
         store.execute("SET foreign_key_checks = 1").close()  # type: ignore[attr-defined]

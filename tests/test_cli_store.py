@@ -94,9 +94,30 @@ def test_missing_folder_is_a_connection_error(tmp_path: Path) -> None:
 
 
 def test_status_before_init_db_says_so(tmp_path: Path) -> None:
+    (tmp_path / "fresh.db").touch()  # an empty file is an empty SQLite database
     result = ecom("status", "--db", f"sqlite:///{tmp_path / 'fresh.db'}", "--format", "json")
     assert result.exit_code == 0
     assert json.loads(result.stdout)["schema_version"] is None
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["status"], ["customers", "list"], ["customers", "get", "C1"], ["report", "sales"],
+     ["export", "customers"], ["import", "customers.csv"]],
+)
+def test_a_command_that_does_not_create_a_store_names_the_missing_file(
+    tmp_path: Path, command: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A typo in --db is an error naming the file, as MySQL's missing database is, and
+    leaves no empty store behind; only init-db (and demo, copy --to) create one."""
+    monkeypatch.chdir(tmp_path)
+    Path("customers.csv").write_text("customer_id,first_name,last_name,email\nC1,A,B,a@b.c\n")
+    result = ecom(*command, "--db", "sqlite:///typo.db")
+    assert result.exit_code == 7, result.output
+    assert "typo.db does not exist: run `ecom init-db`" in result.stderr
+    assert not Path("typo.db").exists()
+    assert ecom("init-db", "--db", "sqlite:///typo.db").exit_code == 0
+    assert Path("typo.db").exists()
 
 
 def test_console_script_runs_and_maps_exit_codes(tmp_path: Path) -> None:
@@ -118,3 +139,24 @@ def test_verbose_adds_the_traceback() -> None:
     assert "Traceback" in loud.stderr
     assert loud.exit_code == quiet.exit_code == 2
     assert loud.stderr.rstrip().splitlines()[-1] == quiet.stderr.rstrip()
+
+
+def missing_store_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'typo.db'}"
+    server = "mysql_server" if backend == "mysql" else "mongo_server"
+    prefix = request.getfixturevalue(server).rsplit("/", 1)[0] if backend == "mysql" else (
+        request.getfixturevalue(server)
+    )
+    return f"{prefix}/ecom_typo_{os.getpid()}"
+
+
+@pytest.mark.parametrize("command", [["status"], ["customers", "list"], ["report", "sales"]])
+def test_reading_a_missing_store_is_the_same_error_on_every_backend(
+    backend: str, command: list[str], request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    url = missing_store_url(backend, request, tmp_path)
+    result = ecom(*command, "--db", url)
+    assert result.exit_code == 7, result.output
+    assert result.stderr.startswith(f"error: cannot use {url}: ")
+    assert "does not exist: run `ecom init-db` to create it" in result.stderr

@@ -10,6 +10,8 @@ from typer.testing import CliRunner
 
 import ecomcli
 from ecomcli.cli import app
+from ecomcli.errors import ConnectionFailed, EcomError, TransientError
+from ecomcli.exporting import copy_store
 from ecomcli.schema import ENTITIES
 from ecomcli.validation import validate
 
@@ -104,5 +106,58 @@ def test_copy_from_sqlite_into_the_backend(filled: str, tmp_path: Path, db_url: 
             for row in list(store.find(e.name)):
                 store.delete(e.name, e.key_of(row))
     result = ecom("copy", "--from", source, "--to", db_url)
+    assert result.exit_code == 0, result.stderr
+    assert snapshot(db_url) == snapshot(source)
+
+
+def emptied(url: str) -> str:
+    with ecomcli.connect(url) as store:
+        for e in reversed(ENTITIES):
+            for row in list(store.find(e.name)):
+                store.delete(e.name, e.key_of(row))
+    return url
+
+
+class FailingWrites:
+    """The target's `write_batch`, failing on its `fail_at`-th call after writing half of
+    the batch (a batch cut short by the server): with `error`, once."""
+
+    def __init__(self, store: ecomcli.Repository, fail_at: int, error: Exception) -> None:
+        self.real, self.calls, self.fail_at, self.error = store.write_batch, 0, fail_at, error
+
+    def __call__(self, entity, rows, *args, **kw):  # type: ignore[no-untyped-def]
+        self.calls += 1
+        if self.calls == self.fail_at:
+            self.real(entity, rows[: len(rows) // 2], *args, **kw)
+            raise self.error
+        return self.real(entity, rows, *args, **kw)
+
+
+def test_copy_retries_a_transient_failure(filled: str, tmp_path: Path, db_url: str) -> None:
+    source = f"sqlite:///{tmp_path / 'src.db'}"
+    assert ecom("copy", "--from", filled, "--to", source).exit_code == 0
+    with ecomcli.connect(source) as src, ecomcli.connect(emptied(db_url)) as dst:
+        dst.write_batch = FailingWrites(  # type: ignore[method-assign]
+            dst, 4, TransientError("write conflict, retry (NoSuchTransaction)"))
+        copy_store(src, dst, batch_size=2)
+    assert snapshot(db_url) == snapshot(source)
+
+
+def test_failed_copy_says_what_it_copied_and_a_rerun_finishes_it(
+    filled: str, tmp_path: Path, db_url: str
+) -> None:
+    source = f"sqlite:///{tmp_path / 'src.db'}"
+    assert ecom("copy", "--from", filled, "--to", source).exit_code == 0
+    with ecomcli.connect(source) as src, ecomcli.connect(emptied(db_url)) as dst:
+        dst.write_batch = FailingWrites(  # type: ignore[method-assign]
+            dst, 3, ConnectionFailed("server closed the connection"))
+        with pytest.raises(EcomError) as stopped:
+            copy_store(src, dst, batch_size=1)
+    message = str(stopped.value)
+    assert stopped.value.exit_code == ConnectionFailed.exit_code
+    assert "copy stopped in customers" in message  # categories in one batch (a tree), then c1, c2
+    assert "categories (2)" in message and "run the same `ecom copy` again" in message
+    assert snapshot(db_url) != snapshot(source)
+    result = ecom("copy", "--from", source, "--to", db_url, "--batch-size", "1")
     assert result.exit_code == 0, result.stderr
     assert snapshot(db_url) == snapshot(source)

@@ -404,7 +404,8 @@ def test_demo_imports_the_sample_and_tours_the_reports(
     assert result.exit_code == 0, result.output
     orders = len(read_rows(SAMPLE, "orders"))
     assert f"orders,{orders}" in result.stdout
-    for title in ("Best-selling products", "Sales by quarter", "Low stock", "customers"):
+    for title in ("Best-selling products", "Sales by quarter", "Low stock", "customers",
+                  "Customer segments", "Bought together"):  # fmt: skip
         assert title in result.stderr
     assert "already holds" not in result.stderr
     again = CliRunner().invoke(app, ["demo", "--db", db, "--format", "csv"])

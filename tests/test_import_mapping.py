@@ -286,3 +286,61 @@ def test_shipped_mappings_load() -> None:
     assert [t.entity.name for t in flat.sources[0].targets] == [
         "customers", "products", "orders", "order_items"
     ]
+
+
+@pytest.mark.parametrize("batch", [[], ["--batch-size", "1"]])
+def test_flat_line_keeps_a_parent_an_earlier_line_wrote(db_url: str, tmp_path: Path,
+                                                        batch: list[str]) -> None:
+    # README "Splitting a flat file": a line whose order row is rejected keeps its order
+    # line when an earlier line wrote that order; with no such line it is rejected too;
+    # whatever the batch size
+    header = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+    path = tmp_path / "sales.csv"
+    path.write_text(header
+                    + "9001,A,Thing,1,12/1/2010 8:26,1.00,1.0,UK\n"  # line 2
+                    + "9001,B,Other,2,12/1/2010 9:30,2.00,1.0,UK\n"  # 3: another time
+                    + "9002,A,Thing,1,not a date,1.00,1.0,UK\n")  # 4: no order at all
+    rej = tmp_path / "rejects.csv"
+    result = ecom("import", str(path), "--map", str(SAMPLES / "flat-sales.toml"),
+                  "--db", db_url, "--rejects", str(rej), *batch)
+    assert result.exit_code == 4, result.stderr
+    got = {(r["line"], r["entity"], r["field"]) for r in csv.DictReader(rej.open(newline=""))}
+    assert got == {("3", "orders", "purchased_at"), ("4", "orders", "purchased_at"),
+                   ("4", "order_items", "order_id")}
+    with ecomcli.connect(db_url) as store:
+        assert [(r["order_id"], r["line_no"], r["quantity"]) for r in store.find("order_items")
+                ] == [("9001", 1, 1), ("9001", 2, 2)]
+        assert [r["order_id"] for r in store.find("orders")] == ["9001"]
+
+
+def test_mapped_numbers_out_of_range_are_rejected_rows(db_url: str, tmp_path: Path) -> None:
+    (tmp_path / "stock.csv").write_text(
+        "Code,Units,Cents\n"
+        "a,5,100\n"
+        "b,99999999999999999999,100\n"  # line 3: more units than a field holds
+        "c,inf,100\n"  # 4
+        "d,1e999999999,100\n"  # 5: int() of it would take 400 MB
+        "e,5,1e999999\n"  # 6: past Decimal's exponent once scaled
+        "f,5,1e30\n"  # 7: a price of 1e28
+        "g,6,200\n"
+    )
+    (tmp_path / "map.toml").write_text(
+        """
+[sources.stock]
+match = "stock.csv"
+[sources.stock.products]
+product_id = "Code"
+name = { value = "thing" }
+units_in_stock = { column = "Units", as_int = true }
+price = { column = "Cents", scale = 0.01 }
+"""
+    )
+    rej = tmp_path / "rejects.csv"
+    result = ecom("import", str(tmp_path / "stock.csv"), "--map", str(tmp_path / "map.toml"),
+                  "--db", db_url, "--rejects", str(rej))
+    assert result.exit_code == 4, result.stderr
+    got = {(r["line"], r["field"]) for r in csv.DictReader(rej.open(newline=""))}
+    assert got == {("3", "units_in_stock"), ("4", "units_in_stock"), ("5", "units_in_stock"),
+                   ("6", "price"), ("7", "price")}
+    with ecomcli.connect(db_url) as store:
+        assert sorted(r["product_id"] for r in store.find("products")) == ["a", "g"]

@@ -52,7 +52,10 @@ def test_list_names_every_report_with_a_description() -> None:
     assert by_name["sales"]["options"] == "--from --to --by"
 
 
-SAMPLE = {"int": "2", "from": "2000-01-01", "to": "2099-12-31", "decimal": "10", "flag": None}
+SAMPLE = {
+    "int": "2", "from": "2000-01-01", "to": "2099-12-31", "as_of": "2099-12-31",
+    "decimal": "10", "flag": None, "text": "P000001",
+}
 
 
 @pytest.mark.parametrize(

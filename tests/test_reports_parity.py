@@ -44,6 +44,13 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("payments", {}),
     ("delivery", {"from": "2025-01-01"}),
     ("categories", {}),
+    ("rfm", {}),
+    ("rfm", {"list": True, "as_of": "2025-06-30"}),
+    ("cohorts", {"by": "quarter"}),
+    ("basket", {"min_support": "0.2"}),
+    ("restock", {}),
+    ("restock", {"as_of": "2025-06-30", "window": 60}),
+    ("clv", {"horizon": 6}),
 ]
 
 

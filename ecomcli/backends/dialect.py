@@ -69,6 +69,11 @@ class Dialect:
         """The day of datetime column `col`, as a date column stores it."""
         raise NotImplementedError
 
+    def days_before(self, moment: str, days: int) -> str:
+        """The start of the day `days` days before the day of datetime `moment`, comparable
+        with the datetime columns (restock: the first day of the sales window)."""
+        raise NotImplementedError
+
     def between(self, col: str, p: Params, binds: list[Any]) -> str:
         """` AND col in [--from, --to]`: from inclusive, to inclusive of its whole day."""
         sql = ""
@@ -192,6 +197,10 @@ class SQLiteDialect(Dialect):
     def date_of(self, col: str) -> str:
         return f"substr({col}, 1, 10)"
 
+    def days_before(self, moment: str, days: int) -> str:
+        # 'YYYY-MM-DD' sorts before every time of that day
+        return f"date({moment}, '-{int(days)} days')"
+
     def lines_then_orders(self) -> str:
         return "order_items i NOT INDEXED JOIN orders o ON o.order_id = i.order_id"
 
@@ -200,6 +209,8 @@ class SQLiteDialect(Dialect):
 
     def sql_type(self, f: Field) -> str:
         # STRICT tables: INTEGER or TEXT; exact numbers as scaled integers
+        if f.type == "bytes":
+            return "BLOB"
         return "INTEGER" if f.type in ("int", "money", "decimal", "bool") else "TEXT"
 
     def text(self, length: int) -> str:
@@ -257,6 +268,9 @@ class MySQLDialect(Dialect):
     def date_of(self, col: str) -> str:
         return f"DATE({col})"
 
+    def days_before(self, moment: str, days: int) -> str:
+        return f"(DATE({moment}) - INTERVAL {int(days)} DAY)"
+
     def lines_then_orders(self) -> str:
         return "order_items i STRAIGHT_JOIN orders o ON o.order_id = i.order_id"
 
@@ -277,6 +291,8 @@ class MySQLDialect(Dialect):
 
     def sql_type(self, f: Field) -> str:
         match f.type:
+            case "bytes":
+                return "MEDIUMBLOB"
             case "key" | "string":
                 return f"VARCHAR({f.length})"
             case "enum":

@@ -124,7 +124,7 @@ def plain(value: Any) -> Any:
 
 def top_level() -> list[Entity]:
     """The entities that have a collection of their own."""
-    return [e for e in schema.ENTITIES if e.embedded is None]
+    return [e for e in schema.stored_entities() if e.embedded is None]
 
 
 def children_of(parent: Entity) -> list[Entity]:
@@ -184,6 +184,7 @@ BSON_TYPES = {
     "date": "date",
     "datetime": "date",
     "bool": "bool",
+    "bytes": "binData",
 }
 
 
@@ -291,7 +292,7 @@ def sort_spec(e: Entity, sort: Sequence[tuple[str, bool]]) -> list[tuple[str, in
 class MongoRepository(Repository):
     backend = "mongodb"
 
-    def __init__(self, url: DbUrl) -> None:
+    def __init__(self, url: DbUrl, *, create: bool = True) -> None:
         self.url = url
         options: dict[str, Any] = {
             "serverSelectionTimeoutMS": TIMEOUT_MS,
@@ -308,10 +309,26 @@ class MongoRepository(Repository):
         except PyMongoError as e:
             raise ConnectionFailed(f"cannot connect to {url.masked}: {reason(e)}") from None
         self.db = self.client[url.database]
+        if not create:
+            self._require_database()
         # multi-document transactions need a replica set member or a mongos
         self.transactions = bool(hello.get("setName")) or hello.get("msg") == "isdbgrid"
         self._session: ClientSession | None = None
         self._depth = 0
+
+    def _require_database(self) -> None:
+        """A database that does not exist is an error, as on MySQL and SQLite (MongoDB
+        would answer every read with nothing)."""
+        with self.errors():
+            found = self.client.admin.command(
+                "listDatabases", nameOnly=True, authorizedDatabases=True,
+                filter={"name": self.url.database},
+            )
+        if self.url.database not in {d["name"] for d in found.get("databases", [])}:
+            raise ConnectionFailed(
+                f"cannot use {self.url.masked}: database {self.url.database!r} does not exist: "
+                "run `ecom init-db` to create it"
+            )
 
     # plumbing -----------------------------------------------------------------------------
 
@@ -326,6 +343,10 @@ class MongoRepository(Repository):
             raise self.translate(e) from e
 
     def translate(self, e: PyMongoError) -> EcomError:
+        if isinstance(e, ServerSelectionTimeoutError):
+            # no server answered within the timeout: gone, not a conflict to retry (inside
+            # a transaction the driver labels it transient, and ten retries took 30 s)
+            return ConnectionFailed(f"lost the connection to {self.url.masked}: {reason(e)}")
         if getattr(e, "has_error_label", None) and e.has_error_label("TransientTransactionError"):
             return TransientError(f"{self.url.masked}: write conflict, retry ({one_line(e)})")
         code = getattr(e, "code", None)
@@ -494,11 +515,12 @@ class MongoRepository(Repository):
         sort = sort_spec(e, query.sort)
         if query.limit == 0:  # MongoDB reads a limit of 0 as "no limit"
             return
+        fields = [e.field(n) for n in query.fields] or list(e.fields)
         with self.errors():
             if e.embedded is None:
                 cursor = self._collection(e).find(
                     match(e, query.filters),
-                    {f.name: 1 for f in e.fields} | {"_id": 0},
+                    {f.name: 1 for f in fields} | {"_id": 0},
                     sort=sort,
                     skip=query.offset,
                     limit=query.limit or 0,
@@ -514,7 +536,7 @@ class MongoRepository(Repository):
                 parent = self._parent(e)
                 cursor = self._collection(parent).aggregate(pipeline, session=self.session)
             for doc in cursor:
-                yield to_row(e, doc)
+                yield {f.name: decode(f, doc.get(f.name)) for f in fields}
 
     def count(self, entity: str, filters: Sequence[Filter] = ()) -> int:
         e = self._entity(entity)
@@ -710,7 +732,11 @@ class MongoRepository(Repository):
             return self._marked(e, result.modified_count > 0)
 
     def write_batch(
-        self, entity: str, rows: list[dict[str, Any]], mode: Mode, fields: Sequence[str],
+        self,
+        entity: str,
+        rows: list[dict[str, Any]],
+        mode: Mode,
+        fields: Sequence[str],
         prepared: Any = None,
     ) -> WriteResult:
         e = self._entity(entity)
@@ -848,6 +874,11 @@ class MongoRepository(Repository):
         raise NotFoundError(f"products {product_id!r} not found")
 
     # reports -----------------------------------------------------------------------------
+
+    def neighbour_tables(self) -> Any:
+        from ecomcli.backends.recs_mongo import MongoNeighbours
+
+        return MongoNeighbours(self)
 
     def run_report(self, report: ReportQuery, p: dict[str, Any]) -> Table:
         """`report.pipeline(p)` aggregated; money (Decimal128, or an int sum) as Decimal

@@ -26,9 +26,14 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from ecomcli.backends import summaries
+from ecomcli.backends import galera, spider, summaries
 from ecomcli.backends.dialect import MYSQL
-from ecomcli.backends.sql import META_TABLE, SQLRepository, index_name, schema_file
+from ecomcli.backends.sql import (
+    META_TABLE,
+    SQLRepository,
+    index_name,
+    schema_file,
+)
 from ecomcli.config import DbUrl
 from ecomcli.errors import (
     ConflictError,
@@ -40,7 +45,13 @@ from ecomcli.errors import (
     UsageError,
 )
 from ecomcli.repository import InitResult, Mode, WriteResult, missing_required, with_defaults
-from ecomcli.schema import ENTITIES, RETIRED_INDEXES, SCHEMA_VERSION, Entity, Field
+from ecomcli.schema import (
+    RETIRED_INDEXES,
+    SCHEMA_VERSION,
+    Entity,
+    Field,
+    stored_entities,
+)
 
 # The C extension must load before OpenSSL's system libcrypto does (`ssl`, `hashlib`):
 # ecomcli/__init__.py imports it first thing. PERF-NOTES trap 1.
@@ -167,6 +178,17 @@ def _warn_pure_python() -> None:
     )
 
 
+def _driver_error(error: Exception) -> Exception:
+    """The C extension's `commit()` raises its own `MySQLInterfaceError`, not a
+    `mysql.connector.Error`: made the driver's error of that number (a Galera certification
+    failure is a deadlock, 1213, at COMMIT, and must be retried like any other)."""
+    errno = getattr(error, "errno", None)
+    if type(error).__name__ == "MySQLInterfaceError" and errno:
+        msg, state = getattr(error, "msg", str(error)), getattr(error, "sqlstate", None)
+        return mysql.connector.errors.get_mysql_exception(errno, msg, state)
+    return error
+
+
 def quote_name(name: str) -> str:
     """A MySQL identifier, quoted (for the database name, which comes from the URL)."""
     return "`" + name.replace("`", "``") + "`"
@@ -181,8 +203,10 @@ class MySQLRepository(SQLRepository):
     # one round trip per report, not two (SQLite keeps two statements: it has no round
     # trip to save, and its planner read suppliers more slowly under the check's join)
     checks_in_report = True
+    sharded = False  # a Spider head made by `init-db --shards` (see backends/spider.py)
 
-    def __init__(self, url: DbUrl) -> None:
+    def __init__(self, url: DbUrl, *, create: bool = True) -> None:
+        # `create` is for embedded stores: a server's database is made by init-db alone
         self.url = url
         self._depth = 0
         self._missing_db = False
@@ -211,6 +235,8 @@ class MySQLRepository(SQLRepository):
             "SET SESSION tmp_table_size = GREATEST(@@tmp_table_size, 134217728),"
             " max_heap_table_size = GREATEST(@@max_heap_table_size, 134217728)"
         )
+        self.bulk_batch_size = galera.batch_size(cur, self.bulk_batch_size)  # type: ignore[misc]
+        spider.adapt(self, cur)  # a Spider head: ecom checks the references (spider.py)
         cur.close()
 
     def _connect(self, database: str | None) -> Any:
@@ -273,6 +299,8 @@ class MySQLRepository(SQLRepository):
                 return value if isinstance(value, date) else date.fromisoformat(value)
             case "int":
                 return int(value)
+            case "bytes":  # the driver may return a bytearray
+                return bytes(value)
         return value
 
     def normalize_stored(self, e: Entity, columns: Sequence[str], values: Sequence[Any]) -> tuple:
@@ -292,6 +320,7 @@ class MySQLRepository(SQLRepository):
         self.execute("START TRANSACTION").close()
 
     def _translate(self, error: Exception) -> Exception | None:
+        error = _driver_error(error)
         if not isinstance(error, mysql.connector.Error):
             return None
         no, msg = error.errno, error.msg
@@ -380,7 +409,9 @@ class MySQLRepository(SQLRepository):
         if drop:
             self.execute("SET FOREIGN_KEY_CHECKS = 0").close()
             try:
-                for name in (*summaries.TABLES, *(e.name for e in reversed(ENTITIES)), META_TABLE):
+                for name in (
+                    *summaries.TABLES, *(e.name for e in reversed(stored_entities())), META_TABLE
+                ):
                     self.execute(f"DROP TABLE IF EXISTS {self.q(name)}").close()
             finally:
                 self.execute("SET FOREIGN_KEY_CHECKS = 1").close()
@@ -395,12 +426,22 @@ class MySQLRepository(SQLRepository):
         summaries.drop_outdated(self)
         self._run_script(schema_file("mysql").read_text())
         self._upgrade_indexes()
+        created += self.add_missing_columns()
         with self.transaction():
             summaries.forget(self)
         self._has_summaries = None
-        wanted = [META_TABLE, *(e.name for e in ENTITIES), *summaries.TABLES]
+        wanted = [META_TABLE, *(e.name for e in stored_entities()), *summaries.TABLES]
         created += [name for name in wanted if name not in before]
         return InitResult(created=created, version=SCHEMA_VERSION)
+
+    def init_sharded(self, shards: list[str], *, drop: bool = False) -> InitResult:
+        return spider.init_sharded(self, shards, drop=drop)
+
+    def status(self) -> dict[str, Any]:
+        data = super().status()
+        if self.sharded:
+            data["shards"] = spider.shard_status(self)
+        return data
 
     def _upgrade_indexes(self) -> None:
         """Create the indexes a table made by an earlier ecom lacks, and drop the retired
@@ -412,7 +453,7 @@ class MySQLRepository(SQLRepository):
         )
         have = {(t, i) for t, i in cur.fetchall()}
         cur.close()
-        for e in ENTITIES:
+        for e in stored_entities():
             for ix in e.indexes:
                 name = index_name(e, ix.fields)
                 if not ix.sqlite_only and (e.name, name) not in have:
@@ -444,7 +485,11 @@ class MySQLRepository(SQLRepository):
     # bulk writes --------------------------------------------------------------------------
 
     def write_batch(
-        self, entity: str, rows: list[dict[str, Any]], mode: Mode, fields: Sequence[str],
+        self,
+        entity: str,
+        rows: list[dict[str, Any]],
+        mode: Mode,
+        fields: Sequence[str],
         prepared: Any = None,
     ) -> WriteResult:
         """Write a batch with LOAD DATA LOCAL and set-based statements inside the server.

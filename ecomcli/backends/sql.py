@@ -72,23 +72,25 @@ def dialect_of(dialect: str | Dialect) -> Dialect:
     return DIALECTS[dialect] if isinstance(dialect, str) else dialect
 
 
+def column_ddl(f: Field, d: Dialect) -> str:
+    parts = [d.q(f.name), d.sql_type(f)]
+    if f.required:
+        parts.append("NOT NULL")
+    if f.default is not None:
+        default = f.default if isinstance(f.default, int) else f"'{f.default}'"
+        parts.append(f"DEFAULT {default}")
+    if f.unique:
+        parts.append("UNIQUE")
+    checks = _checks(f, d)
+    if checks:
+        parts.append(f"CHECK ({' AND '.join(checks)})")
+    return " ".join(parts)
+
+
 def table_ddl(e: Entity, dialect: str | Dialect) -> str:
     d = dialect_of(dialect)
     q = d.q
-    lines: list[tuple[str, str]] = []  # (definition, trailing comment)
-    for f in e.fields:
-        parts = [q(f.name), d.sql_type(f)]
-        if f.required:
-            parts.append("NOT NULL")
-        if f.default is not None:
-            default = f.default if isinstance(f.default, int) else f"'{f.default}'"
-            parts.append(f"DEFAULT {default}")
-        if f.unique:
-            parts.append("UNIQUE")
-        checks = _checks(f, d)
-        if checks:
-            parts.append(f"CHECK ({' AND '.join(checks)})")
-        lines.append((" ".join(parts), _comment(f, d)))
+    lines = [(column_ddl(f, d), _comment(f, d)) for f in e.fields]  # (definition, comment)
     lines.append((f"PRIMARY KEY ({', '.join(q(k) for k in e.key)})", ""))
     for f in e.references:
         parent = schema.BY_NAME[f.ref]  # type: ignore[index]
@@ -154,7 +156,7 @@ def ddl(dialect: str | Dialect) -> str:
         f"{d.ignore} INTO {q(META_TABLE)} ({q('name')}, {q('value')}) "
         f"VALUES ('schema_version', '{schema.SCHEMA_VERSION}');\n"
     )
-    tables = [table_ddl(e, d) for e in schema.load_order()]
+    tables = [table_ddl(e, d) for e in schema.stored_entities()]
     derived = summaries.ddl(d)
     retired = []
     if not d.inline_indexes:  # MySQL 8 has no DROP INDEX IF EXISTS: see MySQLRepository
@@ -275,8 +277,14 @@ class SQLRepository(Repository):
         return self._has_summaries
 
     def _mark(
-        self, e: Entity, rows: Sequence[dict[str, Any]] = (), keys: Sequence[Key] = (),
-        *, new: bool = False, locked: bool = False, mode: Mode | None = None,
+        self,
+        e: Entity,
+        rows: Sequence[dict[str, Any]] = (),
+        keys: Sequence[Key] = (),
+        *,
+        new: bool = False,
+        locked: bool = False,
+        mode: Mode | None = None,
         fields: Sequence[str] = (),
     ) -> None:
         """In a write's transaction, before it (or after a fresh bulk load): mark the
@@ -333,7 +341,10 @@ class SQLRepository(Repository):
             yield
         except BaseException:
             self._depth = 0
-            self.conn.rollback()
+            # a lost connection cannot roll back (the server undoes the transaction itself):
+            # the error that stopped the work is the one to report, not the rollback's
+            with suppress(Exception):
+                self.conn.rollback()
             raise
         self._depth = 0
         with self.translated():
@@ -390,13 +401,32 @@ class SQLRepository(Repository):
                 params.append(self.encode(f, flt.value))
         return " WHERE " + " AND ".join(clauses), params
 
-    def _select(self, e: Entity) -> str:
-        return f"SELECT {', '.join(self.q(n) for n in e.field_names)} FROM {self.q(e.name)}"
+    def add_missing_columns(self) -> list[str]:
+        """Add the optional fields a table made by an earlier ecom lacks (`CREATE TABLE IF
+        NOT EXISTS` leaves an existing table as it was); "table.column" of each added."""
+        added = []
+        for e in schema.stored_entities():
+            cur = self.execute(f"SELECT * FROM {self.q(e.name)} WHERE 1 = 0")
+            have = {c[0] for c in cur.description}
+            cur.fetchall()
+            cur.close()
+            for f in e.fields:
+                if f.name not in have and not f.required:
+                    ddl = column_ddl(f, self.dialect)
+                    self.execute(f"ALTER TABLE {self.q(e.name)} ADD COLUMN {ddl}").close()
+                    added.append(f"{e.name}.{f.name}")
+        return added
 
-    def _decode_row(self, e: Entity, values: Sequence[Any]) -> dict[str, Any]:
+    def _select(self, e: Entity, fields: Sequence[Field] = ()) -> str:
+        names = [f.name for f in fields] or e.field_names
+        return f"SELECT {', '.join(self.q(n) for n in names)} FROM {self.q(e.name)}"
+
+    def _decode_row(
+        self, e: Entity, values: Sequence[Any], fields: Sequence[Field] = ()
+    ) -> dict[str, Any]:
         return {
             f.name: (None if v is None else self.decode(f, v))
-            for f, v in zip(e.fields, values, strict=True)
+            for f, v in zip(fields or e.fields, values, strict=True)
         }
 
     def _key_where(self, e: Entity, key: Key) -> tuple[str, list[Any]]:
@@ -419,7 +449,8 @@ class SQLRepository(Repository):
         where, params = self._where(e, query.filters)
         order = [f"{self.q(e.field(n).name)}{' DESC' if desc else ''}" for n, desc in query.sort]
         order += [self.q(k) for k in e.key if k not in {n for n, _ in query.sort}]
-        sql = self._select(e) + where + " ORDER BY " + ", ".join(order)
+        fields = [e.field(n) for n in query.fields]
+        sql = self._select(e, fields) + where + " ORDER BY " + ", ".join(order)
         if query.limit is not None or query.offset:
             sql += f" LIMIT {int(query.limit) if query.limit is not None else self.no_limit}"
             sql += f" OFFSET {int(query.offset)}"
@@ -427,7 +458,7 @@ class SQLRepository(Repository):
         try:
             while batch := cur.fetchmany(1000):
                 for values in batch:
-                    yield self._decode_row(e, values)
+                    yield self._decode_row(e, values, fields)
         finally:
             with suppress(Exception):  # the reader stopped early and the store is closed
                 cur.close()
@@ -525,7 +556,11 @@ class SQLRepository(Repository):
         return {wanted[r] for r in found if r in wanted}
 
     def write_batch(
-        self, entity: str, rows: list[dict[str, Any]], mode: Mode, fields: Sequence[str],
+        self,
+        entity: str,
+        rows: list[dict[str, Any]],
+        mode: Mode,
+        fields: Sequence[str],
         prepared: Any = None,
     ) -> WriteResult:
         e = self._entity(entity)
@@ -619,6 +654,11 @@ class SQLRepository(Repository):
         if row is None:
             raise NotFoundError(f"products {product_id!r} not found")
         return row["units_in_stock"] if changed else None
+
+    def neighbour_tables(self) -> Any:
+        from ecomcli.backends.recs_sql import SQLNeighbours
+
+        return SQLNeighbours(self)
 
     def run_report(self, report: ReportQuery, p: dict[str, Any]) -> Table:
         """`report.sql(dialect, p)`, or `report.summarized_sql` over the summaries it

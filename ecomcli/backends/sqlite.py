@@ -31,7 +31,7 @@ from ecomcli.errors import (
     UsageError,
 )
 from ecomcli.repository import InitResult, Mode, WriteResult
-from ecomcli.schema import ENTITIES, SCHEMA_VERSION, Entity, Field
+from ecomcli.schema import SCHEMA_VERSION, Entity, Field, stored_entities
 
 BUSY_TIMEOUT_MS = 30_000
 BULK_CACHE_KB = 64 * 1024  # page cache for batch writes (the default is 2 MB)
@@ -54,12 +54,18 @@ class SQLiteRepository(SQLRepository):
     # 50k rows a commit that cost is paid a fifth as often (bench/README.md)
     bulk_batch_size = 50_000
 
-    def __init__(self, url: DbUrl) -> None:
+    def __init__(self, url: DbUrl, *, create: bool = True) -> None:
         self.url = url
         self.path = Path(url.database)
         if str(self.path) != ":memory:" and not self.path.parent.exists():
             raise ConnectionFailed(
                 f"cannot open {url.masked}: folder {self.path.parent} does not exist"
+            )
+        if not create and str(self.path) != ":memory:" and not self.path.exists():
+            # as MySQL says of a missing database: a typo must not leave an empty store
+            raise ConnectionFailed(
+                f"cannot use {url.masked}: file {self.path} does not exist: "
+                "run `ecom init-db` to create it"
             )
         try:
             self.conn = sqlite3.connect(
@@ -139,11 +145,13 @@ class SQLiteRepository(SQLRepository):
     def init_schema(self, *, drop: bool = False) -> InitResult:
         if drop:
             self.conn.execute("PRAGMA foreign_keys = OFF")
-            for name in (*summaries.TABLES, *(e.name for e in reversed(ENTITIES)), META_TABLE):
+            for name in (
+                *summaries.TABLES, *(e.name for e in reversed(stored_entities())), META_TABLE
+            ):
                 self.execute(f"DROP TABLE IF EXISTS {self.q(name)}").close()
             self.conn.execute("PRAGMA foreign_keys = ON")
         before = self.tables()
-        wanted = [META_TABLE, *(e.name for e in ENTITIES), *summaries.TABLES]
+        wanted = [META_TABLE, *(e.name for e in stored_entities()), *summaries.TABLES]
         version = self.schema_version()
         if version is not None and version > SCHEMA_VERSION:
             raise EcomError(
@@ -153,13 +161,18 @@ class SQLiteRepository(SQLRepository):
         with self.transaction():
             summaries.drop_outdated(self)
             self._run_script(schema_file(self.dialect).read_text())
+            added = self.add_missing_columns()
             summaries.forget(self)
         self._has_summaries = None
-        created = [name for name in wanted if name not in before]
+        created = [name for name in wanted if name not in before] + added
         return InitResult(created=created, version=SCHEMA_VERSION)
 
     def write_batch(
-        self, entity: str, rows: list[dict[str, Any]], mode: Mode, fields: Sequence[str],
+        self,
+        entity: str,
+        rows: list[dict[str, Any]],
+        mode: Mode,
+        fields: Sequence[str],
         prepared: Any = None,
     ) -> WriteResult:
         """Set-based batch write (imports), in the batch's own `BEGIN IMMEDIATE` transaction.
@@ -238,8 +251,13 @@ class SQLiteRepository(SQLRepository):
         return f"INSERT INTO {q(e.name)} ({cols}) {rows_in} ON CONFLICT ({keys}) {action}"
 
     def _upsert(
-        self, e: Entity, rows: list[dict[str, Any]], encoded: list[tuple[Any, ...]],
-        payload: str | None, mode: Mode, own_checks: bool,
+        self,
+        e: Entity,
+        rows: list[dict[str, Any]],
+        encoded: list[tuple[Any, ...]],
+        payload: str | None,
+        mode: Mode,
+        own_checks: bool,
     ) -> WriteResult:
         q = self.q
         result = WriteResult()
@@ -296,9 +314,10 @@ class SQLiteRepository(SQLRepository):
         if JSON_ROWS:
             chunks = [("IN (SELECT value FROM json_each(?))", [to_json(values)])]
         else:
-            chunks = [(f"IN ({', '.join(['?'] * len(part))})", part)
-                      for part in (values[i : i + IN_CHUNK]
-                                   for i in range(0, len(values), IN_CHUNK))]
+            chunks = [
+                (f"IN ({', '.join(['?'] * len(part))})", part)
+                for part in (values[i : i + IN_CHUNK] for i in range(0, len(values), IN_CHUNK))
+            ]
         found = 0
         for condition, params in chunks:
             cur = self.execute(f"SELECT count(*) FROM {key} {condition}", params)
@@ -425,6 +444,11 @@ class SQLiteRepository(SQLRepository):
 
     def close(self) -> None:
         self.conn.close()
+
+    def files(self) -> list[Path]:
+        if str(self.path) == ":memory:":
+            return []
+        return [self.path, *(Path(f"{self.path}{tail}") for tail in ("-wal", "-shm", "-journal"))]
 
     # --- ad-hoc queries -------------------------------------------------------------------
 

@@ -35,7 +35,8 @@ carts written; the products of the reviews and wishlist lines as stored and as w
 products whose price is written; the months of the payments as stored and as written; the
 suppliers of the supplies written.
 A report that reads a summary first rebuilds what is marked (`refresh`): per dirty month
-one `DELETE` and one `INSERT ... SELECT` through the `purchased_at` index; the dirty
+one `DELETE` and one `INSERT ... SELECT` through the `purchased_at` index (past
+`MANY_MONTHS` of them, every month in one pass: after an import); the dirty
 customers, carts, products and suppliers in one statement each; and, after a price mark,
 the carts holding a product whose price differs from the one their totals used. The first
 report after a big import pays for rebuilding what the import touched (seconds at 1M
@@ -130,6 +131,7 @@ LAYOUT_ROW = "summaries_layout"
 MANY_CUSTOMERS = 20_000
 MANY_CARTS = 50_000
 MANY_PRODUCTS = 2_000
+MANY_MONTHS = 3
 
 
 
@@ -229,8 +231,11 @@ def _carts_index() -> str:
 
 
 def mark(
-    store: SQLRepository, order_ids: Iterable[Any], new_orders: Sequence[dict[str, Any]] = (),
-    *, lock: str | None = None,
+    store: SQLRepository,
+    order_ids: Iterable[Any],
+    new_orders: Sequence[dict[str, Any]] = (),
+    *,
+    lock: str | None = None,
 ) -> None:
     """Before orders or their lines are written: mark as dirty the months and customers of
     the stored orders `order_ids` (their values before the write) and of the order rows
@@ -290,8 +295,13 @@ def mark_prices(store: SQLRepository, product_ids: Iterable[Any]) -> None:
 
 
 def mark_payments(
-    store: SQLRepository, rows: Sequence[dict[str, Any]], keys: Sequence[Any],
-    *, stored: bool, dated: bool, lock: bool,
+    store: SQLRepository,
+    rows: Sequence[dict[str, Any]],
+    keys: Sequence[Any],
+    *,
+    stored: bool,
+    dated: bool,
+    lock: bool,
 ) -> None:
     """Before payments are written: mark the months of the payments as stored, when the
     write may change `stored` ones, and of the rows' `paid_at` when they write it (`dated`;
@@ -320,8 +330,13 @@ def _mark_keys(store: SQLRepository, table: str, values: Iterable[Any]) -> None:
 
 
 def mark_products(
-    store: SQLRepository, entity: str, rows: Sequence[dict[str, Any]], keys: Sequence[Any],
-    *, new: bool, lock: bool,
+    store: SQLRepository,
+    entity: str,
+    rows: Sequence[dict[str, Any]],
+    keys: Sequence[Any],
+    *,
+    new: bool,
+    lock: bool,
 ) -> None:
     """Before reviews, wishlists or wishlist lines are written: mark the products whose
     summaries they may change: those of the rows written (reviews, wishlist lines) and,
@@ -343,9 +358,7 @@ def mark_products(
                 " WHERE r.product_id IS NOT NULL AND r.review_id"
             )
         else:
-            lookup = (
-                "SELECT DISTINCT wi.product_id, 0 FROM wishlist_items wi WHERE wi.wishlist_id"
-            )
+            lookup = "SELECT DISTINCT wi.product_id, 0 FROM wishlist_items wi WHERE wi.wishlist_id"
         for where, binds in store.in_clauses(ids):
             if locking := store.dialect.locking("FOR UPDATE" if lock else None):
                 cur = store.execute(
@@ -548,16 +561,13 @@ def _repriced() -> str:
 
 
 def _built(store: SQLRepository, kind: str) -> bool:
-    cur = store.execute(
-        f"SELECT 1 FROM ecom_meta WHERE name = {store.placeholder}", [BUILT[kind]]
-    )
+    cur = store.execute(f"SELECT 1 FROM ecom_meta WHERE name = {store.placeholder}", [BUILT[kind]])
     found = cur.fetchone() is not None
     cur.close()
     return found
 
 
 def _rebuild(store: SQLRepository, kind: str) -> None:
-    d = store.dialect
     ignore = store.dialect.ignore
     table = DIRTY[kind]
     everything = not _built(store, kind)
@@ -566,13 +576,6 @@ def _rebuild(store: SQLRepository, kind: str) -> None:
             f"{ignore} INTO ecom_meta (name, value) VALUES ({store.placeholder}, 'built')",
             [BUILT[kind]],
         ).close()
-    if everything and kind == "months":  # every month, including those summarised
-        source = (
-            f"SELECT DISTINCT {d.period('purchased_at', 'month')} FROM orders"
-            f" UNION SELECT month FROM {MONTHLY} UNION SELECT month FROM {DELIVERY}"
-            f" UNION SELECT DISTINCT {d.period('day', 'month')} FROM {DAILY}"
-        )
-        store.execute(f"{ignore} INTO {table} SELECT u.*, 0 FROM ({source}) u").close()
     prices: list[Any] = []
     if kind == "carts":  # the price marks first: repricing marks carts
         prices = _take(store, DIRTY_PRICES, "product_id")
@@ -581,8 +584,7 @@ def _rebuild(store: SQLRepository, kind: str) -> None:
     key = KEYS[kind]
     flagged = _take(store, table, key)
     if kind == "months":
-        for month in flagged:
-            _rebuild_month(store, month)
+        _rebuild_months(store, flagged, everything)
     elif kind == "payments":
         _rebuild_payments(store, flagged, everything)
     elif kind == "customers":
@@ -614,6 +616,37 @@ def _delete_keys(store: SQLRepository, table: str, key: str, values: Sequence[An
         store.execute(f"DELETE FROM {table} WHERE {key} {where}", binds).close()
 
 
+def _rebuild_months(store: SQLRepository, flagged: Sequence[str], everything: bool) -> None:
+    """The dirty months' sales and deliveries, each through the purchased_at index; past
+    `MANY_MONTHS` of them (or never built: after `init-db`, the first import), every
+    month's from one pass over the lines and one over the orders (bench/README.md:
+    cheaper than a lookup of every order of every month). Either reads only what is
+    committed, so rebuilding a month nobody marked is exact too."""
+    if not everything and len(flagged) <= MANY_MONTHS:
+        for month in flagged:
+            _rebuild_month(store, month)
+        return
+    d = store.dialect
+    for table in (MONTHLY, DAILY, DELIVERY):
+        store.execute(f"DELETE FROM {table}").close()
+    lines = f"FROM {d.lines_then_orders()} WHERE {SALE}"
+    store.execute(
+        f"INSERT INTO {MONTHLY} (month, product_id, units, revenue)"
+        f" SELECT {d.big_result()}{d.period('o.purchased_at', 'month')}, i.product_id,"
+        f" SUM(i.quantity), SUM(i.quantity * i.unit_price) {lines}"
+        f" GROUP BY {d.period('o.purchased_at', 'month')}, i.product_id"
+    ).close()
+    store.execute(
+        f"INSERT INTO {DAILY} (day, orders, units, revenue)"
+        " SELECT t.day, COUNT(*), SUM(t.units), SUM(t.revenue) FROM"
+        f" (SELECT MAX({d.date_of('o.purchased_at')}) AS day, SUM(i.quantity) AS units,"
+        f" SUM(i.quantity * i.unit_price) AS revenue {lines} GROUP BY i.order_id) t"
+        " GROUP BY t.day"
+    ).close()
+    month = d.period("o.purchased_at", "month")
+    _insert_delivery(store, month, "", [], f", {month}")
+
+
 def _rebuild_month(store: SQLRepository, month: str) -> None:
     first, after = month_bounds(month)
     ph = store.placeholder
@@ -631,34 +664,36 @@ def _rebuild_month(store: SQLRepository, month: str) -> None:
         f" {lines} WHERE {period} AND {SALE} GROUP BY i.product_id",
         [month, *span],
     ).close()
-    _rebuild_delivery(store, month, period, span)
+    _insert_delivery(store, store.placeholder, f" AND {period}", [month, *span])
     day = d.date_of("o.purchased_at")
     store.execute(
         f"INSERT INTO {DAILY} (day, orders, units, revenue)"
         " SELECT t.day, COUNT(*), SUM(t.units), SUM(t.revenue) FROM"
         f" (SELECT MAX({day}) AS day, SUM(i.quantity) AS units,"
         f" SUM(i.quantity * i.unit_price) AS revenue {lines}"
-        f" WHERE {period} AND {SALE} GROUP BY o.order_id) t GROUP BY t.day",
+        # `unindexed`: else SQLite scans every line to group them in key order
+        f" WHERE {period} AND {SALE} GROUP BY {d.unindexed('o.order_id')}) t GROUP BY t.day",
         span,
     ).close()
 
 
-def _rebuild_delivery(store: SQLRepository, month: str, period: str, span: list[Any]) -> None:
-    """The deliveries of the orders purchased in `month` (through the purchased_at index),
-    per partner and delivery month: keyed by purchase month, the delivery summary is
-    rebuilt with the sales ones, from the same marks (a change of delivered_at is a write
-    to the order)."""
+def _insert_delivery(store: SQLRepository, month: str, where: str, binds: list[Any],
+                    by_month: str = "") -> None:
+    """The deliveries of the orders purchased in `month` (an expression) that pass `where`
+    (through the purchased_at index), per partner and delivery month: keyed by purchase
+    month, the delivery summary is rebuilt with the sales ones, from the same marks (a
+    change of delivered_at is a write to the order)."""
     d = store.dialect
     delivered = d.period("o.delivered_at", "month")
     on_time = "SUM(CASE WHEN o.delivered_at <= o.estimated_delivery_at THEN 1 ELSE 0 END)"
     late = f"SUM({d.late_seconds('o.delivered_at', 'o.estimated_delivery_at')})"
     store.execute(
         f"INSERT INTO {DELIVERY} (month, partner_id, delivered_month, delivered, on_time,"
-        f" late_seconds) SELECT {store.placeholder}, o.delivery_partner_id, {delivered},"
-        f" COUNT(*), {on_time}, {late} FROM orders o WHERE {period}"
-        " AND o.delivery_partner_id IS NOT NULL AND o.delivered_at IS NOT NULL"
-        f" AND o.estimated_delivery_at IS NOT NULL GROUP BY o.delivery_partner_id, {delivered}",
-        [month, *span],
+        f" late_seconds) SELECT {month}, o.delivery_partner_id, {delivered},"
+        f" COUNT(*), {on_time}, {late} FROM orders o WHERE o.delivery_partner_id IS NOT NULL"
+        f" AND o.delivered_at IS NOT NULL AND o.estimated_delivery_at IS NOT NULL{where}"
+        f" GROUP BY o.delivery_partner_id, {delivered}{by_month}",
+        binds,
     ).close()
 
 

@@ -7,14 +7,15 @@ and `sample` (generate, demo). `main()` is the console-script entry point.
 
 from __future__ import annotations
 
-import contextlib
+import copy
+import os
 import sys
 from typing import Annotated
 
 import typer
 
-from ecomcli import __version__
-from ecomcli.cli import browse, data, records, report, sample, store
+import ecomcli
+from ecomcli.cli import browse, data, images, recommend, records, report, sample, store
 from ecomcli.cli.common import (
     App,
     CsvFlag,
@@ -29,6 +30,7 @@ from ecomcli.cli.common import (
     settings,
     shorthand_format,
 )
+from ecomcli.cli.pipes import closed_stdout
 from ecomcli.errors import EcomError
 
 app = App(
@@ -39,7 +41,7 @@ app = App(
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"ecom {__version__}")
+        typer.echo(f"ecom {ecomcli.__version__}")
         raise typer.Exit()
 
 
@@ -64,17 +66,39 @@ def root(
     set_globals(quiet=quiet, verbose=verbose, db=db, fmt=fmt)
 
 
-for module in (store, data, report, records, sample, browse):
+for module in (store, data, report, records, sample, browse, images, recommend):
     module.register(app)
+
+
+def named_groups_only(argv: list[str]) -> App:
+    """`app` for one run: Typer turns every command into a click command on each run
+    (113 of them, ~40% of the start-up of `ecom --version`), so a command group that
+    `argv` does not name keeps its name and help (what `ecom --help` lists) and no
+    commands. Shell completion gets them all."""
+    if any(name.endswith("_COMPLETE") for name in os.environ):
+        return app
+    words = set(argv)
+    run = copy.copy(app)
+    run.registered_groups = []
+    for info in app.registered_groups:
+        if info.name not in words and info.typer_instance is not None:
+            info = copy.copy(info)
+            info.typer_instance = copy.copy(info.typer_instance)
+            info.typer_instance.registered_commands = []
+            info.typer_instance.registered_groups = []
+        run.registered_groups.append(info)
+    return run
 
 
 def main() -> None:
     try:
-        app()
+        named_groups_only(sys.argv[1:])()
     except EcomError as e:  # raised outside a command (rare): same message and code
         raise SystemExit(fail(e).exit_code) from None
     except KeyboardInterrupt:
         sys.exit(130)
     finally:  # a reader such as `head` closed the pipe: leave quietly, as Unix tools do
-        with contextlib.suppress(BrokenPipeError):
+        try:
             sys.stdout.flush()
+        except BrokenPipeError:
+            raise SystemExit(closed_stdout().exit_code) from None

@@ -27,8 +27,9 @@ import typer.core
 from rich.console import Console
 from rich.table import Table
 
+from ecomcli.cli.pipes import closed_stdout
 from ecomcli.config import mask_secret
-from ecomcli.errors import ERROR, EcomError, UsageError
+from ecomcli.errors import EcomError, UsageError
 from ecomcli.exporting import plain
 from ecomcli.repository import Repository, connect
 
@@ -89,8 +90,9 @@ def interactive() -> bool:
     return sys.stdin.isatty()
 
 
-def open_store(db: str | None) -> Repository:
-    return connect(db)
+def open_store(db: str | None, *, create: bool = False) -> Repository:
+    """The store at `db`; only a command that creates one (`create`) makes a new file."""
+    return connect(db, create=create)
 
 
 def fail(error: EcomError) -> typer.Exit:
@@ -112,7 +114,7 @@ def _mapped(fn: F) -> F:
             stderr.print("interrupted")
             raise typer.Exit(130) from None
         except BrokenPipeError:
-            raise typer.Exit(ERROR) from None
+            raise closed_stdout() from None
 
     return wrapper  # type: ignore[return-value]
 

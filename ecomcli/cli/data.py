@@ -7,7 +7,7 @@ import json
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -33,10 +33,13 @@ from ecomcli.cli.common import (
 from ecomcli.cli.progress import RowsBar
 from ecomcli.cli.records import Columns, Where, WhereWords
 from ecomcli.errors import OK, REJECTED_ROWS, UsageError
-from ecomcli.exporting import copy_store, counted, export_all, open_out, write_rows
-from ecomcli.importing import ImportOptions, ImportStopped, ImportSummary, import_paths
+from ecomcli.exporting import copy_store, counted, export_all, write_rows
+from ecomcli.outputs import open_replacing, refuse_clobber
 from ecomcli.records import ListOptions
 from ecomcli.repository import Mode, connect
+
+if TYPE_CHECKING:  # the importer loads when a command imports (start-up: issue 25)
+    from ecomcli.importing import ImportSummary
 
 
 class FileFormat(StrEnum):
@@ -96,8 +99,9 @@ def _print_summary(summary: ImportSummary, as_json: bool, quiet: bool) -> None:
     for c in SUMMARY_COLUMNS:
         table.add_column(c, justify="left" if c == "entity" else "right")
     for row in summary.rows():
-        table.add_row(*(f"{row[c]:,}" if isinstance(row[c], int) else str(row[c])
-                        for c in SUMMARY_COLUMNS))
+        table.add_row(
+            *(f"{row[c]:,}" if isinstance(row[c], int) else str(row[c]) for c in SUMMARY_COLUMNS)
+        )
     width = None if sys.stderr.isatty() else 120
     Console(file=sys.stderr, highlight=False, width=width).print(table)
     info(f"{summary.rejected} rejected, {summary.seconds:.2f} s")
@@ -162,6 +166,8 @@ def import_command(
     """Import rows from files into the store (validated, in batches, safe to re-run).
 
     Exit codes: 0 all rows imported, 4 some rows rejected, 1 fatal, 2 usage."""
+    from ecomcli.importing import ImportOptions, ImportStopped, import_paths
+
     quiet = quiet or settings.quiet
     options = ImportOptions(
         entity=entity,
@@ -233,7 +239,8 @@ def export_command(
             if out is None:
                 n = write_rows(rows, ent, fmt.value, sys.stdout, shown)
             else:
-                with open_out(out) as fh:
+                refuse_clobber([("--out", out)], store.files(), store_name=store.url.masked)
+                with open_replacing(out) as fh:
                     n = write_rows(rows, ent, fmt.value, fh, shown)
         info(f"exported {n} {name}")
 
@@ -248,7 +255,7 @@ def copy_command(
 ) -> None:
     """Copy a store to another (any backend to any), in foreign-key order, then compare
     row counts per entity."""
-    with connect(source) as src, connect(target) as dst:
+    with connect(source, create=False) as src, connect(target) as dst:
         if src.schema_version() is None:
             raise UsageError(f"{src.url.masked} has no ecom schema: nothing to copy")
         with RowsBar(lambda name: src.count(name)) as bar:

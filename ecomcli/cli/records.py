@@ -227,13 +227,29 @@ def update_command(entity: Entity) -> Any:
     )
 
 
+def _secrets_param(entity: Entity) -> list[inspect.Parameter]:
+    """`--show-secrets` for an entity holding secrets (password hashes), shown masked."""
+    if entity.name not in accounts.SECRET_FIELDS:
+        return []
+    option = typer.Option(
+        "--show-secrets", help="Show password hashes whole (masked by default)."
+    )
+    return [_param("show_secrets", Annotated[bool, option], False)]
+
+
 def get_command(entity: Entity) -> Any:
-    def get(record_id: str, db: str | None = None, fmt: OutputFormat | None = None) -> None:
+    def get(
+        record_id: str, db: str | None = None, fmt: OutputFormat | None = None,
+        show_secrets: bool = False,
+    ) -> None:
         with open_store(db) as store:
             row = records.get_record(store, entity.name, parse_key(entity, record_id))
-        render_one(row, default_format(fmt))
+        render_one(row if show_secrets else accounts.shown(entity.name, row), default_format(fmt))
 
-    params = [_id_param(entity), _param("db", DbOption), _param("fmt", FormatOption)]
+    params = [
+        _id_param(entity), _param("db", DbOption), _param("fmt", FormatOption),
+        *_secrets_param(entity),
+    ]
     return _with_signature(get, params, f"Show one row of {entity.name} (exit 3 if there is none).")
 
 
@@ -248,12 +264,15 @@ def list_command(entity: Entity) -> Any:
         db: str | None = None,
         fmt: OutputFormat | None = None,
         words: list[str] | None = None,
+        show_secrets: bool = False,
     ) -> None:
         where = records.join_where_tokens(where or (), words or ())
         options = ListOptions(where, sort, desc, limit, offset)
         shown = records.pick_fields(entity, columns)
         with open_store(db) as store:
             rows = records.list_records(store, entity.name, options)
+            if not show_secrets:
+                rows = (accounts.shown(entity.name, row) for row in rows)
             cap = None if limit is not None else TERMINAL_ROWS
             more = "--limit N (and --offset) for more, --format csv for every row"
             render(rows, shown, default_format(fmt), cap=cap, more=more)
@@ -268,6 +287,7 @@ def list_command(entity: Entity) -> Any:
         _param("db", DbOption),
         _param("fmt", FormatOption),
         _param("words", WhereWords),
+        *_secrets_param(entity),
     ]
     return _with_signature(list_, params, f"List {entity.name}, filtered, sorted and paged.")
 

@@ -30,12 +30,13 @@ from ecomcli.cli.common import (
 )
 from ecomcli.cli.progress import after_a_second
 from ecomcli.errors import EcomError, UsageError
+from ecomcli.outputs import open_replacing, refuse_clobber, replacing
 from ecomcli.reports.chart import charted
 from ecomcli.reports.model import Option, ReportSpec
 
 LIST_DEFAULT = "inactive"  # customer-activity --list: the win-back mailing
 # how each kind of option value is shown in help
-METAVARS = {"date": "YYYY-MM-DD", "int": "N", "decimal": "PERCENT"}
+METAVARS = {"date": "YYYY-MM-DD", "int": "N", "decimal": "PERCENT", "text": "ID"}
 
 
 def register(app: App) -> None:
@@ -105,13 +106,16 @@ def report(
     with open_store(db) as store, after_a_second(
         f"report {name}: working (after new data, a first report rebuilds its summaries)"
     ):
+        outputs = [("--output", output), ("--chart", chart)]
+        refuse_clobber(outputs, store.files(), store_name=store.url.masked)
         result = reports.run(store, name, params)
     for note in result.notes:
         info(note)
     if chart is not None:
         from ecomcli.reports.chart import write_chart
 
-        write_chart(result, params, chart)
+        with replacing(chart) as tmp:
+            write_chart(result, params, tmp)
         info(f"chart written to {chart}")
     if output is None:
         # a report with --limit shows its first rows on a terminal unless given one
@@ -123,7 +127,7 @@ def report(
         )  # fmt: skip
         return
     try:
-        with output.open("w", encoding="utf-8", newline="") as out:
+        with open_replacing(output, gz=False) as out:
             chosen = default_format(fmt, out)
             render_records(result.table, result.columns, chosen, out, title=result.title)
     except OSError as e:

@@ -21,7 +21,6 @@ from ecomcli.cli.common import (
     render_records,
 )
 from ecomcli.errors import NotFoundError, UsageError
-from ecomcli.generate import FORMATS, GenerateOptions, generate
 
 # The headline reports of the tour: (title, report name, parameters).
 TOUR: tuple[tuple[str, str, dict[str, Any]], ...] = (
@@ -29,6 +28,8 @@ TOUR: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("Sales by quarter", "sales", {"by": "quarter"}),
     ("Low stock (restock these)", "low-stock", {}),
     ("Active and inactive customers", "customer-activity", {}),
+    ("Customer segments (recency, frequency, monetary)", "rfm", {"by": "segment"}),
+    ("Bought together (highest lift first)", "basket", {"limit": 5}),
 )
 
 
@@ -64,8 +65,14 @@ def generate_command(
             help="Fraction of bad rows to plant (0-0.5), listed with their line in dirty.json."
         ),
     ] = 0.0,
+    images: Annotated[
+        bool,
+        typer.Option(help="Also draw a picture per product in OUT/images (ecom images import)."),
+    ] = False,
 ) -> None:
     """Write a realistic store (one file per entity, importable with `ecom import DIR`)."""
+    from ecomcli.generate import FORMATS, GenerateOptions, generate  # on use: start-up
+
     if fmt not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     opts = GenerateOptions(
@@ -89,6 +96,10 @@ def generate_command(
         f"in {took:.1f} s ({summary.counts['orders']:,} orders, "
         f"{summary.counts['order_items']:,} order lines{bad}); see manifest.json"
     )
+    if images:
+        from ecomcli.images.drawing import draw_catalogue
+
+        info(f"drew product pictures in {draw_catalogue(out)}")
 
 
 def sample_dir() -> Path:
@@ -109,7 +120,7 @@ def demo(db: DbOption = None, fmt: FormatOption = None) -> None:
 
     data = sample_dir()
     fmt = default_format(fmt)
-    with open_store(db) as store:
+    with open_store(db, create=True) as store:
         store.init_schema()
         held = sum(store.counts().values())
         if held:
@@ -136,6 +147,9 @@ def demo(db: DbOption = None, fmt: FormatOption = None) -> None:
             shown = " ".join(f"--{k} {v}" for k, v in params.items())
             _section(f"{title}: ecom report {name} {shown}".rstrip())
             render_records(result.table, result.columns, fmt)
+        from ecomcli.cli.images import tour
+
+        tour(store, _section, fmt)
     info("next: `ecom report --help` lists every report; `ecom status` shows the store")
 
 

@@ -34,6 +34,14 @@ def init_db(
         bool, typer.Option("--drop", help="Destroy every ecom table/collection and recreate it.")
     ] = False,
     yes: YesOption = False,
+    shards: Annotated[
+        str | None,
+        typer.Option(
+            "--shards",
+            help="Shard the store over these MariaDB data nodes (comma-separated mysql:// "
+            "URLs) with Spider; --db is the Spider head. See docs/clusters.md.",
+        ),
+    ] = None,
 ) -> None:
     """Create the store's schema, or add what an earlier ecom's lacks (idempotent)."""
     url = parse_url(db)
@@ -42,8 +50,11 @@ def init_db(
             raise UsageError("--drop destroys data: pass --yes when not on a terminal")
         if not typer.confirm(f"Destroy all ecom data in {url.masked}?", default=False, err=True):
             raise UsageError("not confirmed: nothing dropped (pass --yes to skip the question)")
-    with open_store(db) as store:
-        result = store.init_schema(drop=drop)
+    with open_store(db, create=True) as store:
+        if shards:
+            result = store.init_sharded([u.strip() for u in shards.split(",")], drop=drop)
+        else:
+            result = store.init_schema(drop=drop)
     if result.created:
         info(
             f"initialised {url.masked}: schema version {result.version}, "
@@ -65,4 +76,10 @@ def status(db: DbOption = None, fmt: FormatOption = None) -> None:
         version = data["schema_version"]
         info(f"{data['backend']} {data['url']}  schema version: {version or 'none (run init-db)'}")
     rows = [{"entity": k, "rows": v} for k, v in data["entities"].items()]
-    render(rows, ["entity", "rows"], fmt)
+    shards = data.get("shards", [])
+    for s in shards:  # a sharded store: the rows of each entity on each data node
+        for row in rows:
+            row[f"shard {s['shard']}"] = s["rows"].get(row["entity"], "")
+    if shards and fmt is OutputFormat.table:
+        info("shards: " + ", ".join(f"{s['shard']}: {s['server']}" for s in shards))
+    render(rows, ["entity", "rows", *(f"shard {s['shard']}" for s in shards)], fmt)

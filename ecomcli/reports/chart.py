@@ -1,9 +1,9 @@
 """PNG charts of report results (matplotlib, Agg backend: no display needed).
 
-A line chart for time series (sales, forecast, delivery), a bar chart for rankings. The
-title says what is drawn (`sales: revenue by period`), a bar chart writes each bar's
-value above it (so a zero is seen, not a gap), and a legend sits beside the plot, never
-over the data.
+A line chart for time series (sales, forecast, delivery), a bar chart for rankings, a heat
+map for a table of two keys (cohorts: cohort by period since). The title says what is
+drawn (`sales: revenue by period`), a bar chart writes each bar's value above it (so a
+zero is seen, not a gap), and a legend sits beside the plot, never over the data.
 """
 
 from __future__ import annotations
@@ -53,12 +53,15 @@ def draw(result: ReportResult, chart: Chart) -> Any:
         ax.text(0.5, 0.5, "no data", ha="center", va="center", transform=ax.transAxes)
     elif chart.kind == "line":
         _lines(ax, result, chart)
+    elif chart.kind == "heatmap":
+        _heatmap(fig, ax, result, chart)
     else:
         _bars(ax, result, chart)
     ax.set_title(title(result.name, chart, result.columns))
     ax.set_xlabel(chart.x.replace("_", " "))
-    ax.set_ylabel(chart.ylabel)
-    ax.grid(True, axis="y", alpha=0.3)
+    ax.set_ylabel(chart.rows.replace("_", " ") if chart.kind == "heatmap" else chart.ylabel)
+    if chart.kind != "heatmap":
+        ax.grid(True, axis="y", alpha=0.3)
     fig.tight_layout()  # makes room for a legend beside the plot too
     return fig
 
@@ -132,3 +135,35 @@ def charted() -> list[str]:
     from ecomcli.reports import REPORTS
 
     return [s.name for s in REPORTS.values() if s.chart(s.params({})) is not None]
+
+
+def _heatmap(fig: Any, ax: Any, result: ReportResult, chart: Chart) -> None:
+    """One row per value of `chart.rows`, one column per `chart.x`, cells coloured by
+    `chart.y` (an empty cell: no value), each cell labelled when the grid is small."""
+    rows = result.rows
+    ys = sorted({str(r[chart.rows]) for r in rows})
+    xs = sorted({r[chart.x] for r in rows})
+    at_y, at_x = {v: i for i, v in enumerate(ys)}, {v: i for i, v in enumerate(xs)}
+    import numpy as np
+
+    grid = np.full((len(ys), len(xs)), np.nan)
+    for r in rows:
+        grid[at_y[str(r[chart.rows])], at_x[r[chart.x]]] = _number(r[chart.y])
+    image = ax.imshow(grid, aspect="auto", cmap="viridis", interpolation="nearest")
+    fig.colorbar(image, ax=ax, label=chart.ylabel)
+    ax.set_xticks(range(len(xs)))
+    ax.set_xticklabels([str(x) for x in xs], fontsize=7)
+    ax.set_yticks(range(len(ys)))
+    ax.set_yticklabels(ys, fontsize=7)
+    if len(xs) * len(ys) <= 400:
+        for (i, j), value in np.ndenumerate(grid):
+            if not np.isnan(value):
+                ax.text(
+                    j,
+                    i,
+                    f"{value:.0f}",
+                    ha="center",
+                    va="center",
+                    fontsize=6,
+                    color="white" if value < np.nanmax(grid) * 0.6 else "black",
+                )

@@ -37,7 +37,7 @@ Pipeline = tuple[str, list[dict[str, Any]]]  # a collection and its aggregation 
 @dataclass(frozen=True)
 class Option:
     name: str  # the params key, e.g. "payment_method" (CLI: --payment-method)
-    kind: Literal["date", "int", "choice", "decimal", "flag"]
+    kind: Literal["date", "int", "choice", "decimal", "flag", "text"]
     help: str
     default: Any = None
     choices: tuple[str, ...] = ()
@@ -66,6 +66,10 @@ class Option:
                 return number
             if self.kind == "flag":
                 return bool(value)
+            if self.kind == "text":  # e.g. an id: any non-empty text
+                if not str(value).strip():
+                    raise ValueError
+                return str(value).strip()
         except (ValueError, TypeError, InvalidOperation):
             if self.kind == "int":
                 raise UsageError(
@@ -134,10 +138,11 @@ class ReportResult:
 
 @dataclass(frozen=True)
 class Chart:
-    kind: Literal["line", "bar"]
+    kind: Literal["line", "bar", "heatmap"]
     x: str
     y: str
     ylabel: str
+    rows: str = ""  # heatmap: the column whose values are the rows (y is the cell value)
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,7 @@ CREATE TABLE IF NOT EXISTS `suppliers` (
     `phone` VARCHAR(32),
     `city` VARCHAR(100),
     `state` VARCHAR(64),
+    `lead_time_days` INT CHECK (`lead_time_days` >= 0 AND `lead_time_days` <= 365), -- days from a purchase order to the delivery (restock report: 7 when empty)
     PRIMARY KEY (`supplier_id`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
@@ -255,6 +256,22 @@ CREATE TABLE IF NOT EXISTS `stock_movements` (
     CONSTRAINT `fk_stock_movements_product_id` FOREIGN KEY (`product_id`) REFERENCES `products` (`product_id`),
     CONSTRAINT `fk_stock_movements_order_id` FOREIGN KEY (`order_id`) REFERENCES `orders` (`order_id`),
     INDEX `ix_stock_movements_product_id_created_at` (`product_id`, `created_at`) -- a product's stock history
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- product_images: a product's images and their search descriptors (ecom images add)
+CREATE TABLE IF NOT EXISTS `product_images` (
+    `product_id` VARCHAR(64) NOT NULL,
+    `sha256` VARCHAR(64) NOT NULL, -- hex SHA-256 of the file's bytes
+    `source` VARCHAR(1000) NOT NULL, -- path or URL it came from
+    `width` INT NOT NULL CHECK (`width` >= 1),
+    `height` INT NOT NULL CHECK (`height` >= 1),
+    `file_bytes` INT NOT NULL CHECK (`file_bytes` >= 0), -- size of the file
+    `method` VARCHAR(32) NOT NULL, -- descriptor version
+    `preview` MEDIUMBLOB, -- the first part of descriptors: what every search reads
+    `descriptors` MEDIUMBLOB NOT NULL, -- what image search compares
+    `added_at` DATETIME,
+    PRIMARY KEY (`product_id`, `sha256`),
+    CONSTRAINT `fk_product_images_product_id` FOREIGN KEY (`product_id`) REFERENCES `products` (`product_id`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 -- summary_sales_monthly: sales per calendar month (YYYY-MM) and product (derived: see ecomcli/backends/summaries.py)

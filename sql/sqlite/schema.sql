@@ -77,6 +77,7 @@ CREATE TABLE IF NOT EXISTS "suppliers" (
     "phone" TEXT CHECK (length("phone") <= 32),
     "city" TEXT CHECK (length("city") <= 100),
     "state" TEXT CHECK (length("state") <= 64),
+    "lead_time_days" INTEGER CHECK ("lead_time_days" >= 0 AND "lead_time_days" <= 365), -- days from a purchase order to the delivery (restock report: 7 when empty)
     PRIMARY KEY ("supplier_id")
 ) STRICT;
 
@@ -281,6 +282,22 @@ CREATE TABLE IF NOT EXISTS "stock_movements" (
 ) STRICT;
 -- serves: a product's stock history
 CREATE INDEX IF NOT EXISTS "ix_stock_movements_product_id_created_at" ON "stock_movements" ("product_id", "created_at");
+
+-- product_images: a product's images and their search descriptors (ecom images add)
+CREATE TABLE IF NOT EXISTS "product_images" (
+    "product_id" TEXT NOT NULL CHECK (length("product_id") <= 64),
+    "sha256" TEXT NOT NULL CHECK (length("sha256") <= 64), -- hex SHA-256 of the file's bytes
+    "source" TEXT NOT NULL CHECK (length("source") <= 1000), -- path or URL it came from
+    "width" INTEGER NOT NULL CHECK ("width" >= 1),
+    "height" INTEGER NOT NULL CHECK ("height" >= 1),
+    "file_bytes" INTEGER NOT NULL CHECK ("file_bytes" >= 0), -- size of the file
+    "method" TEXT NOT NULL CHECK (length("method") <= 32), -- descriptor version
+    "preview" BLOB, -- the first part of descriptors: what every search reads
+    "descriptors" BLOB NOT NULL, -- what image search compares
+    "added_at" TEXT, -- ISO 8601 UTC
+    PRIMARY KEY ("product_id", "sha256"),
+    CONSTRAINT "fk_product_images_product_id" FOREIGN KEY ("product_id") REFERENCES "products" ("product_id")
+) STRICT;
 
 -- summary_sales_monthly: sales per calendar month (YYYY-MM) and product (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_sales_monthly (month TEXT NOT NULL, product_id TEXT NOT NULL, units INTEGER NOT NULL, revenue INTEGER NOT NULL, PRIMARY KEY (month, product_id)) STRICT;

@@ -1,0 +1,110 @@
+"""Time the store-intelligence reports (rfm, cohorts, basket, restock, clv) on an existing
+store: ecom (`reports.run`, finishing included) against the notebook way (pandas reads
+only the columns the question needs, then computes the same), side by side.
+
+    .venv/bin/python bench/intel_bench.py --db sqlite:///big.db --repeat 3
+    .venv/bin/python bench/intel_bench.py --db mysql://root@127.0.0.1/shop
+
+Each report runs once untimed (warm); then ecom and the notebook alternate --repeat
+times and each takes its median. The notebook reads through the store's own connection.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+import pandas as pd
+
+import ecomcli  # first: the MySQL C extension must load before ssl
+from ecomcli import reports
+
+CASES: list[tuple[str, dict[str, Any]]] = [
+    ("rfm", {}),
+    ("rfm", {"segment": "champions"}),
+    ("cohorts", {}),
+    ("basket", {}),
+    ("restock", {}),
+    ("clv", {"horizon": 12}),
+]
+NOT_SALES = ("pending", "cancelled", "returned")
+
+
+def notebook(conn: Any, name: str) -> int:
+    """The question answered in pandas from the needed columns."""
+
+    def read(sql: str) -> pd.DataFrame:
+        return pd.read_sql(sql, conn)
+
+    orders = read("SELECT order_id, customer_id, status, purchased_at FROM orders")
+    orders = orders[~orders.status.isin(NOT_SALES)]
+    lines = read("SELECT order_id, product_id, quantity, unit_price FROM order_items")
+    lines = lines[lines.order_id.isin(orders.order_id)]
+    lines["revenue"] = lines.quantity * lines.unit_price.astype(float)
+    per_order = lines.groupby("order_id").revenue.sum().rename("revenue")
+    o = orders.join(per_order, on="order_id", how="inner")
+    o["at"] = pd.to_datetime(o.purchased_at)
+    if name == "rfm":
+        g = o.groupby("customer_id").agg(n=("order_id", "size"), m=("revenue", "sum"),
+                                         last=("at", "max"))  # fmt: skip
+        g["day"] = g["last"].dt.normalize()
+        for col in ("day", "n", "m"):
+            g["s" + col] = 1 + (5 * (g[col].rank(method="min") - 1)) // len(g)
+        return len(g.groupby(["sday", "sn"]).size())
+    if name == "cohorts":
+        o["period"] = o["at"].dt.to_period("M")
+        o["cohort"] = o.groupby("customer_id").period.transform("min")
+        return len(o.groupby(["cohort", "period"]).agg(a=("customer_id", "nunique"),
+                                                        r=("revenue", "sum")))  # fmt: skip
+    if name == "basket":
+        s = lines[["order_id", "product_id"]].drop_duplicates()
+        m = s.merge(s, on="order_id")
+        m = m[m.product_id_x < m.product_id_y]
+        c = m.groupby(["product_id_x", "product_id_y"]).size()
+        return int((c * 200 >= s.order_id.nunique()).sum())
+    if name == "restock":
+        last = o["at"].max().normalize()
+        recent = lines[lines.order_id.isin(o.order_id[o["at"] >= last - pd.Timedelta(days=29)])]
+        sold = recent.groupby("product_id").quantity.sum()
+        p = read("SELECT product_id, units_in_stock FROM products").set_index("product_id")
+        return len(p.join(sold))
+    if name == "clv":  # the per-customer summary only (the fit is the same on both sides)
+        o["day"] = o["at"].dt.normalize()
+        g = o.groupby("customer_id").agg(days=("day", "nunique"), first=("day", "min"),
+                                         last=("day", "max"), m=("revenue", "sum"))  # fmt: skip
+        return len(g)
+    raise AssertionError(name)
+
+
+def timed(fn: Callable[[], Any]) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--db", required=True)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    store = ecomcli.connect(args.db)
+    conn = store.conn  # type: ignore[attr-defined]
+    print(f"{'report':<28}{'rows':>8}{'ecom_s':>9}{'notebook_s':>12}{'ratio':>8}")
+    for name, params in CASES:
+        rows = len(reports.run(store, name, params))  # warm
+        ours, theirs = [], []
+        for _ in range(args.repeat):
+            ours.append(timed(partial(reports.run, store, name, params)))
+            theirs.append(timed(partial(notebook, conn, name)))
+        e, n = statistics.median(ours), statistics.median(theirs)
+        label = name + " " + " ".join(f"--{k} {v}" for k, v in params.items())
+        print(f"{label:<28}{rows:>8}{e:>9.3f}{n:>12.3f}{n / e:>8.1f}")
+    store.close()
+
+
+if __name__ == "__main__":
+    main()

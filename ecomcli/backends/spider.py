@@ -1,0 +1,241 @@
+"""Spider (MariaDB's sharding storage engine): a store split across data nodes.
+
+    ecom init-db --db mysql://HEAD/shop --shards mysql://D1/shop,mysql://D2/shop
+
+Layout (see docs/clusters.md):
+- The big tables (`SHARD_KEYS`) live on the data nodes, InnoDB, in the same database; the
+  head holds a Spider table of the same name partitioned `BY LIST` of a `_shard` column
+  whose default is `CRC32(shard key) % shards`: a key always lands on the same shard and
+  keys spread evenly (Spider's `KEY()` partitioning of strings puts nearly every
+  sequential id in one partition). An order, its lines and its payments share the order id,
+  hence a shard; a customer's addresses and cards share the customer's; a cart's lines and
+  a wishlist's items theirs.
+- The small tables (categories, products, suppliers, supplies, delivery partners, logins),
+  ecom's bookkeeping and the report summaries stay InnoDB on the head: their foreign keys,
+  the unique login e-mail and the conditional stock update (never below zero) are enforced
+  by InnoDB as on one server.
+- Foreign keys between tables of one shard key (order lines -> orders) are kept on the
+  data nodes; the others cannot span servers and are dropped: the store reports
+  `enforces_references = False` and ecom checks references before writing (the importer
+  a batch at a time, `ecom records`/`orders` row by row), as on MongoDB.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ecomcli import schema
+from ecomcli.backends.sql import table_ddl
+from ecomcli.config import parse_url
+from ecomcli.errors import UsageError
+from ecomcli.repository import InitResult
+
+if TYPE_CHECKING:
+    from ecomcli.backends.mysql import MySQLRepository
+
+# entity: the field its rows are placed by (tables not listed stay on the head)
+SHARD_KEYS: dict[str, str] = {
+    "customers": "customer_id",
+    "customer_addresses": "customer_id",
+    "payment_cards": "customer_id",
+    "carts": "cart_id",
+    "cart_items": "cart_id",
+    "wishlists": "wishlist_id",
+    "wishlist_items": "wishlist_id",
+    "orders": "order_id",
+    "order_items": "order_id",
+    "payments": "order_id",
+    "reviews": "review_id",
+    "stock_movements": "movement_id",
+}
+SHARD = "_shard"
+META_SHARDS = "shards"  # ecom_meta: how many shards the store was made with
+
+
+def is_head(cursor: Any) -> bool:
+    """Whether the connected database is a Spider head made by `init-db --shards`."""
+    cursor.execute(
+        "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()"
+        " AND TABLE_NAME = 'orders' AND ENGINE = 'SPIDER'"
+    )
+    return bool(cursor.fetchone()[0])
+
+
+def adapt(store: MySQLRepository, cursor: Any) -> None:
+    """On a Spider head: references are checked by ecom, not by foreign keys."""
+    if store.url.database and is_head(cursor):
+        store.enforces_references = False  # type: ignore[misc]
+        store.sharded = True
+
+
+# --- DDL ------------------------------------------------------------------------------
+
+
+def _definitions(e: schema.Entity) -> list[str]:
+    """The column and constraint definitions of `e`'s MySQL table, comments dropped."""
+    lines = table_ddl(e, "mysql").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("CREATE TABLE"))
+    body = []
+    for line in lines[start + 1 :]:
+        if line.startswith(")"):
+            break
+        definition = line.strip().split(" -- ", 1)[0].rstrip().rstrip(",")
+        body.append(definition)
+    return body
+
+
+def _foreign_key(definition: str) -> tuple[str, str] | None:
+    """(field, parent) of a FOREIGN KEY definition."""
+    if " FOREIGN KEY " not in definition:
+        return None
+    field = definition.split("FOREIGN KEY (`", 1)[1].split("`", 1)[0]
+    parent = definition.split("REFERENCES `", 1)[1].split("`", 1)[0]
+    return field, parent
+
+
+def colocated(entity: str, field: str, parent: str) -> bool:
+    """Whether a row of `entity` and the `parent` row its `field` names share a shard."""
+    return (
+        SHARD_KEYS.get(entity) == field and SHARD_KEYS.get(parent) == schema.entity(parent).key[0]
+    )
+
+
+def _create(name: str, definitions: list[str], tail: str) -> str:
+    body = ",\n    ".join(definitions)
+    return f"CREATE TABLE IF NOT EXISTS `{name}` (\n    {body}\n) {tail}"
+
+
+TAIL = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+
+
+def data_ddl(e: schema.Entity) -> str:
+    """A sharded table on a data node: InnoDB, its foreign keys within the shard only."""
+    keep = []
+    for d in _definitions(e):
+        fk = _foreign_key(d)
+        if fk is None or colocated(e.name, *fk):
+            keep.append(d)
+    keep.insert(len(e.fields), f"`{SHARD}` TINYINT UNSIGNED NOT NULL DEFAULT 0")
+    return _create(e.name, keep, TAIL)
+
+
+def head_ddl(e: schema.Entity, servers: list[str]) -> str:
+    """A sharded table on the head: Spider, partitioned by `_shard` (in its primary key,
+    as partitioning requires), one partition per data node."""
+    key = SHARD_KEYS[e.name]
+    keep = []
+    for d in _definitions(e):
+        if _foreign_key(d):
+            continue
+        if d.startswith("PRIMARY KEY ("):
+            d = d[:-1] + f", `{SHARD}`)"
+        keep.append(d)
+    shard = f"`{SHARD}` TINYINT UNSIGNED NOT NULL DEFAULT (CRC32(`{key}`) % {len(servers)})"
+    keep.insert(len(e.fields), shard)
+    partitions = ",\n    ".join(
+        f"PARTITION p{i} VALUES IN ({i}) COMMENT = 'srv \"{s}\"'" for i, s in enumerate(servers)
+    )
+    tail = (
+        f"ENGINE=SPIDER DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+        f' COMMENT = \'wrapper "mysql", table "{e.name}"\''
+        f"\nPARTITION BY LIST (`{SHARD}`) (\n    {partitions}\n)"
+    )
+    return _create(e.name, keep, tail)
+
+
+def local_ddl(e: schema.Entity) -> str:
+    """A table kept on the head: InnoDB, without its foreign keys to sharded tables."""
+    keep = [d for d in _definitions(e) if not ((fk := _foreign_key(d)) and fk[1] in SHARD_KEYS)]
+    return _create(e.name, keep, TAIL)
+
+
+# --- init-db --shards -----------------------------------------------------------------
+
+
+def server_name(database: str, i: int) -> str:
+    return f"ecom_{database}_shard{i}"
+
+
+def init_sharded(head: MySQLRepository, shard_urls: list[str], *, drop: bool = False) -> InitResult:
+    """Create (or complete) the sharded store: data tables on every data node, a Spider
+    server per node and the tables on the head, then what `init_schema` adds. Idempotent;
+    the number of shards of an existing store cannot change (rows would move)."""
+    from ecomcli.backends.mysql import MySQLRepository
+
+    urls = [parse_url(u) for u in shard_urls]
+    if not urls or any(u.backend != "mysql" for u in urls):
+        raise UsageError("--shards takes MySQL/MariaDB URLs: mysql://host:port/db,...")
+    if len({(u.host, u.port, u.database) for u in urls}) != len(urls):
+        raise UsageError("--shards names the same database twice")
+    sharded = [schema.entity(n) for n in SHARD_KEYS]
+    for url in urls:
+        with MySQLRepository(url) as node:
+            if node._missing_db:
+                node._create_database()
+            for e in reversed(sharded) if drop else ():
+                node.execute(f"DROP TABLE IF EXISTS `{e.name}`").close()
+            for e in sharded:  # parents first: a kept foreign key needs its parent table
+                node.execute(data_ddl(e)).close()
+    if head._missing_db:
+        head._create_database()
+    if drop:  # init_schema drops every ecom table, then makes the one-server ones: not those
+        head.init_schema(drop=True)
+        for e in reversed(schema.ENTITIES):
+            head.execute(f"DROP TABLE IF EXISTS `{e.name}`").close()
+    stored = _stored_shards(head)
+    if stored is not None and stored != len(urls) and not drop:
+        raise UsageError(
+            f"{head.url.masked} is sharded over {stored} data nodes, not {len(urls)}: "
+            "resharding is not supported (init-db --drop --yes starts over)"
+        )
+    before = head.tables()
+    servers = [server_name(head.url.database, i) for i in range(len(urls))]
+    for name, url in zip(servers, urls, strict=True):
+        options = [url.host or "localhost", url.port or 3306, url.user or "root"]
+        head.execute(
+            f"CREATE OR REPLACE SERVER `{name}` FOREIGN DATA WRAPPER mysql OPTIONS"
+            " (HOST %s, PORT %s, USER %s, PASSWORD %s, DATABASE %s)",
+            [*options, url.password or "", url.database],
+        ).close()
+    for e in schema.ENTITIES:  # before init_schema, whose CREATE TABLE IF NOT EXISTS skips them
+        ddl = head_ddl(e, servers) if e.name in SHARD_KEYS else local_ddl(e)
+        head.execute(ddl).close()
+    result = head.init_schema()
+    head.execute(
+        "INSERT INTO ecom_meta (name, value) VALUES (%s, %s)"
+        " ON DUPLICATE KEY UPDATE value = VALUES(value)",
+        [META_SHARDS, str(len(urls))],
+    ).close()
+    head.conn.commit()
+    made = [e.name for e in schema.ENTITIES if e.name not in before]
+    return InitResult(created=[*made, *result.created], version=result.version)
+
+
+def _stored_shards(head: MySQLRepository) -> int | None:
+    if "ecom_meta" not in head.tables():
+        return None
+    rows = head.query("SELECT value FROM ecom_meta WHERE name = %s", [META_SHARDS])
+    return int(rows[0]["value"]) if rows else None
+
+
+# --- status ---------------------------------------------------------------------------
+
+
+def shard_status(head: MySQLRepository) -> list[dict[str, Any]]:
+    """Each data node (host:port/database) and its rows per sharded entity."""
+    servers = head.query(
+        "SELECT Server_name AS name, Host AS host, Port AS port, Db AS db FROM mysql.servers"
+        " WHERE Server_name LIKE %s ORDER BY Server_name",
+        [server_name(head.url.database, 0)[:-1] + "%"],
+    )
+    shards = [
+        {"shard": i, "server": f"{s['host']}:{s['port']}/{s['db']}", "rows": {}}
+        for i, s in enumerate(servers)
+    ]
+    for entity in SHARD_KEYS:
+        for row in head.query(f"SELECT `{SHARD}` AS s, COUNT(*) AS n FROM `{entity}` GROUP BY 1"):
+            if row["s"] < len(shards):
+                shards[row["s"]]["rows"][entity] = row["n"]
+    for s in shards:
+        s["rows"] = {e: s["rows"].get(e, 0) for e in SHARD_KEYS}
+    return shards

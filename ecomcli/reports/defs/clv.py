@@ -1,0 +1,178 @@
+"""clv: expected purchases and value per customer over the next `--horizon` months, from
+the BG/NBD and Gamma-Gamma models (`reports.clvmodel`, docs/reports.md "clv").
+
+The database returns one row per customer (purchase days, first and last purchase day,
+revenue); only that summary crosses the wire, the models are fitted here.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING, Any
+
+from ecomcli.errors import UsageError
+from ecomcli.reports.model import (
+    CENT,
+    LIMIT,
+    Built,
+    Chart,
+    Option,
+    Params,
+    Pipeline,
+    ReportSpec,
+    Table,
+    cols,
+    integer,
+)
+from ecomcli.reports.mongoparts import order_revenue, sale
+from ecomcli.reports.sqlparts import SALE
+
+if TYPE_CHECKING:
+    from ecomcli.backends.dialect import Dialect
+
+MIN_DAYS = 90  # of history, from the first sale to the as-of day
+MIN_REPEAT = 10  # customers with a second purchase day
+COLUMNS = [
+    "customer_id", "purchases", "recency_days", "age_days", "avg_value", "p_alive",
+    "expected_purchases", "expected_value",
+]  # fmt: skip
+
+
+def finish(t: Table, p: Params) -> Table:
+    import numpy as np
+
+    names = ["customer_id", "days", "first_day", "last_day", "revenue", "store_last"]
+    # in key order: the fit's sums then add up alike on every backend, to the last bit
+    rows = sorted(t.select(names), key=lambda r: r[0]) if len(t) else []
+    if not rows:
+        raise UsageError("clv: no sales up to the as-of day: nothing to fit")
+    as_of = p["as_of"] or date.fromisoformat(str(rows[0][5]))
+    ids = [r[0] for r in rows]
+    n = np.array([integer(r[1]) for r in rows], dtype=float)
+    first = [date.fromisoformat(str(r[2])) for r in rows]
+    t_x = np.array(
+        [(date.fromisoformat(str(r[3])) - f).days for r, f in zip(rows, first, strict=True)],
+        dtype=float,
+    )
+    T = np.array([(as_of - f).days for f in first], dtype=float)
+    revenue = [Decimal(r[4]) for r in rows]
+    x = n - 1
+    history, repeat = int(T.max()), int((x > 0).sum())
+    if history < MIN_DAYS or repeat < MIN_REPEAT:
+        raise UsageError(
+            f"clv: the history is too short to fit the model: {history} days of sales and "
+            f"{repeat} customers who bought on a second day (needs {MIN_DAYS} days and "
+            f"{MIN_REPEAT} customers)"
+        )
+    m = np.array([float(v) for v in revenue]) / n
+    bg, gg = fit(x, t_x, T, n, m)
+    days = p["horizon"] * 365.25 / 12
+    purchases = bg.expected(x, t_x, T, days)
+    value = purchases * gg.mean(n, m)
+    alive = bg.alive(x, t_x, T)
+    out = []
+    for i, cid in enumerate(ids):
+        out.append((
+            (-round(float(value[i]), 2), cid),
+            (cid, int(n[i]), int(T[i] - t_x[i]), int(T[i]), dec(m[i]), dec(alive[i], 3),
+             dec(purchases[i]), dec(value[i])),
+        ))  # fmt: skip
+    out.sort(key=lambda k: k[0])
+    rows_out = [r for _, r in out]
+    return Table(COLUMNS, rows_out[: p["limit"]] if p["limit"] else rows_out)
+
+
+def fit(x: Any, t_x: Any, T: Any, n: Any, m: Any) -> tuple[Any, Any]:
+    """The BG/NBD model on every customer, Gamma-Gamma on those with a repeat purchase."""
+    from ecomcli.reports.clvmodel import fit_bgnbd, fit_gamma_gamma
+
+    repeaters = x > 0
+    return fit_bgnbd(x, t_x, T), fit_gamma_gamma(n[repeaters], m[repeaters])
+
+
+def dec(value: float, places: int = 2) -> Decimal:
+    """A model output rounded half-up (from its shortest repr, the same on every machine)."""
+    exp = CENT if places == 2 else Decimal(1).scaleb(-places)
+    return Decimal(repr(float(value))).quantize(exp, rounding=ROUND_HALF_UP)
+
+
+SPEC = ReportSpec(
+    "clv",
+    "expected purchases and value per customer over the next months (BG/NBD, Gamma-Gamma)",
+    (
+        Option("as_of", "date", "fit on the sales up to this day (default: the last sale)"),
+        Option("horizon", "int", "months ahead", 12),
+        LIMIT(),
+    ),
+    cols(*COLUMNS),
+    finish,
+    money=("revenue",),
+    derived_money=("avg_value", "expected_value"),
+    chart=lambda p: Chart(
+        "bar", "customer_id", "expected_value", "expected value (currency units)"
+    ),
+)
+
+
+def sql(d: Dialect, p: Params) -> Built:
+    binds: list[Any] = []
+    until = ""
+    if p["as_of"]:
+        until = f" AND o.purchased_at < {d.ph}"
+        binds.append(d.bound(p["as_of"] + timedelta(days=1)))
+    # DATE(): the day on both (a DATE on MySQL: a text label there sent MariaDB's temporary
+    # tables to disk, minutes at 200k orders)
+    per_order = (
+        "SELECT MAX(o.customer_id) AS customer_id, MAX(DATE(o.purchased_at)) AS day,"
+        " SUM(i.quantity * i.unit_price) AS revenue FROM orders o"
+        f" JOIN order_items i ON i.order_id = o.order_id WHERE {SALE}{until} GROUP BY o.order_id"
+    )
+    per_customer = (
+        f"SELECT {d.big_result()}t.customer_id, COUNT(DISTINCT t.day) AS days,"
+        " MIN(t.day) AS first_day, MAX(t.day) AS last_day, SUM(t.revenue) AS revenue"
+        f" FROM ({per_order}) t GROUP BY t.customer_id"
+    )
+    sql = d.select(
+        ("g.customer_id", "customer_id"),
+        ("g.days", "days"),
+        ("g.first_day", "first_day"),
+        ("g.last_day", "last_day"),
+        (d.cents("g.revenue"), "revenue"),
+        # not MAX() OVER (): MariaDB recomputes a MAX window per row (n^2)
+        ("FIRST_VALUE(g.last_day) OVER (ORDER BY g.last_day DESC)", "store_last"),
+    )
+    return f"{sql} FROM ({per_customer}) g", binds
+
+
+def pipeline(p: Params) -> Pipeline:
+    match = sale({}, with_lines=True)
+    if p["as_of"]:
+        end = p["as_of"] + timedelta(days=1)
+        match["purchased_at"] = {"$lt": datetime(end.year, end.month, end.day)}
+    day = {"$dateToString": {"format": "%Y-%m-%d", "date": "$purchased_at"}}
+    return "orders", [
+        {"$match": match},
+        {"$project": {"customer_id": 1, "day": day, "revenue": order_revenue()}},
+        {
+            "$group": {
+                "_id": "$customer_id",
+                "days": {"$addToSet": "$day"},
+                "first_day": {"$min": "$day"},
+                "last_day": {"$max": "$day"},
+                "revenue": {"$sum": "$revenue"},
+            }
+        },
+        {"$setWindowFields": {"output": {"store_last": {"$max": "$last_day"}}}},
+        {
+            "$project": {
+                "_id": 0,
+                "customer_id": "$_id",
+                "days": {"$size": "$days"},
+                "first_day": 1,
+                "last_day": 1,
+                "revenue": 1,
+                "store_last": 1,
+            }
+        },
+    ]

@@ -1,0 +1,280 @@
+"""rfm: recency, frequency and monetary value per customer, scored 1-5 by quintiles, and the
+segment each customer falls in (docs/reports.md, "rfm").
+
+Every score is computed in the database: per customer the sales up to the as-of date,
+then a standard competition rank (`RANK()`, ties share the lowest rank) per measure over
+all those customers, then `score = 1 + floor(5 * (rank - 1) / N)`, written as a sum of
+comparisons so that no dialect's integer division is needed. The segments come from the
+R and F scores by the first matching rule of `SEGMENTS`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from ecomcli.reports.model import (
+    Built,
+    Chart,
+    Option,
+    Params,
+    Pipeline,
+    ReportSpec,
+    Table,
+    integer,
+    ratio,
+)
+from ecomcli.reports.mongoparts import lookup, nullable, order_revenue, sale
+from ecomcli.reports.sqlparts import SALE
+
+if TYPE_CHECKING:
+    from ecomcli.backends.dialect import Dialect
+
+# (segment, R scores, F scores): the first rule a customer's R and F scores match names
+# its segment; the rules cover every pair of scores
+SEGMENTS: tuple[tuple[str, tuple[int, int], tuple[int, int]], ...] = (
+    ("champions", (4, 5), (4, 5)),
+    ("loyal", (3, 5), (3, 5)),
+    ("promising", (4, 5), (2, 2)),
+    ("new", (4, 5), (1, 1)),
+    ("need-attention", (3, 3), (1, 2)),
+    ("cant-lose", (1, 1), (4, 5)),
+    ("at-risk", (1, 2), (3, 5)),
+    ("hibernating", (2, 2), (1, 2)),
+    ("lost", (1, 1), (1, 2)),
+)
+NAMES = tuple(s[0] for s in SEGMENTS)
+CUSTOMER_COLUMNS = [
+    "customer_id", "first_name", "last_name", "email", "last_purchase", "recency_days",
+    "orders", "revenue", "r", "f", "m", "rfm", "segment",
+]  # fmt: skip
+SEGMENT_COLUMNS = [
+    "segment", "customers", "share_pct", "orders", "revenue", "revenue_per_customer",
+]  # fmt: skip
+
+
+def listing(p: Params) -> bool:
+    """One row per customer (else one per segment)."""
+    return bool(p["list"] or p["segment"] or p["by"] == "customer")
+
+
+def finish(t: Table, p: Params) -> Table:
+    if not listing(p):
+        found = {
+            s: (integer(n), integer(o), rev)
+            for s, n, o, rev in t.select(["segment", "customers", "orders", "revenue"])
+        }
+        total = sum(n for n, _, _ in found.values())
+        rows = [
+            (s, n, ratio(100 * n, total, 1), o, rev, ratio(rev, n))
+            for s in NAMES
+            if s in found
+            for n, o, rev in (found[s],)
+        ]
+        return Table(SEGMENT_COLUMNS, rows)
+    rows = []
+    for r in t.dicts():
+        as_of = p["as_of"] or date.fromisoformat(str(r["store_last"]))
+        last = date.fromisoformat(str(r["last_purchase"]))
+        scores = (integer(r["r"]), integer(r["f"]), integer(r["m"]))
+        rows.append((
+            r["customer_id"], r["first_name"], r["last_name"], r["email"], last.isoformat(),
+            (as_of - last).days, integer(r["orders"]), r["revenue"], *scores,
+            "".join(map(str, scores)), r["segment"],
+        ))  # fmt: skip
+    # best first: R, F, M scores descending, then the customer's id
+    rows.sort(key=lambda row: row[0])
+    rows.sort(key=lambda row: (row[8], row[9], row[10]), reverse=True)
+    return Table(CUSTOMER_COLUMNS, rows[: p["limit"]] if p["limit"] else rows)
+
+
+SPEC = ReportSpec(
+    "rfm",
+    "customer segments by recency, frequency and monetary value (quintile scores 1-5)",
+    (
+        Option("as_of", "date", "score the sales up to this day (default: the last sale)"),
+        Option("by", "choice", "segment or customer", "segment", ("segment", "customer")),
+        Option("segment", "choice", "only the customers of this segment", None, NAMES),
+        Option("list", "flag", "list the customers (with --segment: of that segment)", False),
+        Option("limit", "int", "at most N customers in a list"),
+    ),
+    lambda p: CUSTOMER_COLUMNS if listing(p) else SEGMENT_COLUMNS,
+    finish,
+    money=("revenue",),
+    derived_money=("revenue_per_customer",),
+    chart=lambda p: (
+        None if listing(p) else Chart("bar", "segment", "revenue", "revenue (currency units)")
+    ),
+)
+
+
+def score(rank: str, n: str) -> str:
+    """1 + floor(5 * (rank - 1) / n) without a division (comparisons are 0 or 1)."""
+    return "1 + " + " + ".join(f"(5 * ({rank} - 1) >= {k} * {n})" for k in range(1, 5))
+
+
+def segment_case() -> str:
+    whens = " ".join(
+        f"WHEN x.r BETWEEN {r[0]} AND {r[1]} AND x.f BETWEEN {f[0]} AND {f[1]} THEN '{name}'"
+        for name, r, f in SEGMENTS
+    )
+    return f"CASE {whens} END"
+
+
+def sql(d: Dialect, p: Params) -> Built:
+    binds: list[Any] = []
+    until = ""
+    if p["as_of"]:
+        until = f" AND o.purchased_at < {d.ph}"
+        binds.append(d.bound(p["as_of"] + timedelta(days=1)))
+    # datetimes until the last step: text labels made MariaDB's temporary tables go to disk
+    # (rfm took minutes at 200k orders); DATE() is the day on both (text on SQLite)
+    per_order = (  # grouped by the order's key alone (a stream in key order on MariaDB)
+        "SELECT MAX(o.customer_id) AS customer_id, MAX(o.purchased_at) AS at,"
+        " SUM(i.quantity * i.unit_price) AS revenue FROM orders o"
+        f" JOIN order_items i ON i.order_id = o.order_id WHERE {SALE}{until} GROUP BY o.order_id"
+    )
+    per_customer = (
+        f"SELECT {d.big_result()}t.customer_id, COUNT(*) AS orders, MAX(t.at) AS last_at,"
+        f" SUM(t.revenue) AS revenue FROM ({per_order}) t GROUP BY t.customer_id"
+    )
+    ranked = (
+        "SELECT g.customer_id, g.orders, g.revenue, DATE(g.last_at) AS last_day,"
+        " RANK() OVER (ORDER BY DATE(g.last_at)) AS rr,"
+        " RANK() OVER (ORDER BY g.orders) AS rf, RANK() OVER (ORDER BY g.revenue) AS rm,"
+        # FIRST_VALUE, not MAX() OVER (): MariaDB recomputes a MAX window per row (n^2)
+        " COUNT(*) OVER () AS n,"
+        " FIRST_VALUE(DATE(g.last_at)) OVER (ORDER BY g.last_at DESC) AS store_last"
+        f" FROM ({per_customer}) g"
+    )
+    scored = (
+        f"SELECT k.*, {score('k.rr', 'k.n')} AS r, {score('k.rf', 'k.n')} AS f,"
+        f" {score('k.rm', 'k.n')} AS m FROM ({ranked}) k"
+    )
+    segmented = f"SELECT x.*, {segment_case()} AS segment FROM ({scored}) x"
+    if not listing(p):
+        sql = d.select(
+            ("s.segment", "segment"),
+            ("COUNT(*)", "customers"),
+            (d.whole("SUM(s.orders)"), "orders"),
+            (d.cents("SUM(s.revenue)"), "revenue"),
+        )
+        return f"{sql} FROM ({segmented}) s GROUP BY s.segment", binds
+    sql = d.select(
+        ("s.customer_id", "customer_id"),
+        ("c.first_name", "first_name"),
+        ("c.last_name", "last_name"),
+        ("c.email", "email"),
+        ("s.last_day", "last_purchase"),
+        ("s.store_last", "store_last"),
+        ("s.orders", "orders"),
+        (d.cents("s.revenue"), "revenue"),
+        ("s.r", "r"),
+        ("s.f", "f"),
+        ("s.m", "m"),
+        ("s.segment", "segment"),
+    )
+    sql += f" FROM ({segmented}) s JOIN customers c ON c.customer_id = s.customer_id"
+    if p["segment"]:
+        sql += f" WHERE s.segment = {d.ph}"
+        binds.append(p["segment"])
+    return sql, binds
+
+
+def m_score(rank: str) -> dict[str, Any]:
+    return {
+        "$add": [1, *(
+            {"$cond": [{"$gte": [{"$multiply": [5, {"$subtract": [rank, 1]}]},
+                                 {"$multiply": [k, "$n"]}]}, 1, 0]}
+            for k in range(1, 5)
+        )]
+    }  # fmt: skip
+
+
+def m_segment() -> dict[str, Any]:
+    def within(field: str, lo: int, hi: int) -> dict[str, Any]:
+        return {"$and": [{"$gte": [field, lo]}, {"$lte": [field, hi]}]}
+
+    return {
+        "$switch": {
+            "branches": [
+                {"case": {"$and": [within("$r", *r), within("$f", *f)]}, "then": name}
+                for name, r, f in SEGMENTS
+            ]
+        }
+    }
+
+
+def pipeline(p: Params) -> Pipeline:
+    match = sale({}, with_lines=True)
+    if p["as_of"]:
+        match["purchased_at"] = {"$lt": _moment(p["as_of"] + timedelta(days=1))}
+    stages: list[dict[str, Any]] = [
+        {"$match": match},
+        {"$project": {"customer_id": 1, "purchased_at": 1, "revenue": order_revenue()}},
+        {
+            "$group": {
+                "_id": "$customer_id",
+                "orders": {"$sum": 1},
+                "last": {"$max": "$purchased_at"},
+                "revenue": {"$sum": "$revenue"},
+            }
+        },
+        {"$addFields": {"last_day": {"$dateToString": {"format": "%Y-%m-%d", "date": "$last"}}}},
+        {
+            "$setWindowFields": {
+                "sortBy": {"last_day": 1},
+                "output": {
+                    "rr": {"$rank": {}},
+                    "n": {"$count": {}},
+                    "store_last": {"$max": "$last_day"},
+                },
+            }
+        },
+        {"$setWindowFields": {"sortBy": {"orders": 1}, "output": {"rf": {"$rank": {}}}}},
+        {"$setWindowFields": {"sortBy": {"revenue": 1}, "output": {"rm": {"$rank": {}}}}},
+        {"$addFields": {"r": m_score("$rr"), "f": m_score("$rf"), "m": m_score("$rm")}},
+        {"$addFields": {"segment": m_segment()}},
+    ]
+    if not listing(p):
+        stages.append(
+            {
+                "$group": {
+                    "_id": "$segment",
+                    "customers": {"$sum": 1},
+                    "orders": {"$sum": "$orders"},
+                    "revenue": {"$sum": "$revenue"},
+                }
+            }
+        )
+        stages.append(
+            {"$project": {"_id": 0, "segment": "$_id", "customers": 1, "orders": 1, "revenue": 1}}
+        )
+        return "orders", stages
+    if p["segment"]:
+        stages.append({"$match": {"segment": p["segment"]}})
+    stages += [
+        *lookup("customers", "_id", "customer_id", "c"),
+        {
+            "$project": {
+                "_id": 0,
+                "customer_id": "$_id",
+                "first_name": nullable("$c.first_name"),
+                "last_name": nullable("$c.last_name"),
+                "email": nullable("$c.email"),
+                "last_purchase": "$last_day",
+                "store_last": 1,
+                "orders": 1,
+                "revenue": 1,
+                "r": 1,
+                "f": 1,
+                "m": 1,
+                "segment": 1,
+            }
+        },
+    ]
+    return "orders", stages
+
+
+def _moment(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day)

@@ -1,0 +1,81 @@
+"""A key given twice in one file is handled the same whether both lines fall in one batch
+or in two: the outcome of an import does not depend on `--batch-size` (nor on the
+backend, whose default batch sizes differ)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import ecomcli
+from ecomcli.cli import app
+
+runner = CliRunner()
+
+# line 2 onwards; with --batch-size 2 the batches are lines 2-3, 4-5, 6-7, ...
+CUSTOMERS = [
+    ("c1", "Ada"),
+    ("c2", "Bob"),
+    ("c1", "Ada"),  # line 4: an exact repeat, from another batch: unchanged
+    ("c3", "Cy"),
+    ("c1", "Adele"),  # line 6: same key, another name: rejected naming line 2
+    ("c2", "Bob"),
+    ("c1", "Adele"),  # line 8: rejected too
+    ("c4", "Di"),
+    ("c5", "Ed"),
+    ("c6", "Fay"),
+    ("c1", "Eve"),  # lines 12 and 13 in one batch: both rejected, not one "unchanged"
+    ("c1", "Eve"),
+]
+
+
+def write(folder: Path, fmt: str) -> Path:
+    path = folder / f"customers.{fmt}"
+    rows = [{"customer_id": k, "first_name": n} for k, n in CUSTOMERS]
+    if fmt == "csv":
+        with path.open("w", newline="") as fh:
+            writer = csv.DictWriter(fh, ["customer_id", "first_name"])
+            writer.writeheader()
+            writer.writerows(rows)
+    else:  # NDJSON: line 1 is the first record; the record lane, not the CSV value lane
+        path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    return path
+
+
+def outcome(db_url: str, path: Path, *batch: str) -> tuple[object, object, object]:
+    with ecomcli.connect(db_url) as store:
+        for row in list(store.find("customers")):
+            store.delete("customers", (row["customer_id"],))
+    result = runner.invoke(app, ["import", str(path), "--db", db_url, "--json", *batch])
+    assert result.exit_code == 4, result.stderr
+    counts = json.loads(result.stdout)["entities"][0]
+    counts.pop("seconds"), counts.pop("rows_per_s", None)
+    with (path.parent / "customers.rejects.csv").open(newline="") as fh:
+        rejected = sorted((r["line"], r["field"], r["reason"]) for r in csv.DictReader(fh))
+    with ecomcli.connect(db_url) as store:
+        stored = sorted((r["customer_id"], r["first_name"]) for r in store.find("customers"))
+    return stored, counts, rejected
+
+
+@pytest.mark.parametrize("fmt", ["csv", "ndjson"])
+def test_duplicate_keys_do_not_depend_on_the_batch_size(db_url: str, tmp_path: Path,
+                                                        fmt: str) -> None:
+    path = write(tmp_path, fmt)
+    whole = outcome(db_url, path)
+    assert outcome(db_url, path, "--batch-size", "2") == whole
+    assert outcome(db_url, path, "--batch-size", "3") == whole
+    stored, counts, rejected = whole
+    # the first of each key is kept; every other value for it is rejected
+    first: dict[str, str] = {}
+    for key, name in CUSTOMERS:
+        first.setdefault(key, name)
+    assert stored == sorted(first.items())
+    offset = 2 if fmt == "csv" else 1
+    conflicting = [i + offset for i, (k, n) in enumerate(CUSTOMERS) if first[k] != n]
+    assert [int(line) for line, _, _ in sorted(rejected, key=lambda r: int(r[0]))] == conflicting
+    assert all(f == "first_name" and f"line {offset}" in why for _, f, why in rejected)
+    assert counts["unchanged"] == len(CUSTOMERS) - len(first) - len(conflicting)

@@ -1,0 +1,131 @@
+"""ecom on a Spider cluster (a head and 2 data nodes): `init-db --shards` makes the sharded
+schema; every report matches one SQLite store; rows spread evenly with an order, its lines
+and its payments on one shard; ecom checks what the shards cannot (references, the login
+e-mail, stock)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import test_orders_concurrency
+from clusters.fixtures import assert_same_reports, fresh_name, spider_fixture  # noqa: F401 (the `spider` fixture)
+from clusters.servers import Cluster
+from typer.testing import CliRunner
+
+import ecomcli
+from ecomcli import schema
+from ecomcli.backends.spider import SHARD_KEYS
+from ecomcli.cli import app
+from ecomcli.errors import ConflictError
+from ecomcli.generate import GenerateOptions, generate
+from ecomcli.importing import import_paths
+from ecomcli.records import add_record
+
+pytestmark = pytest.mark.slow
+runner = CliRunner()
+
+
+@pytest.fixture
+def sharded(spider: Cluster) -> tuple[str, list[str]]:
+    """A fresh sharded store: the head's URL and the data nodes' URLs."""
+    name = fresh_name()
+    head, *nodes = (f"{url}/{name}" for url in spider.urls)
+    done = runner.invoke(app, ["init-db", "--db", head, "--shards", ",".join(nodes)])
+    assert done.exit_code == 0, done.stderr
+    return head, nodes
+
+
+def rows_on(node_url: str, sql: str) -> list[dict]:
+    with ecomcli.connect(node_url) as node:
+        return node.query(sql)
+
+
+def test_every_report_on_the_sharded_store_matches_one_node(
+    sharded: tuple[str, list[str]], tmp_path: Path
+) -> None:
+    head, nodes = sharded
+    data = tmp_path / "gen"
+    generate(GenerateOptions(data, customers=200, products=60, orders=800, seed=11))
+    with ecomcli.connect(f"sqlite:///{tmp_path / 'one.db'}") as one, ecomcli.connect(head) as store:
+        one.init_schema()
+        for s in (one, store):
+            assert not import_paths(s, [data]).rejected
+        assert_same_reports(one, store)
+    orders = [rows_on(n, "SELECT COUNT(*) AS n FROM orders")[0]["n"] for n in nodes]
+    assert sum(orders) == 800 and min(orders) > 0.4 * 800, orders  # an even spread
+    for node in nodes:  # every line and payment sits with its order
+        strays = rows_on(
+            node,
+            "SELECT COUNT(*) AS n FROM (SELECT order_id FROM order_items UNION ALL"
+            " SELECT order_id FROM payments) x WHERE order_id NOT IN (SELECT order_id FROM orders)",
+        )
+        assert strays[0]["n"] == 0
+
+
+def test_init_db_shards_twice_then_status_shows_rows_per_shard(
+    sharded: tuple[str, list[str]], tmp_path: Path
+) -> None:
+    head, nodes = sharded
+    again = runner.invoke(app, ["init-db", "--db", head, "--shards", ",".join(nodes)])
+    assert again.exit_code == 0, again.stderr
+    assert "nothing to do" in again.stderr
+    data = tmp_path / "gen"
+    generate(GenerateOptions(data, customers=50, products=20, orders=100, seed=2))
+    with ecomcli.connect(head) as store:
+        assert not import_paths(store, [data]).rejected
+    status = runner.invoke(app, ["status", "--db", head, "--format", "json"])
+    assert status.exit_code == 0, status.stderr
+    shown = json.loads(status.stdout)
+    assert [s["server"].rsplit("/", 1)[1] for s in shown["shards"]] == [head.rsplit("/", 1)[1]] * 2
+    for entity in SHARD_KEYS:
+        per_shard = [s["rows"][entity] for s in shown["shards"]]
+        on_nodes = [rows_on(n, f"SELECT COUNT(*) AS n FROM {entity}")[0]["n"] for n in nodes]
+        assert per_shard == on_nodes and sum(per_shard) == shown["entities"][entity], entity
+    fewer = runner.invoke(app, ["init-db", "--db", head, "--shards", nodes[0]])
+    assert fewer.exit_code != 0 and "resharding is not supported" in fewer.stderr
+
+
+def test_references_across_shards_are_checked_by_ecom(
+    sharded: tuple[str, list[str]], tmp_path: Path
+) -> None:
+    head, _ = sharded
+    lines = tmp_path / "order_items.csv"
+    lines.write_text("order_id,line_no,product_id,quantity,unit_price\nO404,1,P404,1,9.99\n")
+    with ecomcli.connect(head) as store:
+        summary = import_paths(store, [lines])
+        assert summary.rejected and store.count("order_items") == 0
+        add_record(store, "customers", {"customer_id": "c1"})
+        with pytest.raises(ecomcli.EcomError, match="not found"):
+            add_record(
+                store,
+                "orders",
+                {"order_id": "o1", "customer_id": "nobody", "purchased_at": "2025-01-01 10:00:00"},
+            )
+        assert store.count("orders") == 0
+
+
+def test_a_login_email_is_unique_across_shards(sharded: tuple[str, list[str]]) -> None:
+    head, _ = sharded
+    with ecomcli.connect(head) as store:
+        for c in ("c1", "c2"):  # two customers on different shards
+            add_record(store, "customers", {"customer_id": c})
+        add_record(store, "logins", {"customer_id": "c1", "email": "a@b.c", "password_hash": "x"})
+        with pytest.raises(ConflictError):
+            add_record(
+                store, "logins", {"customer_id": "c2", "email": "a@b.c", "password_hash": "y"}
+            )
+        assert store.count("logins") == 1
+
+
+def test_concurrent_buyers_never_oversell_on_the_sharded_store(
+    sharded: tuple[str, list[str]], tmp_path: Path
+) -> None:
+    test_orders_concurrency.test_concurrent_buyers_never_oversell(sharded[0], tmp_path)
+
+
+def test_every_entity_has_a_home() -> None:
+    """A table is either sharded by one of its own fields or kept on the head."""
+    for name, field in SHARD_KEYS.items():
+        assert field in schema.entity(name).field_names

@@ -1,0 +1,59 @@
+"""`ecom` starts without loading what only some commands need (issue 25): the data
+libraries, the charting and forecasting stacks and the database drivers load on the
+paths that use them, so `ecom --help` or `ecom orders place` does not pay for them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+# top-level packages that `import ecomcli.cli` must not load (mysql-connector's C
+# extension `_mysql_connector` is loaded on purpose, first: see ecomcli/__init__.py)
+HEAVY = ("pandas", "matplotlib", "statsmodels", "numpy", "scipy", "PIL", "mysql", "pymongo",
+         "bson")  # fmt: skip
+
+
+def loaded_after(statement: str) -> set[str]:
+    """The top-level packages in sys.modules after `statement`, in a fresh interpreter."""
+    code = f"{statement}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    return {name.split(".")[0] for name in json.loads(out)}
+
+
+def test_importing_the_cli_loads_no_heavy_library_or_driver() -> None:
+    assert loaded_after("import ecomcli.cli") & set(HEAVY) == set()
+
+
+def test_the_check_sees_a_heavy_library_once_it_is_loaded() -> None:
+    assert "numpy" in loaded_after("import ecomcli.cli, numpy")
+
+
+def test_the_version_metadata_is_read_only_when_asked() -> None:
+    assert "email" not in loaded_after("import ecomcli.cli")
+    assert "email" in loaded_after("import ecomcli\necomcli.__version__")
+
+
+def test_a_run_builds_the_commands_of_the_group_it_names_only() -> None:
+    from ecomcli.cli import named_groups_only
+
+    run = named_groups_only(["orders", "place", "--help"])
+    commands = {g.name: len(g.typer_instance.registered_commands) for g in run.registered_groups}
+    assert commands["orders"] > 0
+    assert commands["customers"] == 0
+
+
+def test_ecom_help_lists_every_group_as_before() -> None:
+    from typer.testing import CliRunner
+
+    from ecomcli.cli import app, named_groups_only
+
+    runner = CliRunner()
+    whole = runner.invoke(app, ["--help"], prog_name="ecom", terminal_width=100)
+    run = runner.invoke(named_groups_only(["--help"]), ["--help"], prog_name="ecom",
+                        terminal_width=100)  # fmt: skip
+    assert run.exit_code == whole.exit_code == 0
+    assert run.output == whole.output
+    assert "orders" in run.output and "inventory" in run.output
