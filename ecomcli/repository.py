@@ -133,6 +133,8 @@ class ReportQuery(Protocol):
 
     def pipeline(self, p: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]: ...
 
+    def summarized_pipeline(self, p: dict[str, Any]) -> tuple[str, list[dict[str, Any]]] | None: ...
+
 
 class Repository(ABC):
     backend: ClassVar[str]

@@ -36,11 +36,13 @@ from pymongo.errors import (
     ConnectionFailure,
     DuplicateKeyError,
     InvalidURI,
+    OperationFailure,
     PyMongoError,
     ServerSelectionTimeoutError,
 )
 
 from ecomcli import schema
+from ecomcli.backends import mongo_summaries
 from ecomcli.config import DbUrl, mask_secret
 from ecomcli.errors import (
     ConflictError,
@@ -446,6 +448,7 @@ class MongoRepository(Repository):
                     if name not in present:
                         self.db[e.name].create_index(keys, name=name, unique=unique)
                         created.append(f"{e.name}.{name}")
+            mongo_summaries.forget(self.db)  # the next report rebuilds every summary
             if version is None:
                 self.db[META].update_one(
                     {"_id": "schema_version"},
@@ -643,6 +646,7 @@ class MongoRepository(Repository):
                     if "_id" in ((err.details or {}).get("keyValue") or {"_id": None}):
                         raise ConflictError(f"{e.name} {shown(key)!r} already exists") from None
                     raise
+                self._mark(e)
                 return
             parent = self._parent(e)
             parent_key = row[e.embedded.parent_field]
@@ -656,6 +660,7 @@ class MongoRepository(Repository):
                 session=self.session,
             )
             if result.matched_count:
+                self._mark(e)
                 return
             if self.get(parent.name, (parent_key,)) is None:
                 raise NotFoundError(f"{e.name}: {parent.name} {parent_key!r} not found")
@@ -684,7 +689,7 @@ class MongoRepository(Repository):
                 result = self._collection(e).update_one(
                     condition_, {"$set": sets}, session=self.session
                 )
-                return result.matched_count > 0
+                return self._marked(e, result.matched_count > 0)
             parent = self._parent(e)
             values = dict(zip(e.key, key, strict=True))
             if len(key) != len(e.key):
@@ -704,7 +709,7 @@ class MongoRepository(Repository):
                 {"$set": sets},
                 session=self.session,
             )
-            return result.matched_count > 0
+            return self._marked(e, result.matched_count > 0)
 
     def delete(self, entity: str, key: Key) -> bool:
         e = self._entity(entity)
@@ -713,7 +718,7 @@ class MongoRepository(Repository):
                 result = self._collection(e).delete_one(
                     {"_id": doc_id(e, key)}, session=self.session
                 )
-                return result.deleted_count > 0
+                return self._marked(e, result.deleted_count > 0)
             if len(key) != len(e.key):
                 raise NotFoundError(f"{e.name} keys have {len(e.key)} parts: {', '.join(e.key)}")
             parent = self._parent(e)
@@ -724,7 +729,7 @@ class MongoRepository(Repository):
                 {"$pull": {e.embedded.array: element}},
                 session=self.session,
             )
-            return result.modified_count > 0
+            return self._marked(e, result.modified_count > 0)
 
     def write_batch(
         self,
@@ -745,8 +750,11 @@ class MongoRepository(Repository):
         ]
         with self.transaction(), self.errors():
             if e.embedded is None:
-                return self._write_documents(e, rows, mode, compare)
-            return self._write_elements(e, rows, mode, compare)
+                done = self._write_documents(e, rows, mode, compare)
+            else:
+                done = self._write_elements(e, rows, mode, compare)
+            self._marked(e, bool(done.inserted or done.updated))
+            return done
 
     def _classify(
         self,
@@ -875,13 +883,38 @@ class MongoRepository(Repository):
     def run_report(self, report: ReportQuery, p: dict[str, Any]) -> Table:
         """`report.pipeline(p)` aggregated; money (Decimal128, or an int sum) as Decimal
         with two places."""
-        collection, pipeline = report.pipeline(p)
         with self.errors():
+            collection, pipeline = self._report_pipeline(report, p)
             docs = list(self.db[collection].aggregate(pipeline, session=self.session))
         # a document may leave a field out (no value): None in its column
         names = list(dict.fromkeys(k for d in docs for k in d if k != "_id"))
         table = Table(names, [tuple(plain(d.get(k)) for k in names) for d in docs])
         return typed(table, report.money, money, report.datetimes)
+
+    def _report_pipeline(self, report: ReportQuery, p: dict[str, Any]) -> Any:
+        """Over the summaries the report reads, refreshed first (see mongo_summaries), or
+        over the lines: inside a transaction (`$out` cannot run there), for a report or
+        summary MongoDB does not keep, or when the rebuild is refused (read-only user)."""
+        kinds = report.summaries(p)
+        summarized = report.summarized_pipeline(p) if kinds else None
+        if summarized is None or self.session is not None or not mongo_summaries.kept(kinds):
+            return report.pipeline(p)
+        try:
+            mongo_summaries.refresh(self.db, kinds)
+        except OperationFailure as e:
+            if e.code not in AUTH_FAILED_CODES:
+                raise
+            return report.pipeline(p)
+        return summarized
+
+    def _mark(self, e: Entity) -> None:
+        """After a write to `e`: mark the summaries it may change, in its transaction."""
+        mongo_summaries.mark(self.db, e.name, self.session)
+
+    def _marked(self, e: Entity, changed: bool) -> bool:
+        if changed:
+            self._mark(e)
+        return changed
 
     # --- ad-hoc queries -------------------------------------------------------------------
 

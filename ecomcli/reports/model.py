@@ -273,7 +273,8 @@ def bar(x: str, y: str, ylabel: str) -> Callable[[Params], Chart]:
 class Report:
     """A report module as the registry finds it and a backend runs it
     (`Repository.run_report(report, p)`): its spec, and the module's `sql(d, p)`,
-    `summarized_sql(d, p)` with `SUMMARIES`, and `pipeline(p)`."""
+    `summarized_sql(d, p)` with `SUMMARIES`, and `pipeline(p)` (with `summarized_pipeline(p)`
+    over the same summaries on MongoDB, where it has one)."""
 
     spec: ReportSpec
     module: ModuleType
@@ -312,6 +313,12 @@ class Report:
     def pipeline(self, p: Params) -> Pipeline:
         """The MongoDB collection to aggregate and the pipeline."""
         return self._part("pipeline")(p)  # type: ignore[no-any-return]
+
+    def summarized_pipeline(self, p: Params) -> Pipeline | None:
+        """The MongoDB pipeline over the summary collections `summaries(p)` names, already
+        fresh (None: the module has none, the backend aggregates the lines)."""
+        part = getattr(self.module, "summarized_pipeline", None)
+        return None if part is None else part(p)  # type: ignore[no-any-return]
 
     @cached_property
     def computed(self) -> bool:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from ecomcli import summary_tables as st
 from ecomcli.summary_tables import SALE_EXCLUDED
 
 Params = dict[str, Any]
@@ -130,3 +131,32 @@ def sold_per_product(p: Params) -> list[Doc]:
             }
         },
     ]
+
+
+def sold_per_product_summarized(p: Params) -> tuple[str, list[Doc]]:
+    """The collection and stages of `sold_per_product` over the monthly summary: its whole
+    months inside the period, with (`$unionWith`) the lines of the days left at the
+    period's edges (read through the purchased_at index), as the SQL's
+    `sqlparts.sold_per_product`."""
+    months, edges = st.split(p.get("from"), p.get("to"))
+    branches: list[tuple[str, list[Doc]]] = []
+    if months is not None:
+        ops = zip(("$gte", "$lte"), months, strict=True)
+        cond = {op: month for op, month in ops if month is not None}
+        branches.append((st.MONTHLY, [{"$match": {"month": cond} if cond else {}}]))
+    for start, before in edges:
+        assert start is not None and before is not None
+        span = {"$gte": _moment(start), "$lt": _moment(before)}
+        branches.append(("orders", [
+            {"$match": {"status": {"$nin": list(SALE_EXCLUDED)}, "purchased_at": span}},
+            {"$unwind": "$items"},
+            {"$project": {"product_id": "$items.product_id", "units": "$items.quantity",
+                          "revenue": line_revenue()}},
+        ]))  # fmt: skip
+    (collection, stages), *others = branches
+    return collection, [
+        *stages,
+        *({"$unionWith": {"coll": c, "pipeline": s}} for c, s in others),
+        {"$group": {"_id": "$product_id", "units": {"$sum": "$units"},
+                    "revenue": {"$sum": "$revenue"}}},
+    ]  # fmt: skip

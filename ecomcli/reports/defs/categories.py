@@ -88,8 +88,17 @@ def _statement(d: Dialect, p: Params, summarized: bool) -> Built:
 
 
 def pipeline(p: Params) -> Pipeline:
-    return "orders", [
-        *mongoparts.sold_per_product(p),  # _id: the product, units, revenue
+    return "orders", [*mongoparts.sold_per_product(p), *_per_category()]
+
+
+def summarized_pipeline(p: Params) -> Pipeline:
+    collection, sold = mongoparts.sold_per_product_summarized(p)
+    return collection, [*sold, *_per_category()]
+
+
+def _per_category() -> list[dict[str, Any]]:
+    """After the products sold (`_id`: the product, units, revenue): per category."""
+    return [
         *lookup("products", "_id", "product_id", "p"),
         {
             "$group": {

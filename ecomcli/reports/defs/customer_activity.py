@@ -171,7 +171,7 @@ def summarized_sql(d: Dialect, p: Params) -> Built:
 def pipeline(p: Params) -> Pipeline:
     """One pass over the sales, grouped per customer, joined with every customer by
     `$unionWith` (zeros) rather than a correlated `$lookup` per customer."""
-    pipeline: list[Doc] = [
+    return "orders", [
         {"$match": sale({}, with_lines=True)},  # purchases: an order needs a line
         {
             "$group": {
@@ -181,6 +181,25 @@ def pipeline(p: Params) -> Pipeline:
                 "active": {"$max": {"$cond": [in_range("purchased_at", p), 1, 0]}},
             }
         },
+        *_per_customer(p),
+    ]
+
+
+def summarized_pipeline(p: Params) -> Pipeline:
+    """Over the per-customer summary: with at most one end, a customer was active when
+    its last purchase is on or after --from, or its first on or before --to."""
+    active = {"$and": [in_range("last", {"from": p.get("from")}),
+                       in_range("first", {"to": p.get("to")})]}  # fmt: skip
+    return st.CUSTOMERS, [
+        {"$project": {"n": "$orders", "last": 1, "active": {"$cond": [active, 1, 0]}}},
+        *_per_customer(p),
+    ]
+
+
+def _per_customer(p: Params) -> list[Doc]:
+    """After the purchases per customer (`_id`, n, last, active): every customer, then
+    the counts or the list."""
+    pipeline: list[Doc] = [
         {
             "$unionWith": {
                 "coll": "customers",
@@ -210,7 +229,7 @@ def pipeline(p: Params) -> Pipeline:
             {"$group": {"_id": None, "customers": {"$sum": 1}, "active": {"$sum": "$active"}}},
             {"$project": {"_id": 0, "customers": 1, "active": 1}},
         ]
-        return "orders", pipeline
+        return pipeline
     pipeline += [
         {"$match": {"active": 1 if p["list"] == "active" else 0}},
         *lookup("customers", "_id", "customer_id", "c"),
@@ -226,4 +245,4 @@ def pipeline(p: Params) -> Pipeline:
             }
         },
     ]
-    return "orders", pipeline
+    return pipeline

@@ -127,8 +127,12 @@ def _statement(d: Dialect, p: Params, summarized: bool) -> Built:
     return sql + order, binds
 
 
+def summarized_pipeline(p: Params) -> Pipeline:
+    """Over the per-customer summary (all time)."""
+    return st.CUSTOMERS, _with_every_customer()
+
+
 def pipeline(p: Params) -> Pipeline:
-    zero = {"$literal": 0}
     return "orders", [
         {"$match": sale(p, with_lines=True)},
         {
@@ -146,6 +150,15 @@ def pipeline(p: Params) -> Pipeline:
                 "revenue": {"$sum": "$revenue"},
             }
         },
+        *_with_every_customer(),
+    ]
+
+
+def _with_every_customer() -> list[dict[str, Any]]:
+    """After the purchases per customer (`_id`, orders, items, revenue): every customer."""
+    zero = {"$literal": 0}
+    return [
+        {"$project": {"orders": 1, "items": 1, "revenue": 1}},
         {  # customers without orders, with zeros
             "$unionWith": {
                 "coll": "customers",

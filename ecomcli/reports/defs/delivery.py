@@ -143,13 +143,25 @@ def pipeline(p: Params) -> Pipeline:
                 "late_seconds": {"$sum": "$late"},
             }
         },
-        *lookup("delivery_partners", "_id.p", "partner_id", "d"),
+        *_named("$_id.p", "$_id.m"),
+    ]
+
+
+def summarized_pipeline(p: Params) -> Pipeline:
+    """Over the summary per partner and month of delivery (all time)."""
+    return st.DELIVERY, _named("$partner", "$month")
+
+
+def _named(partner: str, month: str) -> list[dict[str, Any]]:
+    """After the counts per partner and month: the partner's name."""
+    return [
+        *lookup("delivery_partners", partner[1:], "partner_id", "d"),
         {
             "$project": {
                 "_id": 0,
-                "partner_id": "$_id.p",
+                "partner_id": partner,
                 "partner": "$d.name",
-                "month": "$_id.m",
+                "month": month,
                 "delivered": 1,
                 "on_time": 1,
                 "late_seconds": 1,

@@ -97,3 +97,19 @@ def pipeline(p: Params) -> Pipeline:
         {"$group": {"_id": "$method", "payments": {"$sum": 1}, "amount": {"$sum": "$amount"}}},
         {"$project": {"_id": 0, "method": "$_id", "payments": 1, "amount": 1}},
     ]
+
+
+def summarized_pipeline(p: Params) -> Pipeline:
+    """Over the daily summary per method (an undated payment's day is null: only a report
+    without a period counts it, as over the payments)."""
+    return st.PAYMENTS, [
+        {"$match": between("day", p)},
+        {
+            "$group": {
+                "_id": "$method",
+                "payments": {"$sum": "$payments"},
+                "amount": {"$sum": "$amount"},
+            }
+        },
+        {"$project": {"_id": 0, "method": "$_id", "payments": 1, "amount": 1}},
+    ]

@@ -26,6 +26,7 @@ from ecomcli.reports.model import (
     ratio,
 )
 from ecomcli.reports.mongoparts import (
+    between,
     order_revenue,
     order_units,
     period,
@@ -117,10 +118,24 @@ def pipeline(p: Params) -> Pipeline:
                 "revenue": order_revenue(),
             }
         },
+        *_per_period("$label", {"$sum": 1}),
+    ]
+
+
+def summarized_pipeline(p: Params) -> Pipeline:
+    """Over the daily summary (one document per day with a purchase)."""
+    return st.DAILY, [
+        {"$match": between("day", p)},
+        *_per_period(period("day", p["by"]), {"$sum": "$orders"}),
+    ]
+
+
+def _per_period(label: Any, orders: Any) -> list[dict[str, Any]]:
+    return [
         {
             "$group": {
-                "_id": "$label",
-                "orders": {"$sum": 1},
+                "_id": label,
+                "orders": orders,
                 "units": {"$sum": "$units"},
                 "revenue": {"$sum": "$revenue"},
             }

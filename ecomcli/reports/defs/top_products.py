@@ -103,8 +103,17 @@ def _statement(d: Dialect, p: Params, summarized: bool) -> Built:
 
 
 def pipeline(p: Params) -> Pipeline:
-    return "orders", [
-        *mongoparts.sold_per_product(p),  # _id: the product, units, revenue
+    return "orders", [*mongoparts.sold_per_product(p), *_named()]
+
+
+def summarized_pipeline(p: Params) -> Pipeline:
+    collection, sold = mongoparts.sold_per_product_summarized(p)
+    return collection, [*sold, *_named()]
+
+
+def _named() -> list[dict[str, Any]]:
+    """After the products sold (`_id`: the product, units, revenue): their names."""
+    return [
         *lookup("products", "_id", "product_id", "p"),
         {"$project": {"_id": 0, "product_id": "$_id", "name": "$p.name", "units": 1, "revenue": 1}},
     ]

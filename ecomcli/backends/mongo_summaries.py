@@ -1,0 +1,235 @@
+"""The summary collections the MongoDB backend keeps so that a report after the first reads
+small collections, not every order line (the counterpart of `backends/summaries.py`).
+
+Each summary kind of `summary_tables.KINDS` that MongoDB keeps is a few collections, named
+as the SQL summary tables, rebuilt whole from the base collections by one aggregation each
+ending in `$out` (which replaces its target atomically):
+
+- months: `summary_sales_daily` (per day: purchases, units, revenue),
+  `summary_sales_monthly` (per month and product: units, revenue of the sales) and
+  `summary_delivery_monthly` (per partner and month of delivery: delivered, on time, late
+  seconds);
+- customers: `summary_customer_sales` (per customer: purchases, units, revenue, first and
+  last purchase);
+- payments: `summary_payments_daily` (per day, null for an undated payment, and method:
+  payments, amount).
+
+**Freshness.** Every write through ecom to an entity of `MARKINGS` inserts, after the data
+and in the same transaction when there is one, a mark per summary kind it may change into
+`ecom_marks` (an insert: concurrent writers never conflict on it). A report that reads a
+kind first lists its marks, rebuilds the kind if any (or if `ecom_summaries` does not say
+it was built), then deletes only the marks it listed: a write committed meanwhile leaves a
+mark for the next report. `ecom init-db --drop` forgets what was built.
+
+Not maintained: documents written around ecom (mongosh, mongoimport); `ecom init-db`
+rebuilds them (`forget`). Inside a transaction (`$out` cannot run there) or when a
+rebuild is refused (a read-only user), a report reads the lines.
+
+This module never imports the report layer: the reports name kinds and collections
+through `ecomcli.summary_tables`, and each report's `summarized_pipeline(p)` reads them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from bson.objectid import ObjectId
+
+from ecomcli import summary_tables as st
+
+if TYPE_CHECKING:
+    from pymongo.database import Database
+
+Doc = dict[str, Any]
+
+MARKS = "ecom_marks"
+BUILT = "ecom_summaries"
+# bumped when a collection's definition changes: a store built earlier rebuilds it
+LAYOUT = 1
+# entity -> the summary kinds a write to it may change
+MARKINGS: dict[str, tuple[str, ...]] = {
+    "orders": ("months", "customers"),
+    "order_items": ("months", "customers"),
+    "payments": ("payments",),
+}
+KEPT = ("months", "customers", "payments")  # the kinds MongoDB keeps
+EXCLUDED = list(st.SALE_EXCLUDED)
+DAY_MS = 86_400_000
+
+
+def day(field: str) -> Doc:
+    """The midnight (UTC) starting the day of the date `$field` (null stays null)."""
+    ref = f"${field}"
+    return {
+        "$cond": [
+            {"$eq": [{"$ifNull": [ref, None]}, None]},
+            None,
+            {"$dateFromString": {"dateString": _day_text(ref)}},
+        ]
+    }
+
+
+def _day_text(ref: str) -> Doc:
+    return {"$dateToString": {"format": "%Y-%m-%d", "date": ref}}
+
+
+def _month(ref: str) -> Doc:
+    """YYYY-MM of the date `ref`, as the reports' `period(field, "month")`."""
+    return {"$substrCP": [_day_text(ref), 0, 7]}
+
+
+def _units() -> Doc:
+    return {"$sum": {"$map": {"input": "$items", "as": "i", "in": "$$i.quantity"}}}
+
+
+def _revenue() -> Doc:
+    each = {"$multiply": ["$$i.quantity", "$$i.unit_price"]}
+    return {"$sum": {"$map": {"input": "$items", "as": "i", "in": each}}}
+
+
+_SALES = {"status": {"$nin": EXCLUDED}}
+_PURCHASES = {**_SALES, "items.0": {"$exists": True}}
+
+
+def _daily() -> list[Doc]:
+    return [
+        {"$match": _PURCHASES},
+        {"$project": {"day": day("purchased_at"), "units": _units(), "revenue": _revenue()}},
+        {
+            "$group": {
+                "_id": "$day",
+                "orders": {"$sum": 1},
+                "units": {"$sum": "$units"},
+                "revenue": {"$sum": "$revenue"},
+            }
+        },
+        {"$project": {"_id": 0, "day": "$_id", "orders": 1, "units": 1, "revenue": 1}},
+    ]
+
+
+def _monthly() -> list[Doc]:
+    month = _month("$purchased_at")
+    return [
+        {"$match": _SALES},
+        {"$unwind": "$items"},
+        {
+            "$group": {
+                "_id": {"m": month, "p": "$items.product_id"},
+                "units": {"$sum": "$items.quantity"},
+                "revenue": {"$sum": {"$multiply": ["$items.quantity", "$items.unit_price"]}},
+            }
+        },
+        {
+            "$project": {
+                "_id": 0, "month": "$_id.m", "product_id": "$_id.p", "units": 1, "revenue": 1,
+            }
+        },
+    ]
+
+
+def _delivery() -> list[Doc]:
+    late_ms = {"$subtract": ["$delivered_at", "$estimated_delivery_at"]}
+    month = _month("$delivered_at")
+    return [
+        {
+            "$match": {
+                "delivered_at": {"$ne": None},
+                "estimated_delivery_at": {"$ne": None},
+                "delivery_partner_id": {"$ne": None},
+            }
+        },
+        {
+            "$group": {
+                "_id": {"p": "$delivery_partner_id", "m": month},
+                "delivered": {"$sum": 1},
+                "on_time": {
+                    "$sum": {"$cond": [{"$lte": ["$delivered_at", "$estimated_delivery_at"]}, 1, 0]}
+                },
+                "late_seconds": {"$sum": {"$max": [0, {"$trunc": {"$divide": [late_ms, 1000]}}]}},
+            }
+        },
+        {
+            "$project": {
+                "_id": 0, "partner": "$_id.p", "month": "$_id.m",
+                "delivered": 1, "on_time": 1, "late_seconds": 1,
+            }
+        },
+    ]
+
+
+def _customers() -> list[Doc]:
+    return [
+        {"$match": _PURCHASES},
+        {
+            "$group": {
+                "_id": "$customer_id",
+                "orders": {"$sum": 1},
+                "items": {"$sum": _units()},
+                "revenue": {"$sum": _revenue()},
+                "first": {"$min": "$purchased_at"},
+                "last": {"$max": "$purchased_at"},
+            }
+        },
+    ]
+
+
+def _payments() -> list[Doc]:
+    return [
+        {
+            "$group": {
+                "_id": {"d": day("paid_at"), "m": "$method"},
+                "payments": {"$sum": 1},
+                "amount": {"$sum": "$amount"},
+            }
+        },
+        {"$project": {"_id": 0, "day": "$_id.d", "method": "$_id.m", "payments": 1, "amount": 1}},
+    ]
+
+
+# kind -> (summary collection, source collection, the stages that build it)
+BUILDS: dict[str, tuple[tuple[str, str, list[Doc]], ...]] = {
+    "months": (
+        (st.DAILY, "orders", _daily()),
+        (st.MONTHLY, "orders", _monthly()),
+        (st.DELIVERY, "orders", _delivery()),
+    ),
+    "customers": ((st.CUSTOMERS, "orders", _customers()),),
+    "payments": ((st.PAYMENTS, "payments", _payments()),),
+}
+
+
+def mark(db: Database, entity: str, session: Any) -> None:
+    """After a write to `entity`: a mark per summary kind it may change."""
+    kinds = MARKINGS.get(entity, ())
+    if kinds:
+        db[MARKS].insert_many([{"kind": k} for k in kinds], session=session)
+
+
+def kept(kinds: Sequence[str]) -> bool:
+    return all(k in KEPT for k in kinds)
+
+
+def refresh(db: Database, kinds: Sequence[str]) -> None:
+    """Rebuild each kind in `kinds` that is marked or was never built.
+
+    The marks are first taken (`taken`: this refresh's token, also over a token of a
+    refresh that died or runs alongside: their data was committed before), the kind is
+    rebuilt from what is committed, then only the marks still holding this token go: a
+    mark made meanwhile stays for the next report."""
+    for kind in kinds:
+        token = ObjectId()
+        taken = db[MARKS].update_many({"kind": kind}, {"$set": {"taken": token}})
+        built = db[BUILT].find_one({"_id": kind, "layout": LAYOUT})
+        if built is not None and not taken.matched_count:
+            continue
+        for target, source, stages in BUILDS[kind]:
+            db[source].aggregate([*stages, {"$out": target}])
+        db[BUILT].replace_one({"_id": kind}, {"layout": LAYOUT}, upsert=True)
+        db[MARKS].delete_many({"kind": kind, "taken": token})
+
+
+def forget(db: Database) -> None:
+    """Every summary is rebuilt by the next report that reads it."""
+    db.drop_collection(BUILT)
+    db.drop_collection(MARKS)
