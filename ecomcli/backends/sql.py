@@ -316,7 +316,8 @@ class SQLRepository(Repository):
         """Run a read-only statement and return its rows as dicts (reports use this)."""
         cur = self.execute(sql, params)
         names = [d[0] for d in cur.description]
-        rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        with self.translated():
+            rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
         cur.close()
         return rows
 
@@ -440,7 +441,8 @@ class SQLRepository(Repository):
         e = self._entity(entity)
         where, params = self._key_where(e, key)
         cur = self.execute(self._select(e) + where, params)
-        row = cur.fetchone()
+        with self.translated():  # MySQL reports a deadlock when the row is read (Galera)
+            row = cur.fetchone()
         cur.close()
         return None if row is None else self._decode_row(e, row)
 
@@ -467,7 +469,8 @@ class SQLRepository(Repository):
         e = self._entity(entity)
         where, params = self._where(e, filters)
         cur = self.execute(f"SELECT COUNT(*) FROM {self.q(e.name)}{where}", params)
-        (n,) = cur.fetchone()
+        with self.translated():
+            (n,) = cur.fetchone()
         cur.close()
         return int(n)
 
@@ -479,7 +482,8 @@ class SQLRepository(Repository):
         cur = self.execute(
             f"SELECT DISTINCT {col} FROM {self.q(e.name)}{where} ORDER BY {col}", params
         )
-        values = [self.decode(f, v) for (v,) in cur.fetchall()]
+        with self.translated():
+            values = [self.decode(f, v) for (v,) in cur.fetchall()]
         cur.close()
         return values
 
@@ -622,7 +626,9 @@ class SQLRepository(Repository):
                     f"({', '.join(self.q(k) for k in e.key)}) IN ({', '.join([one] * len(part))})"
                 )
             cur = self.execute(f"SELECT {cols} FROM {self.q(e.name)} WHERE {where}", params)
-            out.extend(self.normalize_stored(e, [*e.key, *columns], r) for r in cur.fetchall())
+            with self.translated():
+                stored = cur.fetchall()
+            out.extend(self.normalize_stored(e, [*e.key, *columns], r) for r in stored)
             cur.close()
         return out
 
@@ -683,7 +689,8 @@ class SQLRepository(Repository):
         if table is None:
             cur = self.execute(statement, binds)
             try:  # the driver's tuples as they are: no dict per row (carts: 1.2M rows)
-                table = Table([d[0] for d in cur.description], cur.fetchall())
+                with self.translated():
+                    table = Table([d[0] for d in cur.description], cur.fetchall())
             finally:
                 cur.close()
         return typed(table, report.money, Cents().__getitem__, report.datetimes)
