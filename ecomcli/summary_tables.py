@@ -17,6 +17,7 @@ PURCHASE = f"{SALE} AND EXISTS (SELECT 1 FROM order_items li WHERE li.order_id =
 MONTHLY = "summary_sales_monthly"
 DAILY = "summary_sales_daily"
 CUSTOMERS = "summary_customer_sales"
+CUSTOMER_MONTHS = "summary_customer_months"
 DELIVERY = "summary_delivery_monthly"
 CARTS = "summary_carts"
 CART_PRICES = "summary_cart_prices"

@@ -67,6 +67,11 @@ CHECKS: list[tuple[str, dict[str, Any]]] = [
     ("payments", {"from": "2024-06-15"}),
     ("suppliers", {}),
     ("suppliers", {"top": True}),
+    ("rfm", {}),
+    ("rfm", {"list": True}),
+    ("cohorts", {}),
+    ("cohorts", {"by": "quarter"}),
+    ("clv", {}),
 ]
 
 

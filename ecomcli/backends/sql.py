@@ -269,11 +269,14 @@ class SQLRepository(Repository):
 
     @property
     def summarized(self) -> bool:
-        """Whether the store has the summary tables: one made by an older ecom has not
-        until `init-db` runs again; meanwhile writes mark nothing and reports read the
-        lines, as that ecom did. Asked once per connection."""
+        """Whether the store has today's summary tables: one made by an older ecom (other
+        tables, or the same ones defined otherwise) has not until `init-db` runs again;
+        meanwhile writes mark nothing and reports read the lines, as that ecom did. Asked
+        once per connection."""
         if self._has_summaries is None:
-            self._has_summaries = set(summaries.TABLES) <= self.tables()
+            self._has_summaries = set(summaries.TABLES) <= self.tables() and (
+                summaries.current_layout(self)
+            )
         return self._has_summaries
 
     def _mark(

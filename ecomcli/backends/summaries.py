@@ -8,10 +8,14 @@ Tables derived from those rows (and products' prices), never written by hand:
   docs/reports.md) per calendar month and product: top-products, categories;
 - `summary_sales_daily (day, orders, units, revenue)`: sales per day: sales and forecast
   at any `--by` and `--from/--to`;
-- `summary_customer_sales (customer_id, orders, items, revenue, sales, first_sale_at,
-  last_sale_at)`: per customer with purchases (sales with lines; `sales` = `orders`), all
-  time: customer-orders without a period, customer-activity with at most one end to its
-  period;
+- `summary_customer_sales (customer_id, orders, items, revenue, sales, days,
+  first_sale_at, last_sale_at)`: per customer with purchases (sales with lines; `sales` =
+  `orders`; `days`: distinct days with a purchase), all time: customer-orders without a
+  period, customer-activity with at most one end to its period, rfm and clv without
+  `--as-of`;
+- `summary_customer_months (customer_id, month, cohort, orders, items, revenue, days,
+  first_at, last_at)`: the same per customer and calendar month, with the month of the
+  customer's first purchase (`cohort`): cohorts, and the source of the row above;
 - `summary_delivery_monthly`: deliveries per purchase month, partner and delivery month:
   delivery without a period;
 - `summary_carts`: every cart's customer, status, lines, items and total, at the prices
@@ -68,6 +72,7 @@ from ecomcli.schema import CART_STATUSES, PAYMENT_METHODS
 from ecomcli.summary_tables import (
     CART_PRICES,
     CARTS,
+    CUSTOMER_MONTHS,
     CUSTOMERS,
     DAILY,
     DELIVERY,
@@ -101,14 +106,15 @@ DIRTY_PRICES = "summary_dirty_prices"
 DIRTY_PAYMENTS = "summary_dirty_payment_months"
 DIRTY_SUPPLIERS = "summary_dirty_suppliers"
 TABLES = (
-    MONTHLY, DAILY, CUSTOMERS, DELIVERY, CARTS, CART_PRICES, REVIEWS, WISHLISTS, PAYMENTS,
-    SUPPLIERS, DIRTY_MONTHS, DIRTY_CUSTOMERS, DIRTY_CARTS, DIRTY_PRODUCTS, DIRTY_PRICES,
-    DIRTY_PAYMENTS, DIRTY_SUPPLIERS,
+    MONTHLY, DAILY, CUSTOMERS, CUSTOMER_MONTHS, DELIVERY, CARTS, CART_PRICES, REVIEWS,
+    WISHLISTS, PAYMENTS, SUPPLIERS, DIRTY_MONTHS, DIRTY_CUSTOMERS, DIRTY_CARTS,
+    DIRTY_PRODUCTS, DIRTY_PRICES, DIRTY_PAYMENTS, DIRTY_SUPPLIERS,
 )  # fmt: skip
 # the ecom_meta rows saying a summary was built (absent: the next refresh builds it all)
 # (a name changes with what its summary holds: a store built by an earlier ecom then
-# rebuilds it on its next report; customers_2: purchases only, an order needs a line)
-BUILT = {"months": "summaries_months", "customers": "summaries_customers_2",
+# rebuilds it on its next report; customers_2: purchases only, an order needs a line;
+# customers_3: with the per-month rows and the purchase days)
+BUILT = {"months": "summaries_months", "customers": "summaries_customers_3",
          "carts": "summaries_carts", "products": "summaries_products",
          "payments": "summaries_payments", "suppliers": "summaries_suppliers"}  # fmt: skip
 DIRTY = {"months": DIRTY_MONTHS, "customers": DIRTY_CUSTOMERS, "carts": DIRTY_CARTS,
@@ -166,7 +172,14 @@ def ddl(d: Dialect) -> str:
         (CUSTOMERS, "purchases (sales with lines) per customer, all time; sales = orders",
          f"customer_id {ident} NOT NULL PRIMARY KEY, orders {big} NOT NULL,"
          f" items {big} NOT NULL, revenue {money} NOT NULL, sales {big} NOT NULL,"
-         f" first_sale_at {moment} NOT NULL, last_sale_at {moment} NOT NULL{customers_index}"),
+         f" days {big} NOT NULL, first_sale_at {moment} NOT NULL,"
+         f" last_sale_at {moment} NOT NULL{customers_index}"),
+        (CUSTOMER_MONTHS, "purchases per customer and calendar month (YYYY-MM), with the"
+         " month of the customer's first purchase (cohort)",
+         f"customer_id {ident} NOT NULL, month {month} NOT NULL, cohort {month} NOT NULL,"
+         f" orders {big} NOT NULL, items {big} NOT NULL, revenue {money} NOT NULL,"
+         f" days {big} NOT NULL, first_at {moment} NOT NULL, last_at {moment} NOT NULL,"
+         " PRIMARY KEY (customer_id, month)"),
         (DELIVERY, "deliveries per purchase month, partner and delivery month",
          f"month {month} NOT NULL, partner_id {ident} NOT NULL, delivered_month {month}"
          f" NOT NULL, delivered {big} NOT NULL, on_time {big} NOT NULL, late_seconds {big}"
@@ -468,16 +481,21 @@ def layout(dialect: Dialect) -> str:
     return f"{zlib.crc32(ddl(dialect).encode()):08x}"
 
 
+def current_layout(store: SQLRepository) -> bool:
+    """Whether `init-db` of this ecom made the summary tables (`layout`)."""
+    cur = store.execute(f"SELECT value FROM ecom_meta WHERE name = '{LAYOUT_ROW}'")
+    row = cur.fetchone()
+    cur.close()
+    return row is not None and row[0] == layout(store.dialect)
+
+
 def drop_outdated(store: SQLRepository) -> None:
     """Before `init-db` runs the schema script: drop the summary tables if another ecom
     defined them differently (`layout`), so that the script makes them anew. They cost
     nothing to drop: `init-db` makes the next report rebuild them anyway (`forget`)."""
     if "ecom_meta" not in store.tables():
         return
-    cur = store.execute(f"SELECT value FROM ecom_meta WHERE name = '{LAYOUT_ROW}'")
-    row = cur.fetchone()
-    cur.close()
-    if row is None or row[0] != layout(store.dialect):
+    if not current_layout(store):
         # unbuilt first: on MySQL each DROP and CREATE commits, and a report meanwhile
         # must not take the new empty tables for built ones (`forget` runs again after)
         names = ", ".join(f"'{n}'" for n in BUILT.values())
@@ -790,10 +808,12 @@ def _drop_carts_index(store: SQLRepository) -> bool:
 
 
 def _rebuild_customers(store: SQLRepository, flagged: Sequence[Any], everything: bool) -> None:
-    """The dirty customers' totals, each from its orders (through the orders
-    (customer_id, ...) index); or, when there are many, every customer's from one pass
-    over all orders (at 1M orders: 4 s on MariaDB, where filtering that pass by the marks
-    took 17 s). Both read only what is committed, so either is exact."""
+    """The dirty customers' rows, per month from their orders (through the orders
+    (customer_id, ...) index), then all time from those months; or, when there are many,
+    every customer's from one pass over all orders (at 1M orders: 4 s on MariaDB, where
+    filtering that pass by the marks took 17 s). Both read only what is committed, so
+    either is exact."""
+    d = store.dialect
     taken = f"SELECT customer_id FROM {DIRTY_CUSTOMERS} WHERE taken = 1"
     everything = everything or len(flagged) > MANY_CUSTOMERS
     # the purchases (sales with lines: an order without lines is none), per order first;
@@ -801,20 +821,38 @@ def _rebuild_customers(store: SQLRepository, flagged: Sequence[Any], everything:
     per_order = (
         "SELECT MAX(o.customer_id) AS customer_id, SUM(i.quantity) AS units,"
         " SUM(i.quantity * i.unit_price) AS revenue, MAX(o.purchased_at) AS at"
-        f" FROM orders o {store.dialect.then()} order_items i ON i.order_id = o.order_id"
+        f" FROM orders o {d.then()} order_items i ON i.order_id = o.order_id"
         f" WHERE {SALE}"
     )
+    months_of = ""
     if everything:
-        store.execute(f"DELETE FROM {CUSTOMERS}").close()
+        for table in (CUSTOMER_MONTHS, CUSTOMERS):
+            store.execute(f"DELETE FROM {table}").close()
     else:
-        _delete_keys(store, CUSTOMERS, "customer_id", flagged)
+        for table in (CUSTOMER_MONTHS, CUSTOMERS):
+            _delete_keys(store, table, "customer_id", flagged)
         per_order += f" AND o.customer_id IN ({taken})"
-    big = store.dialect.big_result()
+        months_of = f" WHERE m.customer_id IN ({taken})"
+    month = d.period("g.at", "month")
+    # days never span two months, so a customer's purchase days are the sum of its months'
+    per_month = (
+        f"SELECT {d.big_result()}g.customer_id, {month} AS month, COUNT(*) AS orders,"
+        " SUM(g.units) AS items, SUM(g.revenue) AS revenue,"
+        f" COUNT(DISTINCT {d.date_of('g.at')}) AS days, MIN(g.at) AS first_at,"
+        f" MAX(g.at) AS last_at FROM ({per_order} GROUP BY o.order_id) g"
+        f" GROUP BY g.customer_id, {month}"
+    )
     store.execute(
-        f"INSERT INTO {CUSTOMERS} (customer_id, orders, items, revenue, sales,"
-        f" first_sale_at, last_sale_at) SELECT {big}g.customer_id,"
-        " COUNT(*), SUM(g.units), SUM(g.revenue), COUNT(*), MIN(g.at), MAX(g.at)"
-        f" FROM ({per_order} GROUP BY o.order_id) g GROUP BY g.customer_id"
+        f"INSERT INTO {CUSTOMER_MONTHS} (customer_id, month, cohort, orders, items, revenue,"
+        " days, first_at, last_at) SELECT m.customer_id, m.month,"
+        " MIN(m.month) OVER (PARTITION BY m.customer_id), m.orders, m.items, m.revenue,"
+        f" m.days, m.first_at, m.last_at FROM ({per_month}) m"
+    ).close()
+    store.execute(
+        f"INSERT INTO {CUSTOMERS} (customer_id, orders, items, revenue, sales, days,"
+        f" first_sale_at, last_sale_at) SELECT {d.big_result()}m.customer_id, SUM(m.orders),"
+        " SUM(m.items), SUM(m.revenue), SUM(m.orders), SUM(m.days), MIN(m.first_at),"
+        f" MAX(m.last_at) FROM {CUSTOMER_MONTHS} m{months_of} GROUP BY m.customer_id"
     ).close()
 
 

@@ -41,6 +41,11 @@ class BgNbd:
 
 
 def fit_bgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> BgNbd:
+    # customers with the same history add the same term: each distinct (x, t_x, T) once,
+    # weighted by how many have it (at 1M orders 160k customers, 54k histories)
+    histories, weight = np.unique(np.stack([x, t_x, T], axis=1), axis=0, return_counts=True)
+    x, t_x, T = histories.T
+
     def nll(logs: np.ndarray) -> float:
         r, alpha, a, b = np.exp(logs)
         one = betaln(a, b + x) - (r + x) * np.log(alpha + T)
@@ -51,7 +56,7 @@ def fit_bgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> BgNbd:
                 -np.inf,
             )
         ll = gammaln(r + x) - gammaln(r) + r * np.log(alpha) - betaln(a, b) + np.logaddexp(one, two)
-        return float(-ll.sum())
+        return float(-(weight * ll).sum())
 
     # bounded: on a store where nobody seems to leave, a -> 0 and b -> infinity (p -> 0),
     # where the expectation's hypergeometric series loses all precision

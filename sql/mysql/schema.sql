@@ -281,7 +281,10 @@ CREATE TABLE IF NOT EXISTS summary_sales_monthly (month CHAR(7) NOT NULL, produc
 CREATE TABLE IF NOT EXISTS summary_sales_daily (day DATE NOT NULL PRIMARY KEY, orders BIGINT NOT NULL, units BIGINT NOT NULL, revenue DECIMAL(20,2) NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 -- summary_customer_sales: purchases (sales with lines) per customer, all time; sales = orders (derived: see ecomcli/backends/summaries.py)
-CREATE TABLE IF NOT EXISTS summary_customer_sales (customer_id VARCHAR(64) NOT NULL PRIMARY KEY, orders BIGINT NOT NULL, items BIGINT NOT NULL, revenue DECIMAL(20,2) NOT NULL, sales BIGINT NOT NULL, first_sale_at DATETIME NOT NULL, last_sale_at DATETIME NOT NULL, INDEX ix_summary_customer_sales_report (items DESC, orders DESC, customer_id)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+CREATE TABLE IF NOT EXISTS summary_customer_sales (customer_id VARCHAR(64) NOT NULL PRIMARY KEY, orders BIGINT NOT NULL, items BIGINT NOT NULL, revenue DECIMAL(20,2) NOT NULL, sales BIGINT NOT NULL, days BIGINT NOT NULL, first_sale_at DATETIME NOT NULL, last_sale_at DATETIME NOT NULL, INDEX ix_summary_customer_sales_report (items DESC, orders DESC, customer_id)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- summary_customer_months: purchases per customer and calendar month (YYYY-MM), with the month of the customer's first purchase (cohort) (derived: see ecomcli/backends/summaries.py)
+CREATE TABLE IF NOT EXISTS summary_customer_months (customer_id VARCHAR(64) NOT NULL, month CHAR(7) NOT NULL, cohort CHAR(7) NOT NULL, orders BIGINT NOT NULL, items BIGINT NOT NULL, revenue DECIMAL(20,2) NOT NULL, days BIGINT NOT NULL, first_at DATETIME NOT NULL, last_at DATETIME NOT NULL, PRIMARY KEY (customer_id, month)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 -- summary_delivery_monthly: deliveries per purchase month, partner and delivery month (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_delivery_monthly (month CHAR(7) NOT NULL, partner_id VARCHAR(64) NOT NULL, delivered_month CHAR(7) NOT NULL, delivered BIGINT NOT NULL, on_time BIGINT NOT NULL, late_seconds BIGINT NOT NULL, PRIMARY KEY (month, partner_id, delivered_month)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

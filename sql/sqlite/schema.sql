@@ -306,7 +306,10 @@ CREATE TABLE IF NOT EXISTS summary_sales_monthly (month TEXT NOT NULL, product_i
 CREATE TABLE IF NOT EXISTS summary_sales_daily (day TEXT NOT NULL PRIMARY KEY, orders INTEGER NOT NULL, units INTEGER NOT NULL, revenue INTEGER NOT NULL) STRICT;
 
 -- summary_customer_sales: purchases (sales with lines) per customer, all time; sales = orders (derived: see ecomcli/backends/summaries.py)
-CREATE TABLE IF NOT EXISTS summary_customer_sales (customer_id TEXT NOT NULL PRIMARY KEY, orders INTEGER NOT NULL, items INTEGER NOT NULL, revenue INTEGER NOT NULL, sales INTEGER NOT NULL, first_sale_at TEXT NOT NULL, last_sale_at TEXT NOT NULL) STRICT;
+CREATE TABLE IF NOT EXISTS summary_customer_sales (customer_id TEXT NOT NULL PRIMARY KEY, orders INTEGER NOT NULL, items INTEGER NOT NULL, revenue INTEGER NOT NULL, sales INTEGER NOT NULL, days INTEGER NOT NULL, first_sale_at TEXT NOT NULL, last_sale_at TEXT NOT NULL) STRICT;
+
+-- summary_customer_months: purchases per customer and calendar month (YYYY-MM), with the month of the customer's first purchase (cohort) (derived: see ecomcli/backends/summaries.py)
+CREATE TABLE IF NOT EXISTS summary_customer_months (customer_id TEXT NOT NULL, month TEXT NOT NULL, cohort TEXT NOT NULL, orders INTEGER NOT NULL, items INTEGER NOT NULL, revenue INTEGER NOT NULL, days INTEGER NOT NULL, first_at TEXT NOT NULL, last_at TEXT NOT NULL, PRIMARY KEY (customer_id, month)) STRICT;
 
 -- summary_delivery_monthly: deliveries per purchase month, partner and delivery month (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_delivery_monthly (month TEXT NOT NULL, partner_id TEXT NOT NULL, delivered_month TEXT NOT NULL, delivered INTEGER NOT NULL, on_time INTEGER NOT NULL, late_seconds INTEGER NOT NULL, PRIMARY KEY (month, partner_id, delivered_month)) STRICT;

@@ -7,10 +7,11 @@ revenue); only that summary crosses the wire, the models are fitted here.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
+from ecomcli import summary_tables as st
 from ecomcli.errors import UsageError
 from ecomcli.reports.model import (
     CENT,
@@ -47,16 +48,12 @@ def finish(t: Table, p: Params) -> Table:
     rows = sorted(t.select(names), key=lambda r: r[0]) if len(t) else []
     if not rows:
         raise UsageError("clv: no sales up to the as-of day: nothing to fit")
-    as_of = p["as_of"] or date.fromisoformat(str(rows[0][5]))
-    ids = [r[0] for r in rows]
-    n = np.array([integer(r[1]) for r in rows], dtype=float)
-    first = [date.fromisoformat(str(r[2])) for r in rows]
-    t_x = np.array(
-        [(date.fromisoformat(str(r[3])) - f).days for r, f in zip(rows, first, strict=True)],
-        dtype=float,
-    )
-    T = np.array([(as_of - f).days for f in first], dtype=float)
-    revenue = [Decimal(r[4]) for r in rows]
+    ids, days_bought, firsts, lasts, revenues, store_last = zip(*rows, strict=True)
+    as_of = np.datetime64(p["as_of"] or str(store_last[0]), "D")
+    n = np.array([integer(v) for v in days_bought], dtype=float)
+    first = _days(firsts)
+    t_x = (_days(lasts) - first).astype(float)
+    T = (as_of - first).astype(float)
     x = n - 1
     history, repeat = int(T.max()), int((x > 0).sum())
     if history < MIN_DAYS or repeat < MIN_REPEAT:
@@ -65,22 +62,31 @@ def finish(t: Table, p: Params) -> Table:
             f"{repeat} customers who bought on a second day (needs {MIN_DAYS} days and "
             f"{MIN_REPEAT} customers)"
         )
-    m = np.array([float(v) for v in revenue]) / n
+    m = np.array([float(v) for v in revenues]) / n
     bg, gg = fit(x, t_x, T, n, m)
-    days = p["horizon"] * 365.25 / 12
-    purchases = bg.expected(x, t_x, T, days)
+    purchases = bg.expected(x, t_x, T, p["horizon"] * 365.25 / 12)
     value = purchases * gg.mean(n, m)
     alive = bg.alive(x, t_x, T)
-    out = []
-    for i, cid in enumerate(ids):
-        out.append((
-            (-round(float(value[i]), 2), cid),
-            (cid, int(n[i]), int(T[i] - t_x[i]), int(T[i]), dec(m[i]), dec(alive[i], 3),
-             dec(purchases[i]), dec(value[i])),
-        ))  # fmt: skip
-    out.sort(key=lambda k: k[0])
-    rows_out = [r for _, r in out]
-    return Table(COLUMNS, rows_out[: p["limit"]] if p["limit"] else rows_out)
+    # most valuable first (to the cent), then by id; only the rows shown are formatted
+    cents = [round(v, 2) for v in value.tolist()]
+    order = sorted(range(len(ids)), key=lambda i: (-cents[i], ids[i]))
+    if p["limit"]:
+        order = order[: p["limit"]]
+    # Python numbers: a numpy scalar is slow to index, convert and print, row by row
+    n_, t_x_, T_, m_ = n.tolist(), t_x.tolist(), T.tolist(), m.tolist()
+    alive_, bought, worth = alive.tolist(), purchases.tolist(), value.tolist()
+    return Table(COLUMNS, [
+        (ids[i], int(n_[i]), int(T_[i] - t_x_[i]), int(T_[i]), dec(m_[i]),
+         dec(alive_[i], MILLI), dec(bought[i]), dec(worth[i]))
+        for i in order
+    ])  # fmt: skip
+
+
+def _days(values: Any) -> Any:
+    """Days (a DATE from MySQL, ISO text from SQLite and MongoDB) as numpy days."""
+    import numpy as np
+
+    return np.array([str(v) for v in values], dtype="datetime64[D]")
 
 
 def fit(x: Any, t_x: Any, T: Any, n: Any, m: Any) -> tuple[Any, Any]:
@@ -91,9 +97,12 @@ def fit(x: Any, t_x: Any, T: Any, n: Any, m: Any) -> tuple[Any, Any]:
     return fit_bgnbd(x, t_x, T), fit_gamma_gamma(n[repeaters], m[repeaters])
 
 
-def dec(value: float, places: int = 2) -> Decimal:
-    """A model output rounded half-up (from its shortest repr, the same on every machine)."""
-    exp = CENT if places == 2 else Decimal(1).scaleb(-places)
+MILLI = Decimal("0.001")
+
+
+def dec(value: float, exp: Decimal = CENT) -> Decimal:
+    """A model output rounded half-up to `exp` (from its shortest repr, the same on every
+    machine)."""
     return Decimal(repr(float(value))).quantize(exp, rounding=ROUND_HALF_UP)
 
 
@@ -133,6 +142,24 @@ def sql(d: Dialect, p: Params) -> Built:
         " MIN(t.day) AS first_day, MAX(t.day) AS last_day, SUM(t.revenue) AS revenue"
         f" FROM ({per_order}) t GROUP BY t.customer_id"
     )
+    return _selected(d, per_customer), binds
+
+
+def SUMMARIES(p: Params) -> tuple[str, ...]:
+    """The all-time per-customer summary, when every sale counts (no `--as-of`)."""
+    return () if p["as_of"] else ("customers",)
+
+
+def summarized_sql(d: Dialect, p: Params) -> Built:
+    per_customer = (
+        "SELECT customer_id, days, DATE(first_sale_at) AS first_day,"
+        f" DATE(last_sale_at) AS last_day, revenue FROM {st.CUSTOMERS}"
+    )
+    return _selected(d, per_customer), []
+
+
+def _selected(d: Dialect, per_customer: str) -> str:
+    """The columns the finisher fits on, from `per_customer`."""
     sql = d.select(
         ("g.customer_id", "customer_id"),
         ("g.days", "days"),
@@ -142,7 +169,7 @@ def sql(d: Dialect, p: Params) -> Built:
         # not MAX() OVER (): MariaDB recomputes a MAX window per row (n^2)
         ("FIRST_VALUE(g.last_day) OVER (ORDER BY g.last_day DESC)", "store_last"),
     )
-    return f"{sql} FROM ({per_customer}) g", binds
+    return f"{sql} FROM ({per_customer}) g"
 
 
 def pipeline(p: Params) -> Pipeline:

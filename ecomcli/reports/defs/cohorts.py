@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ecomcli import summary_tables as st
 from ecomcli.reports.model import (
     ZERO,
     Built,
@@ -87,6 +88,23 @@ def sql(d: Dialect, p: Params) -> Built:
     )
     sql += f" FROM t JOIN ({first}) f ON f.customer_id = t.customer_id GROUP BY {cohort}, {label}"
     return f"WITH t AS ({per_order}) {sql}", []
+
+
+SUMMARIES = ("customers",)
+
+
+def summarized_sql(d: Dialect, p: Params) -> Built:
+    """One row per customer and month: a cell's active customers are its rows (by
+    quarter, its distinct customers)."""
+    cohort, label = d.month_period("m.cohort", p["by"]), d.month_period("m.month", p["by"])
+    active = "COUNT(*)" if p["by"] == "month" else "COUNT(DISTINCT m.customer_id)"
+    sql = d.select(
+        (cohort, "cohort"),
+        (label, "period"),
+        (active, "active"),
+        (d.cents("SUM(m.revenue)"), "revenue"),
+    )
+    return f"{sql} FROM {st.CUSTOMER_MONTHS} m GROUP BY {cohort}, {label}", []
 
 
 def pipeline(p: Params) -> Pipeline:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from ecomcli import summary_tables as st
 from ecomcli.reports.model import (
     Built,
     Chart,
@@ -121,6 +122,11 @@ def segment_case() -> str:
     return f"CASE {whens} END"
 
 
+def SUMMARIES(p: Params) -> tuple[str, ...]:
+    """The all-time per-customer summary, when every sale counts (no `--as-of`)."""
+    return () if p["as_of"] else ("customers",)
+
+
 def sql(d: Dialect, p: Params) -> Built:
     binds: list[Any] = []
     until = ""
@@ -138,6 +144,19 @@ def sql(d: Dialect, p: Params) -> Built:
         f"SELECT {d.big_result()}t.customer_id, COUNT(*) AS orders, MAX(t.at) AS last_at,"
         f" SUM(t.revenue) AS revenue FROM ({per_order}) t GROUP BY t.customer_id"
     )
+    return _scored(d, p, per_customer, binds)
+
+
+def summarized_sql(d: Dialect, p: Params) -> Built:
+    per_customer = (
+        "SELECT customer_id, orders, last_sale_at AS last_at, revenue"
+        f" FROM {st.CUSTOMERS}"
+    )
+    return _scored(d, p, per_customer, [])
+
+
+def _scored(d: Dialect, p: Params, per_customer: str, binds: list[Any]) -> Built:
+    """Scores and segments over `per_customer` (customer_id, orders, last_at, revenue)."""
     ranked = (
         "SELECT g.customer_id, g.orders, g.revenue, DATE(g.last_at) AS last_day,"
         " RANK() OVER (ORDER BY DATE(g.last_at)) AS rr,"
