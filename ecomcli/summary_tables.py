@@ -18,6 +18,7 @@ MONTHLY = "summary_sales_monthly"
 DAILY = "summary_sales_daily"
 CUSTOMERS = "summary_customer_sales"
 CUSTOMER_MONTHS = "summary_customer_months"
+PAIRS = "summary_pairs_monthly"
 DELIVERY = "summary_delivery_monthly"
 CARTS = "summary_carts"
 CART_PRICES = "summary_cart_prices"
@@ -29,7 +30,7 @@ SUPPLIERS = "summary_supplier_products"
 UNDATED = "''"
 # the groups of summaries a report reads (`SUMMARIES` in a report module), each rebuilt
 # from its own marks: see ecomcli/backends/summaries.py
-KINDS = ("months", "customers", "carts", "products", "payments", "suppliers")
+KINDS = ("months", "customers", "carts", "products", "payments", "suppliers", "pairs")
 
 
 def month_of(moment: datetime | date) -> str:
@@ -69,4 +70,20 @@ def supplier_counts(where: str = "") -> str:
     return (
         "SELECT sp.supplier_id, COUNT(*) AS products, SUM(sp.units) AS units"
         f" FROM supplies sp{where} GROUP BY sp.supplier_id"
+    )
+
+
+def pair_counts(month: str, where: str, *, group_month: bool, big: str = "") -> str:
+    """Per pair of products bought in the same sale (`product_a` <= `product_b`: a
+    product with itself counts the sales holding it) and month label `month` (an
+    expression to group by too, or a value: `group_month`): the number of sales
+    (`orders`) among the orders `o` that pass `where`. A product twice in an order counts
+    once (COUNT(DISTINCT))."""
+    by_month = f", {month}" if group_month else ""
+    return (
+        f"SELECT {big}a.product_id AS product_a, b.product_id AS product_b, {month} AS month,"
+        " COUNT(DISTINCT a.order_id) AS orders FROM orders o"
+        " JOIN order_items a ON a.order_id = o.order_id JOIN order_items b"
+        " ON b.order_id = a.order_id AND b.product_id >= a.product_id"
+        f" WHERE {SALE}{where} GROUP BY a.product_id, b.product_id{by_month}"
     )

@@ -72,6 +72,10 @@ CHECKS: list[tuple[str, dict[str, Any]]] = [
     ("cohorts", {}),
     ("cohorts", {"by": "quarter"}),
     ("clv", {}),
+    ("basket", {"min_support": "0"}),
+    ("basket", {"min_support": "0", "from": "2024-03-11", "to": "2024-08-09"}),  # edges
+    ("basket", {"min_support": "0", "from": "2024-05-03", "to": "2024-05-20"}),  # one month
+    ("basket", {"min_support": "0.1", "limit": 1000}),
 ]
 
 

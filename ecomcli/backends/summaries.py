@@ -26,7 +26,11 @@ Tables derived from those rows (and products' prices), never written by hand:
 - `summary_payments_daily (day, method, payments, amount)`: payments per day paid (`''`:
   no `paid_at`) and method: payments at any `--from/--to`;
 - `summary_supplier_products (supplier_id, products, units)`: per supplier with supplies,
-  the products it supplies and their units: suppliers.
+  the products it supplies and their units: suppliers;
+- `summary_pairs_monthly (product_a, product_b, month, orders)`: per pair of products
+  bought in the same sale (a <= b; a product with itself: the sales holding it) and
+  month, the number of those sales: basket. Its months are marked with the sales
+  summaries' but rebuilt apart (kind `pairs`), so that only basket pays for them.
 
 **Kept lazily, set-based.** Every write to orders, order_items, carts, cart_items,
 reviews, wishlists, wishlist_items, payments or supplies, and every write of a stored
@@ -77,6 +81,7 @@ from ecomcli.summary_tables import (
     DAILY,
     DELIVERY,
     MONTHLY,
+    PAIRS,
     PAYMENTS,
     REVIEWS,
     SALE,
@@ -85,6 +90,7 @@ from ecomcli.summary_tables import (
     WISHLISTS,
     month_bounds,
     month_of,
+    pair_counts,
     split,
     supplier_counts,
 )
@@ -105,10 +111,11 @@ DIRTY_PRODUCTS = "summary_dirty_products"
 DIRTY_PRICES = "summary_dirty_prices"
 DIRTY_PAYMENTS = "summary_dirty_payment_months"
 DIRTY_SUPPLIERS = "summary_dirty_suppliers"
+DIRTY_PAIRS = "summary_dirty_pair_months"
 TABLES = (
     MONTHLY, DAILY, CUSTOMERS, CUSTOMER_MONTHS, DELIVERY, CARTS, CART_PRICES, REVIEWS,
     WISHLISTS, PAYMENTS, SUPPLIERS, DIRTY_MONTHS, DIRTY_CUSTOMERS, DIRTY_CARTS,
-    DIRTY_PRODUCTS, DIRTY_PRICES, DIRTY_PAYMENTS, DIRTY_SUPPLIERS,
+    DIRTY_PRODUCTS, DIRTY_PRICES, DIRTY_PAYMENTS, DIRTY_SUPPLIERS, PAIRS, DIRTY_PAIRS,
 )  # fmt: skip
 # the ecom_meta rows saying a summary was built (absent: the next refresh builds it all)
 # (a name changes with what its summary holds: a store built by an earlier ecom then
@@ -116,18 +123,22 @@ TABLES = (
 # customers_3: with the per-month rows and the purchase days)
 BUILT = {"months": "summaries_months", "customers": "summaries_customers_3",
          "carts": "summaries_carts", "products": "summaries_products",
-         "payments": "summaries_payments", "suppliers": "summaries_suppliers"}  # fmt: skip
+         "payments": "summaries_payments", "suppliers": "summaries_suppliers",
+         "pairs": "summaries_pairs"}  # fmt: skip
 DIRTY = {"months": DIRTY_MONTHS, "customers": DIRTY_CUSTOMERS, "carts": DIRTY_CARTS,
          "products": DIRTY_PRODUCTS, "payments": DIRTY_PAYMENTS,
-         "suppliers": DIRTY_SUPPLIERS}  # fmt: skip
+         "suppliers": DIRTY_SUPPLIERS, "pairs": DIRTY_PAIRS}  # fmt: skip
 KEYS = {"months": "month", "customers": "customer_id", "carts": "cart_id",
-        "products": "product_id", "payments": "month", "suppliers": "supplier_id"}  # fmt: skip
+        "products": "product_id", "payments": "month", "suppliers": "supplier_id",
+        "pairs": "month"}  # fmt: skip
 # the carts report reads every cart from this index, in its order (reports/defs/carts.py)
 CARTS_INDEX = f"ix_{CARTS}_report"
 CARTS_ORDER = "(total DESC, cart_id, customer_id, status, n_lines, items)"
 # customer-orders --limit N reads its first N customers from it (reports/defs/customer_orders.py)
 CUSTOMERS_INDEX = f"ix_{CUSTOMERS}_report"
 CUSTOMERS_ORDER = "(items DESC, orders DESC, customer_id)"
+# a month's pair counts are deleted through it when the month is rebuilt
+PAIRS_INDEX = f"ix_{PAIRS}_month"
 # the payment fields the payments summary holds (a write of only others marks nothing)
 PAYMENT_FIELDS = ("paid_at", "method", "amount")
 # the ecom_meta row noting the summary tables' definitions (`layout`)
@@ -162,6 +173,7 @@ def ddl(d: Dialect) -> str:
     customers_index = (
         f", INDEX {CUSTOMERS_INDEX} {CUSTOMERS_ORDER}" if d.inline_indexes else ""
     )
+    pairs_index = f", INDEX {PAIRS_INDEX} (month)" if d.inline_indexes else ""
     tables = [
         (MONTHLY, "sales per calendar month (YYYY-MM) and product",
          f"month {month} NOT NULL, product_id {ident} NOT NULL, units {big} NOT NULL,"
@@ -219,6 +231,12 @@ def ddl(d: Dialect) -> str:
          f"month {month} NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0"),
         (DIRTY_SUPPLIERS, "suppliers whose supplies changed since the summaries were rebuilt",
          f"supplier_id {ident} NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0"),
+        # keyed by pair first: basket sums every month of a pair in one pass of the key
+        (PAIRS, "sales per pair of products bought together (a <= b) and month",
+         f"product_a {ident} NOT NULL, product_b {ident} NOT NULL, month {month} NOT NULL,"
+         f" orders {big} NOT NULL, PRIMARY KEY (product_a, product_b, month){pairs_index}"),
+        (DIRTY_PAIRS, "months whose orders changed since the pair counts were rebuilt",
+         f"month {month} NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0"),
     ]  # fmt: skip
     text = "\n".join(
         f"-- {name}: {doc} (derived: see ecomcli/backends/summaries.py)\n"
@@ -231,6 +249,8 @@ def ddl(d: Dialect) -> str:
             f"{_carts_index()};\n"
             "-- serves: customer-orders --limit, its first customers\n"
             f"CREATE INDEX IF NOT EXISTS {CUSTOMERS_INDEX} ON {CUSTOMERS} {CUSTOMERS_ORDER};\n"
+            "-- serves: rebuilding one month's pair counts\n"
+            f"CREATE INDEX IF NOT EXISTS {PAIRS_INDEX} ON {PAIRS} (month);\n"
         )
     return text
 
@@ -276,13 +296,16 @@ def mark(
             cur = store.execute(f"SELECT 1 FROM orders o WHERE o.order_id {where}{locking}", binds)
             cur.fetchall()
             cur.close()
-        for table, expr in ((DIRTY_MONTHS, month), (DIRTY_CUSTOMERS, "o.customer_id")):
+        for table, expr in (
+            (DIRTY_MONTHS, month), (DIRTY_PAIRS, month), (DIRTY_CUSTOMERS, "o.customer_id")
+        ):
             store.execute(
                 f"{ignore} INTO {table} SELECT DISTINCT {expr}, 0 FROM orders o"
                 f" WHERE o.order_id {where}",
                 binds,
             ).close()
-    for table, values in ((DIRTY_MONTHS, months), (DIRTY_CUSTOMERS, customers)):
+    dirty = ((DIRTY_MONTHS, months), (DIRTY_PAIRS, months), (DIRTY_CUSTOMERS, customers))
+    for table, values in dirty:
         if values:
             sql = f"{ignore} INTO {table} VALUES ({store.placeholder}, 0)"
             store.executemany(sql, [[v] for v in values])
@@ -465,7 +488,7 @@ class Marking:
 
 
 MARKINGS = (
-    Marking(("months", "customers"), ("orders", "order_items"), _orders_written),
+    Marking(("months", "customers", "pairs"), ("orders", "order_items"), _orders_written),
     Marking(("carts",), ("carts", "cart_items"), _carts_written),
     Marking(("carts",), ("products",), _prices_written),  # the prices of cart totals
     Marking(("products",), ("reviews", "wishlists", "wishlist_items"), _products_written),
@@ -611,6 +634,8 @@ def _rebuild(store: SQLRepository, kind: str) -> None:
         _rebuild_products(store, flagged, everything)
     elif kind == "suppliers":
         _rebuild_suppliers(store, flagged, everything)
+    elif kind == "pairs":
+        _rebuild_pairs(store, flagged, everything)
     else:
         _rebuild_carts(store, flagged, everything)
     # by key, not by a scan of `taken`: a scan would wait for writers' new marks while
@@ -693,6 +718,29 @@ def _rebuild_month(store: SQLRepository, month: str) -> None:
         f" WHERE {period} AND {SALE} GROUP BY {d.unindexed('o.order_id')}) t GROUP BY t.day",
         span,
     ).close()
+
+
+def _rebuild_pairs(store: SQLRepository, flagged: Sequence[str], everything: bool) -> None:
+    """The dirty months' pair counts, each month's orders through the purchased_at index;
+    past `MANY_MONTHS` of them (or never built), every month's from one pass."""
+    d = store.dialect
+    cols = "(product_a, product_b, month, orders)"
+    if everything or len(flagged) > MANY_MONTHS:
+        store.execute(f"DELETE FROM {PAIRS}").close()
+        counts = pair_counts(
+            d.period("o.purchased_at", "month"), "", group_month=True, big=d.big_result()
+        )
+        store.execute(f"INSERT INTO {PAIRS} {cols} {counts}").close()
+        return
+    ph = store.placeholder
+    for month in flagged:
+        first, after = month_bounds(month)
+        store.execute(f"DELETE FROM {PAIRS} WHERE month = {ph}", [month]).close()
+        where = f" AND o.purchased_at >= {ph} AND o.purchased_at < {ph}"
+        store.execute(
+            f"INSERT INTO {PAIRS} {cols} {pair_counts(ph, where, group_month=False)}",
+            [month, d.bound(first), d.bound(after)],
+        ).close()
 
 
 def _insert_delivery(store: SQLRepository, month: str, where: str, binds: list[Any],

@@ -352,10 +352,18 @@ CREATE TABLE IF NOT EXISTS summary_dirty_payment_months (month TEXT NOT NULL PRI
 
 -- summary_dirty_suppliers: suppliers whose supplies changed since the summaries were rebuilt (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_dirty_suppliers (supplier_id TEXT NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) STRICT;
+
+-- summary_pairs_monthly: sales per pair of products bought together (a <= b) and month (derived: see ecomcli/backends/summaries.py)
+CREATE TABLE IF NOT EXISTS summary_pairs_monthly (product_a TEXT NOT NULL, product_b TEXT NOT NULL, month TEXT NOT NULL, orders INTEGER NOT NULL, PRIMARY KEY (product_a, product_b, month)) STRICT;
+
+-- summary_dirty_pair_months: months whose orders changed since the pair counts were rebuilt (derived: see ecomcli/backends/summaries.py)
+CREATE TABLE IF NOT EXISTS summary_dirty_pair_months (month TEXT NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) STRICT;
 -- serves: the carts report, in its order
 CREATE INDEX IF NOT EXISTS ix_summary_carts_report ON summary_carts (total DESC, cart_id, customer_id, status, n_lines, items);
 -- serves: customer-orders --limit, its first customers
 CREATE INDEX IF NOT EXISTS ix_summary_customer_sales_report ON summary_customer_sales (items DESC, orders DESC, customer_id);
+-- serves: rebuilding one month's pair counts
+CREATE INDEX IF NOT EXISTS ix_summary_pairs_monthly_month ON summary_pairs_monthly (month);
 
 -- indexes an earlier ecom made, replaced since
 DROP INDEX IF EXISTS "ix_payments_method_paid_at_amount";

@@ -13,6 +13,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
+from ecomcli import summary_tables as st
 from ecomcli.reports.model import (
     FROM,
     LIMIT,
@@ -131,6 +132,74 @@ def sql(d: Dialect, p: Params) -> Built:
         " JOIN products pr ON pr.product_id = g.product_id"
     )
     sql += f" UNION ALL SELECT 'all', NULL, NULL, {total()}, NULL"
+    return sql, binds
+
+
+SUMMARIES = ("months", "pairs")
+
+
+def summarized_sql(d: Dialect, p: Params) -> Built:
+    """The pair counts of the whole months in the period (`summary_pairs_monthly`, keyed
+    by pair: summed in one pass of its key) and of the days at its edges (from the
+    lines); the sales from the daily summary. A product with itself is the count of the
+    sales holding it."""
+    binds: list[Any] = []
+    months, edges = st.split(p["from"], p["to"])
+
+    def counts(condition: str, given: list[Any]) -> str:
+        """product_a, product_b, orders of the counts passing `condition` (on `s`, with
+        binds `given`); the binds added in text order."""
+        parts = []
+        if months is not None:
+            where, month_binds = "", []
+            for month, op in zip(months, (">=", "<="), strict=True):
+                if month is not None:
+                    where += f" AND s.month {op} {d.ph}"
+                    month_binds.append(month)
+            parts.append(
+                f"SELECT s.product_a, s.product_b, s.orders FROM {st.PAIRS} s"
+                f" WHERE {condition}{where}"
+            )
+            binds.extend([*given, *month_binds])
+        for start, before in edges:
+            period = f" AND o.purchased_at >= {d.ph} AND o.purchased_at < {d.ph}"
+            lines = st.pair_counts("''", period, group_month=False)
+            parts.append(
+                f"SELECT s.product_a, s.product_b, s.orders FROM ({lines}) s WHERE {condition}"
+            )
+            binds.extend([d.bound(start), d.bound(before), *given])
+        return " UNION ALL ".join(parts)
+
+    def total() -> str:
+        where = ""
+        for bound, op in ((p["from"], ">="), (p["to"], "<=")):
+            if bound:
+                where += f" AND t.day {op} {d.ph}"
+                binds.append(d.day(bound))
+        return f"(SELECT COALESCE(SUM(t.orders), 0) FROM {st.DAILY} t WHERE 1 = 1{where})"
+
+    num, den = support_terms(p)
+    pair, given = "s.product_a < s.product_b", []
+    if p["product"]:
+        pair += f" AND (s.product_a = {d.ph} OR s.product_b = {d.ph})"
+        given = [p["product"], p["product"]]
+    kind, a, b, n, name = (d.q(c) for c in ("kind", "product_a", "product_b", "orders", "name"))
+    sql = (
+        f"SELECT 'pair' AS {kind}, x.product_a AS {a}, x.product_b AS {b},"
+        f" {d.whole('SUM(x.orders)')} AS {n}, NULL AS {name} FROM ({counts(pair, given)}) x"
+        " GROUP BY x.product_a, x.product_b"
+        f" HAVING SUM(x.orders) >= {int(p['min_count'])}"
+    )
+    sql += f" AND 100 * {den} * SUM(x.orders) >= {num} * {total()}"
+    per_product = (
+        "SELECT x.product_a AS product_id, SUM(x.orders) AS n"
+        f" FROM ({counts('s.product_a = s.product_b', [])}) x GROUP BY x.product_a"
+    )
+    sql += (
+        f" UNION ALL SELECT 'product', g.product_id, NULL, {d.whole('g.n')}, pr.name"
+        f" FROM ({per_product}) g JOIN products pr ON pr.product_id = g.product_id"
+    )
+    sql += f" UNION ALL SELECT 'all', NULL, NULL, {d.whole(total())}, NULL"
     return sql, binds
 
 
