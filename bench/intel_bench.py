@@ -21,10 +21,11 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-import pandas as pd
-
-import ecomcli  # first: the MySQL C extension must load before ssl
+import ecomcli  # first: the MySQL C extension must load before ssl (pandas loads it)
 from ecomcli import reports
+
+# isort: split
+import pandas as pd  # after ecomcli, on purpose
 
 CASES: list[tuple[str, dict[str, Any]]] = [
     ("rfm", {}),
