@@ -73,11 +73,16 @@ def finish(t: Table, p: Params) -> Table:
     if p["limit"]:
         order = order[: p["limit"]]
     # Python numbers: a numpy scalar is slow to index, convert and print, row by row
-    n_, t_x_, T_, m_ = n.tolist(), t_x.tolist(), T.tolist(), m.tolist()
-    alive_, bought, worth = alive.tolist(), purchases.tolist(), value.tolist()
+    n_, age = n.astype(int).tolist(), T.astype(int).tolist()
+    idle = (T - t_x).astype(int).tolist()
+    m_, alive_ = m.tolist(), alive.tolist()
+    bought, worth = purchases.tolist(), value.tolist()
+    # inlined: a function call per value was a third of the time at 160k customers
+    D, up = Decimal, ROUND_HALF_UP
     return Table(COLUMNS, [
-        (ids[i], int(n_[i]), int(T_[i] - t_x_[i]), int(T_[i]), dec(m_[i]),
-         dec(alive_[i], MILLI), dec(bought[i]), dec(worth[i]))
+        (ids[i], n_[i], idle[i], age[i], D(repr(m_[i])).quantize(CENT, up),
+         D(repr(alive_[i])).quantize(MILLI, up), D(repr(bought[i])).quantize(CENT, up),
+         D(repr(worth[i])).quantize(CENT, up))
         for i in order
     ])  # fmt: skip
 
@@ -97,13 +102,9 @@ def fit(x: Any, t_x: Any, T: Any, n: Any, m: Any) -> tuple[Any, Any]:
     return fit_bgnbd(x, t_x, T), fit_gamma_gamma(n[repeaters], m[repeaters])
 
 
+# model outputs are rounded half-up from their shortest repr (the same on every machine):
+# to the cent, p_alive to the thousandth
 MILLI = Decimal("0.001")
-
-
-def dec(value: float, exp: Decimal = CENT) -> Decimal:
-    """A model output rounded half-up to `exp` (from its shortest repr, the same on every
-    machine)."""
-    return Decimal(repr(float(value))).quantize(exp, rounding=ROUND_HALF_UP)
 
 
 SPEC = ReportSpec(
