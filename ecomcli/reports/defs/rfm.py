@@ -74,14 +74,18 @@ def finish(t: Table, p: Params) -> Table:
         ]
         return Table(SEGMENT_COLUMNS, rows)
     rows = []
-    for r in t.dicts():
-        as_of = p["as_of"] or date.fromisoformat(str(r["store_last"]))
-        last = date.fromisoformat(str(r["last_purchase"]))
-        scores = (integer(r["r"]), integer(r["f"]), integer(r["m"]))
+    names = ["customer_id", "first_name", "last_name", "email", "last_purchase", "store_last",
+             "orders", "revenue", "r", "f", "m", "segment"]  # fmt: skip
+    as_of = p["as_of"]
+    for cid, first, last_name, email, day, store_last, orders, revenue, *rfm, seg in t.select(
+        names
+    ):
+        as_of = as_of or date.fromisoformat(str(store_last))  # the same on every row
+        last = date.fromisoformat(str(day))
+        scores = tuple(integer(v) for v in rfm)
         rows.append((
-            r["customer_id"], r["first_name"], r["last_name"], r["email"], last.isoformat(),
-            (as_of - last).days, integer(r["orders"]), r["revenue"], *scores,
-            "".join(map(str, scores)), r["segment"],
+            cid, first, last_name, email, last.isoformat(), (as_of - last).days,
+            integer(orders), revenue, *scores, "".join(map(str, scores)), seg,
         ))  # fmt: skip
     # best first: R, F, M scores descending, then the customer's id
     rows.sort(key=lambda row: row[0])
@@ -144,7 +148,9 @@ def sql(d: Dialect, p: Params) -> Built:
         f"SELECT {d.big_result()}t.customer_id, COUNT(*) AS orders, MAX(t.at) AS last_at,"
         f" SUM(t.revenue) AS revenue FROM ({per_order}) t GROUP BY t.customer_id"
     )
-    return _scored(d, p, per_customer, binds)
+    # FIRST_VALUE, not MAX() OVER (): MariaDB recomputes a MAX window per row (n^2)
+    last = "FIRST_VALUE(DATE(g.last_at)) OVER (ORDER BY g.last_at DESC)"
+    return _scored(d, p, per_customer, last, binds)
 
 
 def summarized_sql(d: Dialect, p: Params) -> Built:
@@ -152,19 +158,19 @@ def summarized_sql(d: Dialect, p: Params) -> Built:
         "SELECT customer_id, orders, last_sale_at AS last_at, revenue"
         f" FROM {st.CUSTOMERS}"
     )
-    return _scored(d, p, per_customer, [])
+    # a stored table's maximum: no fourth sort of every customer
+    last = f"(SELECT MAX(DATE(last_sale_at)) FROM {st.CUSTOMERS})"
+    return _scored(d, p, per_customer, last, [])
 
 
-def _scored(d: Dialect, p: Params, per_customer: str, binds: list[Any]) -> Built:
-    """Scores and segments over `per_customer` (customer_id, orders, last_at, revenue)."""
+def _scored(d: Dialect, p: Params, per_customer: str, last: str, binds: list[Any]) -> Built:
+    """Scores and segments over `per_customer` (customer_id, orders, last_at, revenue),
+    `last` the store's last sale day."""
     ranked = (
         "SELECT g.customer_id, g.orders, g.revenue, DATE(g.last_at) AS last_day,"
         " RANK() OVER (ORDER BY DATE(g.last_at)) AS rr,"
         " RANK() OVER (ORDER BY g.orders) AS rf, RANK() OVER (ORDER BY g.revenue) AS rm,"
-        # FIRST_VALUE, not MAX() OVER (): MariaDB recomputes a MAX window per row (n^2)
-        " COUNT(*) OVER () AS n,"
-        " FIRST_VALUE(DATE(g.last_at)) OVER (ORDER BY g.last_at DESC) AS store_last"
-        f" FROM ({per_customer}) g"
+        f" COUNT(*) OVER () AS n, {last} AS store_last FROM ({per_customer}) g"
     )
     scored = (
         f"SELECT k.*, {score('k.rr', 'k.n')} AS r, {score('k.rf', 'k.n')} AS f,"
