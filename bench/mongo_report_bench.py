@@ -36,6 +36,17 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("customer-activity", {"from": "2025-01-01"}),
     ("payments", {}),
     ("delivery", {}),
+    ("forecast", {}),
+    ("carts", {"limit": 10}),
+    ("ratings", {}),
+    ("wishlists", {}),
+    ("suppliers", {}),
+    ("low-stock", {}),
+    ("rfm", {}),
+    ("cohorts", {}),
+    ("basket", {}),
+    ("restock", {}),
+    ("clv", {"limit": 10}),
 ]
 BATCH = 10_000
 

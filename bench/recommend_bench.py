@@ -28,7 +28,7 @@ def summaries_rebuild(store: ecomcli.Repository) -> float | None:
     """Seconds to rebuild every report summary from scratch (SQL stores only)."""
     if store.backend == "mongodb":
         return None
-    from ecomcli.reports import summaries
+    from ecomcli.backends import summaries
 
     summaries.forget(store)  # type: ignore[arg-type]
     store.init_schema()

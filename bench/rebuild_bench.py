@@ -1,0 +1,44 @@
+"""Time a from-scratch rebuild of every report summary, kind by kind, on an existing store
+(what the first reports after `init-db` on a store written around ecom pay; after an
+`ecom import` the marks make the same rebuilds).
+
+    .venv/bin/python bench/rebuild_bench.py --db sqlite:////tmp/copy-of-big.db
+    .venv/bin/python bench/rebuild_bench.py --db mysql://root@127.0.0.1/shop --rounds 2
+
+It writes the summary tables: run it on a copy of a store.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import ecomcli  # first: the MySQL C extension must load before ssl
+from ecomcli.backends import summaries
+
+
+def rebuild(store: object) -> dict[str, float]:
+    """Seconds per summary kind, after forgetting every one."""
+    summaries.forget(store)  # type: ignore[arg-type]
+    took = {}
+    for kind in summaries.BUILT:
+        t = time.perf_counter()
+        summaries.refresh(store, (kind,))  # type: ignore[arg-type]
+        took[kind] = time.perf_counter() - t
+    return took
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--db", required=True)
+    ap.add_argument("--rounds", type=int, default=1)
+    args = ap.parse_args()
+    with ecomcli.connect(args.db) as store:
+        for n in range(args.rounds):
+            took = rebuild(store)
+            parts = ", ".join(f"{k} {v:.2f}" for k, v in took.items())
+            print(f"round {n + 1}: all {sum(took.values()):.2f} s ({parts})", flush=True)
+
+
+if __name__ == "__main__":
+    main()
