@@ -150,13 +150,21 @@ def test_rfm_scores_and_segments_match_pandas(shop: Repository, generated: Path)
             w.recency_days,
         )
     segments = run(shop, "rfm")  # --by segment, the default
-    counts = want.groupby("segment").agg(customers=("r", "size"), cents=("cents", "sum"))
+    assert_segment_table(segments, want)
+
+
+def assert_segment_table(segments: list[dict[str, Any]], want: pd.DataFrame) -> None:
+    counts = want.groupby("segment").agg(
+        customers=("r", "size"), orders=("orders", "sum"), cents=("cents", "sum")
+    )
     assert [s["segment"] for s in segments] == [
         s for s in reports.spec("rfm").option("segment").choices if s in counts.index
     ]
     for s in segments:
         c = counts.loc[s["segment"]]
-        assert (s["customers"], s["revenue"]) == (c.customers, money(c.cents))
+        assert (s["customers"], s["orders"], s["revenue"]) == (
+            c.customers, c.orders, money(c.cents)
+        )
         assert s["share_pct"] == half_up(100 * c.customers, len(want), 1)
 
 
@@ -166,6 +174,7 @@ def test_rfm_as_of_and_segment_list(shop: Repository, generated: Path) -> None:
     lost = run(shop, "rfm", as_of=as_of, segment="lost")
     assert {r["customer_id"] for r in lost} == set(want.index[want.segment == "lost"])
     assert all(r["recency_days"] == want.loc[r["customer_id"]].recency_days for r in lost)
+    assert_segment_table(run(shop, "rfm", as_of=as_of), want)  # scored from the lines
     assert (
         run(shop, "rfm", segment="champions", limit=3) == run(shop, "rfm", segment="champions")[:3]
     )

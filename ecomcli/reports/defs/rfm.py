@@ -166,6 +166,8 @@ def summarized_sql(d: Dialect, p: Params) -> Built:
 def _scored(d: Dialect, p: Params, per_customer: str, last: str, binds: list[Any]) -> Built:
     """Scores and segments over `per_customer` (customer_id, orders, last_at, revenue),
     `last` the store's last sale day."""
+    if not listing(p):
+        return _segments(d, per_customer), binds
     ranked = (
         "SELECT g.customer_id, g.orders, g.revenue, DATE(g.last_at) AS last_day,"
         " RANK() OVER (ORDER BY DATE(g.last_at)) AS rr,"
@@ -177,14 +179,6 @@ def _scored(d: Dialect, p: Params, per_customer: str, last: str, binds: list[Any
         f" {score('k.rm', 'k.n')} AS m FROM ({ranked}) k"
     )
     segmented = f"SELECT x.*, {segment_case()} AS segment FROM ({scored}) x"
-    if not listing(p):
-        sql = d.select(
-            ("s.segment", "segment"),
-            ("COUNT(*)", "customers"),
-            (d.whole("SUM(s.orders)"), "orders"),
-            (d.cents("SUM(s.revenue)"), "revenue"),
-        )
-        return f"{sql} FROM ({segmented}) s GROUP BY s.segment", binds
     sql = d.select(
         ("s.customer_id", "customer_id"),
         ("c.first_name", "first_name"),
@@ -204,6 +198,34 @@ def _scored(d: Dialect, p: Params, per_customer: str, last: str, binds: list[Any
         sql += f" WHERE s.segment = {d.ph}"
         binds.append(p["segment"])
     return sql, binds
+
+
+def _segments(d: Dialect, per_customer: str) -> str:
+    """The segment table without a sort of every customer: a segment follows from the R
+    and F scores alone, and a customer's rank is 1 + the number of customers with a
+    smaller value (`RANK()`'s ties), so the customers are first counted per (last day,
+    orders) pair, a few thousand rows, and the ranks are running sums over those counts."""
+    pairs = (
+        "SELECT DATE(g.last_at) AS day, g.orders AS orders, COUNT(*) AS n,"
+        f" SUM(g.revenue) AS revenue FROM ({per_customer}) g GROUP BY DATE(g.last_at), g.orders"
+    )
+    below = "SUM(k.n) OVER (ORDER BY k.{0}) - SUM(k.n) OVER (PARTITION BY k.{0})"
+    ranked = (
+        f"SELECT k.n, k.orders, k.revenue, 1 + {below.format('day')} AS rr,"
+        f" 1 + {below.format('orders')} AS rf, SUM(k.n) OVER () AS total FROM ({pairs}) k"
+    )
+    scored = (
+        f"SELECT y.*, {score('y.rr', 'y.total')} AS r, {score('y.rf', 'y.total')} AS f"
+        f" FROM ({ranked}) y"
+    )
+    segmented = f"SELECT x.*, {segment_case()} AS segment FROM ({scored}) x"
+    sql = d.select(
+        ("s.segment", "segment"),
+        (d.whole("SUM(s.n)"), "customers"),
+        (d.whole("SUM(s.n * s.orders)"), "orders"),
+        (d.cents("SUM(s.revenue)"), "revenue"),
+    )
+    return f"{sql} FROM ({segmented}) s GROUP BY s.segment"
 
 
 def m_score(rank: str) -> dict[str, Any]:
