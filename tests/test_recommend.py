@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -16,8 +18,9 @@ import ecomcli
 from ecomcli import Mode, schema
 from ecomcli.cli import app
 from ecomcli.generate import GenerateOptions, generate
-from ecomcli.recommend import tables
+from ecomcli.recommend import als, tables
 from ecomcli.recommend.evaluate import evaluate, metrics, split
+from ecomcli.recommend.model import RECENT_DAYS
 from ecomcli.repository import Repository
 from ecomcli.validation import Validator
 
@@ -133,6 +136,69 @@ def test_a_new_customer_and_a_new_product_get_best_sellers(shop: Repository, gen
     assert all(r.startswith(f"popular in category {category}") for r in similar.reason)
 
 
+def test_recent_ranks_the_best_sellers_of_the_last_30_days(shop: Repository, generated) -> None:
+    data, _ = generated
+    when = {o["order_id"]: o["purchased_at"] for o in data["orders"]}
+    cutoff = max(when.values()) - timedelta(days=RECENT_DAYS)
+    counts: dict[str, set[str]] = {}
+    for i in data["order_items"]:
+        if when[i["order_id"]] >= cutoff:
+            counts.setdefault(i["product_id"], set()).add(i["order_id"])
+    best = sorted(counts, key=lambda p: (-len(counts[p]), p))[:5]
+    frame = shop.recommend(data["customers"][0]["customer_id"], limit=5, strategy="recent")
+    assert list(frame.product_id) == best
+    assert list(frame.score) == [len(counts[p]) for p in best]
+    assert all(r.startswith(f"popular in the last {RECENT_DAYS} days") for r in frame.reason)
+
+
+def test_als_ranks_with_stored_factors_and_refits_after_new_orders(
+    shop: Repository, db_url: str, generated, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data, manifest = generated
+    customer = next(c for c in manifest["taste"]["customers"] if len(bought(data, c)) >= 3)
+    frame = shop.recommend(customer, limit=10, strategy="als")
+    assert len(frame) == 10 and frame.product_id.is_unique
+    assert list(frame.score) == sorted(frame.score, reverse=True)
+    assert all(r.startswith("als:") for r in frame.reason)
+    t = shop.neighbour_tables()
+    assert t.built_from("als") == t.signature()
+    # Ranking reads the stored factors: no `implicit` needed once they are fitted.
+    monkeypatch.setitem(sys.modules, "implicit.cpu.als", None)
+    with ecomcli.connect(db_url) as other:
+        assert other.recommend(customer, limit=10, strategy="als").equals(frame)
+    out = ecom("recommend", "--customer", customer, "--strategy", "als", "--refresh",
+               "--db", db_url)
+    assert out.exit_code == 2 and "pip install 'ecom[recs]'" in out.output
+    monkeypatch.delitem(sys.modules, "implicit.cpu.als")
+    # A product first bought after the fit gets a vector at the next als call.
+    category = data["products"][0]["category_id"]
+    shop.insert("products", Validator(schema.entity("products"))(
+        {"product_id": "PNEW", "name": "New thing", "category_id": category, "price": "9.99"}))
+    add_orders(shop, customer, [["PNEW", *sorted(bought(data, customer))[:2]]] * 3)
+    monkeypatch.setattr(tables, "CHECK_EVERY", 0.0)
+    shop.recommend(customer, strategy="als")
+    assert "PNEW" in tables.factors(shop, t).ids
+    assert t.built_from("als") == t.signature()
+
+
+def test_als_folds_a_customer_in_as_implicit_does() -> None:
+    import numpy as np
+    from implicit.cpu.als import AlternatingLeastSquares
+    from scipy.sparse import csr_matrix
+
+    rng = np.random.default_rng(3)
+    dense = (rng.random((40, 25)) < 0.2) * rng.integers(1, 4, (40, 25))
+    matrix = csr_matrix(dense.astype(np.float32))
+    model = AlternatingLeastSquares(factors=8, regularization=als.REGULARIZATION,
+                                    alpha=als.ALPHA, random_state=1)
+    model.fit(matrix, show_progress=False)
+    factors = als.Factors([f"P{i:02d}" for i in range(25)], model.item_factors)
+    for u in range(5):
+        history = {f"P{i:02d}": int(dense[u, i]) for i in np.flatnonzero(dense[u])}
+        expected = model.item_factors @ model.recalculate_user(u, matrix[u])
+        assert np.allclose(als.scores(factors, history), expected, rtol=1e-3, atol=1e-4)
+
+
 def test_unknown_customer_or_product_is_exit_3(db_url: str) -> None:
     result = ecom("recommend", "--customer", "C404", "--db", db_url)
     assert result.exit_code == 3 and "C404" in result.output and "not found" in result.output
@@ -151,7 +217,7 @@ def test_cli_formats_and_the_evaluation_table(shop: Repository, db_url: str, gen
     table = ecom("recommend", "--evaluate", "--format", "json", "--db", db_url)
     assert table.exit_code == 0, table.output
     scored = {r["strategy"]: r for r in json.loads(table.stdout)}
-    assert {"auto", "popular", "again", "similar"} <= set(scored)
+    assert set(scored) == {"auto", "similar", "bm25", "again", "popular", "recent", "als"}
     assert all(0 <= r["hr"] <= 1 and r["seconds"] >= 0 for r in scored.values())
 
 
@@ -178,6 +244,31 @@ def test_a_new_order_changes_the_neighbours_without_refresh(
     assert shop.similar(a).product_id[0] == second
 
 
+def test_a_line_changed_in_place_rebuilds_but_a_status_change_does_not(
+    shop: Repository, generated, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data, _ = generated
+    monkeypatch.setattr(tables, "CHECK_EVERY", 0.0)
+    t = shop.neighbour_tables()
+    shop.similar(data["products"][0]["product_id"])
+    built = t.built_from()
+    assert built == t.signature()
+    order = data["orders"][0]
+    shop.update("orders", (order["order_id"],), {"status": "shipped"})
+    assert t.built_from() == built  # a status is not what the tables count
+    # Moving every line of a product to another keeps the lines' number and ids (the
+    # signature): the write itself makes the next call rebuild.
+    a, other = data["products"][1]["product_id"], data["products"][-1]["product_id"]
+    assert t.neighbours([a])
+    for i in data["order_items"]:
+        if i["product_id"] == a:
+            shop.update("order_items", (i["order_id"], i["line_no"]), {"product_id": other})
+    assert t.built_from() is None
+    shop.similar(other)
+    assert t.built_from() == t.signature() == built
+    assert not t.neighbours([a])  # rebuilt: no order holds it any more
+
+
 # --- the evaluation's arithmetic --------------------------------------------------------------
 
 
@@ -201,6 +292,15 @@ def test_the_last_order_of_each_repeat_customer_is_held_out() -> None:
     assert s.train == {"C1": [{"a", "b"}], "C2": [{"a"}]}
 
 
+def test_recent_counts_the_training_orders_of_the_last_30_days() -> None:
+    lines = [("C1", "O1", "2024-01-01 10:00:00", "a"), ("C1", "O1", "2024-01-01 10:00:00", "b"),
+             ("C1", "O3", "2024-02-01 10:00:00", "c"), ("C2", "O0", "2023-11-01 10:00:00", "z"),
+             ("C2", "O2", "2024-01-05 10:00:00", "y"), ("C3", "O5", "2024-01-04 10:00:00", "a")]
+    s = split(lines)  # O3 and O2 are held out: training ends with O5, on 2024-01-04
+    assert s.held_out == {"C1": {"c"}, "C2": {"y"}}
+    assert s.recent == {"a": 2, "b": 1}
+
+
 # --- the same lists everywhere ----------------------------------------------------------------
 
 
@@ -215,9 +315,9 @@ def test_the_same_recommendations_on_every_backend(stores, generated) -> None:  
 
     def lists(store: Repository) -> list[Any]:
         out = [store.recommend(c, limit=10, strategy=s).values.tolist()
-               for c in customers for s in ("auto", "similar", "bm25", "again")]
+               for c in customers for s in ("auto", "similar", "bm25", "again", "recent", "als")]
         out += [store.similar(p, limit=10).values.tolist() for p in products]
-        scored = evaluate(store, 10, ["auto", "popular"])
+        scored = evaluate(store, 10, ["auto", "popular", "recent", "als"])
         return out + [(s.strategy, s.hr, s.ndcg, s.coverage) for s in scored]
 
     first, *others = stores

@@ -42,7 +42,8 @@ from pymongo.errors import (
 )
 
 from ecomcli import schema
-from ecomcli.backends import mongo_summaries
+from ecomcli.backends import mongo_summaries, recs_mongo
+from ecomcli.backends.recs_inputs import changes_inputs
 from ecomcli.config import DbUrl, mask_secret
 from ecomcli.errors import (
     ConflictError,
@@ -449,6 +450,7 @@ class MongoRepository(Repository):
                         self.db[e.name].create_index(keys, name=name, unique=unique)
                         created.append(f"{e.name}.{name}")
             mongo_summaries.forget(self.db)  # the next report rebuilds every summary
+            recs_mongo.forget(self.db)  # and the next recommend its collections
             if version is None:
                 self.db[META].update_one(
                     {"_id": "schema_version"},
@@ -689,7 +691,7 @@ class MongoRepository(Repository):
                 result = self._collection(e).update_one(
                     condition_, {"$set": sets}, session=self.session
                 )
-                return self._marked(e, result.matched_count > 0)
+                return self._marked(e, result.matched_count > 0, stored=True, fields=set(changes))
             parent = self._parent(e)
             values = dict(zip(e.key, key, strict=True))
             if len(key) != len(e.key):
@@ -709,7 +711,7 @@ class MongoRepository(Repository):
                 {"$set": sets},
                 session=self.session,
             )
-            return self._marked(e, result.matched_count > 0)
+            return self._marked(e, result.matched_count > 0, stored=True, fields=set(changes))
 
     def delete(self, entity: str, key: Key) -> bool:
         e = self._entity(entity)
@@ -718,7 +720,7 @@ class MongoRepository(Repository):
                 result = self._collection(e).delete_one(
                     {"_id": doc_id(e, key)}, session=self.session
                 )
-                return self._marked(e, result.deleted_count > 0)
+                return self._marked(e, result.deleted_count > 0, stored=True)
             if len(key) != len(e.key):
                 raise NotFoundError(f"{e.name} keys have {len(e.key)} parts: {', '.join(e.key)}")
             parent = self._parent(e)
@@ -729,7 +731,7 @@ class MongoRepository(Repository):
                 {"$pull": {e.embedded.array: element}},
                 session=self.session,
             )
-            return self._marked(e, result.modified_count > 0)
+            return self._marked(e, result.modified_count > 0, stored=True)
 
     def write_batch(
         self,
@@ -754,6 +756,8 @@ class MongoRepository(Repository):
             else:
                 done = self._write_elements(e, rows, mode, compare)
             self._marked(e, bool(done.inserted or done.updated))
+            if done.updated:
+                self._forget_recs(e, set(fields) if mode is Mode.MERGE else None)
             return done
 
     def _classify(
@@ -911,10 +915,21 @@ class MongoRepository(Repository):
         """After a write to `e`: mark the summaries it may change, in its transaction."""
         mongo_summaries.mark(self.db, e.name, self.session)
 
-    def _marked(self, e: Entity, changed: bool) -> bool:
+    def _marked(self, e: Entity, changed: bool, *, stored: bool = False,
+                fields: set[str] | None = None) -> bool:
+        """`stored`: the write changed or deleted stored rows (`fields` of them; None:
+        whole rows, or a delete)."""
         if changed:
             self._mark(e)
+            if stored:
+                self._forget_recs(e, fields)
         return changed
+
+    def _forget_recs(self, e: Entity, fields: set[str] | None) -> None:
+        """The recommender's collections count added lines by their signature; a write
+        that changes or deletes stored ones makes the next `recommend` rebuild them."""
+        if changes_inputs(e.name, fields):
+            recs_mongo.forget(self.db, self.session)
 
     # --- ad-hoc queries -------------------------------------------------------------------
 

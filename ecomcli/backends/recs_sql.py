@@ -1,11 +1,17 @@
 """The recommender's tables on SQLite and MySQL: built inside the database, read by key.
 
-`ecomcli.recommend` talks to these through `Repository.neighbour_tables()`. Three internal
+`ecomcli.recommend` talks to these through `Repository.neighbour_tables()`. Four internal
 tables (not entities: never imported, exported or counted):
-- `recs_popular`: per bought product, its category and how many orders hold it;
+- `recs_popular`: per bought product, its category, how many orders hold it and how many
+  of the orders placed in the `recent_days` up to the store's last sale;
 - `recs_neighbours`: per product its top-N co-purchased products by cosine
   (together^2 / (orders_a * orders_b), then neighbour_id), with the counts to re-weight;
-- `recs_state`: the order-lines signature the tables were built from.
+- `recs_factors`: per product its ALS factor vector (float32 bytes), when fitted;
+
+and in `ecom_meta`, the order-lines signature each was built from (`recs_lines` for the
+first two, `recs_als` for the factors). Writes that change or delete stored lines, or
+move an order to another customer, delete those rows (`forget`, called by the write path's
+marks), as `init-db` does: the next `recommend` rebuilds.
 
 Both engines run the same statements (window functions: SQLite 3.25+, MariaDB 10.2+,
 MySQL 8); only the placeholder differs, which the repository gives.
@@ -14,17 +20,26 @@ MySQL 8); only the placeholder differs, which the repository gives.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
-TABLES = (
-    "CREATE TABLE IF NOT EXISTS recs_popular (product_id VARCHAR(100) PRIMARY KEY, "
-    "category_id VARCHAR(100), orders INTEGER NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS recs_neighbours (product_id VARCHAR(100) NOT NULL, "
-    "rnk INTEGER NOT NULL, neighbour_id VARCHAR(100) NOT NULL, together INTEGER NOT NULL, "
-    "orders_a INTEGER NOT NULL, orders_b INTEGER NOT NULL, PRIMARY KEY (product_id, rnk))",
-    "CREATE TABLE IF NOT EXISTS recs_state (name VARCHAR(100) PRIMARY KEY, "
-    "value VARCHAR(255) NOT NULL)",
-)
+# Dropped and created again by each build: they are caches, and an older ecom's tables
+# may lack a column.
+TABLES = {
+    "recs_popular": "(product_id VARCHAR(100) PRIMARY KEY, category_id VARCHAR(100), "
+    "orders INTEGER NOT NULL, recent INTEGER NOT NULL)",
+    "recs_neighbours": "(product_id VARCHAR(100) NOT NULL, rnk INTEGER NOT NULL, "
+    "neighbour_id VARCHAR(100) NOT NULL, together INTEGER NOT NULL, orders_a INTEGER NOT NULL, "
+    "orders_b INTEGER NOT NULL, PRIMARY KEY (product_id, rnk))",
+}
+FACTORS = "recs_factors (product_id VARCHAR(100) PRIMARY KEY, factors BLOB NOT NULL)"
+BUILT = ("recs_lines", "recs_als")  # their rows in ecom_meta
+
+
+def forget(store: Any) -> None:
+    """Make the next `recommend` rebuild the tables and fit the factors again."""
+    names = ", ".join(f"'{n}'" for n in BUILT)
+    store.execute(f"DELETE FROM ecom_meta WHERE name IN ({names})").close()
 
 
 def co_purchase_counts() -> str:
@@ -75,25 +90,39 @@ class SQLNeighbours:
         (row,) = self._rows("SELECT COUNT(*), MIN(order_id), MAX(order_id) FROM order_items")
         return "|".join("" if v is None else str(v) for v in row)
 
-    def built_from(self) -> str | None:
-        try:
-            rows = self._rows(f"SELECT value FROM recs_state WHERE name = {self.ph}", ("lines",))
-        except Exception:  # no table yet: never built
-            self.repo.conn.rollback()
-            return None
+    def built_from(self, name: str = "lines") -> str | None:
+        rows = self._rows(f"SELECT value FROM ecom_meta WHERE name = {self.ph}",
+                          (f"recs_{name}",))
         return rows[0][0] if rows else None
 
-    def build(self, top_n: int, signature: str) -> None:
+    def _built(self, name: str, signature: str) -> None:
+        self._run(f"DELETE FROM ecom_meta WHERE name = {self.ph}", (f"recs_{name}",))
+        self._run(f"INSERT INTO ecom_meta (name, value) VALUES ({self.ph}, {self.ph})",
+                  (f"recs_{name}", signature))
+
+    def _recent_cutoff(self, days: int) -> str:
+        """The start of the last `days` days up to the store's last sale, as stored."""
+        (last,) = self._rows("SELECT MAX(purchased_at) FROM orders")[0]
+        if last is None:
+            return "9999-12-31 23:59:59"
+        if isinstance(last, str):
+            last = datetime.fromisoformat(last)
+        return (last - timedelta(days=days)).isoformat(sep=" ")
+
+    def build(self, top_n: int, signature: str, recent_days: int) -> None:
         def work() -> None:
-            for ddl in TABLES:
-                self._run(ddl)
-            for table in ("recs_neighbours", "recs_popular", "recs_state"):
-                self._run(f"DELETE FROM {table}")
+            self._run("DROP TABLE IF EXISTS recs_state")  # where an older ecom kept `BUILT`
+            for table, columns in TABLES.items():
+                self._run(f"DROP TABLE IF EXISTS {table}")
+                self._run(f"CREATE TABLE {table} {columns}")
             self._run(
-                "INSERT INTO recs_popular (product_id, category_id, orders) "
-                "SELECT i.product_id, MIN(p.category_id), COUNT(DISTINCT i.order_id) "
+                "INSERT INTO recs_popular (product_id, category_id, orders, recent) "
+                "SELECT i.product_id, MIN(p.category_id), COUNT(DISTINCT i.order_id), "
+                f"COUNT(DISTINCT CASE WHEN o.purchased_at >= {self.ph} THEN i.order_id END) "
                 "FROM order_items i JOIN products p ON p.product_id = i.product_id "
-                "GROUP BY i.product_id"
+                "JOIN orders o ON o.order_id = i.order_id "
+                "GROUP BY i.product_id",
+                (self._recent_cutoff(recent_days),),
             )
             self._run(
                 "INSERT INTO recs_neighbours "
@@ -101,12 +130,39 @@ class SQLNeighbours:
                 + top_neighbours(self.ph),
                 (top_n,),
             )
-            self._run(
-                f"INSERT INTO recs_state (name, value) VALUES ({self.ph}, {self.ph})",
-                ("lines", signature),
-            )
+            self._built("lines", signature)
 
         self.repo.atomic(work)
+
+    def customer_products(self) -> Iterator[tuple[str, str, int]]:
+        """(customer_id, product_id, orders of the customer holding it): ALS's input."""
+        cur = self.repo.execute(
+            "SELECT o.customer_id, i.product_id, COUNT(DISTINCT o.order_id) FROM orders o "
+            "JOIN order_items i ON i.order_id = o.order_id GROUP BY o.customer_id, i.product_id"
+        )
+        try:
+            while batch := cur.fetchmany(10_000):
+                yield from batch
+        finally:
+            cur.close()
+
+    def save_factors(self, ids: Sequence[str], vectors: Sequence[bytes], signature: str
+                     ) -> None:
+        def work() -> None:
+            self._run(f"DROP TABLE IF EXISTS {FACTORS.split()[0]}")
+            self._run(f"CREATE TABLE {FACTORS}")
+            self.repo.executemany(
+                f"INSERT INTO recs_factors (product_id, factors) VALUES ({self.ph}, {self.ph})",
+                list(zip(ids, vectors, strict=True)),
+            )
+            self._built("als", signature)
+
+        self.repo.atomic(work)
+
+    def factors(self) -> list[tuple[str, bytes]]:
+        """(product_id, factor bytes), by product_id."""
+        return [(p, bytes(b)) for p, b in
+                self._rows("SELECT product_id, factors FROM recs_factors ORDER BY product_id")]
 
     def neighbours(self, products: Sequence[str]) -> list[tuple[Any, ...]]:
         """(product_id, neighbour_id, together, orders_a, orders_b) in rank order."""
@@ -119,13 +175,19 @@ class SQLNeighbours:
             list(products),
         )
 
-    def popular(self, limit: int, category: str | None = None) -> list[tuple[Any, ...]]:
-        """(product_id, category_id, orders), most ordered first, then product_id."""
-        where = f"WHERE category_id = {self.ph} " if category is not None else ""
-        params = [category] if category is not None else []
+    def popular(self, limit: int, category: str | None = None, *, recent: bool = False
+                ) -> list[tuple[Any, ...]]:
+        """(product_id, category_id, orders), most ordered first, then product_id; with
+        `recent`, the orders of the last days (products with none left out)."""
+        count = "recent" if recent else "orders"
+        where = [f"{count} > 0"]
+        params: list[Any] = []
+        if category is not None:
+            where.append(f"category_id = {self.ph}")
+            params.append(category)
         return self._rows(
-            f"SELECT product_id, category_id, orders FROM recs_popular {where}"
-            f"ORDER BY orders DESC, product_id LIMIT {self.ph}",
+            f"SELECT product_id, category_id, {count} FROM recs_popular "
+            f"WHERE {' AND '.join(where)} ORDER BY {count} DESC, product_id LIMIT {self.ph}",
             [*params, limit],
         )
 

@@ -296,11 +296,13 @@ class SQLRepository(Repository):
         a batch's (None: `update`'s rows are its changes). `locked`: the orders are
         already locked by this transaction (after the write, by its foreign-key checks),
         so they need no locking read."""
-        marker = summaries.MARKERS.get(e.name)
-        if marker is None or not self.summarized:
+        markers = summaries.MARKERS.get(e.name)
+        if not markers or not self.summarized:
             return
         written = self._partial_fields(rows, new, mode, fields)
-        marker(self, summaries.Write(e, rows, keys, new, locked, mode, written))
+        write = summaries.Write(e, rows, keys, new, locked, mode, written)
+        for marker in markers:
+            marker(self, write)
 
     @staticmethod
     def _partial_fields(

@@ -70,6 +70,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ecomcli import schema
+from ecomcli.backends import recs_sql
+from ecomcli.backends.recs_inputs import changes_inputs
 from ecomcli.errors import TransientError
 from ecomcli.repository import Mode
 from ecomcli.schema import CART_STATUSES, PAYMENT_METHODS
@@ -464,6 +466,13 @@ def _products_written(store: SQLRepository, w: Write) -> None:
     mark_products(store, w.e.name, w.rows, w.keys, new=w.new, lock=not w.locked)
 
 
+def _recs_written(store: SQLRepository, w: Write) -> None:
+    """Added lines change the tables' signature (their number); a write that changes or
+    deletes stored ones may not, so it makes the next `recommend` rebuild them."""
+    if w.changes_stored and changes_inputs(w.e.name, w.written):
+        recs_sql.forget(store)
+
+
 def _payments_written(store: SQLRepository, w: Write) -> None:
     if w.written is not None and not w.written & set(PAYMENT_FIELDS):
         return  # a card, installments or customer: nothing the summary holds
@@ -494,9 +503,12 @@ MARKINGS = (
     Marking(("products",), ("reviews", "wishlists", "wishlist_items"), _products_written),
     Marking(("payments",), ("payments",), _payments_written),
     Marking(("suppliers",), ("supplies",), _supplies_written),
+    Marking((), ("orders", "order_items"), _recs_written),  # the recommender's tables
 )
 # entity -> how a write to it marks: what the write path reads
-MARKERS: dict[str, Marker] = {e: m.mark for m in MARKINGS for e in m.entities}
+MARKERS: dict[str, tuple[Marker, ...]] = {
+    e: tuple(m.mark for m in MARKINGS if e in m.entities) for m in MARKINGS for e in m.entities
+}
 
 
 def layout(dialect: Dialect) -> str:
@@ -532,6 +544,7 @@ def forget(store: SQLRepository) -> None:
     (`init-db` calls it after its script)."""
     names = ", ".join(f"'{n}'" for n in (*BUILT.values(), LAYOUT_ROW))
     store.execute(f"DELETE FROM ecom_meta WHERE name IN ({names})").close()
+    recs_sql.forget(store)
     store.execute(
         f"INSERT INTO ecom_meta (name, value) VALUES ('{LAYOUT_ROW}', {store.placeholder})",
         [layout(store.dialect)],

@@ -25,6 +25,7 @@ from typing import Annotated, Any, TextIO, TypeVar
 import typer
 import typer.core
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ecomcli.cli.pipes import closed_stdout
@@ -99,7 +100,9 @@ def fail(error: EcomError) -> typer.Exit:
     """Print `error` as one line on stderr and return the Exit to raise."""
     if settings.verbose:
         traceback.print_exception(error, file=sys.stderr)
-    stderr.print(f"[bold red]error:[/] {mask_secret(str(error))}", markup=True, highlight=False)
+    # Escaped: a message naming a value or a file with brackets in it must print whole.
+    message = escape(mask_secret(str(error)))
+    stderr.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
     return typer.Exit(error.exit_code)
 
 

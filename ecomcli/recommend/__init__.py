@@ -3,11 +3,12 @@
     >>> store.recommend("C0000001", limit=5)   # product_id, name, score, reason
     >>> store.similar("P000065")
 
-Strategies (one module each): `popular` (best sellers), `again` (the customer's repeat
-purchases), `similar` (item-kNN on co-purchase counts, cosine or BM25 weighting), `als`
-(matrix factorisation, optional: pip install 'ecom[recs]') and `auto` (the blend, chosen
-with `evaluate`). Every list is filled up to `limit` with the best sellers of the
-customer's favourite category, then of the store, and says so in `reason`.
+Strategies (one module each): `popular` (best sellers), `recent` (best sellers of the last
+30 days), `again` (the customer's repeat purchases), `similar` (item-kNN on co-purchase
+counts, cosine or BM25 weighting), `als` (matrix factorisation; fitting it needs the
+optional extra: pip install 'ecom[recs]') and `auto` (the blend, chosen with `evaluate`).
+Every list is filled up to `limit` with the best sellers of the customer's favourite
+category, then of the store, and says so in `reason`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ecomcli.errors import UsageError
-from ecomcli.recommend import again, auto, popular, tables
+from ecomcli.recommend import again, als, auto, popular, recent, tables
 from ecomcli.recommend import similar as knn
 from ecomcli.recommend.model import Inputs, Ranked, finish, orders
 
@@ -37,6 +38,8 @@ STRATEGIES: dict[str, Callable[[Inputs], Ranked]] = {
     "bm25": lambda inp: knn.rank(inp, "bm25"),
     "again": again.rank,
     "popular": popular.rank,
+    "recent": recent.rank,
+    "als": als.rank,
 }
 
 
@@ -85,6 +88,10 @@ def recommend(
     t = tables.fresh(store, refresh=refresh)
     history = Counter(p for p, _ in set(t.history(customer)))  # orders holding each product
     inp = _inputs(t, history, limit)
+    if strategy == "recent":
+        inp.recent = [(p, n) for p, _, n in t.popular(max(POPULAR_DEPTH, limit), recent=True)]
+    if strategy == "als":
+        inp.factors = tables.factors(store, t, refresh=refresh)
     first = STRATEGIES[strategy](inp)
     return _named(t, finish(first, inp, limit, history if exclude_bought else ()))
 

@@ -21,13 +21,15 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from itertools import groupby
+from typing import Any
 
 from ecomcli.errors import UsageError
 from ecomcli.recommend import STRATEGIES, tables
-from ecomcli.recommend.model import Inputs, Neighbour, Ranked, finish
+from ecomcli.recommend.model import RECENT_DAYS, Inputs, Neighbour, finish
 from ecomcli.repository import Query, Repository
 
 COLUMNS = ("strategy", "hr", "ndcg", "coverage", "customers", "seconds")
@@ -64,19 +66,34 @@ def metrics(lists: Sequence[Sequence[str]], held_out: Sequence[set[str]], k: int
 class Split:
     train: dict[str, list[set[str]]]  # customer -> product sets of the training orders
     held_out: dict[str, set[str]]  # customer -> products of the last order
+    recent: Counter[str] = field(default_factory=Counter)  # training orders, last days
 
 
 def split(lines: Iterable[tuple]) -> Split:  # type: ignore[type-arg]
     """Lines sorted by customer, time and order -> each customer's orders, the last held
-    out when there are at least two."""
+    out when there are at least two. `recent` counts the training orders placed in the
+    RECENT_DAYS up to the last training order, as the stored tables count the store's."""
     train: dict[str, list[set[str]]] = {}
     held: dict[str, set[str]] = {}
+    times: list[tuple[datetime, set[str]]] = []
     for customer, rows in groupby(lines, key=lambda r: r[0]):
-        orders = [{r[3] for r in group} for _, group in groupby(rows, key=lambda r: r[1])]
+        orders = []
+        for _, group in groupby(rows, key=lambda r: r[1]):
+            items = list(group)
+            orders.append((_as_datetime(items[0][2]), {r[3] for r in items}))
         if len(orders) >= 2:
-            held[customer] = orders.pop()
-        train[customer] = orders
-    return Split(train, held)
+            held[customer] = orders.pop()[1]
+        train[customer] = [basket for _, basket in orders]
+        times.extend(orders)
+    recent: Counter[str] = Counter()
+    if times:
+        cutoff = max(t for t, _ in times) - timedelta(days=RECENT_DAYS)
+        recent.update(p for t, basket in times if t >= cutoff for p in basket)
+    return Split(train, held, recent)
+
+
+def _as_datetime(value: Any) -> datetime:
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
 def neighbours(train: dict[str, list[set[str]]], popularity: Counter[str], top_n: int
@@ -106,7 +123,7 @@ def evaluate(store: Repository, k: int = 10, strategies: Sequence[str] | None = 
         raise UsageError("--k: a whole number of at least 1 is expected")
     from ecomcli.recommend import als
 
-    chosen = list(strategies or [*STRATEGIES, *(["als"] if als.available() else [])])
+    chosen = list(strategies or [s for s in STRATEGIES if s != "als" or als.available()])
     data = split(store.neighbour_tables().lines())
     category = {r["product_id"]: r["category_id"] for r in store.find("products", Query())}
     popularity: Counter[str] = Counter(p for orders in data.train.values()
@@ -116,30 +133,33 @@ def evaluate(store: Repository, k: int = 10, strategies: Sequence[str] | None = 
     for p, n in popular:
         in_category.setdefault(category.get(p), []).append((p, n))
     nbrs = neighbours(data.train, popularity, tables.TOP_N)
+    recent = sorted(data.recent.items(), key=lambda x: (-x[1], x[0]))
     customers = sorted(data.held_out)
 
-    def inputs(c: str) -> Inputs:
+    def inputs(c: str, factors: als.Factors | None) -> Inputs:
         history = Counter(p for basket in data.train[c] for p in basket)
         return Inputs(history, {p: nbrs.get(p, []) for p in history}, popular,
-                      lambda cat: in_category.get(cat, []), {p: category.get(p) for p in history})
+                      lambda cat: in_category.get(cat, []), {p: category.get(p) for p in history},
+                      recent, factors)
 
     truths = [data.held_out[c] for c in customers]
     scores = []
     for name in chosen:
         started = time.perf_counter()
-        if name == "als":
-            rank: Callable[[str, Inputs], Ranked] = als.fit(data.train, popular)
-        else:
-            rank = _by_inputs(STRATEGIES[name])
+        factors = als.fit(_customer_products(data.train)) if name == "als" else None
+        rank = STRATEGIES[name]
         lists = []
         for c in customers:
-            inp = inputs(c)
-            lists.append([p for p, _, _ in finish(rank(c, inp), inp, k)])
+            inp = inputs(c, factors)
+            lists.append([p for p, _, _ in finish(rank(inp), inp, k)])
         hr, ndcg, cov = metrics(lists, truths, k, len(category))
         scores.append(Score(name, hr, ndcg, cov, len(customers),
                             time.perf_counter() - started))
     return scores
 
 
-def _by_inputs(fn: Callable[[Inputs], Ranked]) -> Callable[[str, Inputs], Ranked]:
-    return lambda _customer, inp: fn(inp)
+def _customer_products(train: dict[str, list[set[str]]]) -> Iterator[tuple[str, str, int]]:
+    """ALS's input from the training orders, as the store's `customer_products` gives it."""
+    for c, orders in train.items():
+        for p, n in Counter(p for basket in orders for p in basket).items():
+            yield c, p, n

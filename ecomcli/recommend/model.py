@@ -12,6 +12,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ecomcli.recommend.als import Factors
 
 # (neighbour_id, together, orders of the product, orders of the neighbour), in rank order
 Neighbour = tuple[str, int, int, int]
@@ -25,6 +29,8 @@ class Inputs:
     popular: list[tuple[str, int]]  # (product_id, orders), most ordered first
     popular_in: Callable[[str], list[tuple[str, int]]]  # the same within a category
     category: dict[str, str | None] = field(default_factory=dict)  # of history products
+    recent: list[tuple[str, int]] = field(default_factory=list)  # `popular`, last RECENT_DAYS
+    factors: Factors | None = None  # the fitted ALS item factors, when `als` ranks
 
     def favourite(self) -> str | None:
         """The category the customer bought most often in (ties: the smallest id)."""
@@ -35,6 +41,9 @@ class Inputs:
         if not counts:
             return None
         return min(counts, key=lambda c: (-counts[c], c))
+
+
+RECENT_DAYS = 30  # "recent" popularity: the orders of the store's last 30 days
 
 
 def orders(n: int) -> str:

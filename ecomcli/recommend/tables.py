@@ -17,14 +17,20 @@ from __future__ import annotations
 
 import time
 import weakref
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ecomcli.recommend.model import RECENT_DAYS
 from ecomcli.repository import Repository
+
+if TYPE_CHECKING:
+    from ecomcli.recommend.als import Factors
 
 TOP_N = 50  # neighbours kept per product
 CHECK_EVERY = 5.0  # seconds between two checks of one open store
 
 _checked: weakref.WeakKeyDictionary[Repository, float] = weakref.WeakKeyDictionary()
+# The factors an open store last loaded, with the signature they were fitted on.
+_loaded: weakref.WeakKeyDictionary[Repository, tuple[str, Factors]] = weakref.WeakKeyDictionary()
 
 
 def fresh(store: Repository, *, refresh: bool = False) -> Any:
@@ -34,6 +40,28 @@ def fresh(store: Repository, *, refresh: bool = False) -> Any:
         return tables
     signature = tables.signature()
     if refresh or tables.built_from() != signature:
-        tables.build(TOP_N, signature)
+        tables.build(TOP_N, signature, RECENT_DAYS)
     _checked[store] = time.monotonic()
     return tables
+
+
+def factors(store: Repository, tables: Any, *, refresh: bool = False) -> Factors:
+    """The ALS item factors, fitted again (and stored) when the order lines changed since
+    the stored ones were fitted, or with `refresh`. Call after `fresh`."""
+    import numpy as np
+
+    from ecomcli.recommend import als
+
+    signature = tables.built_from()  # `fresh` just checked the lines against it
+    held = _loaded.get(store)
+    if not refresh and held is not None and held[0] == signature:
+        return held[1]
+    if refresh or tables.built_from("als") != signature:
+        fitted = als.fit(tables.customer_products())
+        tables.save_factors(fitted.ids, [v.tobytes() for v in fitted.matrix], signature)
+    else:
+        rows = tables.factors()
+        fitted = als.Factors([p for p, _ in rows], np.frombuffer(
+            b"".join(v for _, v in rows), dtype=np.float32).reshape(len(rows), -1))
+    _loaded[store] = (signature, fitted)
+    return fitted

@@ -1,0 +1,11 @@
+"""`recent`: the best sellers of the store's last RECENT_DAYS days (orders holding the
+product, up to and including the last sale's day): popularity that follows the season."""
+
+from __future__ import annotations
+
+from ecomcli.recommend.model import RECENT_DAYS, Inputs, Ranked, orders
+
+
+def rank(inp: Inputs) -> Ranked:
+    return [(p, float(n), f"popular in the last {RECENT_DAYS} days: {orders(n)}")
+            for p, n in inp.recent]
