@@ -4,8 +4,10 @@ segment each customer falls in (docs/reports.md, "rfm").
 Every score is computed in the database: per customer the sales up to the as-of date,
 then a standard competition rank (`RANK()`, ties share the lowest rank) per measure over
 all those customers, then `score = 1 + floor(5 * (rank - 1) / N)`, written as a sum of
-comparisons so that no dialect's integer division is needed. The segments come from the
-R and F scores by the first matching rule of `SEGMENTS`.
+comparisons so that no dialect's integer division is needed. The statements get there
+without ranking every customer: the segment table from counts per (last day, orders)
+pair (`_segments`), a list from four thresholds per measure (`_scored`). The segments
+come from the R and F scores by the first matching rule of `SEGMENTS`.
 """
 
 from __future__ import annotations
@@ -148,9 +150,7 @@ def sql(d: Dialect, p: Params) -> Built:
         f"SELECT {d.big_result()}t.customer_id, COUNT(*) AS orders, MAX(t.at) AS last_at,"
         f" SUM(t.revenue) AS revenue FROM ({per_order}) t GROUP BY t.customer_id"
     )
-    # FIRST_VALUE, not MAX() OVER (): MariaDB recomputes a MAX window per row (n^2)
-    last = "FIRST_VALUE(DATE(g.last_at)) OVER (ORDER BY g.last_at DESC)"
-    return _scored(d, p, per_customer, last, binds)
+    return _scored(d, p, per_customer, binds)
 
 
 def summarized_sql(d: Dialect, p: Params) -> Built:
@@ -158,25 +158,32 @@ def summarized_sql(d: Dialect, p: Params) -> Built:
         "SELECT customer_id, orders, last_sale_at AS last_at, revenue"
         f" FROM {st.CUSTOMERS}"
     )
-    # a stored table's maximum: no fourth sort of every customer
-    last = f"(SELECT MAX(DATE(last_sale_at)) FROM {st.CUSTOMERS})"
-    return _scored(d, p, per_customer, last, [])
+    return _scored(d, p, per_customer, [])
 
 
-def _scored(d: Dialect, p: Params, per_customer: str, last: str, binds: list[Any]) -> Built:
-    """Scores and segments over `per_customer` (customer_id, orders, last_at, revenue),
-    `last` the store's last sale day."""
+def _scored(d: Dialect, p: Params, per_customer: str, binds: list[Any]) -> Built:
+    """Scores and segments over `per_customer` (customer_id, orders, last_at, revenue);
+    the store's last sale day is the latest customer's."""
     if not listing(p):
         return _segments(d, per_customer), binds
-    ranked = (
-        "SELECT g.customer_id, g.orders, g.revenue, DATE(g.last_at) AS last_day,"
-        " RANK() OVER (ORDER BY DATE(g.last_at)) AS rr,"
-        " RANK() OVER (ORDER BY g.orders) AS rf, RANK() OVER (ORDER BY g.revenue) AS rm,"
-        f" COUNT(*) OVER () AS n, {last} AS store_last FROM ({per_customer}) g"
+    # A score needs only four thresholds per measure, not every customer's rank: with
+    # rank = 1 + (customers below), score >= k + 1 exactly when the value is above the
+    # value at sorted position ceil(k * n / 5). Day and orders take few values: their
+    # positions are running sums over a count per value, no sort of every customer.
+    g = f"SELECT h.*, DATE(h.last_at) AS last_day FROM ({per_customer}) h"
+    per_value = "SELECT {0} AS x, COUNT(*) AS c FROM g GROUP BY {0}"
+    running = "SELECT v.x, SUM(v.c) OVER (ORDER BY v.x) AS pos, SUM(v.c) OVER () AS n FROM ({}) v"
+    revenue = ("SELECT g.revenue AS x, ROW_NUMBER() OVER (ORDER BY g.revenue) AS pos,"
+               " COUNT(*) OVER () AS n FROM g")
+    cuts = (
+        f"tr AS ({_thresholds(running.format(per_value.format('last_day')), ', MAX(x) AS top')}),"
+        f" tf AS ({_thresholds(running.format(per_value.format('orders')))}),"
+        f" tm AS ({_thresholds(revenue)})"
     )
     scored = (
-        f"SELECT k.*, {score('k.rr', 'k.n')} AS r, {score('k.rf', 'k.n')} AS f,"
-        f" {score('k.rm', 'k.n')} AS m FROM ({ranked}) k"
+        "SELECT g.customer_id, g.orders, g.revenue, g.last_day, tr.top AS store_last,"
+        f" {_above('g.last_day', 'tr')} AS r, {_above('g.orders', 'tf')} AS f,"
+        f" {_above('g.revenue', 'tm')} AS m FROM g CROSS JOIN tr CROSS JOIN tf CROSS JOIN tm"
     )
     segmented = f"SELECT x.*, {segment_case()} AS segment FROM ({scored}) x"
     sql = d.select(
@@ -193,11 +200,25 @@ def _scored(d: Dialect, p: Params, per_customer: str, last: str, binds: list[Any
         ("s.m", "m"),
         ("s.segment", "segment"),
     )
-    sql += f" FROM ({segmented}) s JOIN customers c ON c.customer_id = s.customer_id"
+    sql = f"WITH g AS ({g}), {cuts} {sql} FROM ({segmented}) s"
+    sql += " JOIN customers c ON c.customer_id = s.customer_id"
     if p["segment"]:
         sql += f" WHERE s.segment = {d.ph}"
         binds.append(p["segment"])
     return sql, binds
+
+
+def _thresholds(positions: str, extra: str = "") -> str:
+    """t1..t4: the values at sorted positions ceil(k * n / 5), from rows (x, pos, n) where
+    pos is how many customers have a value up to x."""
+    cut = ", ".join(f"MIN(CASE WHEN 5 * p.pos >= {k} * p.n THEN p.x END) AS t{k}"
+                    for k in range(1, 5))
+    return f"SELECT {cut}{extra} FROM ({positions}) p"
+
+
+def _above(value: str, cuts: str) -> str:
+    """The quintile score: 1 + how many of the four thresholds `value` is above."""
+    return "1 + " + " + ".join(f"({value} > {cuts}.t{k})" for k in range(1, 5))
 
 
 def _segments(d: Dialect, per_customer: str) -> str:
