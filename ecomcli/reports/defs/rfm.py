@@ -6,7 +6,8 @@ then a standard competition rank (`RANK()`, ties share the lowest rank) per meas
 all those customers, then `score = 1 + floor(5 * (rank - 1) / N)`, written as a sum of
 comparisons so that no dialect's integer division is needed. The statements get there
 without ranking every customer: the segment table from counts per (last day, orders)
-pair (`_segments`), a list from four thresholds per measure (`_scored`). The segments
+pair (`_segments`), a list over the stored summary from four thresholds per measure
+(`_by_thresholds`); a list over the lines ranks (`_ranked`). The segments
 come from the R and F scores by the first matching rule of `SEGMENTS`.
 """
 
@@ -150,7 +151,9 @@ def sql(d: Dialect, p: Params) -> Built:
         f"SELECT {d.big_result()}t.customer_id, COUNT(*) AS orders, MAX(t.at) AS last_at,"
         f" SUM(t.revenue) AS revenue FROM ({per_order}) t GROUP BY t.customer_id"
     )
-    return _scored(d, p, per_customer, binds)
+    if not listing(p):
+        return _segments(d, per_customer), binds
+    return _listed(d, p, *_ranked(per_customer), binds)
 
 
 def summarized_sql(d: Dialect, p: Params) -> Built:
@@ -158,33 +161,67 @@ def summarized_sql(d: Dialect, p: Params) -> Built:
         "SELECT customer_id, orders, last_sale_at AS last_at, revenue"
         f" FROM {st.CUSTOMERS}"
     )
-    return _scored(d, p, per_customer, [])
-
-
-def _scored(d: Dialect, p: Params, per_customer: str, binds: list[Any]) -> Built:
-    """Scores and segments over `per_customer` (customer_id, orders, last_at, revenue);
-    the store's last sale day is the latest customer's."""
     if not listing(p):
-        return _segments(d, per_customer), binds
-    # A score needs only four thresholds per measure, not every customer's rank: with
-    # rank = 1 + (customers below), score >= k + 1 exactly when the value is above the
-    # value at sorted position ceil(k * n / 5). Day and orders take few values: their
-    # positions are running sums over a count per value, no sort of every customer.
+        return _segments(d, per_customer), []
+    return _listed(d, p, *_by_thresholds(per_customer), [])
+
+
+def _ranked(per_customer: str) -> tuple[str, str]:
+    """Scores from each customer's three ranks: over the lines, where `per_customer` is
+    computed once and read once (MariaDB would compute a CTE once per reference)."""
+    # FIRST_VALUE, not MAX() OVER (): MariaDB recomputes a MAX window per row (n^2)
+    last = "FIRST_VALUE(DATE(g.last_at)) OVER (ORDER BY g.last_at DESC)"
+    ranked = (
+        "SELECT g.customer_id, g.orders, g.revenue, DATE(g.last_at) AS last_day,"
+        " RANK() OVER (ORDER BY DATE(g.last_at)) AS rr,"
+        " RANK() OVER (ORDER BY g.orders) AS rf, RANK() OVER (ORDER BY g.revenue) AS rm,"
+        f" COUNT(*) OVER () AS n, {last} AS store_last FROM ({per_customer}) g"
+    )
+    return "", (
+        f"SELECT k.*, {score('k.rr', 'k.n')} AS r, {score('k.rf', 'k.n')} AS f,"
+        f" {score('k.rm', 'k.n')} AS m FROM ({ranked}) k"
+    )
+
+
+def _by_thresholds(per_customer: str) -> tuple[str, str]:
+    """Scores without ranking every customer, over the stored summary (read four times).
+    With rank = 1 + (customers below), score >= k + 1 exactly when the value is above the
+    value at sorted position ceil(k * n / 5). Day and orders take few values: their
+    positions are running sums over a count per value, no sort of every customer."""
     g = f"SELECT h.*, DATE(h.last_at) AS last_day FROM ({per_customer}) h"
     per_value = "SELECT {0} AS x, COUNT(*) AS c FROM g GROUP BY {0}"
     running = "SELECT v.x, SUM(v.c) OVER (ORDER BY v.x) AS pos, SUM(v.c) OVER () AS n FROM ({}) v"
     revenue = ("SELECT g.revenue AS x, ROW_NUMBER() OVER (ORDER BY g.revenue) AS pos,"
                " COUNT(*) OVER () AS n FROM g")
-    cuts = (
-        f"tr AS ({_thresholds(running.format(per_value.format('last_day')), ', MAX(x) AS top')}),"
+    ctes = (
+        f"WITH g AS ({g}),"
+        f" tr AS ({_thresholds(running.format(per_value.format('last_day')), ', MAX(x) AS top')}),"
         f" tf AS ({_thresholds(running.format(per_value.format('orders')))}),"
-        f" tm AS ({_thresholds(revenue)})"
+        f" tm AS ({_thresholds(revenue)}) "
     )
-    scored = (
+    return ctes, (
         "SELECT g.customer_id, g.orders, g.revenue, g.last_day, tr.top AS store_last,"
         f" {_above('g.last_day', 'tr')} AS r, {_above('g.orders', 'tf')} AS f,"
         f" {_above('g.revenue', 'tm')} AS m FROM g CROSS JOIN tr CROSS JOIN tf CROSS JOIN tm"
     )
+
+
+def _thresholds(positions: str, extra: str = "") -> str:
+    """t1..t4: the values at sorted positions ceil(k * n / 5), from rows (x, pos, n) where
+    pos is how many customers have a value up to x."""
+    cut = ", ".join(f"MIN(CASE WHEN 5 * p.pos >= {k} * p.n THEN p.x END) AS t{k}"
+                    for k in range(1, 5))
+    return f"SELECT {cut}{extra} FROM ({positions}) p"
+
+
+def _above(value: str, cuts: str) -> str:
+    """The quintile score: 1 + how many of the four thresholds `value` is above."""
+    return "1 + " + " + ".join(f"({value} > {cuts}.t{k})" for k in range(1, 5))
+
+
+def _listed(d: Dialect, p: Params, ctes: str, scored: str, binds: list[Any]) -> Built:
+    """One row per customer (of `--segment`) from `scored` (customer_id, orders, revenue,
+    last_day, store_last, r, f, m), after the `ctes` it reads."""
     segmented = f"SELECT x.*, {segment_case()} AS segment FROM ({scored}) x"
     sql = d.select(
         ("s.customer_id", "customer_id"),
@@ -200,25 +237,11 @@ def _scored(d: Dialect, p: Params, per_customer: str, binds: list[Any]) -> Built
         ("s.m", "m"),
         ("s.segment", "segment"),
     )
-    sql = f"WITH g AS ({g}), {cuts} {sql} FROM ({segmented}) s"
-    sql += " JOIN customers c ON c.customer_id = s.customer_id"
+    sql = f"{ctes}{sql} FROM ({segmented}) s JOIN customers c ON c.customer_id = s.customer_id"
     if p["segment"]:
         sql += f" WHERE s.segment = {d.ph}"
         binds.append(p["segment"])
     return sql, binds
-
-
-def _thresholds(positions: str, extra: str = "") -> str:
-    """t1..t4: the values at sorted positions ceil(k * n / 5), from rows (x, pos, n) where
-    pos is how many customers have a value up to x."""
-    cut = ", ".join(f"MIN(CASE WHEN 5 * p.pos >= {k} * p.n THEN p.x END) AS t{k}"
-                    for k in range(1, 5))
-    return f"SELECT {cut}{extra} FROM ({positions}) p"
-
-
-def _above(value: str, cuts: str) -> str:
-    """The quintile score: 1 + how many of the four thresholds `value` is above."""
-    return "1 + " + " + ".join(f"({value} > {cuts}.t{k})" for k in range(1, 5))
 
 
 def _segments(d: Dialect, per_customer: str) -> str:
