@@ -14,14 +14,14 @@ category, then of the store, and says so in `reason`.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ecomcli.errors import UsageError
 from ecomcli.recommend import again, als, auto, popular, recent, tables
 from ecomcli.recommend import similar as knn
-from ecomcli.recommend.model import Inputs, Ranked, finish, orders
+from ecomcli.recommend.model import Inputs, Item, Ranked, finish, orders
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -32,7 +32,7 @@ COLUMNS = ("product_id", "name", "score", "reason")
 POPULAR_DEPTH = 200  # best sellers read for the fallback (more than any --limit shown)
 
 
-STRATEGIES: dict[str, Callable[[Inputs], Ranked]] = {
+STRATEGIES: dict[str, Callable[[Inputs], Iterable[Item]]] = {
     "auto": auto.rank,
     "similar": knn.rank,
     "bm25": lambda inp: knn.rank(inp, "bm25"),

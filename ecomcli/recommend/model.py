@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
 # (neighbour_id, together, orders of the product, orders of the neighbour), in rank order
 Neighbour = tuple[str, int, int, int]
-Ranked = list[tuple[str, float, str]]  # (product_id, score, reason), best first
+Item = tuple[str, float, str]  # (product_id, score, reason)
+Ranked = list[Item]  # best first
 
 
 @dataclass
@@ -59,13 +60,14 @@ def ranked(scores: dict[str, float], reasons: dict[str, str]) -> Ranked:
     return [(p, scores[p], reasons[p]) for p in order]
 
 
-def finish(first: Ranked, inp: Inputs, limit: int, exclude: Iterable[str] = ()) -> Ranked:
+def finish(first: Iterable[Item], inp: Inputs, limit: int, exclude: Iterable[str] = ()
+           ) -> Ranked:
     """`first` cut to `limit`, filled up with the favourite category's best sellers and
     then the store's (the fallback of a new customer), without `exclude`."""
     seen = set(exclude)
     out: Ranked = []
 
-    def take(items: Iterable[tuple[str, float, str]]) -> bool:
+    def take(items: Iterable[Item]) -> bool:
         for p, score, reason in items:
             if p not in seen:
                 seen.add(p)

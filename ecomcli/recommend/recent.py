@@ -3,9 +3,11 @@ product, up to and including the last sale's day): popularity that follows the s
 
 from __future__ import annotations
 
-from ecomcli.recommend.model import RECENT_DAYS, Inputs, Ranked, orders
+from collections.abc import Iterator
+
+from ecomcli.recommend.model import RECENT_DAYS, Inputs, Item, orders
 
 
-def rank(inp: Inputs) -> Ranked:
-    return [(p, float(n), f"popular in the last {RECENT_DAYS} days: {orders(n)}")
-            for p, n in inp.recent]
+def rank(inp: Inputs) -> Iterator[Item]:
+    return ((p, float(n), f"popular in the last {RECENT_DAYS} days: {orders(n)}")
+            for p, n in inp.recent)  # lazily, as `popular`
