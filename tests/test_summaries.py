@@ -156,6 +156,9 @@ def test_mongo_summaries_equal_the_lines_through_writes(loaded_mongo: Any) -> No
     orders = [o["order_id"] for o in data["orders"]]
     lines = [(i["order_id"], i["line_no"]) for i in data["order_items"]]
     payments = [p["payment_id"] for p in data["payments"]]
+    products = [p["product_id"] for p in data["products"]]
+    cart_ids = [c["cart_id"] for c in data["carts"]]
+    cart_lines = [(i["cart_id"], i["product_id"]) for i in data["cart_items"]]
     steps = [
         lambda: store.write_batch(
             "orders",
@@ -175,6 +178,15 @@ def test_mongo_summaries_equal_the_lines_through_writes(loaded_mongo: Any) -> No
         lambda: store.update("payments", (rng.choice(payments),),
                              {"paid_at": datetime(2024, 5, 28, 23, 59)}),
         lambda: store.delete("payments", (rng.choice(payments),)),
+        # carts: a line changed, removed, added; a price; a cart's own columns; a cart gone
+        lambda: store.update("cart_items", rng.choice(cart_lines), {"quantity": 7}),
+        lambda: store.delete("cart_items", rng.choice(cart_lines)),
+        lambda: store.insert("cart_items", {
+            "cart_id": rng.choice(cart_ids), "product_id": rng.choice(products), "quantity": 4,
+        }),
+        lambda: store.update("products", (rng.choice(products),), {"price": Decimal("12.34")}),
+        lambda: store.update("carts", (rng.choice(cart_ids),), {"status": "abandoned"}),
+        lambda: store.delete_record("carts", (rng.choice(cart_ids),), cascade=True),
     ]  # fmt: skip
     for n, step in enumerate(steps):
         with contextlib.suppress(ecomcli.EcomError):

@@ -12,7 +12,9 @@ ending in `$out` (which replaces its target atomically):
 - customers: `summary_customer_sales` (per customer: purchases, units, revenue, first and
   last purchase);
 - payments: `summary_payments_daily` (per day, null for an undated payment, and method:
-  payments, amount).
+  payments, amount);
+- carts: `summary_carts` (per cart: customer, status, lines, items and total at today's
+  prices), indexed in the carts report's order (total descending, then cart_id).
 
 **Freshness.** Every write through ecom to an entity of `MARKINGS` inserts, after the data
 and in the same transaction when there is one, a mark per summary kind it may change into
@@ -52,8 +54,11 @@ MARKINGS: dict[str, tuple[str, ...]] = {
     "orders": ("months", "customers"),
     "order_items": ("months", "customers"),
     "payments": ("payments",),
+    "carts": ("carts",),
+    "cart_items": ("carts",),
+    "products": ("carts",),  # a cart's total is at today's prices
 }
-KEPT = ("months", "customers", "payments")  # the kinds MongoDB keeps
+KEPT = ("months", "customers", "payments", "carts")  # the kinds MongoDB keeps
 EXCLUDED = list(st.SALE_EXCLUDED)
 DAY_MS = 86_400_000
 
@@ -187,6 +192,29 @@ def _payments() -> list[Doc]:
     ]
 
 
+def _carts() -> list[Doc]:
+    price = {"$ifNull": ["$p.price", 0]}
+    quantity = {"$ifNull": ["$items.quantity", 0]}
+    return [
+        {"$unwind": {"path": "$items", "preserveNullAndEmptyArrays": True}},
+        {"$lookup": {"from": "products", "localField": "items.product_id",
+                     "foreignField": "product_id", "as": "p"}},
+        {"$unwind": {"path": "$p", "preserveNullAndEmptyArrays": True}},
+        {
+            "$group": {
+                "_id": "$cart_id",
+                "customer_id": {"$first": "$customer_id"},
+                "status": {"$first": "$status"},
+                "lines": {"$sum": {"$cond": [{"$ifNull": ["$items.product_id", False]}, 1, 0]}},
+                "items": {"$sum": quantity},
+                "total": {"$sum": {"$multiply": [quantity, price]}},
+            }
+        },
+        {"$project": {"_id": 0, "cart_id": "$_id", "customer_id": 1, "status": 1, "lines": 1,
+                      "items": 1, "total": 1}},
+    ]
+
+
 # kind -> (summary collection, source collection, the stages that build it)
 BUILDS: dict[str, tuple[tuple[str, str, list[Doc]], ...]] = {
     "months": (
@@ -196,7 +224,10 @@ BUILDS: dict[str, tuple[tuple[str, str, list[Doc]], ...]] = {
     ),
     "customers": ((st.CUSTOMERS, "orders", _customers()),),
     "payments": ((st.PAYMENTS, "payments", _payments()),),
+    "carts": ((st.CARTS, "carts", _carts()),),
 }
+# summary collection -> the index its readers sort by ($out keeps an existing one)
+INDEXES: dict[str, list[tuple[str, int]]] = {st.CARTS: [("total", -1), ("cart_id", 1)]}
 
 
 def mark(db: Database, entity: str, session: Any) -> None:
@@ -225,6 +256,8 @@ def refresh(db: Database, kinds: Sequence[str]) -> None:
             continue
         for target, source, stages in BUILDS[kind]:
             db[source].aggregate([*stages, {"$out": target}])
+            if target in INDEXES:
+                db[target].create_index(INDEXES[target])
         db[BUILT].replace_one({"_id": kind}, {"layout": LAYOUT}, upsert=True)
         db[MARKS].delete_many({"kind": kind, "taken": token})
 

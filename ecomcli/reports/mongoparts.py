@@ -135,28 +135,28 @@ def sold_per_product(p: Params) -> list[Doc]:
 
 def sold_per_product_summarized(p: Params) -> tuple[str, list[Doc]]:
     """The collection and stages of `sold_per_product` over the monthly summary: its whole
-    months inside the period, with (`$unionWith`) the lines of the days left at the
-    period's edges (read through the purchased_at index), as the SQL's
-    `sqlparts.sold_per_product`."""
+    months inside the period, with the lines of the days left at the period's edges, as
+    the SQL's `sqlparts.sold_per_product`. The edges lead, one `$match` on `orders` (so
+    the purchased_at index serves it: a `$match` inside `$unionWith` may scan), and the
+    summary's months join them by `$unionWith`."""
     months, edges = st.split(p.get("from"), p.get("to"))
-    branches: list[tuple[str, list[Doc]]] = []
+    summary: list[Doc] = []
     if months is not None:
         ops = zip(("$gte", "$lte"), months, strict=True)
         cond = {op: month for op, month in ops if month is not None}
-        branches.append((st.MONTHLY, [{"$match": {"month": cond} if cond else {}}]))
-    for start, before in edges:
-        assert start is not None and before is not None
-        span = {"$gte": _moment(start), "$lt": _moment(before)}
-        branches.append(("orders", [
-            {"$match": {"status": {"$nin": list(SALE_EXCLUDED)}, "purchased_at": span}},
-            {"$unwind": "$items"},
-            {"$project": {"product_id": "$items.product_id", "units": "$items.quantity",
-                          "revenue": line_revenue()}},
-        ]))  # fmt: skip
-    (collection, stages), *others = branches
-    return collection, [
-        *stages,
-        *({"$unionWith": {"coll": c, "pipeline": s}} for c, s in others),
-        {"$group": {"_id": "$product_id", "units": {"$sum": "$units"},
-                    "revenue": {"$sum": "$revenue"}}},
+        summary = [{"$match": {"month": cond} if cond else {}}]
+    spans = [{"purchased_at": {"$gte": _moment(start), "$lt": _moment(before)}}
+             for start, before in edges]  # fmt: skip
+    group = {"$group": {"_id": "$product_id", "units": {"$sum": "$units"},
+                        "revenue": {"$sum": "$revenue"}}}  # fmt: skip
+    if not spans:
+        return st.MONTHLY, [*summary, group]
+    days = spans[0] if len(spans) == 1 else {"$or": spans}
+    lines = [
+        {"$match": {"status": {"$nin": list(SALE_EXCLUDED)}, **days}},
+        {"$unwind": "$items"},
+        {"$project": {"product_id": "$items.product_id", "units": "$items.quantity",
+                      "revenue": line_revenue()}},
     ]  # fmt: skip
+    union = [{"$unionWith": {"coll": st.MONTHLY, "pipeline": summary}}] if summary else []
+    return "orders", [*lines, *union, group]

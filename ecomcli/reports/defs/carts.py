@@ -226,39 +226,28 @@ def pipeline(p: Params) -> Pipeline:
             }
         },
     ]
+    pipeline.append({"$addFields": {"cart_id": "$_id"}})
+    return "carts", [*pipeline, *_finished(p)]
+
+
+def summarized_pipeline(p: Params) -> Pipeline:
+    """`summary_carts` read in the finishing order from its index: `--limit N` reads N."""
+    return st.CARTS, _finished(p)
+
+
+def _finished(p: Params) -> list[Doc]:
+    """After one document per cart: the finishing order (highest total, then cart_id), the
+    limit, then whether the customer pays by the method (looked up for the carts shown)."""
+    stages: list[Doc] = [{"$sort": {"total": -1, "cart_id": 1}}]
+    if p.get("limit"):
+        stages.append({"$limit": int(p["limit"])})
     pays: Any = {"$literal": 0}
     if p.get("discount") and p.get("payment_method"):
-        pipeline.append(
-            {
-                "$lookup": {
-                    "from": "payments",
-                    "localField": "customer_id",
-                    "foreignField": "customer_id",
-                    "as": "pm",
-                }
-            }
-        )
-        method = {
-            "$filter": {
-                "input": "$pm",
-                "as": "m",
-                "cond": {"$eq": ["$$m.method", p["payment_method"]]},
-            }
-        }
+        stages.append({"$lookup": {"from": "payments", "localField": "customer_id",
+                                   "foreignField": "customer_id", "as": "pm"}})
+        method = {"$filter": {"input": "$pm", "as": "m",
+                              "cond": {"$eq": ["$$m.method", p["payment_method"]]}}}
         pays = {"$cond": [{"$gt": [{"$size": method}, 0]}, 1, 0]}
-    pipeline.append(
-        {
-            "$project": {
-                "_id": 0,
-                "cart_id": "$_id",
-                "customer_id": 1,
-                "status": 1,
-                "lines": 1,
-                "items": 1,
-                "total": 1,
-                "pays_by": pays,
-            }
-        }
-    )
-    pipeline.append({"$sort": {"total": -1, "cart_id": 1}})  # the finishing order
-    return "carts", pipeline
+    stages.append({"$project": {"_id": 0, "cart_id": 1, "customer_id": 1, "status": 1,
+                                "lines": 1, "items": 1, "total": 1, "pays_by": pays}})
+    return stages
