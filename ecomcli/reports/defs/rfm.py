@@ -300,7 +300,7 @@ def pipeline(p: Params) -> Pipeline:
     match = sale({}, with_lines=True)
     if p["as_of"]:
         match["purchased_at"] = {"$lt": _moment(p["as_of"] + timedelta(days=1))}
-    stages: list[dict[str, Any]] = [
+    per_customer: list[dict[str, Any]] = [
         {"$match": match},
         {"$project": {"customer_id": 1, "purchased_at": 1, "revenue": order_revenue()}},
         {
@@ -311,6 +311,23 @@ def pipeline(p: Params) -> Pipeline:
                 "revenue": {"$sum": "$revenue"},
             }
         },
+    ]
+    return "orders", _scored_pipeline(p, per_customer)
+
+
+def summarized_pipeline(p: Params) -> Pipeline | None:
+    """Over MongoDB's per-customer summary (every sale: no `--as-of`)."""
+    if p["as_of"]:
+        return None
+    per_customer = [{"$project": {"orders": 1, "last": 1, "revenue": 1}}]
+    return st.CUSTOMERS, _scored_pipeline(p, per_customer)
+
+
+def _scored_pipeline(p: Params, per_customer: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """After one document per customer ({_id, orders, last, revenue}): scores, segments,
+    and the segment table or the list."""
+    stages: list[dict[str, Any]] = [
+        *per_customer,
         {"$addFields": {"last_day": {"$dateToString": {"format": "%Y-%m-%d", "date": "$last"}}}},
         {
             "$setWindowFields": {
@@ -341,7 +358,7 @@ def pipeline(p: Params) -> Pipeline:
         stages.append(
             {"$project": {"_id": 0, "segment": "$_id", "customers": 1, "orders": 1, "revenue": 1}}
         )
-        return "orders", stages
+        return stages
     if p["segment"]:
         stages.append({"$match": {"segment": p["segment"]}})
     stages += [
@@ -364,7 +381,7 @@ def pipeline(p: Params) -> Pipeline:
             }
         },
     ]
-    return "orders", stages
+    return stages
 
 
 def _moment(day: date) -> datetime:
