@@ -9,8 +9,9 @@ ending in `$out` (which replaces its target atomically):
   `summary_sales_monthly` (per month and product: units, revenue of the sales) and
   `summary_delivery_monthly` (per partner and month of delivery: delivered, on time, late
   seconds);
-- customers: `summary_customer_sales` (per customer: purchases, units, revenue, first and
-  last purchase);
+- customers: `summary_customer_sales` (per customer: purchases, purchase days, units,
+  revenue, first and last purchase) and `summary_customer_months` (per customer and month
+  of purchase, the month's first day: revenue, and the customer's first month);
 - payments: `summary_payments_daily` (per day, null for an undated payment, and method:
   payments, amount);
 - carts: `summary_carts` (per cart: customer, status, lines, items and total at today's
@@ -48,7 +49,7 @@ Doc = dict[str, Any]
 MARKS = "ecom_marks"
 BUILT = "ecom_summaries"
 # bumped when a collection's definition changes: a store built earlier rebuilds it
-LAYOUT = 1
+LAYOUT = 2
 # entity -> the summary kinds a write to it may change
 MARKINGS: dict[str, tuple[str, ...]] = {
     "orders": ("months", "customers"),
@@ -170,12 +171,26 @@ def _customers() -> list[Doc]:
             "$group": {
                 "_id": "$customer_id",
                 "orders": {"$sum": 1},
+                "day_set": {"$addToSet": _day_text("$purchased_at")},
                 "items": {"$sum": _units()},
                 "revenue": {"$sum": _revenue()},
                 "first": {"$min": "$purchased_at"},
                 "last": {"$max": "$purchased_at"},
             }
         },
+        {"$addFields": {"days": {"$size": "$day_set"}}},
+        {"$project": {"day_set": 0}},
+    ]
+
+
+def _customer_months() -> list[Doc]:
+    month = {"$dateFromString": {"dateString": {"$concat": [_month("$purchased_at"), "-01"]}}}
+    return [
+        {"$match": _PURCHASES},
+        {"$group": {"_id": {"c": "$customer_id", "m": month}, "revenue": {"$sum": _revenue()}}},
+        {"$setWindowFields": {"partitionBy": "$_id.c", "output": {"cohort": {"$min": "$_id.m"}}}},
+        {"$project": {"_id": 0, "customer_id": "$_id.c", "month": "$_id.m", "cohort": 1,
+                      "revenue": 1}},
     ]
 
 
@@ -222,7 +237,10 @@ BUILDS: dict[str, tuple[tuple[str, str, list[Doc]], ...]] = {
         (st.MONTHLY, "orders", _monthly()),
         (st.DELIVERY, "orders", _delivery()),
     ),
-    "customers": ((st.CUSTOMERS, "orders", _customers()),),
+    "customers": (
+        (st.CUSTOMERS, "orders", _customers()),
+        (st.CUSTOMER_MONTHS, "orders", _customer_months()),
+    ),
     "payments": ((st.PAYMENTS, "payments", _payments()),),
     "carts": ((st.CARTS, "carts", _carts()),),
 }

@@ -191,16 +191,28 @@ def pipeline(p: Params) -> Pipeline:
                 "revenue": {"$sum": "$revenue"},
             }
         },
+        {"$addFields": {"days": {"$size": "$days"}}},
+        *_finished(),
+    ]
+
+
+def summarized_pipeline(p: Params) -> Pipeline | None:
+    """Over MongoDB's per-customer summary (every sale: no `--as-of`)."""
+    if p["as_of"]:
+        return None
+    day = "%Y-%m-%d"
+    return st.CUSTOMERS, [
+        {"$project": {"days": 1, "revenue": 1,
+                      "first_day": {"$dateToString": {"format": day, "date": "$first"}},
+                      "last_day": {"$dateToString": {"format": day, "date": "$last"}}}},
+        *_finished(),
+    ]
+
+
+def _finished() -> list[dict[str, Any]]:
+    """After one document per customer (_id, days, first_day, last_day, revenue)."""
+    return [
         {"$setWindowFields": {"output": {"store_last": {"$max": "$last_day"}}}},
-        {
-            "$project": {
-                "_id": 0,
-                "customer_id": "$_id",
-                "days": {"$size": "$days"},
-                "first_day": 1,
-                "last_day": 1,
-                "revenue": 1,
-                "store_last": 1,
-            }
-        },
+        {"$project": {"_id": 0, "customer_id": "$_id", **{  # in this order, whatever the input's
+            k: f"${k}" for k in ("days", "first_day", "last_day", "revenue", "store_last")}}},
     ]

@@ -108,7 +108,7 @@ def summarized_sql(d: Dialect, p: Params) -> Built:
 
 
 def pipeline(p: Params) -> Pipeline:
-    stages: list[dict[str, Any]] = [
+    return "orders", [
         {"$match": sale({}, with_lines=True)},
         {"$project": {"customer_id": 1, "purchased_at": 1, "revenue": order_revenue()}},
         {
@@ -117,11 +117,24 @@ def pipeline(p: Params) -> Pipeline:
                 "output": {"first": {"$min": "$purchased_at"}},
             }
         },
+        *_cells(p, "first", "purchased_at"),
+    ]
+
+
+def summarized_pipeline(p: Params) -> Pipeline:
+    """Over MongoDB's per customer and month summary (its month and cohort: first days)."""
+    return st.CUSTOMER_MONTHS, _cells(p, "cohort", "month")
+
+
+def _cells(p: Params, first: str, at: str) -> list[dict[str, Any]]:
+    """Per (cohort, period) cell, from documents with the customer, the dates `first` (of
+    the customer's first purchase) and `at`, and revenue: its customers and revenue."""
+    return [
         {
             "$group": {  # each customer once per cell
                 "_id": {
-                    "cohort": period("first", p["by"]),
-                    "period": period("purchased_at", p["by"]),
+                    "cohort": period(first, p["by"]),
+                    "period": period(at, p["by"]),
                     "customer": "$customer_id",
                 },
                 "revenue": {"$sum": "$revenue"},
@@ -144,4 +157,3 @@ def pipeline(p: Params) -> Pipeline:
             }
         },
     ]
-    return "orders", stages
