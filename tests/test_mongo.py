@@ -95,6 +95,14 @@ def test_unreachable_server_is_a_one_line_error_with_exit_code_7() -> None:
     assert time.monotonic() - started < 10
 
 
+def test_timeouts_given_in_the_url_win_over_ecoms(mongo_url: str) -> None:
+    sep = "&" if "?" in mongo_url else "?"
+    with ecomcli.connect(f"{mongo_url}{sep}connectTimeoutMS=45000") as store:
+        assert store.client.options.pool_options.connect_timeout == 45.0  # type: ignore[attr-defined]
+    with ecomcli.connect(mongo_url) as store:
+        assert store.client.options.pool_options.connect_timeout == 3.0  # type: ignore[attr-defined]
+
+
 def test_cli_init_db_then_status(mongo_url: str) -> None:
     runner = CliRunner()
     first = runner.invoke(app, ["init-db", "--db", mongo_url])

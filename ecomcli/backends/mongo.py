@@ -24,7 +24,7 @@ from contextlib import contextmanager, suppress
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pymongo
 from bson.decimal128 import Decimal128
@@ -295,9 +295,11 @@ class MongoRepository(Repository):
 
     def __init__(self, url: DbUrl, *, create: bool = True) -> None:
         self.url = url
+        # the URL's own options win (a slow server's monitor needs a longer connectTimeoutMS)
+        given = {k.lower() for k in parse_qs(urlsplit(url.raw).query)}
+        defaults = {"serverSelectionTimeoutMS": TIMEOUT_MS, "connectTimeoutMS": TIMEOUT_MS}
         options: dict[str, Any] = {
-            "serverSelectionTimeoutMS": TIMEOUT_MS,
-            "connectTimeoutMS": TIMEOUT_MS,
+            **{k: v for k, v in defaults.items() if k.lower() not in given},
             "tz_aware": False,
         }
         if url.password and url.user and urlsplit(url.raw).password is None:
