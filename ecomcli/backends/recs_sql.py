@@ -81,6 +81,15 @@ class SQLNeighbours:
         finally:
             cur.close()
 
+    def _stream(self, sql: str) -> Iterator[tuple[Any, ...]]:
+        """The rows of `sql`, fetched 10,000 at a time (memory: one batch)."""
+        cur = self.repo.execute(sql)
+        try:
+            while batch := cur.fetchmany(10_000):
+                yield from batch
+        finally:
+            cur.close()
+
     def _run(self, sql: str, params: Sequence[Any] = ()) -> None:
         self.repo.execute(sql, params).close()
 
@@ -136,15 +145,10 @@ class SQLNeighbours:
 
     def customer_products(self) -> Iterator[tuple[str, str, int]]:
         """(customer_id, product_id, orders of the customer holding it): ALS's input."""
-        cur = self.repo.execute(
+        return self._stream(
             "SELECT o.customer_id, i.product_id, COUNT(DISTINCT o.order_id) FROM orders o "
             "JOIN order_items i ON i.order_id = o.order_id GROUP BY o.customer_id, i.product_id"
         )
-        try:
-            while batch := cur.fetchmany(10_000):
-                yield from batch
-        finally:
-            cur.close()
 
     def save_factors(self, ids: Sequence[str], vectors: Sequence[bytes], signature: str
                      ) -> None:
@@ -213,13 +217,8 @@ class SQLNeighbours:
     def lines(self) -> Iterator[tuple[Any, ...]]:
         """(customer_id, order_id, purchased_at, product_id) of every order line, by
         customer and time: the evaluation's input."""
-        cur = self.repo.execute(
+        return self._stream(
             "SELECT o.customer_id, o.order_id, o.purchased_at, i.product_id FROM orders o "
             "JOIN order_items i ON i.order_id = o.order_id "
             "ORDER BY o.customer_id, o.purchased_at, o.order_id"
         )
-        try:
-            while batch := cur.fetchmany(10_000):
-                yield from batch
-        finally:
-            cur.close()
