@@ -9,9 +9,9 @@ ending in `$out` (which replaces its target atomically):
   `summary_sales_monthly` (per month and product: units, revenue of the sales) and
   `summary_delivery_monthly` (per partner and month of delivery: delivered, on time, late
   seconds);
-- customers: `summary_customer_sales` (per customer: purchases, purchase days, units,
-  revenue, first and last purchase) and `summary_customer_months` (per customer and month
-  of purchase, the month's first day: revenue, and the customer's first month);
+- customers: `summary_customer_months` (per customer and month of purchase, the month's
+  first day: purchases, units, revenue, first and last purchase, purchase days, and the
+  customer's first month), summed into `summary_customer_sales` (per customer);
 - payments: `summary_payments_daily` (per day, null for an undated payment, and method:
   payments, amount);
 - carts: `summary_carts` (per cart: customer, status, lines, items and total at today's
@@ -164,33 +164,54 @@ def _delivery() -> list[Doc]:
     ]
 
 
-def _customers() -> list[Doc]:
+def _customer_months() -> list[Doc]:
+    """Per customer and month of purchase (both first days: dates): the sales' count,
+    units, revenue, first and last purchase, purchase days, and the customer's first month.
+    One pass over the orders; `summary_customer_sales` is summed from it."""
     return [
         {"$match": _PURCHASES},
+        {"$project": {"customer_id": 1, "purchased_at": 1, "day": _day_text("$purchased_at"),
+                      "units": _units(), "revenue": _revenue()}},
         {
             "$group": {
-                "_id": "$customer_id",
+                "_id": {"c": "$customer_id", "m": {"$substrCP": ["$day", 0, 7]}},
                 "orders": {"$sum": 1},
-                "day_set": {"$addToSet": _day_text("$purchased_at")},
-                "items": {"$sum": _units()},
-                "revenue": {"$sum": _revenue()},
+                "items": {"$sum": "$units"},
+                "revenue": {"$sum": "$revenue"},
                 "first": {"$min": "$purchased_at"},
                 "last": {"$max": "$purchased_at"},
+                "day_set": {"$addToSet": "$day"},
             }
         },
-        {"$addFields": {"days": {"$size": "$day_set"}}},
-        {"$project": {"day_set": 0}},
+        {"$setWindowFields": {"partitionBy": "$_id.c", "output": {"cohort": {"$min": "$_id.m"}}}},
+        {
+            "$project": {
+                "_id": 0, "customer_id": "$_id.c", "month": _first_day("$_id.m"),
+                "cohort": _first_day("$cohort"), "orders": 1, "items": 1, "revenue": 1,
+                "first": 1, "last": 1, "days": {"$size": "$day_set"},
+            }
+        },
     ]
 
 
-def _customer_months() -> list[Doc]:
-    month = {"$dateFromString": {"dateString": {"$concat": [_month("$purchased_at"), "-01"]}}}
+def _first_day(month: str) -> Doc:
+    return {"$dateFromString": {"dateString": {"$concat": [month, "-01"]}}}
+
+
+def _customers() -> list[Doc]:
+    """From `summary_customer_months` (a month's purchase days are its own: they add up)."""
     return [
-        {"$match": _PURCHASES},
-        {"$group": {"_id": {"c": "$customer_id", "m": month}, "revenue": {"$sum": _revenue()}}},
-        {"$setWindowFields": {"partitionBy": "$_id.c", "output": {"cohort": {"$min": "$_id.m"}}}},
-        {"$project": {"_id": 0, "customer_id": "$_id.c", "month": "$_id.m", "cohort": 1,
-                      "revenue": 1}},
+        {
+            "$group": {
+                "_id": "$customer_id",
+                "orders": {"$sum": "$orders"},
+                "days": {"$sum": "$days"},
+                "items": {"$sum": "$items"},
+                "revenue": {"$sum": "$revenue"},
+                "first": {"$min": "$first"},
+                "last": {"$max": "$last"},
+            }
+        },
     ]
 
 
@@ -237,9 +258,9 @@ BUILDS: dict[str, tuple[tuple[str, str, list[Doc]], ...]] = {
         (st.MONTHLY, "orders", _monthly()),
         (st.DELIVERY, "orders", _delivery()),
     ),
-    "customers": (
-        (st.CUSTOMERS, "orders", _customers()),
+    "customers": (  # in this order: the first feeds the second
         (st.CUSTOMER_MONTHS, "orders", _customer_months()),
+        (st.CUSTOMERS, st.CUSTOMER_MONTHS, _customers()),
     ),
     "payments": ((st.PAYMENTS, "payments", _payments()),),
     "carts": ((st.CARTS, "carts", _carts()),),
