@@ -1,16 +1,19 @@
 """The stored neighbour tables and their freshness.
 
 `fresh(store)` returns the backend's tables (`ecomcli.backends.recs_*`), rebuilding them
-first when the order lines changed since the last build. The rule: the database computes a
-signature of the order lines (their number, the first and the last order id) and the
-tables remember the signature they were built from; any write that adds or removes order
-lines (an import, `orders create`, a delete with --cascade) changes it, whichever program
-made it. A write that changes a line in place (its product, by `--mode merge`) keeps the
-number and the ids: `ecom recommend --refresh` rebuilds then.
+first when the order lines changed since the last build. Two rules:
+- the database computes a signature of the order lines (their number, the first and the
+  last order id) and the tables remember the one they were built from: any write that
+  adds or removes lines (an import, `orders place`, a delete) changes it, whichever
+  program made it;
+- an ecom write that changes or deletes stored lines, or moves an order to another
+  customer, forgets what was built (the write path's marks): `built_from()` is then None.
+Only another program changing a line in place goes unseen: `ecom recommend --refresh`.
 
-Counting the lines reads a whole index (0.1-0.4 s on 450,000 lines), so one open store
-checks at most every CHECK_EVERY seconds: every `ecom` command checks, and a program that
-keeps its store open sees others' orders within that delay.
+What was built is a key read, checked on every call; counting the lines reads a whole
+index (0.1-0.4 s on 450,000 lines), so one open store compares signatures at most every
+CHECK_EVERY seconds: every `ecom` command does, and a program that keeps its store open
+sees others' new orders within that delay.
 """
 
 from __future__ import annotations
@@ -35,11 +38,13 @@ _loaded: weakref.WeakKeyDictionary[Repository, tuple[str, Factors]] = weakref.We
 
 def fresh(store: Repository, *, refresh: bool = False) -> Any:
     tables = store.neighbour_tables()
+    built = tables.built_from()
     now = time.monotonic()
-    if not refresh and now - _checked.get(store, -CHECK_EVERY) < CHECK_EVERY:
+    recently = now - _checked.get(store, -CHECK_EVERY) < CHECK_EVERY
+    if not refresh and built is not None and recently:
         return tables
     signature = tables.signature()
-    if refresh or tables.built_from() != signature:
+    if refresh or built != signature:
         tables.build(TOP_N, signature, RECENT_DAYS)
     _checked[store] = time.monotonic()
     return tables
