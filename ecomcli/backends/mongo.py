@@ -757,9 +757,8 @@ class MongoRepository(Repository):
                 done = self._write_documents(e, rows, mode, compare)
             else:
                 done = self._write_elements(e, rows, mode, compare)
-            self._marked(e, bool(done.inserted or done.updated))
-            if done.updated:
-                self._forget_recs(e, set(fields) if mode is Mode.MERGE else None)
+            self._marked(e, bool(done.inserted or done.updated), stored=bool(done.updated),
+                         fields=set(fields) if mode is Mode.MERGE else None)
             return done
 
     def _classify(
