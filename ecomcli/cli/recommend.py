@@ -41,7 +41,8 @@ def recommend(
         bool, typer.Option("--exclude-bought", help="Leave out what the customer bought.")
     ] = False,
     refresh: Annotated[
-        bool, typer.Option("--refresh", help="Rebuild the stored neighbour tables first.")
+        bool, typer.Option("--refresh", help="Rebuild the stored neighbour tables first "
+                           "(with --strategy als, fit the factors again too).")
     ] = False,
     evaluate: Annotated[
         bool,
