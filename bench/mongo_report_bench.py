@@ -4,6 +4,7 @@ and the second (reads them), optionally against the pipeline over the lines.
     .venv/bin/python bench/mongo_report_bench.py --orders 200000
     .venv/bin/python bench/mongo_report_bench.py --url mongodb://host:27017/bench --reuse
     .venv/bin/python bench/mongo_report_bench.py --orders 20000 --lines
+    .venv/bin/python bench/mongo_report_bench.py --url ... --reuse --only carts,rfm
 
 Without --url a SecantusDB server (the test server, a dev dependency) is started on a
 temporary directory. The store is `ecom generate` (cached under --data, per size) loaded
@@ -91,6 +92,7 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "ecom-bench")
     ap.add_argument("--reuse", action="store_true", help="the store is loaded already")
     ap.add_argument("--lines", action="store_true", help="also time the pipelines over lines")
+    ap.add_argument("--only", help="comma-separated report names to time ('' to only load)")
     args = ap.parse_args()
     folder = args.data / f"orders-{args.orders}"
     if not (folder / "order_items.csv").exists():
@@ -112,7 +114,10 @@ def main() -> None:
                 print(f"loaded {args.orders} orders in {load(store, folder):.1f} s", flush=True)
             print("| report | options | first run s | second run s | lines s |")
             print("| --- | --- | --- | --- | --- |")
+            wanted = None if args.only is None else set(filter(None, args.only.split(",")))
             for name, params in CASES:
+                if wanted is not None and name not in wanted:
+                    continue
                 first, second = timed(store, name, params), timed(store, name, params)
                 over_lines = f"{lines(store, name, params):.2f}" if args.lines else "-"
                 shown = " ".join(f"--{k} {v}" for k, v in params.items())

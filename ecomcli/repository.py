@@ -135,6 +135,10 @@ class ReportQuery(Protocol):
 
     def summarized_pipeline(self, p: dict[str, Any]) -> tuple[str, list[dict[str, Any]]] | None: ...
 
+    def mongo_summaries(self, p: dict[str, Any]) -> tuple[str, ...]: ...
+
+    def facts(self, p: dict[str, Any]) -> dict[str, tuple[str, list[dict[str, Any]]]]: ...
+
 
 class Repository(ABC):
     backend: ClassVar[str]

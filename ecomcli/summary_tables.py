@@ -16,12 +16,22 @@ PURCHASE = f"{SALE} AND EXISTS (SELECT 1 FROM order_items li WHERE li.order_id =
 
 MONTHLY = "summary_sales_monthly"
 DAILY = "summary_sales_daily"
+# MongoDB: per day and product, the sales' units and revenue (a period's edge days)
+DAILY_PRODUCTS = "summary_sales_daily_products"
 CUSTOMERS = "summary_customer_sales"
 CUSTOMER_MONTHS = "summary_customer_months"
 PAIRS = "summary_pairs_monthly"
+# MongoDB: the pairs of every sale (product_a < product_b), indexed by their count, and
+# the sales of each product (the pairs of a product with itself)
+PAIR_TOTALS = "summary_pairs"
+PRODUCT_SALES = "summary_product_sales"
 DELIVERY = "summary_delivery_monthly"
 CARTS = "summary_carts"
 CART_PRICES = "summary_cart_prices"
+# MongoDB: the total of the TOP_CARTS-th cart of `summary_carts` (highest totals first), so
+# that a report of fewer carts reads those above it by a range of the total's index
+CART_FLOOR = "summary_cart_floor"
+TOP_CARTS = 1000
 REVIEWS = "summary_product_reviews"
 WISHLISTS = "summary_product_wishlists"
 PAYMENTS = "summary_payments_daily"

@@ -16,6 +16,7 @@ from test_reports import (  # noqa: F401  (shop, rows: fixtures)
     typed,
 )
 
+from ecomcli import summary_tables
 from ecomcli.repository import Repository
 
 
@@ -38,10 +39,7 @@ def test_customer_orders_limit_cuts_after_items_orders_then_customer_id(
         assert run(shop, "customer-orders", limit=n) == full[:n]
 
 
-def test_carts_limit_ranks_empty_carts_by_id_among_zero_totals(store: Repository) -> None:
-    # totals: c 10.00, e 5.00, then 0 for a (empty), b (a free product), d (empty): the
-    # limited statement takes the largest summed lines plus the empty carts among the first
-    # n ids, so n = 3 must bring in a, and n = 4 b before d
+def five_carts(store: Repository) -> None:
     load(store, typed({
         "customers": [{"customer_id": "u1", "first_name": "U"}],
         "products": [{"product_id": "free", "name": "F", "price": "0.00"},
@@ -51,7 +49,31 @@ def test_carts_limit_ranks_empty_carts_by_id_among_zero_totals(store: Repository
                        {"cart_id": "c", "product_id": "five", "quantity": 2},
                        {"cart_id": "e", "product_id": "five", "quantity": 1}],
     }))  # fmt: skip
+
+
+def test_carts_limit_ranks_empty_carts_by_id_among_zero_totals(store: Repository) -> None:
+    # totals: c 10.00, e 5.00, then 0 for a (empty), b (a free product), d (empty): the
+    # limited statement takes the largest summed lines plus the empty carts among the first
+    # n ids, so n = 3 must bring in a, and n = 4 b before d
+    five_carts(store)
     full = run(store, "carts")
     assert [r["cart_id"] for r in full] == ["c", "e", "a", "b", "d"]
     for n in range(1, 7):
+        assert run(store, "carts", limit=n) == full[:n], n
+
+
+def test_carts_limit_reads_from_a_floor_that_follows_price_changes(
+    store: Repository, monkeypatch
+) -> None:
+    # MongoDB reads `--limit N` (N up to TOP_CARTS) from the TOP_CARTS-th total up: here
+    # 5.00 (carts c, e), until the price change brings every total to 0
+    monkeypatch.setattr(summary_tables, "TOP_CARTS", 2)
+    five_carts(store)
+    full = run(store, "carts")
+    for n in (1, 2, 3):
+        assert run(store, "carts", limit=n) == full[:n], n
+    store.update("products", ("five",), {"price": Decimal("0.00")})
+    full = run(store, "carts")
+    assert [r["cart_id"] for r in full] == ["a", "b", "c", "d", "e"]
+    for n in (1, 2, 3):
         assert run(store, "carts", limit=n) == full[:n], n

@@ -900,9 +900,8 @@ class MongoRepository(Repository):
         """Over the summaries the report reads, refreshed first (see mongo_summaries), or
         over the lines: inside a transaction (`$out` cannot run there), for a report or
         summary MongoDB does not keep, or when the rebuild is refused (read-only user)."""
-        kinds = report.summaries(p)
-        summarized = report.summarized_pipeline(p) if kinds else None
-        if summarized is None or self.session is not None or not mongo_summaries.kept(kinds):
+        kinds = report.mongo_summaries(p)
+        if not kinds or self.session is not None or not mongo_summaries.kept(kinds):
             return report.pipeline(p)
         try:
             mongo_summaries.refresh(self.db, kinds)
@@ -910,7 +909,16 @@ class MongoRepository(Repository):
             if e.code not in AUTH_FAILED_CODES:
                 raise
             return report.pipeline(p)
-        return summarized
+        facts = {name: self._fact(*fact) for name, fact in report.facts(p).items()}
+        summarized = report.summarized_pipeline({**p, **facts})
+        return report.pipeline(p) if summarized is None else summarized
+
+    def _fact(self, collection: str, pipeline: list[dict[str, Any]]) -> Any:
+        """The `value` of the first document `pipeline` gives, as stored (a Decimal128 stays
+        one, to be compared with stored money; None: no document)."""
+        for doc in self.db[collection].aggregate(pipeline):
+            return doc.get("value")
+        return None
 
     def _mark(self, e: Entity) -> None:
         """After a write to `e`: mark the summaries it may change, in its transaction."""

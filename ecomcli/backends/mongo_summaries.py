@@ -6,7 +6,9 @@ as the SQL summary tables, rebuilt whole from the base collections by one aggreg
 ending in `$out` (which replaces its target atomically):
 
 - months: `summary_sales_daily` (per day: purchases, units, revenue),
-  `summary_sales_monthly` (per month and product: units, revenue of the sales) and
+  `summary_sales_daily_products` (per day and product: units, revenue of the sales; a
+  period's edge days are looked up in it by day), summed into `summary_sales_monthly`
+  (per month and product) and
   `summary_delivery_monthly` (per partner and month of delivery: delivered, on time, late
   seconds);
 - customers: `summary_customer_months` (per customer and month of purchase, the month's
@@ -14,8 +16,14 @@ ending in `$out` (which replaces its target atomically):
   customer's first month), summed into `summary_customer_sales` (per customer);
 - payments: `summary_payments_daily` (per day, null for an undated payment, and method:
   payments, amount);
+- pairs: `summary_pairs_monthly` (per month and pair of products sold together,
+  product_a <= product_b: the sales holding both), summed into `summary_pairs` (every
+  sale's pairs of two products, indexed by their count) and `summary_product_sales` (the
+  sales holding each product);
 - carts: `summary_carts` (per cart: customer, status, lines, items and total at today's
-  prices), indexed in the carts report's order (total descending, then cart_id).
+  prices), indexed in the carts report's order (total descending, then cart_id), and
+  `summary_cart_floor` (the total of its TOP_CARTS-th cart: `--limit N` reads the carts
+  above it by a range of that index, not by sorting every cart).
 
 **Freshness.** Every write through ecom to an entity of `MARKINGS` inserts, after the data
 and in the same transaction when there is one, a mark per summary kind it may change into
@@ -49,17 +57,17 @@ Doc = dict[str, Any]
 MARKS = "ecom_marks"
 BUILT = "ecom_summaries"
 # bumped when a collection's definition changes: a store built earlier rebuilds it
-LAYOUT = 2
+LAYOUT = 3
 # entity -> the summary kinds a write to it may change
 MARKINGS: dict[str, tuple[str, ...]] = {
-    "orders": ("months", "customers"),
-    "order_items": ("months", "customers"),
+    "orders": ("months", "customers", "pairs"),
+    "order_items": ("months", "customers", "pairs"),
     "payments": ("payments",),
     "carts": ("carts",),
     "cart_items": ("carts",),
     "products": ("carts",),  # a cart's total is at today's prices
 }
-KEPT = ("months", "customers", "payments", "carts")  # the kinds MongoDB keeps
+KEPT = ("months", "customers", "payments", "carts", "pairs")  # the kinds MongoDB keeps
 EXCLUDED = list(st.SALE_EXCLUDED)
 DAY_MS = 86_400_000
 
@@ -114,16 +122,34 @@ def _daily() -> list[Doc]:
     ]
 
 
-def _monthly() -> list[Doc]:
-    month = _month("$purchased_at")
+def _daily_products() -> list[Doc]:
     return [
         {"$match": _SALES},
+        {"$project": {"_id": 0, "day": day("purchased_at"), "items": 1}},
         {"$unwind": "$items"},
         {
             "$group": {
-                "_id": {"m": month, "p": "$items.product_id"},
+                "_id": {"d": "$day", "p": "$items.product_id"},
                 "units": {"$sum": "$items.quantity"},
                 "revenue": {"$sum": {"$multiply": ["$items.quantity", "$items.unit_price"]}},
+            }
+        },
+        {
+            "$project": {
+                "_id": 0, "day": "$_id.d", "product_id": "$_id.p", "units": 1, "revenue": 1,
+            }
+        },
+    ]
+
+
+def _monthly() -> list[Doc]:
+    """From `summary_sales_daily_products`."""
+    return [
+        {
+            "$group": {
+                "_id": {"m": _month("$day"), "p": "$product_id"},
+                "units": {"$sum": "$units"},
+                "revenue": {"$sum": "$revenue"},
             }
         },
         {
@@ -251,11 +277,47 @@ def _carts() -> list[Doc]:
     ]
 
 
+def _pairs_monthly() -> list[Doc]:
+    """Per month and pair of products bought in the same sale (product_a <= product_b: a
+    product with itself counts the sales holding it): the sales, as the SQL's."""
+    ids = {"$map": {"input": "$items", "as": "i", "in": "$$i.product_id"}}
+    products = {"$setUnion": [ids, []]}  # each product of an order once
+    return [
+        {"$match": _SALES},
+        {"$project": {"_id": 0, "m": _month("$purchased_at"), "a": products, "b": products}},
+        {"$unwind": "$a"},
+        {"$unwind": "$b"},
+        {"$match": {"$expr": {"$lte": ["$a", "$b"]}}},
+        {"$group": {"_id": {"m": "$m", "a": "$a", "b": "$b"}, "orders": {"$sum": 1}}},
+        {"$project": {"_id": 0, "month": "$_id.m", "product_a": "$_id.a",
+                      "product_b": "$_id.b", "orders": 1}},
+    ]
+
+
+def _pair_totals() -> list[Doc]:
+    """From `summary_pairs_monthly`: every sale's pairs of two products."""
+    return [
+        {"$match": {"$expr": {"$lt": ["$product_a", "$product_b"]}}},
+        {"$group": {"_id": {"a": "$product_a", "b": "$product_b"}, "orders": {"$sum": "$orders"}}},
+        {"$project": {"_id": 0, "product_a": "$_id.a", "product_b": "$_id.b", "orders": 1}},
+    ]
+
+
+def _product_sales() -> list[Doc]:
+    """From `summary_pairs_monthly`: the sales holding each product."""
+    return [
+        {"$match": {"$expr": {"$eq": ["$product_a", "$product_b"]}}},
+        {"$group": {"_id": "$product_a", "orders": {"$sum": "$orders"}}},
+        {"$project": {"_id": 0, "product_id": "$_id", "orders": 1}},
+    ]
+
+
 # kind -> (summary collection, source collection, the stages that build it)
 BUILDS: dict[str, tuple[tuple[str, str, list[Doc]], ...]] = {
     "months": (
         (st.DAILY, "orders", _daily()),
-        (st.MONTHLY, "orders", _monthly()),
+        (st.DAILY_PRODUCTS, "orders", _daily_products()),  # feeds the next
+        (st.MONTHLY, st.DAILY_PRODUCTS, _monthly()),
         (st.DELIVERY, "orders", _delivery()),
     ),
     "customers": (  # in this order: the first feeds the second
@@ -264,9 +326,29 @@ BUILDS: dict[str, tuple[tuple[str, str, list[Doc]], ...]] = {
     ),
     "payments": ((st.PAYMENTS, "payments", _payments()),),
     "carts": ((st.CARTS, "carts", _carts()),),
+    "pairs": (  # in this order: the first feeds the others
+        (st.PAIRS, "orders", _pairs_monthly()),
+        (st.PAIR_TOTALS, st.PAIRS, _pair_totals()),
+        (st.PRODUCT_SALES, st.PAIRS, _product_sales()),
+    ),
 }
 # summary collection -> the index its readers sort by ($out keeps an existing one)
-INDEXES: dict[str, list[tuple[str, int]]] = {st.CARTS: [("total", -1), ("cart_id", 1)]}
+INDEXES: dict[str, list[tuple[str, int]]] = {
+    st.CARTS: [("total", -1), ("cart_id", 1)],
+    st.DAILY_PRODUCTS: [("day", 1)],  # a period's edge days, looked up by day
+    st.PAIR_TOTALS: [("orders", -1)],  # basket's support: a range of it
+}
+
+
+def _cart_floor(db: Database) -> None:
+    """`summary_cart_floor`: the total of the TOP_CARTS-th cart (read through the index: a
+    find, which every server serves in index order; none without carts)."""
+    top = list(db[st.CARTS].find({}, {"_id": 0, "total": 1}).sort(INDEXES[st.CARTS])
+               .limit(st.TOP_CARTS))  # fmt: skip
+    floor = [{"carts": len(top), "total": top[-1]["total"]}] if top else []
+    db[st.CART_FLOOR].delete_many({})
+    if floor:
+        db[st.CART_FLOOR].insert_many(floor)
 
 
 def mark(db: Database, entity: str, session: Any) -> None:
@@ -297,6 +379,8 @@ def refresh(db: Database, kinds: Sequence[str]) -> None:
             db[source].aggregate([*stages, {"$out": target}])
             if target in INDEXES:
                 db[target].create_index(INDEXES[target])
+            if target == st.CARTS:
+                _cart_floor(db)
         db[BUILT].replace_one({"_id": kind}, {"layout": LAYOUT}, upsert=True)
         db[MARKS].delete_many({"kind": kind, "taken": token})
 

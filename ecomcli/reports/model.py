@@ -315,10 +315,30 @@ class Report:
         return self._part("pipeline")(p)  # type: ignore[no-any-return]
 
     def summarized_pipeline(self, p: Params) -> Pipeline | None:
-        """The MongoDB pipeline over the summary collections `summaries(p)` names, already
-        fresh (None: the module has none, the backend aggregates the lines)."""
+        """The MongoDB pipeline over the summary collections `mongo_summaries(p)` names,
+        already fresh, with `p` holding the `facts(p)` too (None: the module has none, the
+        backend aggregates the lines)."""
         part = getattr(self.module, "summarized_pipeline", None)
         return None if part is None else part(p)  # type: ignore[no-any-return]
+
+    def mongo_summaries(self, p: Params) -> tuple[str, ...]:
+        """The summaries the MongoDB pipeline reads: `MONGO_SUMMARIES` where the module
+        declares it (its SQL reads the lines), else those of `summaries(p)`; none without a
+        `summarized_pipeline`."""
+        if not hasattr(self.module, "summarized_pipeline"):
+            return ()
+        kinds = getattr(self.module, "MONGO_SUMMARIES", None)
+        if kinds is None:
+            return self.summaries(p)
+        return tuple(kinds(p) if callable(kinds) else kinds)
+
+    def facts(self, p: Params) -> dict[str, Pipeline]:
+        """Values the MongoDB pipeline over the summaries needs as constants (the last sale
+        day, a count): name -> a pipeline whose first document holds `value`. The backend
+        reads them first and adds them to the params, so that the report's leading `$match`
+        is a plain range an index serves, and no window spans every document."""
+        part = getattr(self.module, "facts", None)
+        return {} if part is None else part(p)  # type: ignore[no-any-return]
 
     @cached_property
     def computed(self) -> bool:

@@ -134,29 +134,31 @@ def sold_per_product(p: Params) -> list[Doc]:
 
 
 def sold_per_product_summarized(p: Params) -> tuple[str, list[Doc]]:
-    """The collection and stages of `sold_per_product` over the monthly summary: its whole
-    months inside the period, with the lines of the days left at the period's edges, as
-    the SQL's `sqlparts.sold_per_product`. The edges lead, one `$match` on `orders` (so
-    the purchased_at index serves it: a `$match` inside `$unionWith` may scan), and the
-    summary's months join them by `$unionWith`."""
+    """The collection and stages of `sold_per_product` over the summaries: the monthly
+    summary's whole months inside the period, with the days left at the period's edges,
+    as the SQL's `sqlparts.sold_per_product`. The edge days lead: found in the daily
+    summary (one document per day) and joined by day to the daily product sales (an
+    equality `$lookup`, which the day index serves on every server, where two ranges of
+    `orders` are one `$or` that some servers answer by a scan); the summary's months join
+    them by `$unionWith`."""
     months, edges = st.split(p.get("from"), p.get("to"))
     summary: list[Doc] = []
     if months is not None:
         ops = zip(("$gte", "$lte"), months, strict=True)
         cond = {op: month for op, month in ops if month is not None}
         summary = [{"$match": {"month": cond} if cond else {}}]
-    spans = [{"purchased_at": {"$gte": _moment(start), "$lt": _moment(before)}}
+    spans = [{"day": {"$gte": _moment(start), "$lt": _moment(before)}}
              for start, before in edges]  # fmt: skip
     group = {"$group": {"_id": "$product_id", "units": {"$sum": "$units"},
                         "revenue": {"$sum": "$revenue"}}}  # fmt: skip
     if not spans:
         return st.MONTHLY, [*summary, group]
-    days = spans[0] if len(spans) == 1 else {"$or": spans}
-    lines = [
-        {"$match": {"status": {"$nin": list(SALE_EXCLUDED)}, **days}},
-        {"$unwind": "$items"},
-        {"$project": {"product_id": "$items.product_id", "units": "$items.quantity",
-                      "revenue": line_revenue()}},
+    days = [
+        {"$match": spans[0] if len(spans) == 1 else {"$or": spans}},
+        {"$lookup": {"from": st.DAILY_PRODUCTS, "localField": "day", "foreignField": "day",
+                     "as": "sold"}},
+        {"$unwind": "$sold"},
+        {"$replaceRoot": {"newRoot": "$sold"}},
     ]  # fmt: skip
     union = [{"$unionWith": {"coll": st.MONTHLY, "pipeline": summary}}] if summary else []
-    return "orders", [*lines, *union, group]
+    return st.DAILY, [*days, *union, group]

@@ -9,6 +9,7 @@ of each product sold and of all sales; the finisher computes the ratios exactly 
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
@@ -29,7 +30,7 @@ from ecomcli.reports.model import (
     integer,
     ratio,
 )
-from ecomcli.reports.mongoparts import sale
+from ecomcli.reports.mongoparts import lookup, sale
 from ecomcli.reports.sqlparts import SALE
 
 if TYPE_CHECKING:
@@ -292,3 +293,118 @@ def pipeline(p: Params) -> Pipeline:
         {"$unionWith": {"coll": "orders", "pipeline": per_product}},
         {"$unionWith": {"coll": "orders", "pipeline": everything}},
     ]
+
+
+def facts(p: Params) -> dict[str, Pipeline]:
+    """The sales of the period, from the daily summary: the support's denominator, read
+    first so that `--min-support` is a plain lower bound on a pair's count."""
+    total = {"$group": {"_id": None, "value": {"$sum": "$orders"}}}
+    return {"total": (st.DAILY, [*_days(p), total])}
+
+
+def _days(p: Params) -> list[dict[str, Any]]:
+    """The daily summary's days in the period."""
+    days: dict[str, Any] = {}
+    if p["from"]:
+        days["$gte"] = _moment(p["from"])
+    if p["to"]:
+        days["$lte"] = _moment(p["to"])
+    return [{"$match": {"day": days}}] if days else []
+
+
+def least_count(p: Params) -> int:
+    """The fewest sales a pair shown is in: --min-count, and --min-support of the total
+    (100 * den * n >= num * total, n an integer: n >= ceil(num * total / (100 * den)))."""
+    num, den = support_terms(p)
+    return max(int(p["min_count"]), -(-num * (p["total"] or 0) // (100 * den)))
+
+
+def summarized_pipeline(p: Params) -> Pipeline:
+    """Every sale (no --from/--to): the pairs counted at least `least_count` times, a range
+    of `summary_pairs`' count index, and `summary_product_sales`. A period: the pair counts
+    of its whole months (`summary_pairs_monthly`) and of the lines of its edge days."""
+    least = least_count(p)
+    pair: dict[str, Any] = {}
+    if p["product"]:
+        pair["$or"] = [{"product_a": p["product"]}, {"product_b": p["product"]}]
+    everything = {"$unionWith": {"coll": st.DAILY, "pipeline": [
+        *_days(p),
+        {"$group": {"_id": None, "orders": {"$sum": "$orders"}}},
+        {"$project": {"_id": 0, "kind": {"$literal": "all"}, "product_a": {"$literal": None},
+                      "product_b": {"$literal": None}, "orders": 1, "name": {"$literal": None}}},
+    ]}}  # fmt: skip
+    if p["from"] is None and p["to"] is None:
+        pairs = [
+            {"$match": {"orders": {"$gte": least}, **pair}},
+            {"$project": {"_id": 0, "kind": {"$literal": "pair"}, "name": {"$literal": None},
+                          "product_a": "$product_a", "product_b": "$product_b",
+                          "orders": "$orders"}},
+        ]  # fmt: skip
+        per_product = [
+            *lookup("products", "product_id", "product_id", "pr"),
+            {"$project": {"_id": 0, "kind": {"$literal": "product"}, "product_a": "$product_id",
+                          "product_b": {"$literal": None}, "orders": 1, "name": "$pr.name"}},
+        ]  # fmt: skip
+        return st.PAIR_TOTALS, [
+            *pairs,
+            {"$unionWith": {"coll": st.PRODUCT_SALES, "pipeline": per_product}},
+            everything,
+        ]
+    collection, counts = _period_counts(p)
+    a, b = "$product_a", "$product_b"
+    alike = {"$eq": [a, b]}
+    wanted = {"$and": [{"$lt": [a, b]}, {"$gte": ["$orders", least]}]}
+    if p["product"]:
+        wanted["$and"].append({"$in": [p["product"], [a, b]]})
+    return collection, [
+        *counts,
+        {"$group": {"_id": {"a": a, "b": b}, "orders": {"$sum": "$orders"}}},
+        {"$project": {"_id": 0, "product_a": "$_id.a", "product_b": "$_id.b", "orders": 1}},
+        {"$match": {"$expr": {"$or": [alike, wanted]}}},
+        {"$lookup": {"from": "products", "localField": "product_a",
+                     "foreignField": "product_id", "as": "pr"}},
+        {"$match": {"$expr": {"$or": [{"$not": [alike]}, {"$gt": [{"$size": "$pr"}, 0]}]}}},
+        {"$project": {
+            "kind": {"$cond": [alike, "product", "pair"]},
+            # the first product's name ($let: a path into an array of documents is not
+            # read alike by every server)
+            "name": {"$cond": [alike, {"$let": {"vars": {"p": {"$arrayElemAt": ["$pr", 0]}},
+                                                "in": "$$p.name"}}, None]},
+            "product_a": a,
+            "product_b": {"$cond": [alike, None, b]},
+            "orders": "$orders",
+        }},
+        everything,
+    ]  # fmt: skip
+
+
+def _period_counts(p: Params) -> Pipeline:
+    """The pair counts (product_a <= product_b, orders) of the period: its whole months
+    from the monthly summary, its edge days from the lines (leading, as one `$match` on
+    the orders, which the purchased_at index serves)."""
+    months, edges = st.split(p["from"], p["to"])
+    summary: list[dict[str, Any]] = []
+    if months is not None:
+        ops = zip(("$gte", "$lte"), months, strict=True)
+        cond = {op: month for op, month in ops if month is not None}
+        summary = [{"$match": {"month": cond} if cond else {}}]
+    if not edges:
+        return st.PAIRS, summary
+    spans = [{"purchased_at": {"$gte": _moment(a), "$lt": _moment(b)}} for a, b in edges]
+    ids = {"$map": {"input": "$items", "as": "i", "in": "$$i.product_id"}}
+    products = {"$setUnion": [ids, []]}
+    lines = [
+        {"$match": {"status": {"$nin": list(st.SALE_EXCLUDED)},
+                    **(spans[0] if len(spans) == 1 else {"$or": spans})}},
+        {"$project": {"_id": 0, "product_a": products, "product_b": products}},
+        {"$unwind": "$product_a"},
+        {"$unwind": "$product_b"},
+        {"$match": {"$expr": {"$lte": ["$product_a", "$product_b"]}}},
+        {"$addFields": {"orders": 1}},
+    ]  # fmt: skip
+    union = [{"$unionWith": {"coll": st.PAIRS, "pipeline": summary}}] if months else []
+    return "orders", [*lines, *union]
+
+
+def _moment(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day)

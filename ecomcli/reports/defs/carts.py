@@ -230,9 +230,20 @@ def pipeline(p: Params) -> Pipeline:
     return "carts", [*pipeline, *_finished(p)]
 
 
+def facts(p: Params) -> dict[str, Pipeline]:
+    """With `--limit N` (N up to TOP_CARTS): the total every cart shown reaches."""
+    if not p.get("limit") or p["limit"] > st.TOP_CARTS:
+        return {}
+    return {"floor": (st.CART_FLOOR, [{"$project": {"value": "$total"}}])}
+
+
 def summarized_pipeline(p: Params) -> Pipeline:
-    """`summary_carts` read in the finishing order from its index: `--limit N` reads N."""
-    return st.CARTS, _finished(p)
+    """`summary_carts` in the finishing order; with `--limit N`, only the carts from the
+    floor up, a range of the (total, cart_id) index (a `$sort` over every cart is not
+    served by an index on every server)."""
+    floor = p.get("floor")
+    lead = [{"$match": {"total": {"$gte": floor}}}] if floor is not None else []
+    return st.CARTS, [*lead, *_finished(p)]
 
 
 def _finished(p: Params) -> list[Doc]:

@@ -43,13 +43,13 @@ COLUMNS = [
 def finish(t: Table, p: Params) -> Table:
     import numpy as np
 
-    names = ["customer_id", "days", "first_day", "last_day", "revenue", "store_last"]
+    names = ["customer_id", "days", "first_day", "last_day", "revenue"]
     # in key order: the fit's sums then add up alike on every backend, to the last bit
     rows = sorted(t.select(names), key=lambda r: r[0]) if len(t) else []
     if not rows:
         raise UsageError("clv: no sales up to the as-of day: nothing to fit")
-    ids, days_bought, firsts, lasts, revenues, store_last = zip(*rows, strict=True)
-    as_of = np.datetime64(p["as_of"] or str(store_last[0]), "D")
+    ids, days_bought, firsts, lasts, revenues = zip(*rows, strict=True)
+    as_of = np.datetime64(p["as_of"] or str(max(lasts)), "D")  # default: the last sale
     n = np.array([integer(v) for v in days_bought], dtype=float)
     first = _days(firsts)
     t_x = (_days(lasts) - first).astype(float)
@@ -167,8 +167,6 @@ def _selected(d: Dialect, per_customer: str) -> str:
         ("g.first_day", "first_day"),
         ("g.last_day", "last_day"),
         (d.cents("g.revenue"), "revenue"),
-        # not MAX() OVER (): MariaDB recomputes a MAX window per row (n^2)
-        ("FIRST_VALUE(g.last_day) OVER (ORDER BY g.last_day DESC)", "store_last"),
     )
     return f"{sql} FROM ({per_customer}) g"
 
@@ -212,7 +210,6 @@ def summarized_pipeline(p: Params) -> Pipeline | None:
 def _finished() -> list[dict[str, Any]]:
     """After one document per customer (_id, days, first_day, last_day, revenue)."""
     return [
-        {"$setWindowFields": {"output": {"store_last": {"$max": "$last_day"}}}},
         {"$project": {"_id": 0, "customer_id": "$_id", **{  # in this order, whatever the input's
-            k: f"${k}" for k in ("days", "first_day", "last_day", "revenue", "store_last")}}},
+            k: f"${k}" for k in ("days", "first_day", "last_day", "revenue")}}},
     ]

@@ -10,10 +10,11 @@ the finisher does the exact arithmetic.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
+from ecomcli import summary_tables as st
 from ecomcli.reports.model import (
     LIMIT,
     Built,
@@ -131,22 +132,53 @@ def sql(d: Dialect, p: Params) -> Built:
 
 
 def pipeline(p: Params) -> Pipeline:
-    match = sale({}, with_lines=True)
+    """Over the lines (inside a transaction): without `--as-of`, the last sale found by a
+    window over every sale."""
     if p["as_of"]:
-        end = datetime.combine(p["as_of"] + timedelta(days=1), datetime.min.time())
-        match["purchased_at"] = {"$gte": end - timedelta(days=p["window"]), "$lt": end}
-        window: list[dict[str, Any]] = []
-    else:  # the window's days end with the day of the last sale
-        last = "$last"
-        day = {"$subtract": [last, {"$mod": [{"$toLong": last}, DAY_MS]}]}
-        start = {"$subtract": [day, (p["window"] - 1) * DAY_MS]}
-        window = [
-            {"$setWindowFields": {"output": {"last": {"$max": "$purchased_at"}}}},
-            {"$match": {"$expr": {"$gte": ["$purchased_at", start]}}},
-        ]
-    return "orders", [
+        return "orders", _per_product(_end(p["as_of"]), p["window"])
+    last = "$last"
+    day = {"$subtract": [last, {"$mod": [{"$toLong": last}, DAY_MS]}]}
+    start = {"$subtract": [day, (p["window"] - 1) * DAY_MS]}
+    window = [
+        {"$setWindowFields": {"output": {"last": {"$max": "$purchased_at"}}}},
+        {"$match": {"$expr": {"$gte": ["$purchased_at", start]}}},
+    ]
+    return "orders", _per_product(None, p["window"], window)
+
+
+MONGO_SUMMARIES = ("months",)  # the day of the last sale, from the daily summary
+
+
+def facts(p: Params) -> dict[str, Pipeline]:
+    if p["as_of"]:
+        return {}
+    return {"last_sale": (st.DAILY, [{"$group": {"_id": None, "value": {"$max": "$day"}}}])}
+
+
+def summarized_pipeline(p: Params) -> Pipeline:
+    """The window's orders read through the purchased_at index (one range, its bounds
+    known: the last sale day is a fact read first from the daily summary)."""
+    last = p["as_of"] or (p["last_sale"] and p["last_sale"].date())
+    # no sale yet: no window (nothing to sum)
+    return "orders", _per_product(_end(last) if last else None, p["window"])
+
+
+def _end(day: date) -> datetime:
+    """The midnight after `day`: the window's end (excluded)."""
+    return datetime.combine(day + timedelta(days=1), datetime.min.time())
+
+
+def _per_product(
+    end: datetime | None, days: int, window: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """Per product: units sold in the window (the `days` before `end`, or what `window`
+    keeps), stock, shortest supplier lead time."""
+    match = sale({}, with_lines=True)
+    if end is not None:
+        match["purchased_at"] = {"$gte": end - timedelta(days=days), "$lt": end}
+    return [
         {"$match": match},
-        *window,
+        *(window or []),
         {"$unwind": "$items"},
         {"$group": {"_id": "$items.product_id", "units": {"$sum": "$items.quantity"}}},
         {

@@ -315,30 +315,43 @@ def pipeline(p: Params) -> Pipeline:
     return "orders", _scored_pipeline(p, per_customer)
 
 
+def facts(p: Params) -> dict[str, Pipeline]:
+    """The customers scored and the last sale day, read first: as constants, not as
+    windows over every customer (which some servers compute once per customer)."""
+    day = {"$dateToString": {"format": "%Y-%m-%d", "date": "$value"}}
+    return {
+        "customers": (st.CUSTOMERS, [{"$group": {"_id": None, "value": {"$sum": 1}}}]),
+        "store_last": (st.CUSTOMERS, [{"$group": {"_id": None, "value": {"$max": "$last"}}},
+                                      {"$project": {"value": day}}]),
+    }
+
+
 def summarized_pipeline(p: Params) -> Pipeline | None:
     """Over MongoDB's per-customer summary (every sale: no `--as-of`)."""
     if p["as_of"]:
         return None
     per_customer = [{"$project": {"orders": 1, "last": 1, "revenue": 1}}]
-    return st.CUSTOMERS, _scored_pipeline(p, per_customer)
+    known = {"n": p["customers"] or 0, "store_last": p["store_last"]}
+    return st.CUSTOMERS, _scored_pipeline(p, per_customer, known)
 
 
-def _scored_pipeline(p: Params, per_customer: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _scored_pipeline(
+    p: Params, per_customer: list[dict[str, Any]], known: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
     """After one document per customer ({_id, orders, last, revenue}): scores, segments,
-    and the segment table or the list."""
+    and the segment table or the list. `known`: the customers' count `n` and `store_last`
+    (else windows over every customer find them)."""
+    everyone: dict[str, Any] = {"n": {"$count": {}}, "store_last": {"$max": "$last_day"}}
     stages: list[dict[str, Any]] = [
         *per_customer,
         {"$addFields": {"last_day": {"$dateToString": {"format": "%Y-%m-%d", "date": "$last"}}}},
         {
             "$setWindowFields": {
                 "sortBy": {"last_day": 1},
-                "output": {
-                    "rr": {"$rank": {}},
-                    "n": {"$count": {}},
-                    "store_last": {"$max": "$last_day"},
-                },
+                "output": {"rr": {"$rank": {}}, **({} if known else everyone)},
             }
         },
+        *([{"$addFields": {k: {"$literal": v} for k, v in known.items()}}] if known else []),
         {"$setWindowFields": {"sortBy": {"orders": 1}, "output": {"rf": {"$rank": {}}}}},
         {"$setWindowFields": {"sortBy": {"revenue": 1}, "output": {"rm": {"$rank": {}}}}},
         {"$addFields": {"r": m_score("$rr"), "f": m_score("$rf"), "m": m_score("$rm")}},
