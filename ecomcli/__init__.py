@@ -17,13 +17,22 @@ try:  # noqa: SIM105
 except ImportError:  # not installed, or no wheel for this platform: the backend warns
     pass
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ecomcli.errors import EcomError
-from ecomcli.repository import Filter, Mode, Query, Repository, connect
+if TYPE_CHECKING:
+    from ecomcli.errors import EcomError
+    from ecomcli.repository import Filter, Mode, Query, Repository, connect
+
+# imported on first use, so that `ecom --version` loads none of them
+_FROM = {"EcomError": "ecomcli.errors", **dict.fromkeys(
+    ("Filter", "Mode", "Query", "Repository", "connect"), "ecomcli.repository")}  # fmt: skip
 
 
 def __getattr__(name: str) -> Any:
+    if name in _FROM:
+        from importlib import import_module
+
+        return getattr(import_module(_FROM[name]), name)
     # the version is read from the installed metadata on use: importing
     # importlib.metadata (and the email package it needs) costs more than the rest of
     # `ecom --help`

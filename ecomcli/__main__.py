@@ -1,6 +1,6 @@
 """`python -m ecomcli`: the `ecom` command."""
 
-from ecomcli.cli import main
+from ecomcli.launch import main
 
 if __name__ == "__main__":
     main()

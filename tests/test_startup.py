@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from importlib.metadata import version
 
 # top-level packages that `import ecomcli.cli` must not load (mysql-connector's C
 # extension `_mysql_connector` is loaded on purpose, first: see ecomcli/__init__.py)
@@ -14,13 +15,18 @@ HEAVY = ("pandas", "matplotlib", "statsmodels", "numpy", "scipy", "PIL", "mysql"
          "bson")  # fmt: skip
 
 
-def loaded_after(statement: str) -> set[str]:
-    """The top-level packages in sys.modules after `statement`, in a fresh interpreter."""
+def modules_after(statement: str) -> set[str]:
+    """The modules in sys.modules after `statement`, in a fresh interpreter."""
     code = f"{statement}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
-    return {name.split(".")[0] for name in json.loads(out)}
+    return set(json.loads(out.splitlines()[-1]))
+
+
+def loaded_after(statement: str) -> set[str]:
+    """The top-level packages in sys.modules after `statement`, in a fresh interpreter."""
+    return {name.split(".")[0] for name in modules_after(statement)}
 
 
 def test_importing_the_cli_loads_no_heavy_library_or_driver() -> None:
@@ -57,3 +63,19 @@ def test_ecom_help_lists_every_group_as_before() -> None:
     assert run.exit_code == whole.exit_code == 0
     assert run.output == whole.output
     assert "orders" in run.output and "inventory" in run.output
+
+
+def test_ecom_version_answers_before_the_cli_is_imported() -> None:
+    run = "import sys\nsys.argv = ['ecom', '--version']\nfrom ecomcli.launch import main\nmain()"
+    loaded = modules_after(run)
+    assert "ecomcli" in loaded
+    assert loaded & {"typer", "rich", "ecomcli.cli", "ecomcli.repository"} == set()
+    out = subprocess.run([sys.executable, "-c", run], capture_output=True, text=True,
+                         check=True).stdout  # fmt: skip
+    assert out == f"ecom {version('ecom')}\n"
+
+
+def test_the_package_loads_the_repository_on_first_use() -> None:
+    assert "ecomcli.repository" not in modules_after("import ecomcli")
+    assert "ecomcli.repository" in modules_after("from ecomcli import connect")
+    assert "ecomcli.errors" in modules_after("import ecomcli\necomcli.EcomError")

@@ -14,7 +14,6 @@ from typing import Annotated
 
 import typer
 
-import ecomcli
 from ecomcli.cli import browse, data, images, recommend, records, report, sample, store
 from ecomcli.cli.common import (
     App,
@@ -32,6 +31,7 @@ from ecomcli.cli.common import (
 )
 from ecomcli.cli.pipes import closed_stdout
 from ecomcli.errors import EcomError
+from ecomcli.launch import version_line
 
 app = App(
     name="ecom",
@@ -41,7 +41,7 @@ app = App(
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"ecom {ecomcli.__version__}")
+        typer.echo(version_line())
         raise typer.Exit()
 
 
