@@ -345,10 +345,8 @@ def _cart_floor(db: Database) -> None:
     find, which every server serves in index order; none without carts)."""
     top = list(db[st.CARTS].find({}, {"_id": 0, "total": 1}).sort(INDEXES[st.CARTS])
                .limit(st.TOP_CARTS))  # fmt: skip
-    floor = [{"carts": len(top), "total": top[-1]["total"]}] if top else []
-    db[st.CART_FLOOR].delete_many({})
-    if floor:
-        db[st.CART_FLOOR].insert_many(floor)
+    if top:
+        db[st.CART_FLOOR].insert_one({"carts": len(top), "total": top[-1]["total"]})
 
 
 def mark(db: Database, entity: str, session: Any) -> None:
@@ -375,6 +373,8 @@ def refresh(db: Database, kinds: Sequence[str]) -> None:
         built = db[BUILT].find_one({"_id": kind, "layout": LAYOUT})
         if built is not None and not taken.matched_count:
             continue
+        if kind == "carts":  # no floor while the carts change: readers sort them all
+            db[st.CART_FLOOR].delete_many({})
         for target, source, stages in BUILDS[kind]:
             db[source].aggregate([*stages, {"$out": target}])
             if target in INDEXES:
