@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -332,6 +332,20 @@ def test_clv_recovers_known_purchase_rates(tmp_path: Path) -> None:
     assert gg.p * gg.gamma / (gg.q - 1) == pytest.approx(spend, rel=0.25)
     predicted = sum(r["expected_purchases"] for r in result.rows)
     assert float(predicted) == pytest.approx(truth["purchases_after_as_of"], rel=0.10)
+
+
+def test_clv_rounds_each_estimate_half_up_as_decimal_does() -> None:
+    import numpy as np
+
+    from ecomcli.reports.defs import clv
+
+    halves = [0.125, 2.675, 1.005, 0.005, 10.004999999, 0.0, 123456.785, 0.0005, 0.9995]
+    values = np.array([*halves, *np.random.default_rng(3).gamma(2, 40, 5000)])
+    for places in (2, 3):
+        step = Decimal(1).scaleb(-places)
+        want = [Decimal(repr(v)).quantize(step, ROUND_HALF_UP) for v in values.tolist()]
+        got = clv.half_up(values, places)
+        assert got == want and [str(g) for g in got] == [str(w) for w in want]
 
 
 def test_clv_refuses_a_history_too_short(shop: Repository) -> None:
