@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import gc
 import gzip
 import io
 import json
@@ -47,7 +46,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import closing, contextmanager
+from contextlib import closing
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -62,6 +61,7 @@ from ecomcli.errors import (
     ValidationError,
 )
 from ecomcli.exporting import parents_first
+from ecomcli.gc_pause import gc_paused
 from ecomcli.mapping import FieldSpec, Lookups, MappingFile, Source, Target, compile_spec
 from ecomcli.mapping import load as load_mapping
 from ecomcli.outputs import Replacing, refuse_clobber
@@ -1397,20 +1397,6 @@ def dry_write(
             else:
                 result.updated += 1
     return result
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while batches are built: a batch holds tens of
-    thousands of row dicts, which every collection would walk again (up to 25% of an
-    import's time), and rows form no reference cycles for it to reclaim."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def committed_so_far(summary: ImportSummary, mode: Mode) -> str:

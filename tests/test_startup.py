@@ -79,3 +79,13 @@ def test_the_package_loads_the_repository_on_first_use() -> None:
     assert "ecomcli.repository" not in modules_after("import ecomcli")
     assert "ecomcli.repository" in modules_after("from ecomcli import connect")
     assert "ecomcli.errors" in modules_after("import ecomcli\necomcli.EcomError")
+
+
+def test_a_report_from_the_cli_loads_no_data_library(tmp_path) -> None:
+    db = f"sqlite:///{tmp_path / 'shop.db'}"
+    subprocess.run([sys.executable, "-m", "ecomcli", "--db", db, "init-db"], check=True,
+                   capture_output=True)  # fmt: skip
+    argv = ["ecom", "--db", db, "report", "top-products", "--limit", "3"]
+    run = (f"import sys\nsys.argv = {argv!r}\nfrom ecomcli.launch import main\n"
+           "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code")  # fmt: skip
+    assert loaded_after(run) & set(HEAVY) == set()

@@ -21,6 +21,7 @@ import pkgutil
 from typing import TYPE_CHECKING
 
 from ecomcli.errors import NotFoundError
+from ecomcli.gc_pause import gc_paused  # rows hold no cycles: no collections
 from ecomcli.reports import defs
 from ecomcli.reports.model import (
     CENT,
@@ -78,7 +79,6 @@ def run(store: Repository, name: str, params: Params | None = None) -> ReportRes
     p = s.params(params or {})
     if s.compute is not None:
         return s.compute(store, p)
-    from ecomcli.importing import gc_paused  # rows hold no cycles: no collections
 
     with gc_paused():
         done = s.finish(store.run_report(r, p), p)
