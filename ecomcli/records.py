@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -67,6 +66,8 @@ def now() -> datetime:
 
 def new_id(prefix: str = "") -> str:
     """A fresh key that sorts by creation time (hex nanoseconds, then random hex)."""
+    import secrets  # here: hashlib and hmac are not needed to start `ecom`
+
     return f"{prefix}{time.time_ns():x}{secrets.token_hex(3)}"
 
 

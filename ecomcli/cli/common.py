@@ -128,7 +128,7 @@ class App(typer.Typer):
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("no_args_is_help", True)
         kwargs.setdefault("pretty_exceptions_enable", False)
-        kwargs.setdefault("rich_markup_mode", "rich")
+        kwargs.setdefault("rich_markup_mode", None)
         kwargs.setdefault("cls", Group)
         super().__init__(**kwargs)
 

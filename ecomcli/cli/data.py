@@ -11,13 +11,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 
 from ecomcli import records, schema
@@ -38,7 +31,9 @@ from ecomcli.outputs import open_replacing, refuse_clobber
 from ecomcli.records import ListOptions
 from ecomcli.repository import Mode, connect
 
-if TYPE_CHECKING:  # the importer loads when a command imports (start-up: issue 25)
+if TYPE_CHECKING:  # the importer and rich.progress load when a command needs them (issue 25)
+    from rich.progress import TaskID
+
     from ecomcli.importing import ImportSummary
 
 
@@ -65,6 +60,8 @@ class _Bar:
     """A Rich progress bar with rows/s on stderr (terminals only)."""
 
     def __init__(self) -> None:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
         self.bar = Progress(
             TextColumn("{task.description}"),
             BarColumn(),

@@ -9,18 +9,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
+from typing import TYPE_CHECKING
 
 from ecomcli.cli.common import settings, stderr
+
+if TYPE_CHECKING:  # rich.progress loads when a bar or spinner is made (start-up: issue 25)
+    from rich.progress import TaskID
 
 
 def shown() -> bool:
@@ -32,6 +26,14 @@ class RowsBar:
     unknown). Use as a context manager; a no-op when progress is not shown."""
 
     def __init__(self, total: Callable[[str], int | None]) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
         self.total = total
         self.progress = Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -60,6 +62,8 @@ def after_a_second(message: str, delay: float = 1.0) -> Iterator[None]:
     if not shown():
         yield
         return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     spinner = Progress(SpinnerColumn(), TextColumn(message), TimeElapsedColumn(),
                        console=stderr, transient=True)
     spinner.add_task(message, total=None)

@@ -126,7 +126,8 @@ def _field_params(entity: Entity, *, with_key: bool) -> list[inspect.Parameter]:
             FIELD + f.name,
             Annotated[
                 str | None,
-                typer.Option(option_name(f.name), help=_describe(f), rich_help_panel="Fields"),
+                typer.Option(option_name(f.name), help=_describe(f), metavar=f.name.upper(),
+                             rich_help_panel="Fields"),
             ],
         )
         for f in entity.fields
