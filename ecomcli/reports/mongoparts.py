@@ -29,7 +29,8 @@ DAY_MS = 86_400_000
 QUARTER_OF_MONTH = ["", "1", "1", "1", "2", "2", "2", "3", "3", "3", "4", "4", "4"]
 
 
-def _moment(day: date) -> datetime:
+def midnight(day: date) -> datetime:
+    """The BSON date starting `day`."""
     return datetime(day.year, day.month, day.day)
 
 
@@ -37,9 +38,9 @@ def between(field: str, p: Params) -> Doc:
     """`{field: {$gte: from, $lt: to + 1 day}}`: from inclusive, to's whole day included."""
     cond: Doc = {}
     if p.get("from"):
-        cond["$gte"] = _moment(p["from"])
+        cond["$gte"] = midnight(p["from"])
     if p.get("to"):
-        cond["$lt"] = _moment(p["to"] + timedelta(days=1))
+        cond["$lt"] = midnight(p["to"] + timedelta(days=1))
     return {field: cond} if cond else {}
 
 
@@ -133,6 +134,16 @@ def sold_per_product(p: Params) -> list[Doc]:
     ]
 
 
+def whole_months(months: tuple[str | None, str | None] | None) -> list[Doc]:
+    """A monthly summary's `$match` of the whole months `st.split` found (none: no stage,
+    and no month either: see the caller)."""
+    if months is None:
+        return []
+    ops = zip(("$gte", "$lte"), months, strict=True)
+    cond = {op: month for op, month in ops if month is not None}
+    return [{"$match": {"month": cond} if cond else {}}]
+
+
 def sold_per_product_summarized(p: Params) -> tuple[str, list[Doc]]:
     """The collection and stages of `sold_per_product` over the summaries: the monthly
     summary's whole months inside the period, with the days left at the period's edges,
@@ -142,12 +153,8 @@ def sold_per_product_summarized(p: Params) -> tuple[str, list[Doc]]:
     `orders` are one `$or` that some servers answer by a scan); the summary's months join
     them by `$unionWith`."""
     months, edges = st.split(p.get("from"), p.get("to"))
-    summary: list[Doc] = []
-    if months is not None:
-        ops = zip(("$gte", "$lte"), months, strict=True)
-        cond = {op: month for op, month in ops if month is not None}
-        summary = [{"$match": {"month": cond} if cond else {}}]
-    spans = [{"day": {"$gte": _moment(start), "$lt": _moment(before)}}
+    summary = whole_months(months)
+    spans = [{"day": {"$gte": midnight(start), "$lt": midnight(before)}}
              for start, before in edges]  # fmt: skip
     group = {"$group": {"_id": "$product_id", "units": {"$sum": "$units"},
                         "revenue": {"$sum": "$revenue"}}}  # fmt: skip

@@ -9,7 +9,6 @@ of each product sold and of all sales; the finisher computes the ratios exactly 
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
@@ -30,7 +29,7 @@ from ecomcli.reports.model import (
     integer,
     ratio,
 )
-from ecomcli.reports.mongoparts import lookup, sale
+from ecomcli.reports.mongoparts import lookup, midnight, sale, whole_months
 from ecomcli.reports.sqlparts import SALE
 
 if TYPE_CHECKING:
@@ -306,9 +305,9 @@ def _days(p: Params) -> list[dict[str, Any]]:
     """The daily summary's days in the period."""
     days: dict[str, Any] = {}
     if p["from"]:
-        days["$gte"] = _moment(p["from"])
+        days["$gte"] = midnight(p["from"])
     if p["to"]:
-        days["$lte"] = _moment(p["to"])
+        days["$lte"] = midnight(p["to"])
     return [{"$match": {"day": days}}] if days else []
 
 
@@ -342,8 +341,9 @@ def summarized_pipeline(p: Params) -> Pipeline:
         ]  # fmt: skip
         per_product = [
             *lookup("products", "product_id", "product_id", "pr"),
-            {"$project": {"_id": 0, "kind": {"$literal": "product"}, "product_a": "$product_id",
-                          "product_b": {"$literal": None}, "orders": 1, "name": "$pr.name"}},
+            {"$project": {"_id": 0, "kind": {"$literal": "product"}, "name": "$pr.name",
+                          "product_a": "$product_id", "product_b": {"$literal": None},
+                          "orders": "$orders"}},
         ]  # fmt: skip
         return st.PAIR_TOTALS, [
             *pairs,
@@ -383,14 +383,10 @@ def _period_counts(p: Params) -> Pipeline:
     from the monthly summary, its edge days from the lines (leading, as one `$match` on
     the orders, which the purchased_at index serves)."""
     months, edges = st.split(p["from"], p["to"])
-    summary: list[dict[str, Any]] = []
-    if months is not None:
-        ops = zip(("$gte", "$lte"), months, strict=True)
-        cond = {op: month for op, month in ops if month is not None}
-        summary = [{"$match": {"month": cond} if cond else {}}]
+    summary = whole_months(months)
     if not edges:
         return st.PAIRS, summary
-    spans = [{"purchased_at": {"$gte": _moment(a), "$lt": _moment(b)}} for a, b in edges]
+    spans = [{"purchased_at": {"$gte": midnight(a), "$lt": midnight(b)}} for a, b in edges]
     ids = {"$map": {"input": "$items", "as": "i", "in": "$$i.product_id"}}
     products = {"$setUnion": [ids, []]}
     lines = [
@@ -404,7 +400,3 @@ def _period_counts(p: Params) -> Pipeline:
     ]  # fmt: skip
     union = [{"$unionWith": {"coll": st.PAIRS, "pipeline": summary}}] if months else []
     return "orders", [*lines, *union]
-
-
-def _moment(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day)

@@ -13,7 +13,7 @@ come from the R and F scores by the first matching rule of `SEGMENTS`.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ecomcli import summary_tables as st
@@ -28,7 +28,7 @@ from ecomcli.reports.model import (
     integer,
     ratio,
 )
-from ecomcli.reports.mongoparts import lookup, nullable, order_revenue, sale
+from ecomcli.reports.mongoparts import lookup, midnight, nullable, order_revenue, sale
 from ecomcli.reports.sqlparts import SALE
 
 if TYPE_CHECKING:
@@ -299,7 +299,7 @@ def m_segment() -> dict[str, Any]:
 def pipeline(p: Params) -> Pipeline:
     match = sale({}, with_lines=True)
     if p["as_of"]:
-        match["purchased_at"] = {"$lt": _moment(p["as_of"] + timedelta(days=1))}
+        match["purchased_at"] = {"$lt": midnight(p["as_of"] + timedelta(days=1))}
     per_customer: list[dict[str, Any]] = [
         {"$match": match},
         {"$project": {"customer_id": 1, "purchased_at": 1, "revenue": order_revenue()}},
@@ -395,7 +395,3 @@ def _scored_pipeline(
         },
     ]
     return stages
-
-
-def _moment(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day)
