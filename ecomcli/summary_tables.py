@@ -97,3 +97,20 @@ def pair_counts(month: str, where: str, *, group_month: bool, big: str = "") -> 
         " ON b.order_id = a.order_id AND b.product_id >= a.product_id"
         f" WHERE {SALE}{where} GROUP BY a.product_id, b.product_id{by_month}"
     )
+
+
+def pair_counts_once(month: str) -> str:
+    """`pair_counts` of every sale per month (`month`: its label expression on `o`), for
+    an engine that computes a MATERIALIZED common table once: each sale's distinct
+    products first, then their pairs (SQLite at 1M orders: 13-17 s against 24-25 s for
+    the self-join of the lines with COUNT(DISTINCT))."""
+    sold = (
+        f"SELECT DISTINCT i.order_id, i.product_id, {month} AS month FROM orders o"
+        f" JOIN order_items i ON i.order_id = o.order_id WHERE {SALE}"
+    )
+    return (
+        f"WITH s AS MATERIALIZED ({sold}) SELECT a.product_id AS product_a,"
+        " b.product_id AS product_b, a.month AS month, COUNT(*) AS orders FROM s a"
+        " JOIN s b ON b.order_id = a.order_id AND b.product_id >= a.product_id"
+        " GROUP BY a.product_id, b.product_id, a.month"
+    )

@@ -38,6 +38,9 @@ class Dialect:
     buyers_from_index: ClassVar[bool]
     # a schema change (DROP INDEX) commits the transaction (MySQL): none inside a refresh
     ddl_commits: ClassVar[bool]
+    # `WITH x AS MATERIALIZED (...)` computes x once for every reference (SQLite); MariaDB
+    # has no such form and computed a CTE once per reference, on disk
+    materialized_cte: ClassVar[bool]
 
     def q(self, name: str) -> str:
         raise NotImplementedError
@@ -177,6 +180,7 @@ class SQLiteDialect(Dialect):
     sets_by_in = True
     buyers_from_index = False
     ddl_commits = False
+    materialized_cte = True
     big = "INTEGER"
     date_type = "TEXT"
     datetime_type = "TEXT"
@@ -247,6 +251,7 @@ class MySQLDialect(Dialect):
     sets_by_in = False
     buyers_from_index = True
     ddl_commits = True
+    materialized_cte = False
     big = "BIGINT"
     date_type = "DATE"
     datetime_type = "DATETIME"

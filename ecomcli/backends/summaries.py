@@ -93,6 +93,7 @@ from ecomcli.summary_tables import (
     month_bounds,
     month_of,
     pair_counts,
+    pair_counts_once,
     split,
     supplier_counts,
 )
@@ -740,9 +741,11 @@ def _rebuild_pairs(store: SQLRepository, flagged: Sequence[str], everything: boo
     cols = "(product_a, product_b, month, orders)"
     if everything or len(flagged) > MANY_MONTHS:
         store.execute(f"DELETE FROM {PAIRS}").close()
-        counts = pair_counts(
-            d.period("o.purchased_at", "month"), "", group_month=True, big=d.big_result()
-        )
+        month = d.period("o.purchased_at", "month")
+        if d.materialized_cte:
+            counts = pair_counts_once(month)
+        else:
+            counts = pair_counts(month, "", group_month=True, big=d.big_result())
         store.execute(f"INSERT INTO {PAIRS} {cols} {counts}").close()
         return
     ph = store.placeholder
