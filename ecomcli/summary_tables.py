@@ -102,8 +102,8 @@ def pair_counts(month: str, where: str, *, group_month: bool, big: str = "") -> 
 def pair_counts_once(month: str) -> str:
     """`pair_counts` of every sale per month (`month`: its label expression on `o`), for
     an engine that computes a MATERIALIZED common table once: each sale's distinct
-    products first, then their pairs (SQLite at 1M orders: 13-17 s against 24-25 s for
-    the self-join of the lines with COUNT(DISTINCT))."""
+    products first, then their pairs, which SQLite counts in about half the time of the
+    self-join of the lines with COUNT(DISTINCT) (bench/README.md)."""
     sold = (
         f"SELECT DISTINCT i.order_id, i.product_id, {month} AS month FROM orders o"
         f" JOIN order_items i ON i.order_id = o.order_id WHERE {SALE}"
