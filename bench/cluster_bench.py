@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import ecomcli  # first: the MySQL C extension must load before ssl (PERF-NOTES trap 1)
+import ecomcli  # first: the MySQL C extension must load before ssl (see ecomcli/__init__.py)
 from ecomcli import orders, reports
 from ecomcli.errors import EcomError
 from ecomcli.generate import GenerateOptions, generate

@@ -85,8 +85,9 @@ def preload(url: str, refs: Path) -> None:
 
 
 def settle(url: str, timeout: float = 180) -> None:
-    """Wait until InnoDB has purged and flushed what earlier loads left behind (PERF-NOTES
-    trap 5), so that no timed load pays for the one before it."""
+    """Wait until InnoDB has purged and flushed what earlier loads left behind (it does
+    both in the background after a large load or delete), so that no timed load pays
+    for the one before it."""
     import mysql.connector
 
     db = ecomcli.config.parse_url(url)

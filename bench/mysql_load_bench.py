@@ -13,7 +13,7 @@ Measures on synthetic rows of `customers` (8 columns, no foreign keys) or `order
 4. the generic `SQLRepository.write_batch` (SELECT, classify in Python, executemany).
 
 Run it by hand; the database named in the URL is dropped and recreated. InnoDB flushes
-in the background after a big load (PERF-NOTES trap 5): the script pauses between runs.
+in the background after a big load: the script pauses between runs.
 """
 
 from __future__ import annotations

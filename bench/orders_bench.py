@@ -23,7 +23,7 @@ import tempfile
 import time
 import uuid
 
-import ecomcli  # first: the MySQL C extension must load before ssl (PERF-NOTES trap 1)
+import ecomcli  # first: the MySQL C extension must load before ssl (see ecomcli/__init__.py)
 from ecomcli import orders
 from ecomcli.errors import EcomError, OutOfStockError
 from ecomcli.records import add_record

@@ -31,7 +31,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import ecomcli  # first: the MySQL C extension must load before ssl (PERF-NOTES trap 1)
+import ecomcli  # first: the MySQL C extension must load before ssl (see ecomcli/__init__.py)
 from ecomcli import reports, schema
 from ecomcli.backends import summaries
 

@@ -11,7 +11,7 @@ The CLI (`ecom`) is a thin layer over these same calls.
 # Load mysql-connector's C extension before anything imports `ssl` or `hashlib`: its wheel
 # vendors OpenSSL, and once the system libcrypto is in the process the extension fails to
 # load and the connector silently falls back to pure Python (half the throughput).
-# PERF-NOTES trap 1. It costs ~3 ms (not the driver: `mysql.connector` loads on connecting).
+# It costs ~3 ms (not the driver: `mysql.connector` loads on connecting).
 try:  # noqa: SIM105
     import _mysql_connector  # noqa: F401
 except ImportError:  # not installed, or no wheel for this platform: the backend warns

@@ -54,7 +54,7 @@ from ecomcli.schema import (
 )
 
 # The C extension must load before OpenSSL's system libcrypto does (`ssl`, `hashlib`):
-# ecomcli/__init__.py imports it first thing. PERF-NOTES trap 1.
+# ecomcli/__init__.py imports it first thing.
 try:
     import _mysql_connector  # noqa: F401
 
