@@ -318,12 +318,10 @@ def pipeline(p: Params) -> Pipeline:
 def facts(p: Params) -> dict[str, Pipeline]:
     """The customers scored and the last sale day, read first: as constants, not as
     windows over every customer (which some servers compute once per customer)."""
-    day = {"$dateToString": {"format": "%Y-%m-%d", "date": "$value"}}
-    return {
-        "customers": (st.CUSTOMERS, [{"$group": {"_id": None, "value": {"$sum": 1}}}]),
-        "store_last": (st.CUSTOMERS, [{"$group": {"_id": None, "value": {"$max": "$last"}}},
-                                      {"$project": {"value": day}}]),
-    }
+    day = {"$dateToString": {"format": "%Y-%m-%d", "date": "$last"}}
+    both = [{"$group": {"_id": None, "n": {"$sum": 1}, "last": {"$max": "$last"}}},
+            {"$project": {"value": {"n": "$n", "store_last": day}}}]  # fmt: skip
+    return {"everyone": (st.CUSTOMERS, both)}  # one pass for both
 
 
 def summarized_pipeline(p: Params) -> Pipeline | None:
@@ -331,7 +329,7 @@ def summarized_pipeline(p: Params) -> Pipeline | None:
     if p["as_of"]:
         return None
     per_customer = [{"$project": {"orders": 1, "last": 1, "revenue": 1}}]
-    known = {"n": p["customers"] or 0, "store_last": p["store_last"]}
+    known = p["everyone"] or {"n": 0, "store_last": None}
     return st.CUSTOMERS, _scored_pipeline(p, per_customer, known)
 
 
