@@ -86,8 +86,9 @@ class Cents(dict[Any, Decimal]):
     column of 1.2M cart totals holds ~200k distinct ones."""
 
     def __missing__(self, value: Any) -> Decimal:
-        # exponent -2: already two places
-        out = self[value] = ZERO if value is None else Decimal(value).scaleb(-2)
+        # exponent -2, already two places: a product keeps CENT's exponent (and is twice
+        # as fast as scaleb)
+        out = self[value] = ZERO if value is None else Decimal(value) * CENT
         return out
 
 
