@@ -149,6 +149,12 @@ def test_rfm_scores_and_segments_match_pandas(shop: Repository, generated: Path)
             money(w.cents),
             w.recency_days,
         )
+    listed = run(shop, "rfm", list=True)
+    assert [r["customer_id"] for r in listed] == sorted(  # best first, then by id
+        want.index, key=lambda c: (-want.r[c], -want.f[c], -want.m[c], c)
+    )
+    for name in reports.spec("rfm").option("segment").choices:  # each segment's own filter
+        assert run(shop, "rfm", segment=name) == [r for r in listed if r["segment"] == name]
     segments = run(shop, "rfm")  # --by segment, the default
     assert_segment_table(segments, want)
 

@@ -76,24 +76,32 @@ def finish(t: Table, p: Params) -> Table:
             for n, o, rev in (found[s],)
         ]
         return Table(SEGMENT_COLUMNS, rows)
-    rows = []
     names = ["customer_id", "first_name", "last_name", "email", "last_purchase", "store_last",
              "orders", "revenue", "r", "f", "m", "segment"]  # fmt: skip
-    as_of = p["as_of"]
-    for cid, first, last_name, email, day, store_last, orders, revenue, *rfm, seg in t.select(
-        names
-    ):
-        as_of = as_of or date.fromisoformat(str(store_last))  # the same on every row
-        last = date.fromisoformat(str(day))
-        scores = tuple(integer(v) for v in rfm)
-        rows.append((
-            cid, first, last_name, email, last.isoformat(), (as_of - last).days,
-            integer(orders), revenue, *scores, "".join(map(str, scores)), seg,
-        ))  # fmt: skip
+    if not len(t):
+        return Table(CUSTOMER_COLUMNS, [])
+    ids, first, last_name, email, day, store_last, orders, revenue, r, f, m, seg = (
+        t.select(names).columns
+    )
+    as_of = p["as_of"] or date.fromisoformat(str(store_last[0]))  # the same on every row
+    # a few hundred distinct days: each parsed once
+    seen = {v: date.fromisoformat(str(v)) for v in set(day)}
+    shown = {v: (d.isoformat(), (as_of - d).days) for v, d in seen.items()}
+    r, f, m = (list(map(int, s)) for s in (r, f, m))
     # best first: R, F, M scores descending, then the customer's id
-    rows.sort(key=lambda row: row[0])
-    rows.sort(key=lambda row: (row[8], row[9], row[10]), reverse=True)
-    return Table(CUSTOMER_COLUMNS, rows[: p["limit"]] if p["limit"] else rows)
+    rank = [100 * a + 10 * b + c for a, b, c in zip(r, f, m, strict=True)]
+    order = sorted(range(len(ids)), key=ids.__getitem__)
+    order.sort(key=rank.__getitem__, reverse=True)
+    if p["limit"]:
+        order = order[: p["limit"]]
+    days = [shown[day[i]] for i in order]
+    return Table(CUSTOMER_COLUMNS, columns=[
+        [ids[i] for i in order], [first[i] for i in order], [last_name[i] for i in order],
+        [email[i] for i in order], [d[0] for d in days], [d[1] for d in days],
+        [int(orders[i]) for i in order], [revenue[i] for i in order],
+        [r[i] for i in order], [f[i] for i in order], [m[i] for i in order],
+        [str(rank[i]) for i in order], [seg[i] for i in order],
+    ])  # fmt: skip
 
 
 SPEC = ReportSpec(
@@ -163,7 +171,7 @@ def summarized_sql(d: Dialect, p: Params) -> Built:
     )
     if not listing(p):
         return _segments(d, per_customer), []
-    return _listed(d, p, *_by_thresholds(per_customer), [])
+    return _listed(d, p, *_by_thresholds(per_customer, p["segment"]), [])
 
 
 def _ranked(per_customer: str) -> tuple[str, str]:
@@ -183,7 +191,7 @@ def _ranked(per_customer: str) -> tuple[str, str]:
     )
 
 
-def _by_thresholds(per_customer: str) -> tuple[str, str]:
+def _by_thresholds(per_customer: str, segment: str | None) -> tuple[str, str]:
     """Scores without ranking every customer, over the stored summary (read four times).
     With rank = 1 + (customers below), score >= k + 1 exactly when the value is above the
     value at sorted position ceil(k * n / 5). Day and orders take few values: their
@@ -199,11 +207,17 @@ def _by_thresholds(per_customer: str) -> tuple[str, str]:
         f" tf AS ({_thresholds(running.format(per_value.format('orders')))}),"
         f" tm AS ({_thresholds(revenue)}) "
     )
-    return ctes, (
+    scored = (
         "SELECT g.customer_id, g.orders, g.revenue, g.last_day, tr.top AS store_last,"
         f" {_above('g.last_day', 'tr')} AS r, {_above('g.orders', 'tf')} AS f,"
         f" {_above('g.revenue', 'tm')} AS m FROM g CROSS JOIN tr CROSS JOIN tf CROSS JOIN tm"
     )
+    if segment:  # its R and F ranges first: the rest is computed for its customers only
+        _, r, f = next(rule for rule in SEGMENTS if rule[0] == segment)
+        scored += " WHERE " + " AND ".join(
+            [*_within("g.last_day", "tr", *r), *_within("g.orders", "tf", *f)]
+        )
+    return ctes, scored
 
 
 def _thresholds(positions: str, extra: str = "") -> str:
@@ -212,6 +226,14 @@ def _thresholds(positions: str, extra: str = "") -> str:
     cut = ", ".join(f"MIN(CASE WHEN 5 * p.pos >= {k} * p.n THEN p.x END) AS t{k}"
                     for k in range(1, 5))
     return f"SELECT {cut}{extra} FROM ({positions}) p"
+
+
+def _within(value: str, cuts: str, lo: int, hi: int) -> list[str]:
+    """Conditions for a score from `lo` to `hi` (see `_above`)."""
+    return [
+        *([f"{value} > {cuts}.t{lo - 1}"] if lo > 1 else []),
+        *([f"{value} <= {cuts}.t{hi}"] if hi < 5 else []),
+    ]
 
 
 def _above(value: str, cuts: str) -> str:
