@@ -62,7 +62,15 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("payments", {}),
     ("delivery", {}),
     ("categories", {}),
+    # the store-intelligence reports (their notebook ways are intel_bench.py's)
+    ("rfm", {}),
+    ("rfm", {"segment": "champions"}),
+    ("cohorts", {}),
+    ("basket", {}),
+    ("restock", {}),
+    ("clv", {"horizon": 12}),
 ]
+INTELLIGENCE = ("rfm", "cohorts", "basket", "restock", "clv")
 SALE_EXCLUDED = ["pending", "cancelled", "returned"]
 
 
@@ -187,6 +195,10 @@ def notebook(conn: Any, name: str, params: dict[str, Any]) -> int:
         lines["revenue"] = lines["quantity"] * lines["unit_price"].astype(float)
         return lines
 
+    if name in INTELLIGENCE:
+        from intel_bench import notebook as intelligence  # beside this script
+
+        return intelligence(conn, name)
     if name == "low-stock":
         p = read("products", "product_id, name, units_in_stock")
         p = p[p["units_in_stock"] < 10]

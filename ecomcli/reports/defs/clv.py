@@ -7,7 +7,7 @@ revenue); only that summary crosses the wire, the models are fitted here.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
@@ -32,6 +32,7 @@ from ecomcli.reports.sqlparts import SALE
 if TYPE_CHECKING:
     from ecomcli.backends.dialect import Dialect
 
+EPOCH = date(1970, 1, 1).toordinal()  # numpy's day 0
 MIN_DAYS = 90  # of history, from the first sale to the as-of day
 MIN_REPEAT = 10  # customers with a second purchase day
 COLUMNS = [
@@ -118,10 +119,14 @@ def decimals(units: Any, places: int) -> list[Decimal]:
 
 
 def _days(values: Any) -> Any:
-    """Days (a DATE from MySQL, ISO text from SQLite and MongoDB) as numpy days."""
+    """Days (a DATE from MySQL, ISO text from SQLite and MongoDB) as numpy days. Dates go
+    through their ordinals: numpy converts date objects ten times slower than text."""
     import numpy as np
 
-    return np.array(values, dtype="datetime64[D]")
+    if not values or isinstance(values[0], str):
+        return np.array(values, dtype="datetime64[D]")
+    ordinals = np.fromiter((v.toordinal() for v in values), np.int64, len(values))
+    return (ordinals - EPOCH).astype("datetime64[D]")
 
 
 def fit(x: Any, t_x: Any, T: Any, n: Any, m: Any) -> tuple[Any, Any]:
