@@ -845,17 +845,39 @@ def _rebuild_carts(store: SQLRepository, flagged: Sequence[Any], everything: boo
     else:
         _delete_keys(store, CARTS, "cart_id", flagged)
         where = f" WHERE c.cart_id IN ({taken})"
-    # grouped by the key alone, MAX() of the cart's own columns (see reports/defs/carts.py)
-    store.execute(
-        f"INSERT INTO {CARTS} (cart_id, customer_id, status, n_lines, items, total)"
-        " SELECT c.cart_id, MAX(c.customer_id), MAX(c.status), COUNT(ci.product_id),"
-        " COALESCE(SUM(ci.quantity), 0), COALESCE(SUM(ci.quantity * p.price), 0)"
-        " FROM carts c LEFT JOIN cart_items ci ON ci.cart_id = c.cart_id"
-        f" LEFT JOIN {store.dialect.prices()} p ON p.product_id = ci.product_id"
-        f"{where} GROUP BY c.cart_id"
-    ).close()
+    cols = "(cart_id, customer_id, status, n_lines, items, total)"
+    if everything and store.dialect.materialized_cte:
+        # the prices just noted: the same as the products' (SQLite reads them 2 s faster)
+        store.execute(f"INSERT INTO {CARTS} {cols} {every_cart(CART_PRICES)}").close()
+    else:  # grouped by the key alone, MAX() of the cart's own columns (reports/defs/carts.py)
+        store.execute(
+            f"INSERT INTO {CARTS} {cols}"
+            " SELECT c.cart_id, MAX(c.customer_id), MAX(c.status), COUNT(ci.product_id),"
+            " COALESCE(SUM(ci.quantity), 0), COALESCE(SUM(ci.quantity * p.price), 0)"
+            " FROM carts c LEFT JOIN cart_items ci ON ci.cart_id = c.cart_id"
+            f" LEFT JOIN {store.dialect.prices()} p ON p.product_id = ci.product_id"
+            f"{where} GROUP BY c.cart_id"
+        ).close()
     if unindexed:
         store.execute(_carts_index()).close()
+
+
+def every_cart(prices: str) -> str:
+    """Every cart's row, for an engine that computes a MATERIALIZED common table once: the
+    cart lines grouped per cart in one pass over their (cart_id, ...) index, then joined to
+    the carts read in table order. SQLite walked the carts by key instead, a random read
+    of each, and looked up each cart's lines (3 s against 9.4 s at 1.24M carts); MariaDB
+    joins such a grouped table cart by cart (30 s against 5.5 s), so it keeps the join."""
+    lines = (
+        "SELECT ci.cart_id, COUNT(*) AS n_lines, SUM(ci.quantity) AS items,"
+        " SUM(ci.quantity * p.price) AS total FROM cart_items ci"
+        f" LEFT JOIN {prices} p ON p.product_id = ci.product_id GROUP BY ci.cart_id"
+    )
+    return (
+        f"WITH l AS MATERIALIZED ({lines}) SELECT c.cart_id, c.customer_id, c.status,"
+        " COALESCE(l.n_lines, 0), COALESCE(l.items, 0), COALESCE(l.total, 0)"
+        " FROM carts c LEFT JOIN l ON l.cart_id = c.cart_id"
+    )
 
 
 def _drop_carts_index(store: SQLRepository) -> bool:
