@@ -5,6 +5,7 @@ e-mail, stock)."""
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -20,8 +21,9 @@ from ecomcli.backends.spider import SHARD_KEYS
 from ecomcli.cli import app
 from ecomcli.errors import ConflictError
 from ecomcli.generate import GenerateOptions, generate
-from ecomcli.importing import import_paths
+from ecomcli.importing import ImportOptions, import_paths
 from ecomcli.records import add_record
+from ecomcli.repository import Mode
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()
@@ -64,8 +66,13 @@ def test_every_report_on_the_sharded_store_matches_one_node(
     generate(GenerateOptions(data, customers=200, products=60, orders=800, seed=11))
     with ecomcli.connect(f"sqlite:///{tmp_path / 'one.db'}") as one, ecomcli.connect(head) as store:
         one.init_schema()
-        for s in (one, store):
-            assert not import_paths(s, [data]).rejected
+        assert not import_paths(one, [data]).rejected
+        before = [statements_on(n) for n in nodes]
+        assert not import_paths(store, [data]).rejected
+        # each data node loads its part of a batch itself (spider.write_sharded): about 220
+        # statements per node here, 4,700 when every row went through the head
+        sent = [statements_on(n) - b for n, b in zip(nodes, before, strict=True)]
+        assert max(sent) < 1000, sent
         assert_same_reports(one, store)
         # reports that join sharded tables reach each data node in batches, not with a
         # statement per row looked up (spider.HEAD_SESSION): about 400 statements per node
@@ -84,6 +91,43 @@ def test_every_report_on_the_sharded_store_matches_one_node(
             " SELECT order_id FROM payments) x WHERE order_id NOT IN (SELECT order_id FROM orders)",
         )
         assert strays[0]["n"] == 0
+
+
+def test_imports_through_the_head_count_exactly_and_mark_the_summaries(
+    sharded: tuple[str, list[str]], tmp_path: Path
+) -> None:
+    """Rows written straight to their data nodes: a re-import finds them unchanged, a
+    change is counted and reaches the reports, a row refused on a node is reported with
+    its own line."""
+    head, _ = sharded
+    data = tmp_path / "gen"
+    generate(GenerateOptions(data, customers=40, products=20, orders=120, seed=5))
+    with ecomcli.connect(f"sqlite:///{tmp_path / 'one.db'}") as one, ecomcli.connect(head) as store:
+        one.init_schema()
+        for s in (one, store):
+            import_paths(s, [data])
+        reports.run(store, "top-products", {})  # the summaries built, then kept
+        again = {r["entity"]: r for r in import_paths(store, [data]).rows()}
+        for entity in SHARD_KEYS:
+            if entity in again:
+                r = again[entity]
+                assert (r["inserted"], r["updated"], r["unchanged"]) == (0, 0, r["read"]), r
+        lines = data / "order_items.csv"
+        text = lines.read_text().splitlines()
+        head_line, first = text[0].split(","), text[1].split(",")
+        first[head_line.index("quantity")] = "7"
+        lines.write_text("\n".join([text[0], ",".join(first), *text[2:]]) + "\n")
+        for s in (one, store):
+            changed = import_paths(s, [lines], ImportOptions()).rows()[0]
+            assert (changed["updated"], changed["unchanged"]) == (1, len(text) - 2)
+        for name in ("top-products", "sales", "customer-orders"):  # the change reached them
+            assert reports.run(store, name, {}).rows == reports.run(one, name, {}).rows, name
+        rejects = tmp_path / "rejects.csv"
+        refused = import_paths(store, [lines], ImportOptions(mode=Mode.INSERT, rejects=rejects))
+        assert refused.rejected == len(text) - 1
+        with rejects.open() as f:
+            refused_lines = sorted(int(r["line"]) for r in csv.DictReader(f))
+        assert refused_lines == list(range(2, len(text) + 1))
 
 
 def test_init_db_shards_twice_then_status_shows_rows_per_shard(

@@ -204,6 +204,7 @@ class MySQLRepository(SQLRepository):
     # trip to save, and its planner read suppliers more slowly under the check's join)
     checks_in_report = True
     sharded = False  # a Spider head made by `init-db --shards` (see backends/spider.py)
+    _nodes: list[MySQLRepository] | None = None  # its data nodes, for bulk writes
 
     def __init__(self, url: DbUrl, *, create: bool = True) -> None:
         # `create` is for embedded stores: a server's database is made by init-db alone
@@ -516,6 +517,12 @@ class MySQLRepository(SQLRepository):
         e = self._entity(entity)
         if not rows or any(f.unique for f in e.fields):
             return super().write_batch(entity, rows, mode, fields)
+        if self._writes_shards(entity) and (nodes := self._data_nodes()):
+            # the head's marks first, made before the rows change and committed: their
+            # locking reads hold the stored rows, which the data nodes are about to write
+            with self.transaction():
+                self._mark(e, rows, mode=mode, fields=fields)
+            return spider.write_sharded(nodes, entity, rows, mode, fields)
         if mode is Mode.MERGE:
             rows = [with_defaults(e, r) for r in rows]
         with self.transaction(), tempfile.TemporaryDirectory(prefix="ecom-") as tmp:
@@ -537,11 +544,25 @@ class MySQLRepository(SQLRepository):
         self._fresh[e.name] = result.inserted == len(rows)
         return result
 
+    def _writes_shards(self, entity: str) -> bool:
+        """Whether a batch of `entity` goes straight to the data nodes: on a Spider head,
+        for a sharded entity, outside a transaction of the caller's (whose other writes
+        the nodes' own commits would not wait for)."""
+        return self.sharded and entity in spider.SHARD_KEYS and not self._depth
+
+    def _data_nodes(self) -> list[MySQLRepository] | None:
+        """A Spider head's data nodes, opened on the first bulk write (spider.data_nodes)."""
+        if self._nodes is None:
+            self._nodes = spider.data_nodes(self) or []
+        return self._nodes or None
+
     def prepare_rows(self, entity: str, rows: list[dict[str, Any]], mode: Mode) -> Any:
         """The LOAD DATA file's text (`tsv`) of the batch (not for MERGE, which writes
-        the rows completed with defaults)."""
+        the rows completed with defaults, nor for a data node's part of a batch)."""
         e = self._entity(entity)
         if mode is Mode.MERGE or not self.local_infile or any(f.unique for f in e.fields):
+            return None
+        if self._writes_shards(entity):
             return None
         return tsv(e, rows)
 
@@ -702,6 +723,8 @@ class MySQLRepository(SQLRepository):
         return int(affected)
 
     def close(self) -> None:
+        for node in self._nodes or ():
+            node.close()
         with contextlib.suppress(mysql.connector.Error):  # the server may have gone away
             self.conn.close()
 

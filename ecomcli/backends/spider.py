@@ -22,13 +22,15 @@ Layout (see docs/clusters.md):
 
 from __future__ import annotations
 
+import zlib
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ecomcli import schema
 from ecomcli.backends.sql import table_ddl
-from ecomcli.config import parse_url
+from ecomcli.config import DbUrl, parse_url
 from ecomcli.errors import UsageError
-from ecomcli.repository import InitResult
+from ecomcli.repository import InitResult, Mode, WriteResult
 
 if TYPE_CHECKING:
     from ecomcli.backends.mysql import MySQLRepository
@@ -185,7 +187,7 @@ def init_sharded(head: MySQLRepository, shard_urls: list[str], *, drop: bool = F
     if len({(u.host, u.port, u.database) for u in urls}) != len(urls):
         raise UsageError("--shards names the same database twice")
     sharded = [schema.entity(n) for n in SHARD_KEYS]
-    for url in urls:
+    for i, url in enumerate(urls):
         with MySQLRepository(url) as node:
             if node._missing_db:
                 node._create_database()
@@ -193,6 +195,10 @@ def init_sharded(head: MySQLRepository, shard_urls: list[str], *, drop: bool = F
                 node.execute(f"DROP TABLE IF EXISTS `{e.name}`").close()
             for e in sharded:  # parents first: a kept foreign key needs its parent table
                 node.execute(data_ddl(e)).close()
+                # the node's own number: what a row written to it directly must hold
+                node.execute(
+                    f"ALTER TABLE `{e.name}` ALTER COLUMN `{SHARD}` SET DEFAULT {i}"
+                ).close()
     if head._missing_db:
         head._create_database()
     if drop:  # init_schema drops every ecom table, then makes the one-server ones: not those
@@ -233,6 +239,82 @@ def _stored_shards(head: MySQLRepository) -> int | None:
         return None
     rows = head.query("SELECT value FROM ecom_meta WHERE name = %s", [META_SHARDS])
     return int(rows[0]["value"]) if rows else None
+
+
+# --- bulk writes straight to the data nodes --------------------------------------------
+
+
+def shard_of(value: Any, shards: int) -> int:
+    """The shard of a shard-key value: what the head's `_shard` default computes,
+    `CRC32(key) % shards` (CRC32 of the value's UTF-8 text, as zlib computes it)."""
+    return zlib.crc32(str(value).encode("utf-8")) % shards
+
+
+def data_nodes(head: MySQLRepository) -> list[MySQLRepository] | None:
+    """Connections to the head's data nodes, in shard order, from the servers `init-db
+    --shards` defined; None when they cannot be used for direct writes (the server list
+    is not readable, a node is unreachable, or its tables predate the per-node `_shard`
+    default): the head then writes through Spider."""
+    from ecomcli.backends.mysql import MySQLRepository
+    from ecomcli.errors import EcomError
+
+    prefix = server_name(head.url.database, 0)[:-1]
+    try:
+        servers = head.query(
+            "SELECT Server_name AS name, Host AS host, Port AS port, Username AS user,"
+            " Password AS password, Db AS db FROM mysql.servers WHERE Server_name LIKE %s",
+            [prefix + "%"],
+        )
+    except EcomError:
+        return None
+    servers.sort(key=lambda s: int(s["name"][len(prefix) :]))
+    nodes: list[MySQLRepository] = []
+    try:
+        for i, s in enumerate(servers):
+            url = DbUrl("mysql", "mysql", s["db"], s["host"], int(s["port"]), s["user"],
+                        s["password"] or None)  # fmt: skip
+            nodes.append(MySQLRepository(url, create=False))
+            if _shard_default(nodes[-1]) != str(i):
+                raise UsageError("made before direct writes")
+    except EcomError:
+        for node in nodes:
+            node.close()
+        return None
+    return nodes
+
+
+def _shard_default(node: MySQLRepository) -> str | None:
+    rows = node.query(
+        "SELECT COLUMN_DEFAULT AS d FROM information_schema.COLUMNS WHERE TABLE_SCHEMA ="
+        f" DATABASE() AND TABLE_NAME = 'orders' AND COLUMN_NAME = '{SHARD}'"
+    )
+    return str(rows[0]["d"]).strip("'") if rows else None
+
+
+def write_sharded(
+    nodes: list[MySQLRepository],
+    entity: str,
+    rows: list[dict[str, Any]],
+    mode: Mode,
+    fields: Sequence[str],
+) -> WriteResult:
+    """A batch of a sharded entity written by each data node itself, its rows split by
+    their shard key: each node loads its part in bulk (as one server does), where the head
+    would check every row's key with a round trip. Each node commits its own part, so a
+    batch that fails on one node may be written on another: re-running the import puts
+    what is missing (imports are idempotent)."""
+    key = SHARD_KEYS[entity]
+    parts: list[list[int]] = [[] for _ in nodes]
+    for i, row in enumerate(rows):
+        parts[shard_of(row[key], len(nodes))].append(i)
+    total = WriteResult()
+    for node, part in zip(nodes, parts, strict=True):
+        if part:
+            done = node.write_batch(entity, [rows[i] for i in part], mode, fields)
+            total.add(WriteResult(done.inserted, done.updated, done.unchanged, done.ignored))
+            total.rejected.extend((part[i], why) for i, why in done.rejected)
+    total.rejected.sort()
+    return total
 
 
 # --- status ---------------------------------------------------------------------------
