@@ -18,6 +18,9 @@ Layout (see docs/clusters.md):
   data nodes; the others cannot span servers and are dropped: the store reports
   `enforces_references = False` and ecom checks references before writing (the importer
   a batch at a time, `ecom records`/`orders` row by row), as on MongoDB.
+- Bulk writes (imports, copies) of a sharded table go to the data nodes directly, each
+  node loading its part of a batch (`write_sharded`); other writes and all reads go
+  through the head, whose sessions batch their joins (`HEAD_SESSION`).
 """
 
 from __future__ import annotations
