@@ -172,6 +172,21 @@ def test_references_across_shards_are_checked_by_ecom(
         assert store.count("orders") == 0
 
 
+def test_the_connection_that_shards_the_store_then_acts_as_its_head(
+    spider: Cluster, tmp_path: Path
+) -> None:
+    """`init_sharded` on an open connection (the Python API): that connection checks
+    references and writes to the data nodes as a new one to the head would."""
+    name = fresh_name()
+    head, *nodes = (f"{url}/{name}" for url in spider.urls)
+    orders = tmp_path / "orders.csv"
+    orders.write_text("order_id,customer_id,purchased_at\nO1,nobody,2025-01-01 10:00:00\n")
+    with ecomcli.connect(head) as store:
+        store.init_sharded(nodes)
+        assert import_paths(store, [orders]).rejected == 1  # no such customer
+        assert store.count("orders") == 0 and store._data_nodes()
+
+
 def test_a_login_email_is_unique_across_shards(sharded: tuple[str, list[str]]) -> None:
     head, _ = sharded
     with ecomcli.connect(head) as store:

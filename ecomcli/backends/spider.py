@@ -233,6 +233,9 @@ def init_sharded(head: MySQLRepository, shard_urls: list[str], *, drop: bool = F
         [META_SHARDS, str(len(urls))],
     ).close()
     head.conn.commit()
+    cur = head.conn.cursor()  # this connection now serves a head (it was opened before)
+    adapt(head, cur)
+    cur.close()
     made = [e.name for e in schema.ENTITIES if e.name not in before]
     return InitResult(created=[*made, *result.created], version=result.version)
 
