@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ecomcli import schema
+from ecomcli.backends.dialect import SPIDER
 from ecomcli.backends.sql import table_ddl
 from ecomcli.config import DbUrl, parse_url
 from ecomcli.errors import UsageError
@@ -81,11 +82,13 @@ HEAD_SESSION = (
 
 
 def adapt(store: MySQLRepository, cursor: Any) -> None:
-    """On a Spider head: references are checked by ecom, not by foreign keys, and joins
-    reach the data nodes in batches (`HEAD_SESSION`)."""
+    """On a Spider head: references are checked by ecom, not by foreign keys, joins
+    reach the data nodes in batches (`HEAD_SESSION`), and the reports' statements are
+    written for the head (`SpiderDialect`)."""
     if store.url.database and is_head(cursor):
         store.enforces_references = False  # type: ignore[misc]
         store.sharded = True
+        store.dialect = SPIDER  # type: ignore[misc]
         for statement in HEAD_SESSION:
             cursor.execute(statement)
 
