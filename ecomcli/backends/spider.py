@@ -279,13 +279,14 @@ def data_nodes(head: MySQLRepository) -> list[MySQLRepository] | None:
     servers.sort(key=lambda s: int(s["name"][len(prefix) :]))
     nodes: list[MySQLRepository] = []
     try:
-        for i, s in enumerate(servers):
+        for s in servers:
             url = DbUrl("mysql", "mysql", s["db"], s["host"], int(s["port"]), s["user"],
                         s["password"] or None)  # fmt: skip
             nodes.append(MySQLRepository(url, create=False))
-            if _shard_default(nodes[-1]) != str(i):
-                raise UsageError("made before direct writes")
+        usable = all(_shard_default(node) == str(i) for i, node in enumerate(nodes))
     except EcomError:
+        usable = False
+    if not usable:
         for node in nodes:
             node.close()
         return None
