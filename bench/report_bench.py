@@ -35,6 +35,8 @@ import ecomcli  # first: the MySQL C extension must load before ssl (see ecomcli
 from ecomcli import reports, schema
 from ecomcli.backends import summaries
 
+import intel_bench  # beside this script  # isort: skip
+
 try:
     import pandas as pd
 except ImportError:  # pragma: no cover
@@ -62,15 +64,9 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("payments", {}),
     ("delivery", {}),
     ("categories", {}),
-    # the store-intelligence reports (their notebook ways are intel_bench.py's)
-    ("rfm", {}),
-    ("rfm", {"segment": "champions"}),
-    ("cohorts", {}),
-    ("basket", {}),
-    ("restock", {}),
-    ("clv", {"horizon": 12}),
+    *intel_bench.CASES,  # the store-intelligence reports, with intel_bench's notebook ways
 ]
-INTELLIGENCE = ("rfm", "cohorts", "basket", "restock", "clv")
+INTELLIGENCE = {name for name, _ in intel_bench.CASES}
 SALE_EXCLUDED = ["pending", "cancelled", "returned"]
 
 
@@ -196,9 +192,7 @@ def notebook(conn: Any, name: str, params: dict[str, Any]) -> int:
         return lines
 
     if name in INTELLIGENCE:
-        from intel_bench import notebook as intelligence  # beside this script
-
-        return intelligence(conn, name)
+        return intel_bench.notebook(conn, name)
     if name == "low-stock":
         p = read("products", "product_id, name, units_in_stock")
         p = p[p["units_in_stock"] < 10]
