@@ -975,9 +975,12 @@ class Importer:
         items = list(rows_by_key.items())
         dropped: set[int] = set()
         conflicts: list[tuple[int, int]] = []
+        # what a row's hash is taken of: its validated row, or in the fast lane its fields
+        # as read (see `seen_keys`)
+        hashed = 2 if ctx.convert is not None else 1
         if len(seen):
             for i, line, earlier_row in seen.find([key_hash(k) for k, _ in items]):
-                if row_hash(items[i][1][1]) == earlier_row:
+                if row_hash(items[i][1][hashed]) == earlier_row:
                     dropped.add(i)
                 else:
                     conflicts.append((i, line))
@@ -990,7 +993,7 @@ class Importer:
                 if before is None or tuple(before[k] for k in tp.entity.key) != key:
                     continue  # two keys with one hash: no duplicate
                 dropped.add(i)
-                if before == row:  # two rows with one hash: a repeat after all
+                if before == row:  # the same row written differently: a repeat after all
                     unchanged += 1 + len(repeats.get(key, ()))
                     continue
                 fld, reason = _conflict((line, before, None), row)
@@ -998,7 +1001,7 @@ class Importer:
                 for repeat_line, repeat_original in repeats.get(key, ()):
                     batch.reject(ctx, tp, repeat_line, fld, reason, repeat_original)
                     unchanged -= 1  # counted unchanged as a repeat of a rejected row
-        ctx.pending[t] = [(key, item[0], item[1]) for i, (key, item) in enumerate(items)
+        ctx.pending[t] = [(key, item[0], item[hashed]) for i, (key, item) in enumerate(items)
                           if i not in dropped]
         for i in dropped:
             del rows_by_key[items[i][0]]
@@ -1277,7 +1280,7 @@ class _FileContext:
         self.convert: Callable[[Sequence[Any]], dict[str, Any]] | None = None
         self.key_of: Callable[[dict[str, Any]], tuple[Any, ...]] | None = None
         self.seen: list[SeenKeys] = []  # per target: the keys earlier batches kept
-        self.pending: list[list[tuple[Any, int, dict[str, Any]]]] = []  # the last batch's
+        self.pending: list[list[tuple[Any, int, Any]]] = []  # the last batch's
 
     def plan_values(self) -> None:
         """Use the fast lane for a CSV/TSV without a mapping section (its columns map 1:1
