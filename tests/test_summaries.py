@@ -423,6 +423,31 @@ def test_only_a_write_that_may_change_a_price_marks_it(loaded: Any) -> None:
     assert_summaries_agree(store, "after the new prices")
 
 
+def test_a_batch_that_changes_nothing_marks_nothing(loaded: Any) -> None:
+    """A re-import of what is stored (every row unchanged) leaves every summary built, so
+    the next report rebuilds nothing; a batch that changes a row marks as before."""
+    store, data = loaded
+    assert_summaries_agree(store, "first")  # a refresh clears every mark
+
+    def marks() -> int:
+        tables = (*summaries.DIRTY.values(), summaries.DIRTY_PRICES)
+        return sum(store.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in tables)
+
+    again = [e for e in schema.load_order()
+             if data.get(e.name) and e.name in summaries.MARKERS
+             and not any(f.unique for f in e.fields)]  # fmt: skip
+    assert {"orders", "order_items", "payments", "carts", "cart_items"} <= {e.name for e in again}
+    for e in again:
+        result = store.write_batch(e.name, data[e.name], Mode.UPSERT, e.field_names)
+        assert result.unchanged == len(data[e.name]), e.name
+        assert marks() == 0, e.name
+    line = dict(data["order_items"][0], quantity=data["order_items"][0]["quantity"] + 1)
+    result = store.write_batch("order_items", [line, *data["order_items"][1:]], Mode.UPSERT,
+                               schema.entity("order_items").field_names)
+    assert (result.updated, marks() > 0) == (1, True)
+    assert_summaries_agree(store, "after one changed line")
+
+
 def test_a_payment_write_marks_the_months_it_may_change(loaded: Any) -> None:
     """The months of a payment as stored and as written ('' for no paid_at, also when a
     row leaves it out); a write of only fields the summary does not hold marks nothing."""

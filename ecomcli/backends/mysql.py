@@ -206,6 +206,11 @@ class MySQLRepository(SQLRepository):
     sharded = False  # a Spider head made by `init-db --shards` (see backends/spider.py)
     _nodes: list[MySQLRepository] | None = None  # its data nodes, for bulk writes
 
+    @property
+    def marks_taken_back(self) -> bool:  # type: ignore[override]
+        # a Spider head's tables are not trusted to roll back to a savepoint
+        return not self.sharded
+
     def __init__(self, url: DbUrl, *, create: bool = True) -> None:
         # `create` is for embedded stores: a server's database is made by init-db alone
         self.url = url
@@ -539,8 +544,10 @@ class MySQLRepository(SQLRepository):
                 # reading them needs no lock
                 self._mark(e, rows, new=True, locked=True)
                 return WriteResult(inserted=len(rows))
-            self._mark(e, rows, mode=mode, fields=fields)
-            result = self._write_staged(e, rows, mode, fields, path)
+            result = self._marked_write(
+                lambda: self._mark(e, rows, mode=mode, fields=fields),
+                lambda: self._write_staged(e, rows, mode, fields, path),
+            )
         self._fresh[e.name] = result.inserted == len(rows)
         return result
 

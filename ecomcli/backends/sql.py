@@ -11,7 +11,7 @@ are its output (`python -m ecomcli.backends.sql` rewrites them and a test keeps 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from importlib import resources
 from pathlib import Path
@@ -36,6 +36,7 @@ from ecomcli.schema import Entity, Field
 from ecomcli.table import Cents, Table, typed
 
 META_TABLE = "ecom_meta"
+MARKS_SAVEPOINT = "ecom_marks"  # a batch's marks, taken back when it changed nothing
 # field types every SQL backend stores as the Python value itself (`encode` is the identity)
 STORED_AS_IS = frozenset({"key", "string", "text", "int", "enum"})
 
@@ -206,6 +207,7 @@ class SQLRepository(Repository):
     _depth: int = 0
     # orders whose month and customer the current transaction has marked (see `_mark`)
     _marked: set[Any]
+    marks_taken_back = True  # by `_marked_write`, with a savepoint
     _has_summaries: bool | None = None  # see `summarized`
 
     # dialect hooks ------------------------------------------------------------------------
@@ -303,6 +305,24 @@ class SQLRepository(Repository):
         write = summaries.Write(e, rows, keys, new, locked, mode, written)
         for marker in markers:
             marker(self, write)
+
+    def _marked_write(
+        self, mark: Callable[[], None], write: Callable[[], WriteResult]
+    ) -> WriteResult:
+        """In a batch's transaction: mark, then write. A batch that changed no row (a
+        re-import of what is stored) takes its marks back, so that the next report does
+        not rebuild summaries that nothing changed."""
+        if not self.marks_taken_back:
+            mark()
+            return write()
+        self.execute(f"SAVEPOINT {MARKS_SAVEPOINT}").close()
+        mark()
+        result = write()
+        if not (result.inserted or result.updated):
+            self.execute(f"ROLLBACK TO SAVEPOINT {MARKS_SAVEPOINT}").close()
+            self._marked.clear()  # what the rollback took back is no longer marked
+        self.execute(f"RELEASE SAVEPOINT {MARKS_SAVEPOINT}").close()
+        return result
 
     @staticmethod
     def _partial_fields(

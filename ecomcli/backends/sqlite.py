@@ -259,40 +259,53 @@ class SQLiteRepository(SQLRepository):
         mode: Mode,
         own_checks: bool,
     ) -> WriteResult:
+        with self.transaction():
+            return self._marked_write(
+                lambda: self._mark(e, rows, mode=mode),
+                lambda: self._upsert_rows(e, rows, encoded, payload, mode, own_checks),
+            )
+
+    def _upsert_rows(
+        self,
+        e: Entity,
+        rows: list[dict[str, Any]],
+        encoded: list[tuple[Any, ...]],
+        payload: str | None,
+        mode: Mode,
+        own_checks: bool,
+    ) -> WriteResult:
         q = self.q
         result = WriteResult()
-        with self.transaction():
-            self._mark(e, rows, mode=mode)
-            cur = self.execute(f"SELECT max(rowid) FROM {q(e.name)}")
-            (top,) = cur.fetchone()
-            cur.close()
-            top = top or 0
-            if top >= ROWID_LIMIT:
-                staged = self._write_staged(e, rows, mode)
-                if own_checks:
-                    self._check_references(e, encoded)
-                return staged
-            sql = self._upsert_sql(e, mode)
-            if payload is not None:  # one statement: the GIL is released while SQLite works
-                cur = self.execute(sql, [payload])
-                changed = cur.rowcount
-                cur.close()
-            else:
-                changed = self.executemany(sql, encoded)
-            if mode is Mode.IGNORE:
-                inserted = changed
-                result.ignored = len(rows) - changed
-            else:
-                cur = self.execute(f"SELECT count(*) FROM {q(e.name)} WHERE rowid > ?", [top])
-                (inserted,) = cur.fetchone()
-                cur.close()
-                result.updated = changed - inserted
-                result.unchanged = len(rows) - changed
-            result.inserted = inserted
-            if own_checks and inserted == changed:  # only new rows were written: SQL alone
-                self._check_new_references(e, top)
-            elif own_checks:
+        cur = self.execute(f"SELECT max(rowid) FROM {q(e.name)}")
+        (top,) = cur.fetchone()
+        cur.close()
+        top = top or 0
+        if top >= ROWID_LIMIT:
+            staged = self._write_staged(e, rows, mode)
+            if own_checks:
                 self._check_references(e, encoded)
+            return staged
+        sql = self._upsert_sql(e, mode)
+        if payload is not None:  # one statement: the GIL is released while SQLite works
+            cur = self.execute(sql, [payload])
+            changed = cur.rowcount
+            cur.close()
+        else:
+            changed = self.executemany(sql, encoded)
+        if mode is Mode.IGNORE:
+            inserted = changed
+            result.ignored = len(rows) - changed
+        else:
+            cur = self.execute(f"SELECT count(*) FROM {q(e.name)} WHERE rowid > ?", [top])
+            (inserted,) = cur.fetchone()
+            cur.close()
+            result.updated = changed - inserted
+            result.unchanged = len(rows) - changed
+        result.inserted = inserted
+        if own_checks and inserted == changed:  # only new rows were written: SQL alone
+            self._check_new_references(e, top)
+        elif own_checks:
+            self._check_references(e, encoded)
         return result
 
     def _check_references(self, e: Entity, encoded: list[tuple[Any, ...]]) -> None:
