@@ -89,3 +89,17 @@ def test_a_report_from_the_cli_loads_no_data_library(tmp_path) -> None:
     run = (f"import sys\nsys.argv = {argv!r}\nfrom ecomcli.launch import main\n"
            "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code")  # fmt: skip
     assert loaded_after(run) & set(HEAVY) == set()
+
+
+def test_only_a_run_naming_report_imports_the_report_modules() -> None:
+    def run(*argv: str) -> str:
+        return (f"import sys\nsys.argv = ['ecom', *{list(argv)!r}]\n"
+                "from ecomcli.launch import main\n"
+                "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code")
+
+    def reports_loaded(*argv: str) -> set[str]:
+        return {m for m in modules_after(run(*argv)) if m.startswith("ecomcli.reports.defs.")}
+
+    assert reports_loaded("--help") == set()
+    assert reports_loaded("orders", "--help") == set()
+    assert "ecomcli.reports.defs.rfm" in reports_loaded("report", "--list")

@@ -10,9 +10,11 @@ from __future__ import annotations
 import copy
 import os
 import sys
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
+from typer.models import CommandInfo
 
 from ecomcli.cli import browse, data, images, recommend, records, report, sample, store
 from ecomcli.cli.common import (
@@ -74,11 +76,17 @@ def named_groups_only(argv: list[str]) -> App:
     """`app` for one run: Typer turns every command into a click command on each run
     (113 of them, ~40% of the start-up of `ecom --version`), so a command group that
     `argv` does not name keeps its name and help (what `ecom --help` lists) and no
-    commands. Shell completion gets them all."""
+    commands, and so does `ecom report` (its options come from every report module).
+    Shell completion gets them all."""
     if any(name.endswith("_COMPLETE") for name in os.environ):
         return app
     words = set(argv)
     run = copy.copy(app)
+    if "report" not in words:
+        run.registered_commands = [
+            _with_callback(info, report.unnamed) if info.name == "report" else info
+            for info in app.registered_commands
+        ]
     run.registered_groups = []
     for info in app.registered_groups:
         if info.name not in words and info.typer_instance is not None:
@@ -88,6 +96,12 @@ def named_groups_only(argv: list[str]) -> App:
             info.typer_instance.registered_groups = []
         run.registered_groups.append(info)
     return run
+
+
+def _with_callback(info: CommandInfo, callback: Callable[..., None]) -> CommandInfo:
+    info = copy.copy(info)
+    info.callback = callback
+    return info
 
 
 def main() -> None:

@@ -122,6 +122,38 @@ def _mapped(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+class Callback:
+    """`fn` as Typer calls a command: the global options added (`with_globals`) and
+    `EcomError` mapped (`_mapped`). It is made when Typer first reads its signature: a run
+    makes the click commands of the groups it names only (`named_groups_only`), so most of
+    the hundred-odd commands are never made. `make`, if given, makes `fn` itself."""
+
+    def __init__(self, fn: Callable[..., Any],
+                 make: Callable[[], Callable[..., Any]] | None = None) -> None:
+        self.__name__ = fn.__name__
+        self.__doc__ = fn.__doc__
+        self._make = make or (lambda: fn)
+
+    @functools.cached_property
+    def made(self) -> Callable[..., Any]:
+        return with_globals(_mapped(self._make()))
+
+    @property
+    def __signature__(self) -> inspect.Signature:
+        return inspect.signature(self.made)
+
+    @property
+    def __annotations__(self) -> dict[str, Any]:  # type: ignore[override]
+        return self.made.__annotations__
+
+    @property
+    def __wrapped__(self) -> Callable[..., Any]:
+        return self.made  # where `typing.get_type_hints` finds the module of `fn`
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.made(*args, **kwargs)
+
+
 class App(typer.Typer):
     """A Typer app whose commands turn `EcomError` into a message and its exit code."""
 
@@ -137,7 +169,7 @@ class App(typer.Typer):
         register = super().command(*args, **kwargs)
 
         def decorator(fn: F) -> F:
-            register(with_globals(_mapped(fn)))
+            register(fn if isinstance(fn, Callback) else Callback(fn))
             return fn
 
         return decorator

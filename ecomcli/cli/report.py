@@ -8,6 +8,7 @@ options and columns, generated from its spec too.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import typing
 from pathlib import Path
@@ -19,6 +20,7 @@ from ecomcli import reports
 from ecomcli.cli.common import (
     TERMINAL_ROWS,
     App,
+    Callback,
     Command,
     DbOption,
     FormatOption,
@@ -40,8 +42,12 @@ METAVARS = {"date": "YYYY-MM-DD", "int": "N", "decimal": "PERCENT", "text": "ID"
 
 
 def register(app: App) -> None:
-    command = _generated(report)
+    # made when first run: its options come from every report module, which a run that
+    # does not name `report` (`ecom --help`, given `unnamed`) need not import
+    command = Callback(report, make=lambda: _generated(report))
     app.command("report", no_args_is_help=True, cls=ReportCommand)(command)
+
+
 
 
 def _fixed(
@@ -98,7 +104,7 @@ def report(
     if which is not None and not list_:
         raise UsageError(f"unexpected argument {which!r}: did you mean --list {which}?")
     given: dict[str, Any] = {"list": (which or LIST_DEFAULT) if list_ else None}
-    for opt in OPTIONS.values():
+    for opt in _options().values():
         value = options[_python_name(opt)]
         given[opt.name] = (value or None) if opt.kind == "flag" else value
     params = {k: v for k, v in given.items() if v is not None}
@@ -136,6 +142,13 @@ def report(
     info(f"{len(result)} rows written to {output}")
 
 
+def unnamed() -> None:
+    pass  # `ecom report` in a run that does not name it: its help only (`register`)
+
+
+unnamed.__doc__ = report.__doc__  # what `ecom --help` lists
+
+
 def show_list(fmt: Any) -> None:
     rows = [
         {
@@ -155,7 +168,8 @@ def show_list(fmt: Any) -> None:
 RESERVED = ("format", "output", "chart", "db", "help")
 
 
-def _every_option() -> dict[str, Option]:
+@functools.cache
+def _options() -> dict[str, Option]:
     """Each option name any report takes, once (`list` is the command's own --list)."""
     found: dict[str, Option] = {}
     for s in reports.REPORTS.values():
@@ -166,9 +180,6 @@ def _every_option() -> dict[str, Option]:
             if first.kind != opt.kind:  # one flag, one type of value
                 raise AssertionError(f"report {s.name}: {opt.flag} is a {first.kind} elsewhere")
     return found
-
-
-OPTIONS = _every_option()
 
 
 def _python_name(opt: Option) -> str:
@@ -206,13 +217,13 @@ def _parameter(opt: Option) -> inspect.Parameter:
 
 def _generated(fn: Any) -> Any:
     """`fn` (taking the report options as keywords) with a signature Typer reads: the
-    parameters of `_fixed`, then one option per report option name (`OPTIONS`)."""
+    parameters of `_fixed`, then one option per report option name (`_options`)."""
     hints = typing.get_type_hints(_fixed, include_extras=True)
     fixed = [
         p.replace(annotation=hints[p.name], kind=inspect.Parameter.KEYWORD_ONLY)
         for p in inspect.signature(_fixed).parameters.values()
     ]
-    params = [*fixed, *map(_parameter, OPTIONS.values())]
+    params = [*fixed, *map(_parameter, _options().values())]
 
     def command(**kwargs: Any) -> None:
         fn(**kwargs)

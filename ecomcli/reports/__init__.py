@@ -52,14 +52,30 @@ def _discover() -> dict[str, Report]:
     return {r.name: r for r in found}
 
 
-DEFINED = _discover()
-REPORTS: dict[str, ReportSpec] = {name: r.spec for name, r in DEFINED.items()}
+DEFINED: dict[str, Report]  # every report, by name (made by `_defined`)
+REPORTS: dict[str, ReportSpec]  # their specs
+
+
+def _defined() -> dict[str, Report]:
+    """The reports, discovered when first asked for: a command that runs none (`ecom
+    --help`) does not import their modules."""
+    if "DEFINED" not in globals():
+        defined = _discover()
+        globals().update(DEFINED=defined, REPORTS={n: r.spec for n, r in defined.items()})
+    return globals()["DEFINED"]
+
+
+def __getattr__(name: str) -> object:
+    if name in ("DEFINED", "REPORTS"):
+        _defined()
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def report(name: str) -> Report:
-    found = DEFINED.get(name)
+    found = _defined().get(name)
     if found is None:
-        raise NotFoundError(f"unknown report {name!r}; reports: {', '.join(REPORTS)}")
+        raise NotFoundError(f"unknown report {name!r}; reports: {', '.join(_defined())}")
     return found
 
 
