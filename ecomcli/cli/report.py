@@ -48,8 +48,6 @@ def register(app: App) -> None:
     app.command("report", no_args_is_help=True, cls=ReportCommand)(command)
 
 
-
-
 def _fixed(
     name: Annotated[str | None, typer.Argument(help="Report name (see --list).")] = None,
     which: Annotated[
