@@ -214,7 +214,11 @@ class SQLiteRepository(SQLRepository):
         if own_checks:  # a no-op inside a transaction, hence only at depth 0
             self.execute("PRAGMA foreign_keys = OFF").close()
         try:
-            return self._upsert(e, rows, encoded, payload, mode, own_checks)
+            with self.transaction():
+                return self._marked_write(
+                    lambda: self._mark(e, rows, mode=mode),
+                    lambda: self._upsert(e, rows, encoded, payload, mode, own_checks),
+                )
         finally:
             if own_checks:
                 self.execute("PRAGMA foreign_keys = ON").close()
@@ -251,21 +255,6 @@ class SQLiteRepository(SQLRepository):
         return f"INSERT INTO {q(e.name)} ({cols}) {rows_in} ON CONFLICT ({keys}) {action}"
 
     def _upsert(
-        self,
-        e: Entity,
-        rows: list[dict[str, Any]],
-        encoded: list[tuple[Any, ...]],
-        payload: str | None,
-        mode: Mode,
-        own_checks: bool,
-    ) -> WriteResult:
-        with self.transaction():
-            return self._marked_write(
-                lambda: self._mark(e, rows, mode=mode),
-                lambda: self._upsert_rows(e, rows, encoded, payload, mode, own_checks),
-            )
-
-    def _upsert_rows(
         self,
         e: Entity,
         rows: list[dict[str, Any]],
