@@ -14,6 +14,9 @@ SALE = "o.status NOT IN (" + ", ".join(f"'{s}'" for s in SALE_EXCLUDED) + ")"
 # returned is no purchase); the reports over lines get it from their join to them
 PURCHASE = f"{SALE} AND EXISTS (SELECT 1 FROM order_items li WHERE li.order_id = o.order_id)"
 
+# SQLite: the orders' columns a summary rebuild reads, by order key (`Dialect.sales_index`)
+SALES_INDEX = "ix_orders_sales"
+SALES_COLUMNS = "(order_id, status, purchased_at, customer_id)"
 MONTHLY = "summary_sales_monthly"
 DAILY = "summary_sales_daily"
 # MongoDB: per day and product, the sales' units and revenue (a period's edge days)
@@ -99,13 +102,14 @@ def pair_counts(month: str, where: str, *, group_month: bool, big: str = "") -> 
     )
 
 
-def pair_counts_once(month: str) -> str:
+def pair_counts_once(month: str, orders: str = "orders o") -> str:
     """`pair_counts` of every sale per month (`month`: its label expression on `o`), for
     an engine that computes a MATERIALIZED common table once: each sale's distinct
     products first, then their pairs, which SQLite counts in about half the time of the
-    self-join of the lines with COUNT(DISTINCT) (bench/README.md)."""
+    self-join of the lines with COUNT(DISTINCT) (bench/README.md). `orders`: the orders
+    `o`, as the engine should look them up (`Dialect.orders_by_key`)."""
     sold = (
-        f"SELECT DISTINCT i.order_id, i.product_id, {month} AS month FROM orders o"
+        f"SELECT DISTINCT i.order_id, i.product_id, {month} AS month FROM {orders}"
         f" JOIN order_items i ON i.order_id = o.order_id WHERE {SALE}"
     )
     return (

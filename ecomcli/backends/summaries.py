@@ -87,6 +87,8 @@ from ecomcli.summary_tables import (
     PAYMENTS,
     REVIEWS,
     SALE,
+    SALES_COLUMNS,
+    SALES_INDEX,
     SUPPLIERS,
     UNDATED,
     WISHLISTS,
@@ -169,7 +171,7 @@ def ddl(d: Dialect) -> str:
     month = d.fixed(7)
     day_text = d.fixed(10)  # text: '' for no paid_at
     method = d.text(max(map(len, PAYMENT_METHODS)))
-    tail = d.table_tail
+    tail = d.summary_tail
     # the carts report reads every cart from this index, in its order, without the table
     # (see reports/defs/carts.py summarized_sql); MySQL declares it inline
     carts_index = f", INDEX {CARTS_INDEX} {CARTS_ORDER}" if d.inline_indexes else ""
@@ -254,6 +256,11 @@ def ddl(d: Dialect) -> str:
             f"CREATE INDEX IF NOT EXISTS {CUSTOMERS_INDEX} ON {CUSTOMERS} {CUSTOMERS_ORDER};\n"
             "-- serves: rebuilding one month's pair counts\n"
             f"CREATE INDEX IF NOT EXISTS {PAIRS_INDEX} ON {PAIRS} (month);\n"
+        )
+    if d.sales_index:
+        text += (
+            "-- serves: rebuilding the summaries of sales, each line's order in one lookup\n"
+            f"CREATE INDEX IF NOT EXISTS {SALES_INDEX} ON orders {SALES_COLUMNS};\n"
         )
     return text
 
@@ -690,19 +697,20 @@ def _rebuild_months(store: SQLRepository, flagged: Sequence[str], everything: bo
     d = store.dialect
     for table in (MONTHLY, DAILY, DELIVERY):
         store.execute(f"DELETE FROM {table}").close()
-    lines = f"FROM {d.lines_then_orders()} WHERE {SALE}"
+    lines = f"FROM {d.lines_then_orders(d.orders_by_key())} WHERE {SALE}"
     store.execute(
         f"INSERT INTO {MONTHLY} (month, product_id, units, revenue)"
         f" SELECT {d.big_result()}{d.period('o.purchased_at', 'month')}, i.product_id,"
         f" SUM(i.quantity), SUM(i.quantity * i.unit_price) {lines}"
         f" GROUP BY {d.period('o.purchased_at', 'month')}, i.product_id"
     ).close()
+    per_order, order = d.lines_per_order()
     store.execute(
         f"INSERT INTO {DAILY} (day, orders, units, revenue)"
         " SELECT t.day, COUNT(*), SUM(t.units), SUM(t.revenue) FROM"
         f" (SELECT MAX({d.date_of('o.purchased_at')}) AS day, SUM(i.quantity) AS units,"
-        f" SUM(i.quantity * i.unit_price) AS revenue {lines} GROUP BY i.order_id) t"
-        " GROUP BY t.day"
+        f" SUM(i.quantity * i.unit_price) AS revenue FROM {per_order} WHERE {SALE}"
+        f" GROUP BY {order}) t GROUP BY t.day"
     ).close()
     month = d.period("o.purchased_at", "month")
     _insert_delivery(store, month, "", [], f", {month}")
@@ -747,7 +755,7 @@ def _rebuild_pairs(store: SQLRepository, flagged: Sequence[str], everything: boo
         store.execute(f"DELETE FROM {PAIRS}").close()
         month = d.period("o.purchased_at", "month")
         if d.materialized_cte:
-            counts = pair_counts_once(month)
+            counts = pair_counts_once(month, d.orders_by_key())
         else:
             counts = pair_counts(month, "", group_month=True, big=d.big_result())
         store.execute(f"INSERT INTO {PAIRS} {cols} {counts}").close()

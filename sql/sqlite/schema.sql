@@ -300,70 +300,72 @@ CREATE TABLE IF NOT EXISTS "product_images" (
 ) STRICT;
 
 -- summary_sales_monthly: sales per calendar month (YYYY-MM) and product (derived: see ecomcli/backends/summaries.py)
-CREATE TABLE IF NOT EXISTS summary_sales_monthly (month TEXT NOT NULL, product_id TEXT NOT NULL, units INTEGER NOT NULL, revenue INTEGER NOT NULL, PRIMARY KEY (month, product_id)) STRICT;
+CREATE TABLE IF NOT EXISTS summary_sales_monthly (month TEXT NOT NULL, product_id TEXT NOT NULL, units INTEGER NOT NULL, revenue INTEGER NOT NULL, PRIMARY KEY (month, product_id)) STRICT, WITHOUT ROWID;
 
 -- summary_sales_daily: sales per day: orders, units, revenue (derived: see ecomcli/backends/summaries.py)
-CREATE TABLE IF NOT EXISTS summary_sales_daily (day TEXT NOT NULL PRIMARY KEY, orders INTEGER NOT NULL, units INTEGER NOT NULL, revenue INTEGER NOT NULL) STRICT;
+CREATE TABLE IF NOT EXISTS summary_sales_daily (day TEXT NOT NULL PRIMARY KEY, orders INTEGER NOT NULL, units INTEGER NOT NULL, revenue INTEGER NOT NULL) STRICT, WITHOUT ROWID;
 
 -- summary_customer_sales: purchases (sales with lines) per customer, all time; sales = orders (derived: see ecomcli/backends/summaries.py)
-CREATE TABLE IF NOT EXISTS summary_customer_sales (customer_id TEXT NOT NULL PRIMARY KEY, orders INTEGER NOT NULL, items INTEGER NOT NULL, revenue INTEGER NOT NULL, sales INTEGER NOT NULL, days INTEGER NOT NULL, first_sale_at TEXT NOT NULL, last_sale_at TEXT NOT NULL) STRICT;
+CREATE TABLE IF NOT EXISTS summary_customer_sales (customer_id TEXT NOT NULL PRIMARY KEY, orders INTEGER NOT NULL, items INTEGER NOT NULL, revenue INTEGER NOT NULL, sales INTEGER NOT NULL, days INTEGER NOT NULL, first_sale_at TEXT NOT NULL, last_sale_at TEXT NOT NULL) STRICT, WITHOUT ROWID;
 
 -- summary_customer_months: purchases per customer and calendar month (YYYY-MM), with the month of the customer's first purchase (cohort) (derived: see ecomcli/backends/summaries.py)
-CREATE TABLE IF NOT EXISTS summary_customer_months (customer_id TEXT NOT NULL, month TEXT NOT NULL, cohort TEXT NOT NULL, orders INTEGER NOT NULL, items INTEGER NOT NULL, revenue INTEGER NOT NULL, days INTEGER NOT NULL, first_at TEXT NOT NULL, last_at TEXT NOT NULL, PRIMARY KEY (customer_id, month)) STRICT;
+CREATE TABLE IF NOT EXISTS summary_customer_months (customer_id TEXT NOT NULL, month TEXT NOT NULL, cohort TEXT NOT NULL, orders INTEGER NOT NULL, items INTEGER NOT NULL, revenue INTEGER NOT NULL, days INTEGER NOT NULL, first_at TEXT NOT NULL, last_at TEXT NOT NULL, PRIMARY KEY (customer_id, month)) STRICT, WITHOUT ROWID;
 
 -- summary_delivery_monthly: deliveries per purchase month, partner and delivery month (derived: see ecomcli/backends/summaries.py)
-CREATE TABLE IF NOT EXISTS summary_delivery_monthly (month TEXT NOT NULL, partner_id TEXT NOT NULL, delivered_month TEXT NOT NULL, delivered INTEGER NOT NULL, on_time INTEGER NOT NULL, late_seconds INTEGER NOT NULL, PRIMARY KEY (month, partner_id, delivered_month)) STRICT;
+CREATE TABLE IF NOT EXISTS summary_delivery_monthly (month TEXT NOT NULL, partner_id TEXT NOT NULL, delivered_month TEXT NOT NULL, delivered INTEGER NOT NULL, on_time INTEGER NOT NULL, late_seconds INTEGER NOT NULL, PRIMARY KEY (month, partner_id, delivered_month)) STRICT, WITHOUT ROWID;
 
 -- summary_carts: every cart with its lines, items and total at the prices in summary_cart_prices (derived: see ecomcli/backends/summaries.py)
-CREATE TABLE IF NOT EXISTS summary_carts (cart_id TEXT NOT NULL PRIMARY KEY, customer_id TEXT NOT NULL, status TEXT NOT NULL, n_lines INTEGER NOT NULL, items INTEGER NOT NULL, total INTEGER NOT NULL) STRICT;
+CREATE TABLE IF NOT EXISTS summary_carts (cart_id TEXT NOT NULL PRIMARY KEY, customer_id TEXT NOT NULL, status TEXT NOT NULL, n_lines INTEGER NOT NULL, items INTEGER NOT NULL, total INTEGER NOT NULL) STRICT, WITHOUT ROWID;
 
 -- summary_cart_prices: the product prices the cart totals were computed with (derived: see ecomcli/backends/summaries.py)
-CREATE TABLE IF NOT EXISTS summary_cart_prices (product_id TEXT NOT NULL PRIMARY KEY, price INTEGER NOT NULL) STRICT;
+CREATE TABLE IF NOT EXISTS summary_cart_prices (product_id TEXT NOT NULL PRIMARY KEY, price INTEGER NOT NULL) STRICT, WITHOUT ROWID;
 
 -- summary_product_reviews: reviews per product: how many, and the sum of their scores (derived: see ecomcli/backends/summaries.py)
-CREATE TABLE IF NOT EXISTS summary_product_reviews (product_id TEXT NOT NULL PRIMARY KEY, reviews INTEGER NOT NULL, score_sum INTEGER NOT NULL) STRICT;
+CREATE TABLE IF NOT EXISTS summary_product_reviews (product_id TEXT NOT NULL PRIMARY KEY, reviews INTEGER NOT NULL, score_sum INTEGER NOT NULL) STRICT, WITHOUT ROWID;
 
 -- summary_product_wishlists: wishlists per product: how many hold it, and their distinct customers (derived: see ecomcli/backends/summaries.py)
-CREATE TABLE IF NOT EXISTS summary_product_wishlists (product_id TEXT NOT NULL PRIMARY KEY, wishlists INTEGER NOT NULL, customers INTEGER NOT NULL) STRICT;
+CREATE TABLE IF NOT EXISTS summary_product_wishlists (product_id TEXT NOT NULL PRIMARY KEY, wishlists INTEGER NOT NULL, customers INTEGER NOT NULL) STRICT, WITHOUT ROWID;
 
 -- summary_payments_daily: payments per day paid (YYYY-MM-DD, '' without paid_at) and method (derived: see ecomcli/backends/summaries.py)
-CREATE TABLE IF NOT EXISTS summary_payments_daily (day TEXT NOT NULL, method TEXT NOT NULL, payments INTEGER NOT NULL, amount INTEGER NOT NULL, PRIMARY KEY (day, method)) STRICT;
+CREATE TABLE IF NOT EXISTS summary_payments_daily (day TEXT NOT NULL, method TEXT NOT NULL, payments INTEGER NOT NULL, amount INTEGER NOT NULL, PRIMARY KEY (day, method)) STRICT, WITHOUT ROWID;
 
 -- summary_supplier_products: per supplier with supplies: the products it supplies and their units (derived: see ecomcli/backends/summaries.py)
-CREATE TABLE IF NOT EXISTS summary_supplier_products (supplier_id TEXT NOT NULL PRIMARY KEY, products INTEGER NOT NULL, units INTEGER NOT NULL) STRICT;
+CREATE TABLE IF NOT EXISTS summary_supplier_products (supplier_id TEXT NOT NULL PRIMARY KEY, products INTEGER NOT NULL, units INTEGER NOT NULL) STRICT, WITHOUT ROWID;
 
 -- summary_dirty_months: months whose orders changed since the summaries were rebuilt (derived: see ecomcli/backends/summaries.py)
-CREATE TABLE IF NOT EXISTS summary_dirty_months (month TEXT NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) STRICT;
+CREATE TABLE IF NOT EXISTS summary_dirty_months (month TEXT NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) STRICT, WITHOUT ROWID;
 
 -- summary_dirty_customers: customers whose sales changed since the summaries were rebuilt (derived: see ecomcli/backends/summaries.py)
-CREATE TABLE IF NOT EXISTS summary_dirty_customers (customer_id TEXT NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) STRICT;
+CREATE TABLE IF NOT EXISTS summary_dirty_customers (customer_id TEXT NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) STRICT, WITHOUT ROWID;
 
 -- summary_dirty_carts: carts whose lines changed since the summaries were rebuilt (derived: see ecomcli/backends/summaries.py)
-CREATE TABLE IF NOT EXISTS summary_dirty_carts (cart_id TEXT NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) STRICT;
+CREATE TABLE IF NOT EXISTS summary_dirty_carts (cart_id TEXT NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) STRICT, WITHOUT ROWID;
 
 -- summary_dirty_products: products whose reviews or wishlists changed since the summaries were rebuilt (derived: see ecomcli/backends/summaries.py)
-CREATE TABLE IF NOT EXISTS summary_dirty_products (product_id TEXT NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) STRICT;
+CREATE TABLE IF NOT EXISTS summary_dirty_products (product_id TEXT NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) STRICT, WITHOUT ROWID;
 
 -- summary_dirty_prices: products whose price may have changed since the cart totals were computed (derived: see ecomcli/backends/summaries.py)
-CREATE TABLE IF NOT EXISTS summary_dirty_prices (product_id TEXT NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) STRICT;
+CREATE TABLE IF NOT EXISTS summary_dirty_prices (product_id TEXT NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) STRICT, WITHOUT ROWID;
 
 -- summary_dirty_payment_months: months (YYYY-MM, '' without paid_at) whose payments changed since the summaries were rebuilt (derived: see ecomcli/backends/summaries.py)
-CREATE TABLE IF NOT EXISTS summary_dirty_payment_months (month TEXT NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) STRICT;
+CREATE TABLE IF NOT EXISTS summary_dirty_payment_months (month TEXT NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) STRICT, WITHOUT ROWID;
 
 -- summary_dirty_suppliers: suppliers whose supplies changed since the summaries were rebuilt (derived: see ecomcli/backends/summaries.py)
-CREATE TABLE IF NOT EXISTS summary_dirty_suppliers (supplier_id TEXT NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) STRICT;
+CREATE TABLE IF NOT EXISTS summary_dirty_suppliers (supplier_id TEXT NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) STRICT, WITHOUT ROWID;
 
 -- summary_pairs_monthly: sales per pair of products bought together (a <= b) and month (derived: see ecomcli/backends/summaries.py)
-CREATE TABLE IF NOT EXISTS summary_pairs_monthly (product_a TEXT NOT NULL, product_b TEXT NOT NULL, month TEXT NOT NULL, orders INTEGER NOT NULL, PRIMARY KEY (product_a, product_b, month)) STRICT;
+CREATE TABLE IF NOT EXISTS summary_pairs_monthly (product_a TEXT NOT NULL, product_b TEXT NOT NULL, month TEXT NOT NULL, orders INTEGER NOT NULL, PRIMARY KEY (product_a, product_b, month)) STRICT, WITHOUT ROWID;
 
 -- summary_dirty_pair_months: months whose orders changed since the pair counts were rebuilt (derived: see ecomcli/backends/summaries.py)
-CREATE TABLE IF NOT EXISTS summary_dirty_pair_months (month TEXT NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) STRICT;
+CREATE TABLE IF NOT EXISTS summary_dirty_pair_months (month TEXT NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) STRICT, WITHOUT ROWID;
 -- serves: the carts report, in its order
 CREATE INDEX IF NOT EXISTS ix_summary_carts_report ON summary_carts (total DESC, cart_id, customer_id, status, n_lines, items);
 -- serves: customer-orders --limit, its first customers
 CREATE INDEX IF NOT EXISTS ix_summary_customer_sales_report ON summary_customer_sales (items DESC, orders DESC, customer_id);
 -- serves: rebuilding one month's pair counts
 CREATE INDEX IF NOT EXISTS ix_summary_pairs_monthly_month ON summary_pairs_monthly (month);
+-- serves: rebuilding the summaries of sales, each line's order in one lookup
+CREATE INDEX IF NOT EXISTS ix_orders_sales ON orders (order_id, status, purchased_at, customer_id);
 
 -- indexes an earlier ecom made, replaced since
 DROP INDEX IF EXISTS "ix_payments_method_paid_at_amount";
