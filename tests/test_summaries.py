@@ -396,24 +396,6 @@ def test_init_db_rebuilds_summaries_after_writes_around_ecom(loaded: Any) -> Non
     assert_summaries_agree(store, "after init-db")
 
 
-def test_init_db_empties_the_summaries_the_next_reports_rebuild(loaded: Any) -> None:
-    """The first rebuilds after init-db find nothing to delete (on MySQL a DELETE of every
-    row cost seconds); the marks stay."""
-    store, _ = loaded
-    assert_summaries_agree(store, "built")
-    store.execute(f"INSERT INTO {summaries.DIRTY_CARTS} VALUES ('sentinel', 0)").close()
-    store.conn.commit()
-    store.init_schema()
-    for name in summaries.DERIVED:
-        cur = store.execute(f"SELECT COUNT(*) FROM {name}")
-        assert cur.fetchone()[0] == 0, name
-        cur.close()
-    cur = store.execute(f"SELECT COUNT(*) FROM {summaries.DIRTY_CARTS}")
-    assert cur.fetchone()[0] == 1
-    cur.close()
-    assert_summaries_agree(store, "rebuilt after init-db")
-
-
 def test_only_a_write_that_may_change_a_price_marks_it(loaded: Any) -> None:
     """A merge of stock levels, an insert or ignore batch of known products, or a stock
     update marks no price (the next carts report compares none); an upsert, a merge
@@ -758,7 +740,8 @@ def carts_key(store: Any) -> str:
 
 def test_init_db_remakes_summary_tables_that_an_older_ecom_made(loaded: Any) -> None:
     """An older ecom made summary_carts without the report's covering index: init-db
-    makes it anew; with the current layout it keeps the summary tables and their marks."""
+    makes it anew; with the current layout it leaves the summary tables (and their marks)
+    alone."""
     store, _ = loaded
     assert "(totalDESC,cart_id,customer_id,status,n_lines,items)" in carts_key(store)
     sentinel = f"INSERT INTO {summaries.DIRTY_CARTS} VALUES ('sentinel', 0)"
@@ -804,7 +787,7 @@ def test_a_report_while_init_db_remakes_the_tables_reads_no_empty_summary(loaded
     assert_summaries_agree(store, "built")
     store.execute(f"DELETE FROM ecom_meta WHERE name = '{summaries.LAYOUT_ROW}'").close()
     store.conn.commit()
-    summaries.prepare(store)  # init-db's first steps, as another layout's store
+    summaries.drop_outdated(store)  # init-db's first steps, as another layout's store
     store._run_script(schema_file(store.dialect).read_text())
     store.conn.commit()
     with ecomcli.connect(store.url.raw) as other:  # before init-db's `forget`

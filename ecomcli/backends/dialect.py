@@ -166,11 +166,6 @@ class Dialect:
         """`expr` so that the planner does not look it up through an index on it."""
         return expr
 
-    def truncate(self, table: str) -> str:
-        """Delete every row of `table` at once (SQLite does so for a DELETE without WHERE;
-        MySQL's TRUNCATE commits, so never inside a transaction)."""
-        return f"DELETE FROM {table}"
-
     def locking(self, lock: str | None) -> str:
         """` FOR UPDATE` / ` LOCK IN SHARE MODE` after a read that must wait for writers
         holding the rows (MySQL); SQLite serialises writers anyway."""
@@ -349,9 +344,6 @@ class MySQLDialect(Dialect):
 
     def force_index(self, index: str) -> str:
         return f" FORCE INDEX ({index})"
-
-    def truncate(self, table: str) -> str:
-        return f"TRUNCATE TABLE {table}"
 
     def locking(self, lock: str | None) -> str:
         return f" {lock}" if lock else ""

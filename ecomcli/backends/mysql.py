@@ -429,7 +429,7 @@ class MySQLRepository(SQLRepository):
             )
         before = self.tables()
         # DDL commits implicitly in MySQL: no transaction; every statement is idempotent
-        summaries.prepare(self)
+        summaries.drop_outdated(self)
         self._run_script(schema_file("mysql").read_text())
         self._upgrade_indexes()
         created += self.add_missing_columns()

@@ -159,7 +159,7 @@ class SQLiteRepository(SQLRepository):
                 f"({SCHEMA_VERSION}): upgrade ecom"
             )
         with self.transaction():
-            summaries.prepare(self)
+            summaries.drop_outdated(self)
             self._run_script(schema_file(self.dialect).read_text())
             added = self.add_missing_columns()
             summaries.forget(self)

@@ -122,8 +122,6 @@ TABLES = (
     WISHLISTS, PAYMENTS, SUPPLIERS, DIRTY_MONTHS, DIRTY_CUSTOMERS, DIRTY_CARTS,
     DIRTY_PRODUCTS, DIRTY_PRICES, DIRTY_PAYMENTS, DIRTY_SUPPLIERS, PAIRS, DIRTY_PAIRS,
 )  # fmt: skip
-# the tables a summary rebuilt whole is made of: all but the marks
-DERIVED = tuple(t for t in TABLES if not t.startswith("summary_dirty_"))
 # the ecom_meta rows saying a summary was built (absent: the next refresh builds it all)
 # (a name changes with what its summary holds: a store built by an earlier ecom then
 # rebuilds it on its next report; customers_2: purchases only, an order needs a line;
@@ -538,27 +536,19 @@ def current_layout(store: SQLRepository) -> bool:
     return row is not None and row[0] == layout(store.dialect)
 
 
-def prepare(store: SQLRepository) -> None:
+def drop_outdated(store: SQLRepository) -> None:
     """Before `init-db` runs the schema script: drop the summary tables if another ecom
-    defined them differently (`layout`), so that the script makes them anew; empty them
-    otherwise. Either costs nothing: `init-db` makes the next reports rebuild them whole
-    anyway (`forget`), and a rebuild that first had to delete every row paid for it
-    (MariaDB at 1M orders: 5 s for the carts; a TRUNCATE takes no time)."""
-    tables = store.tables()
-    if "ecom_meta" not in tables:
+    defined them differently (`layout`), so that the script makes them anew. They cost
+    nothing to drop: `init-db` makes the next report rebuild them anyway (`forget`)."""
+    if "ecom_meta" not in store.tables():
         return
-    # unbuilt first: on MySQL each DROP, CREATE and TRUNCATE commits, and a report
-    # meanwhile must not take the new empty tables for built ones (`forget` runs again
-    # after, so that a report that rebuilt one in between does not leave it built)
-    names = ", ".join(f"'{n}'" for n in BUILT.values())
-    store.execute(f"DELETE FROM ecom_meta WHERE name IN ({names})").close()
     if not current_layout(store):
+        # unbuilt first: on MySQL each DROP and CREATE commits, and a report meanwhile
+        # must not take the new empty tables for built ones (`forget` runs again after)
+        names = ", ".join(f"'{n}'" for n in BUILT.values())
+        store.execute(f"DELETE FROM ecom_meta WHERE name IN ({names})").close()
         for name in TABLES:
             store.execute(f"DROP TABLE IF EXISTS {name}").close()
-        return
-    for name in DERIVED:
-        if name in tables:
-            store.execute(store.dialect.truncate(name)).close()
 
 
 def forget(store: SQLRepository) -> None:
