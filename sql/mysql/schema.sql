@@ -185,7 +185,7 @@ CREATE TABLE IF NOT EXISTS `orders` (
     CONSTRAINT `fk_orders_cart_id` FOREIGN KEY (`cart_id`) REFERENCES `carts` (`cart_id`),
     CONSTRAINT `fk_orders_delivery_partner_id` FOREIGN KEY (`delivery_partner_id`) REFERENCES `delivery_partners` (`partner_id`),
     INDEX `ix_orders_purchased_at` (`purchased_at`), -- sales, forecast, top-products by period
-    INDEX `ix_orders_customer_id_purchased_at_status` (`customer_id`, `purchased_at`, `status`), -- a customer's orders; customer-orders, customer-activity (covering: the per-customer walk to the lines reads no order row)
+    INDEX `ix_orders_customer_id_purchased_at_status_order_id` (`customer_id`, `purchased_at`, `status`, `order_id`), -- a customer's orders; customer-orders, customer-activity, the customers summary of a marked customer (covering: the walk to the lines reads no order row; InnoDB holds order_id in every index anyway)
     INDEX `ix_orders_delivery_partner_id` (`delivery_partner_id`) -- delivery report
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
