@@ -239,7 +239,12 @@ def indexes(e: Entity) -> list[tuple[str, list[tuple[str, int]], bool]]:
     those of its embedded children (prefixed by the array path: multikey indexes)."""
     out = []
     for ix in (ix for ix in e.indexes if not ix.sqlite_only):
-        out.append((f"ix_{e.name}_{'_'.join(ix.fields)}", [(c, 1) for c in ix.fields], ix.unique))
+        # a key an index ends with is there for SQLite, whose index entries hold a rowid;
+        # a MongoDB entry leads to its document, key included
+        fields = list(ix.fields)
+        while len(fields) > 1 and fields[-1] in e.key and not ix.unique:
+            fields.pop()
+        out.append((f"ix_{e.name}_{'_'.join(fields)}", [(c, 1) for c in fields], ix.unique))
     for f in e.fields:
         if f.unique:
             out.append((f"ux_{e.name}_{f.name}", [(f.name, 1)], True))
