@@ -14,9 +14,6 @@ SALE = "o.status NOT IN (" + ", ".join(f"'{s}'" for s in SALE_EXCLUDED) + ")"
 # returned is no purchase); the reports over lines get it from their join to them
 PURCHASE = f"{SALE} AND EXISTS (SELECT 1 FROM order_items li WHERE li.order_id = o.order_id)"
 
-# SQLite: the orders' columns a summary rebuild reads, by order key (`Dialect.sales_index`)
-SALES_INDEX = "ix_orders_sales"
-SALES_COLUMNS = "(order_id, status, purchased_at, customer_id)"
 MONTHLY = "summary_sales_monthly"
 DAILY = "summary_sales_daily"
 # MongoDB: per day and product, the sales' units and revenue (a period's edge days)

@@ -32,7 +32,7 @@ from ecomcli.backends import mongo_summaries, summaries
 from ecomcli.backends.mongo import plain
 from ecomcli.orders import cart_add, set_status
 from ecomcli.repository import Repository, with_defaults
-from ecomcli.summary_tables import SALES_INDEX
+from ecomcli.schema import SALES_INDEX
 from ecomcli.table import Cents, Table, money, typed
 
 SQL_BACKENDS = [b for b in BACKENDS if b in ("sqlite", "mysql")]
@@ -770,7 +770,7 @@ def test_init_db_gives_an_older_store_what_the_rebuilds_read(loaded: Any) -> Non
     the rebuilds look orders up in: init-db adds it, and every summary then rebuilds from
     scratch and agrees with the lines."""
     store, _ = loaded
-    if store.dialect.sales_index:
+    if store.dialect.name == "sqlite":
         store.execute(f"DROP INDEX {SALES_INDEX}").close()
     store.execute(f"DELETE FROM ecom_meta WHERE name = '{summaries.LAYOUT_ROW}'").close()
     store.conn.commit()

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ecomcli.summary_tables import SALES_INDEX
+from ecomcli.schema import SALES_INDEX
 
 if TYPE_CHECKING:
     from ecomcli.schema import Field
@@ -34,10 +34,6 @@ class Dialect:
     # keeps such a table in its key's B-tree alone (WITHOUT ROWID), not in a table and an
     # index, so a rebuild writes each row once (InnoDB tables are kept that way anyway)
     summary_tail: ClassVar[str]
-    # the summaries' rebuilds look each line's order up in an index holding the columns
-    # they read (SQLite: one lookup instead of the key's index, then the table; InnoDB's
-    # table is its key's index already): `orders_by_key`
-    sales_index: ClassVar[bool]
     # MySQL 8 has no CREATE INDEX IF NOT EXISTS: it declares indexes inside CREATE TABLE
     inline_indexes: ClassVar[bool]
     # a large set membership reads best as `x IN (SELECT ...)` (SQLite keeps the set in a
@@ -132,8 +128,9 @@ class Dialect:
 
     def orders_by_key(self) -> str:
         """`orders o`, for a summary rebuild that looks each line's order up by its key:
-        through the summaries' covering index where `sales_index` (which only a store with
-        today's summary tables has)."""
+        on SQLite through `SALES_INDEX`, which holds the columns the rebuilds read (one
+        lookup, not the key's index and then the table; an InnoDB table is its key's index
+        already)."""
         return "orders o"
 
     def lines_per_order(self) -> tuple[str, str]:
@@ -200,7 +197,6 @@ class SQLiteDialect(Dialect):
     ignore = "INSERT OR IGNORE"
     table_tail = " STRICT"
     summary_tail = " STRICT, WITHOUT ROWID"
-    sales_index = True
     inline_indexes = False
     sets_by_in = True
     buyers_from_index = False
@@ -283,7 +279,6 @@ class MySQLDialect(Dialect):
     # and MongoDB do (case- and accent-sensitive, byte order); see backends.sql.table_ddl
     table_tail = " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
     summary_tail = table_tail
-    sales_index = False
     inline_indexes = True
     sets_by_in = False
     buyers_from_index = True

@@ -28,12 +28,7 @@ from typing import Any
 
 from ecomcli.backends import galera, spider, summaries
 from ecomcli.backends.dialect import MYSQL
-from ecomcli.backends.sql import (
-    META_TABLE,
-    SQLRepository,
-    index_name,
-    schema_file,
-)
+from ecomcli.backends.sql import META_TABLE, SQLRepository, schema_file
 from ecomcli.config import DbUrl
 from ecomcli.errors import (
     ConflictError,
@@ -50,6 +45,7 @@ from ecomcli.schema import (
     SCHEMA_VERSION,
     Entity,
     Field,
+    index_name,
     stored_entities,
 )
 
@@ -461,7 +457,7 @@ class MySQLRepository(SQLRepository):
         cur.close()
         for e in stored_entities():
             for ix in e.indexes:
-                name = index_name(e, ix.fields)
+                name = index_name(e.name, ix.fields)
                 if not ix.sqlite_only and (e.name, name) not in have:
                     cols = ", ".join(self.q(c) for c in ix.fields)
                     sql = f"CREATE INDEX {self.q(name)} ON {self.q(e.name)} ({cols})"

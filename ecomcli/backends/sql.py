@@ -32,7 +32,7 @@ from ecomcli.repository import (
     missing_required,
     with_defaults,
 )
-from ecomcli.schema import Entity, Field
+from ecomcli.schema import Entity, Field, index_name
 from ecomcli.table import Cents, Table, typed
 
 META_TABLE = "ecom_meta"
@@ -106,7 +106,7 @@ def table_ddl(e: Entity, dialect: str | Dialect) -> str:
     if d.inline_indexes:  # MySQL 8 has no CREATE INDEX IF NOT EXISTS: declare them inline
         for ix in (ix for ix in e.indexes if not ix.sqlite_only):
             cols = ", ".join(q(c) for c in ix.fields)
-            lines.append((f"INDEX {q(index_name(e, ix.fields))} ({cols})", f" -- {ix.serves}"))
+            lines.append((f"INDEX {q(index_name(e.name, ix.fields))} ({cols})", f" -- {ix.serves}"))
     body = []
     for i, (definition, comment) in enumerate(lines):
         comma = "," if i < len(lines) - 1 else ""
@@ -123,13 +123,9 @@ def table_ddl(e: Entity, dialect: str | Dialect) -> str:
             cols = ", ".join(q(c) for c in ix.fields)
             text += (
                 f"-- serves: {ix.serves}\nCREATE INDEX IF NOT EXISTS "
-                f"{q(index_name(e, ix.fields))} ON {q(e.name)} ({cols});\n"
+                f"{q(index_name(e.name, ix.fields))} ON {q(e.name)} ({cols});\n"
             )
     return text
-
-
-def index_name(e: Entity, fields: Sequence[str]) -> str:
-    return f"ix_{e.name}_{'_'.join(fields)}"
 
 
 def ddl(dialect: str | Dialect) -> str:

@@ -87,8 +87,6 @@ from ecomcli.summary_tables import (
     PAYMENTS,
     REVIEWS,
     SALE,
-    SALES_COLUMNS,
-    SALES_INDEX,
     SUPPLIERS,
     UNDATED,
     WISHLISTS,
@@ -256,11 +254,6 @@ def ddl(d: Dialect) -> str:
             f"CREATE INDEX IF NOT EXISTS {CUSTOMERS_INDEX} ON {CUSTOMERS} {CUSTOMERS_ORDER};\n"
             "-- serves: rebuilding one month's pair counts\n"
             f"CREATE INDEX IF NOT EXISTS {PAIRS_INDEX} ON {PAIRS} (month);\n"
-        )
-    if d.sales_index:
-        text += (
-            "-- serves: rebuilding the summaries of sales, each line's order in one lookup\n"
-            f"CREATE INDEX IF NOT EXISTS {SALES_INDEX} ON orders {SALES_COLUMNS};\n"
         )
     return text
 

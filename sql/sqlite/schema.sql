@@ -205,6 +205,8 @@ CREATE INDEX IF NOT EXISTS "ix_orders_purchased_at" ON "orders" ("purchased_at")
 CREATE INDEX IF NOT EXISTS "ix_orders_customer_id_purchased_at_status_order_id" ON "orders" ("customer_id", "purchased_at", "status", "order_id");
 -- serves: delivery report
 CREATE INDEX IF NOT EXISTS "ix_orders_delivery_partner_id" ON "orders" ("delivery_partner_id");
+-- serves: rebuilding the summaries of sales: each line's order in one lookup
+CREATE INDEX IF NOT EXISTS "ix_orders_order_id_status_purchased_at_customer_id" ON "orders" ("order_id", "status", "purchased_at", "customer_id");
 
 -- order_items: order lines: product, quantity, unit price at the time of sale
 CREATE TABLE IF NOT EXISTS "order_items" (
@@ -364,11 +366,10 @@ CREATE INDEX IF NOT EXISTS ix_summary_carts_report ON summary_carts (total DESC,
 CREATE INDEX IF NOT EXISTS ix_summary_customer_sales_report ON summary_customer_sales (items DESC, orders DESC, customer_id);
 -- serves: rebuilding one month's pair counts
 CREATE INDEX IF NOT EXISTS ix_summary_pairs_monthly_month ON summary_pairs_monthly (month);
--- serves: rebuilding the summaries of sales, each line's order in one lookup
-CREATE INDEX IF NOT EXISTS ix_orders_sales ON orders (order_id, status, purchased_at, customer_id);
 
 -- indexes an earlier ecom made, replaced since
 DROP INDEX IF EXISTS "ix_payments_method_paid_at_amount";
 DROP INDEX IF EXISTS "ix_orders_customer_id_purchased_at_status";
+DROP INDEX IF EXISTS "ix_orders_sales";
 
 INSERT OR IGNORE INTO "ecom_meta" ("name", "value") VALUES ('schema_version', '1');
