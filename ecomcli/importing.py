@@ -493,8 +493,6 @@ def read_header(inp: Input) -> list[str]:
         header = list(inp.source.columns) if inp.headerless else next(reader, None)  # type: ignore[union-attr]
         if header is None or not any(h.strip() for h in header):
             raise EcomError(f"{inp.name}: the file is empty")
-        if not any(row for row in reader):
-            raise EcomError(f"{inp.name}: has a header but no data rows")
         if blank := [i + 1 for i, h in enumerate(header) if not h.strip()]:
             aligned = inp.delimiter in " \t" or " " in "".join(header)
             hint = (" (columns aligned with spaces? use --delimiter whitespace, or "
