@@ -1,7 +1,7 @@
 """Import benchmark: `ecom import` of an order-lines CSV against the native bulk loaders.
 
     .venv/bin/python bench/import_bench.py [--lines 1000000] [--orders 1000000]
-        [--rounds 2] [--batch N] [--backends sqlite,mysql]
+        [--rounds 2] [--batch N[,N...]] [--backends sqlite,mysql]
         [--mysql-url mysql://root@127.0.0.1:3306/ecom_bench] [--keep DIR]
 
 1. generates `order_items.csv` (order_id, line_no, product_id, quantity, unit_price) with
@@ -274,7 +274,9 @@ def main() -> None:
     ap.add_argument("--lines", type=int, default=1_000_000)
     ap.add_argument("--orders", type=int, default=1_000_000, help="orders in the store")
     ap.add_argument("--rounds", type=int, default=2)
-    ap.add_argument("--batch", type=int, help="--batch-size (default: the backend's)")
+    ap.add_argument("--batch", type=batch_sizes, default=[None],
+                    help="--batch-size, or several, comma-separated, run in turn (default: "
+                         "the backend's)")
     ap.add_argument("--backends", default="sqlite")
     ap.add_argument("--mysql-url", default="mysql://root@127.0.0.1:3306/ecom_bench")
     ap.add_argument("--keep", type=Path, help="folder to keep the generated files in")
@@ -287,7 +289,7 @@ def main() -> None:
         size = path.stat().st_size / 1e6
         print(f"{args.lines:,} order lines ({size:.0f} MB) over {args.orders:,} orders, "
               f"generated in {time.perf_counter() - started:.1f} s; ecom batches of "
-              f"{args.batch or 'the default size'}")
+              f"{', '.join(str(b or 'the default size') for b in args.batch)}")
         for backend in args.backends.split(","):
             print(f"{backend}:")
             if backend == "sqlite":
@@ -311,31 +313,46 @@ def run_sqlite(args: argparse.Namespace, folder: Path, path: Path) -> None:
     for r in range(args.rounds):
         sides = [native_sqlite_side, ecom_sqlite_side]
         for side in sides if r % 2 == 0 else reversed(sides):
-            side(args, parents, db, path)
+            side(args, parents, db, path, r)
     drop_sqlite(db)
 
 
-def native_sqlite_side(args: argparse.Namespace, parents: Path, db: Path, path: Path) -> None:
+def native_sqlite_side(
+    args: argparse.Namespace, parents: Path, db: Path, path: Path, _round: int
+) -> None:
     sqlite_copy(parents, db)
     report(".import into ecom's table", args.lines, native_sqlite_schema(path, db))
     report("the same, ON CONFLICT DO NOTHING", args.lines,
            native_sqlite_schema(path, db, again=True))
 
 
-def ecom_sqlite_side(args: argparse.Namespace, parents: Path, db: Path, path: Path) -> None:
-    sqlite_copy(parents, db)
-    ecom_sides(args, f"sqlite:///{db}", path)
+def ecom_sqlite_side(
+    args: argparse.Namespace, parents: Path, db: Path, path: Path, r: int
+) -> None:
+    for batch in in_turn(args.batch, r):
+        sqlite_copy(parents, db)
+        ecom_sides(args, f"sqlite:///{db}", path, batch)
 
 
-def ecom_sides(args: argparse.Namespace, url: str, path: Path) -> None:
-    took, rss, counts = ecom_import(url, path, args.batch)
+def in_turn(sizes: list[int | None], r: int) -> list[int | None]:
+    """The batch sizes, in the other order each round: no size always runs first."""
+    return sizes if r % 2 == 0 else sizes[::-1]
+
+
+def batch_sizes(text: str) -> list[int | None]:
+    return [int(part) for part in text.split(",")]
+
+
+def ecom_sides(args: argparse.Namespace, url: str, path: Path, batch: int | None) -> None:
+    label = f", batch {batch}" if len(args.batch) > 1 else ""
+    took, rss, counts = ecom_import(url, path, batch)
     assert counts["inserted"] == args.lines, counts
-    report("ecom import (new rows)", args.lines, took, rss)
+    report(f"ecom import (new rows{label})", args.lines, took, rss)
     if url.startswith("mysql"):
         settle(url)
-    took, rss, counts = ecom_import(url, path, args.batch)
+    took, rss, counts = ecom_import(url, path, batch)
     assert counts["unchanged"] == args.lines, counts
-    report("ecom import again (all unchanged)", args.lines, took, rss)
+    report(f"ecom import again (unchanged{label})", args.lines, took, rss)
 
 
 def run_mysql(args: argparse.Namespace, folder: Path, path: Path) -> None:
@@ -347,18 +364,20 @@ def run_mysql(args: argparse.Namespace, folder: Path, path: Path) -> None:
     for r in range(args.rounds):
         sides = [native_mysql_side, ecom_mysql_side]
         for side in sides if r % 2 == 0 else reversed(sides):
-            clear_lines(url)
-            side(args, url, path)
+            side(args, url, path, r)
 
 
-def native_mysql_side(args: argparse.Namespace, url: str, path: Path) -> None:
+def native_mysql_side(args: argparse.Namespace, url: str, path: Path, _round: int) -> None:
+    clear_lines(url)
     report("LOAD DATA into ecom's table", args.lines, native_mysql_schema(path, url))
     settle(url)
     report("the same, LOAD DATA IGNORE", args.lines, native_mysql_schema(path, url, again=True))
 
 
-def ecom_mysql_side(args: argparse.Namespace, url: str, path: Path) -> None:
-    ecom_sides(args, url, path)
+def ecom_mysql_side(args: argparse.Namespace, url: str, path: Path, r: int) -> None:
+    for batch in in_turn(args.batch, r):
+        clear_lines(url)
+        ecom_sides(args, url, path, batch)
 
 
 if __name__ == "__main__":
