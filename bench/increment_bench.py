@@ -69,8 +69,6 @@ def write_increment(data: Path, ids: set[str], out: Path) -> int:
         with open(data / f"{name}.csv", newline="") as f:
             reader = csv.DictReader(f)
             rows = [row for row in reader if row[column] in ids]
-        if not rows:  # `ecom import` refuses a file of a header alone
-            continue
         with open(out / f"{name}.csv", "w", newline="") as g:
             writer = csv.DictWriter(g, reader.fieldnames or [])
             writer.writeheader()

@@ -118,7 +118,8 @@ def assert_summaries_agree(store: Repository, step: str) -> None:
     if mongo:  # all rebuilt: no mark left, every summary collection read
         assert store.db[mongo_summaries.MARKS].count_documents({}) == 0  # type: ignore[attr-defined]
         return
-    for table in (*summaries.DIRTY.values(), summaries.DIRTY_PRICES):  # all rebuilt
+    marks = (*summaries.DIRTY.values(), summaries.DIRTY_PRICES, summaries.DIRTY_CUSTOMER_MONTHS)
+    for table in marks:  # all rebuilt
         assert store.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] == 0  # type: ignore[attr-defined]
 
 

@@ -163,6 +163,12 @@ class Dialect:
         """`expr` so that the planner does not look it up through an index on it."""
         return expr
 
+    def update_from(self, table: str, rows: str, key: str, column: str) -> str:
+        """`UPDATE table SET column = x.column` from the derived table `rows` (x) joined
+        on `key`, where the two differ. `rows` may read `table` itself: it is computed
+        before the update (a GROUP BY keeps MySQL from merging it into the update)."""
+        raise NotImplementedError
+
     def locking(self, lock: str | None) -> str:
         """` FOR UPDATE` / ` LOCK IN SHARE MODE` after a read that must wait for writers
         holding the rows (MySQL); SQLite serialises writers anyway."""
@@ -251,6 +257,12 @@ class SQLiteDialect(Dialect):
         # summary at 1M orders: 2.2 s against 2.9-3.7 s from the lines in table order)
         lines = f"{self.orders_by_key()} JOIN order_items i ON i.order_id = o.order_id"
         return lines, "o.order_id"
+
+    def update_from(self, table: str, rows: str, key: str, column: str) -> str:
+        return (
+            f"UPDATE {table} SET {column} = x.{column} FROM ({rows}) x"
+            f" WHERE {table}.{key} = x.{key} AND {table}.{column} <> x.{column}"
+        )
 
     def unindexed(self, expr: str) -> str:
         return f"+{expr}"
@@ -342,6 +354,12 @@ class MySQLDialect(Dialect):
 
     def locking(self, lock: str | None) -> str:
         return f" {lock}" if lock else ""
+
+    def update_from(self, table: str, rows: str, key: str, column: str) -> str:
+        return (
+            f"UPDATE {table} t JOIN ({rows}) x ON x.{key} = t.{key}"
+            f" SET t.{column} = x.{column} WHERE t.{column} <> x.{column}"
+        )
 
     def sql_type(self, f: Field) -> str:
         match f.type:

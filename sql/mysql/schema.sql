@@ -334,4 +334,7 @@ CREATE TABLE IF NOT EXISTS summary_pairs_monthly (product_a VARCHAR(64) NOT NULL
 -- summary_dirty_pair_months: months whose orders changed since the pair counts were rebuilt (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_dirty_pair_months (month CHAR(7) NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
+-- summary_dirty_customer_months: months whose orders changed since the customers' rows were rebuilt (derived: see ecomcli/backends/summaries.py)
+CREATE TABLE IF NOT EXISTS summary_dirty_customer_months (month CHAR(7) NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
 INSERT IGNORE INTO `ecom_meta` (`name`, `value`) VALUES ('schema_version', '1');

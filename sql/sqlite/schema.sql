@@ -360,6 +360,9 @@ CREATE TABLE IF NOT EXISTS summary_pairs_monthly (product_a TEXT NOT NULL, produ
 
 -- summary_dirty_pair_months: months whose orders changed since the pair counts were rebuilt (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_dirty_pair_months (month TEXT NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) STRICT, WITHOUT ROWID;
+
+-- summary_dirty_customer_months: months whose orders changed since the customers' rows were rebuilt (derived: see ecomcli/backends/summaries.py)
+CREATE TABLE IF NOT EXISTS summary_dirty_customer_months (month TEXT NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) STRICT, WITHOUT ROWID;
 -- serves: the carts report, in its order
 CREATE INDEX IF NOT EXISTS ix_summary_carts_report ON summary_carts (total DESC, cart_id, customer_id, status, n_lines, items);
 -- serves: customer-orders --limit, its first customers
