@@ -919,9 +919,10 @@ def _rebuild_customers(store: SQLRepository, flagged: Sequence[Any], everything:
     orders it changes (as stored and as written), so every changed (customer, month) is
     a marked customer in a marked month. A week's import at 1M orders marks 15,000
     customers with 350,000 sales, but only one or two months of them. The months are
-    taken before the customers and read whole, taken or not: a writer that commits
-    between the two takes has its months read, and one that commits later keeps its
-    customer's mark and its months' for the next refresh."""
+    taken before the customers, and all of them are read once after, taken or not: a
+    writer that commits between the two takes has its months read, and one that commits
+    later keeps its customer's mark and its months' for the next refresh (a writer
+    marking a taken customer waits for this refresh)."""
     d = store.dialect
     taken = f"SELECT customer_id FROM {DIRTY_CUSTOMERS} WHERE taken = 1"
     everything = everything or len(flagged) > MANY_CUSTOMERS
@@ -933,21 +934,23 @@ def _rebuild_customers(store: SQLRepository, flagged: Sequence[Any], everything:
         f" FROM orders o {d.then()} order_items i ON i.order_id = o.order_id"
         f" WHERE {SALE}"
     )
-    months_of = ""
+    months_of, months = "", []
     if everything:
         for table in (CUSTOMER_MONTHS, CUSTOMERS):
             store.execute(f"DELETE FROM {table}").close()
     else:
-        months = f"SELECT month FROM {DIRTY_CUSTOMER_MONTHS}"
-        store.execute(
-            f"DELETE FROM {CUSTOMER_MONTHS} WHERE customer_id IN ({taken})"
-            f" AND month IN ({months})"
-        ).close()
+        # read once: the delete and the insert must see the same months
+        cur = store.execute(f"SELECT month FROM {DIRTY_CUSTOMER_MONTHS}")
+        months = [m for (m,) in cur.fetchall()]
+        cur.close()
+        of_months = f" IN ({', '.join([store.placeholder] * len(months))})"
+        cells = f"customer_id IN ({taken})"
+        per_order += f" AND o.customer_id IN ({taken})"
+        if months:  # (none: customers marked by an older ecom, all their months)
+            cells += f" AND month{of_months}"
+            per_order += f" AND {d.period('o.purchased_at', 'month')}{of_months}"
+        store.execute(f"DELETE FROM {CUSTOMER_MONTHS} WHERE {cells}", months).close()
         _delete_keys(store, CUSTOMERS, "customer_id", flagged)
-        per_order += (
-            f" AND o.customer_id IN ({taken})"
-            f" AND {d.period('o.purchased_at', 'month')} IN ({months})"
-        )
         months_of = f" WHERE m.customer_id IN ({taken})"
     month = d.period("g.at", "month")
     # days never span two months, so a customer's purchase days are the sum of its months'
@@ -962,7 +965,8 @@ def _rebuild_customers(store: SQLRepository, flagged: Sequence[Any], everything:
         f"INSERT INTO {CUSTOMER_MONTHS} (customer_id, month, cohort, orders, items, revenue,"
         " days, first_at, last_at) SELECT m.customer_id, m.month,"
         " MIN(m.month) OVER (PARTITION BY m.customer_id), m.orders, m.items, m.revenue,"
-        f" m.days, m.first_at, m.last_at FROM ({per_month}) m"
+        f" m.days, m.first_at, m.last_at FROM ({per_month}) m",
+        months,
     ).close()
     if not everything:  # a cohort is the first of all the customer's months
         cohorts = (
