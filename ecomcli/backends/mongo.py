@@ -66,7 +66,7 @@ from ecomcli.repository import (
     missing_required,
     with_defaults,
 )
-from ecomcli.schema import Entity, Field
+from ecomcli.schema import Entity, Field, index_name
 from ecomcli.table import Table, money, typed
 
 META = "ecom_meta"
@@ -244,7 +244,7 @@ def indexes(e: Entity) -> list[tuple[str, list[tuple[str, int]], bool]]:
         fields = list(ix.fields)
         while len(fields) > 1 and fields[-1] in e.key and not ix.unique:
             fields.pop()
-        out.append((f"ix_{e.name}_{'_'.join(fields)}", [(c, 1) for c in fields], ix.unique))
+        out.append((index_name(e.name, fields), [(c, 1) for c in fields], ix.unique))
     for f in e.fields:
         if f.unique:
             out.append((f"ux_{e.name}_{f.name}", [(f.name, 1)], True))
@@ -253,7 +253,7 @@ def indexes(e: Entity) -> list[tuple[str, list[tuple[str, int]], bool]]:
         array = child.embedded.array
         for ix in (ix for ix in child.indexes if not ix.sqlite_only):
             keys = [(f"{array}.{c}", 1) for c in ix.fields]
-            out.append((f"ix_{child.name}_{'_'.join(ix.fields)}", keys, False))
+            out.append((index_name(child.name, ix.fields), keys, False))
     return out
 
 

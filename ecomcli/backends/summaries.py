@@ -943,10 +943,10 @@ def _rebuild_customers(store: SQLRepository, flagged: Sequence[Any], everything:
         cur = store.execute(f"SELECT month FROM {DIRTY_CUSTOMER_MONTHS}")
         months = [m for (m,) in cur.fetchall()]
         cur.close()
-        of_months = f" IN ({', '.join([store.placeholder] * len(months))})"
         cells = f"customer_id IN ({taken})"
         per_order += f" AND o.customer_id IN ({taken})"
         if months:  # (none: customers marked by an older ecom, all their months)
+            of_months = f" IN ({', '.join([store.placeholder] * len(months))})"
             cells += f" AND month{of_months}"
             per_order += f" AND {d.period('o.purchased_at', 'month')}{of_months}"
         store.execute(f"DELETE FROM {CUSTOMER_MONTHS} WHERE {cells}", months).close()
