@@ -232,6 +232,14 @@ class Repository(ABC):
         the connection. None when there is nothing to prepare."""
         return None
 
+    # whether `prepare_columns` works (the columnar lane of `ecom import`)
+    prepares_columns = False
+
+    def prepare_columns(self, entity: str, table: Any, mode: Mode) -> Any:
+        """`prepare_rows` for a batch given as validated columns (a pyarrow table of
+        `columnar.validated`'s types, a row per row of the batch)."""
+        raise NotImplementedError
+
     @abstractmethod
     def add_stock(self, product_id: str, delta: int) -> int | None:
         """Atomically add `delta` (may be negative) to a product's units in stock.

@@ -64,9 +64,9 @@ class SeenKeys:
     def add(self, key_hashes: Sequence[int], lines: Sequence[int],
             row_hashes: Sequence[int]) -> None:
         """Merge one batch's kept keys in: a sort of the batch and one linear insert."""
-        if not key_hashes:
-            return
         n = len(key_hashes)
+        if not n:
+            return
         keys = np.fromiter(key_hashes, np.int64, n)
         order = np.argsort(keys, kind="stable")
         keys = keys[order]

@@ -237,6 +237,30 @@ class SQLiteRepository(SQLRepository):
         payload = to_json(encoded) if JSON_ROWS else None
         return encoded, payload
 
+    prepares_columns = JSON_ROWS
+
+    def prepare_columns(self, entity: str, table: Any, mode: Mode) -> Any:
+        """`prepare_rows` of a columnar batch: the same order and JSON array, made by
+        pyarrow and pandas (money in its smallest unit, as `_row_encoder` stores it)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        e = self._entity(entity)
+        if mode not in (Mode.UPSERT, Mode.IGNORE) or any(f.unique for f in e.fields):
+            return None
+        first = self._index_order_field(e)
+        if first is not None:
+            table = table.take(pc.sort_indices(table, sort_keys=[(first, "ascending")]))
+        columns = {}
+        for f in e.fields:
+            column = table.column(f.name)
+            if f.type in ("money", "decimal"):
+                column = pc.cast(pc.multiply(column, pa.scalar(10**f.scale, pa.int64())),
+                                 pa.int64())
+            columns[f.name] = column
+        encoded = pa.table(columns)
+        return EncodedRows(encoded), json_rows(encoded)
+
     def _upsert_sql(self, e: Entity, mode: Mode) -> str:
         q = self.q
         cols = ", ".join(q(n) for n in e.field_names)
@@ -349,12 +373,15 @@ class SQLiteRepository(SQLRepository):
         """Sort key for encoded rows: the first secondary index's column when it is
         required (no NULLs to order). Inserting in index order touches each index page
         once per batch instead of once per row (~25% faster for order lines)."""
+        first = self._index_order_field(e)
+        return None if first is None else operator.itemgetter(e.field_names.index(first))
+
+    @staticmethod
+    def _index_order_field(e: Entity) -> str | None:
         if not e.indexes:
             return None
         first = e.indexes[0].fields[0]
-        if not e.field(first).required or first in e.key:
-            return None
-        return operator.itemgetter(e.field_names.index(first))
+        return None if not e.field(first).required or first in e.key else first
 
     def _row_encoder(self, e: Entity) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
         """One compiled function per entity: a row dict to the tuple of stored values
@@ -503,3 +530,34 @@ def _query_error(error: sqlite3.Error) -> EcomError:
     if "not authorized" in text or "readonly" in text or "read-only" in text:
         return ReadOnly(f"ecom query only reads: {text}")
     return UsageError(f"query: {text}")
+
+
+class EncodedRows(Sequence[tuple[Any, ...]]):
+    """A columnar batch's encoded rows (`prepare_columns`), as tuples made on demand."""
+
+    def __init__(self, table: Any) -> None:
+        self.table = table
+        self._rows: list[tuple[Any, ...]] | None = None
+
+    def __len__(self) -> int:
+        return self.table.num_rows
+
+    def __getitem__(self, i: Any) -> Any:
+        if self._rows is None:
+            self._rows = list(zip(*(c.to_pylist() for c in self.table.columns), strict=True))
+        return self._rows[i]
+
+
+def json_rows(table: Any) -> str:
+    """A table as the JSON array of arrays `json_each` reads, encoded by pandas (C code):
+    int columns with NULLs as pandas' nullable integers, not floats."""
+    import pandas as pd
+    import pyarrow as pa
+
+    n = table.num_rows
+    table = pa.table([pa.nulls(n) if c.null_count == n else c for c in table.columns],
+                     names=table.column_names)  # a column of NULLs: plain None
+    mapper = None
+    if any(c.null_count and c.type == pa.int64() for c in table.columns):
+        mapper = {pa.int64(): pd.Int64Dtype()}.get
+    return str(table.to_pandas(types_mapper=mapper).to_json(orient="values"))

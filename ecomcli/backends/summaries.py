@@ -440,7 +440,9 @@ class Write:
 
     def ids(self, field: str) -> list[Any]:
         """The first key part of the stored rows, then `field` of the written ones."""
-        return [k[0] for k in self.keys] + [r.get(field) for r in self.rows]
+        column = getattr(self.rows, "column", None)  # an import's columnar batch
+        written = column(field) if column else [r.get(field) for r in self.rows]
+        return [k[0] for k in self.keys] + written
 
 
 def _orders_written(store: SQLRepository, w: Write) -> None:

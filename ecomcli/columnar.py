@@ -1,0 +1,292 @@
+"""The columnar lane of `ecom import`: a plain CSV parsed and validated by pyarrow's C
+kernels a batch at a time, instead of a Python call per row.
+
+The per-row validator stays the specification. A vectorised check says "sure" only of a
+value that the validator accepts and converts to the same value (digits for an int,
+`123.45` for money, an enum's name in ASCII...); a row with any value it is unsure of
+goes through the validator itself, so every reject message, default and conversion is
+the validator's. Rows are handed on as columns; a row becomes a dict only where a rarer
+path asks for one (`ColumnRows`), and then through the validator too.
+
+The lane is taken only where its line numbers are exact and its checks cover every
+field (`usable`): a CSV/TSV in UTF-8 without quote characters or blank lines (so that
+record N is on line N + 1), whose columns map onto one entity of key, string, int,
+money, decimal and enum fields without extra checks, imported by a store that prepares
+columns (`Repository.prepare_columns`), when pyarrow is installed (the `fast` extra).
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Callable, Iterator, Sequence
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+import numpy as np
+
+from ecomcli.schema import TEXT_BYTES, Entity, Field
+from ecomcli.validation import ROW_RULES
+
+TYPES = ("key", "string", "text", "int", "money", "decimal", "enum")
+# every character Python's str.isspace() accepts: a value made of them is blank
+SPACES = (
+    "\\t\\n\\x{0b}\\x{0c}\\r\\x{1c}-\\x{1f} \\x{85}\\x{a0}\\x{1680}\\x{2000}-\\x{200a}"
+    "\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}"
+)
+BLANK = f"^[{SPACES}]*$"
+INT = "^-?[0-9]{1,18}$"  # what Arrow casts: no "+", which the validator takes
+READ_BLOCK = 4 << 20  # bytes pyarrow parses at a time
+
+
+@cache
+def available() -> bool:
+    try:
+        import pyarrow.csv  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def usable(entity: Entity, positions: dict[str, int], encoding: str, plain: bool) -> bool:
+    """Whether a file with these columns (field -> index) can take the columnar lane."""
+    if not plain or len(positions) < 2 or entity.name in ROW_RULES:
+        return False
+    if any(f.ref == entity.name for f in entity.fields):  # rows written parents first
+        return False
+    if codecs.lookup(encoding).name not in ("utf-8", "utf-8-sig"):
+        return False
+    fields = [entity.field(name) for name in positions]
+    return all(f.type in TYPES and f.check is None for f in fields) and available()
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+class Ragged:
+    """The records pyarrow skipped for having the wrong number of fields."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[int, str]] = []  # (line, text), in file order
+
+    def __call__(self, row: Any) -> str:
+        self.rows.append((row.number, row.text))
+        return "skip"
+
+
+def read_batches(
+    path: str, gz: bool, delimiter: str, width: int, size: int
+) -> Iterator[tuple[Any, np.ndarray, list[tuple[int, str]]]]:
+    """(records as a table of `width` string columns, their lines, the ragged records met
+    since the last batch) for batches of `size` records, the header skipped."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    names = [f"c{i}" for i in range(width)]
+    ragged = Ragged()
+    stream = pa.CompressedInputStream(pa.OSFile(path), "gzip") if gz else pa.OSFile(path)
+    reader = pcsv.open_csv(
+        stream,
+        # one thread: else the parser does not know the line of a ragged record
+        read_options=pcsv.ReadOptions(column_names=names, skip_rows=1, block_size=READ_BLOCK,
+                                      use_threads=False),
+        parse_options=pcsv.ParseOptions(delimiter=delimiter, quote_char=False,
+                                        invalid_row_handler=ragged),
+        convert_options=pcsv.ConvertOptions(
+            column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False
+        ),
+    )
+    pending: list[Any] = []
+    done = reported = 0  # records yielded, ragged records yielded
+    try:
+        for chunk in reader:
+            pending.append(chunk)
+            while True:
+                table = pa.Table.from_batches(pending, schema=reader.schema)
+                lines = lines_of(done, table.num_rows, ragged.rows)
+                taken = batch_of(lines, ragged.rows[reported:], size)
+                if taken is None:
+                    break
+                valid, bad = taken
+                yield table.slice(0, valid), lines[:valid], ragged.rows[reported:reported + bad]
+                pending = table.slice(valid).to_batches()
+                done, reported = done + valid, reported + bad
+        table = pa.Table.from_batches(pending, schema=reader.schema)
+        lines = lines_of(done, table.num_rows, ragged.rows)
+        while table.num_rows or reported < len(ragged.rows):
+            valid, bad = batch_of(lines, ragged.rows[reported:], size, last=True) or (0, 0)
+            yield table.slice(0, valid), lines[:valid], ragged.rows[reported:reported + bad]
+            table, lines, reported = table.slice(valid), lines[valid:], reported + bad
+    finally:
+        stream.close()
+
+
+def batch_of(lines: np.ndarray, ragged: list[tuple[int, str]], size: int,
+             last: bool = False) -> tuple[int, int] | None:
+    """How many of the parsed records (`lines`) and ragged ones make the next batch of
+    `size` records in file order, as the value-list lane counts them (None: not enough
+    parsed yet, unless this is the `last` of the file)."""
+    bad = np.fromiter((line for line, _ in ragged), np.int64, len(ragged))
+    if len(lines) + len(bad) < size:
+        return (len(lines), len(bad)) if last else None
+    cut = np.sort(np.concatenate([lines, bad]))[size - 1]
+    return (int(np.searchsorted(lines, cut, side="right")),
+            int(np.searchsorted(bad, cut, side="right")))
+
+
+def lines_of(start: int, count: int, ragged: list[tuple[int, str]]) -> np.ndarray:
+    """The lines of records start .. start + count - 1 (counted without the ragged ones):
+    record k is on line k + 2 (the header is line 1), one more per ragged line before it."""
+    records = np.arange(start, start + count, dtype=np.int64)
+    if not ragged:
+        return records + 2
+    bad = np.fromiter((line for line, _ in ragged), np.int64, len(ragged))
+    # records before ragged line i: its line, less the header, less the i ragged before it
+    before = bad - 2 - np.arange(len(bad))
+    return records + 2 + np.searchsorted(before, records, side="right")
+
+
+# --- validating ---------------------------------------------------------------------------
+
+
+def validated(raw: Any, entity: Entity, positions: dict[str, int]) -> tuple[dict[str, Any], Any]:
+    """(field -> validated array, mask of the rows every field is sure of)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = raw.num_rows
+    sure = pa.array(np.ones(n, dtype=bool))
+    columns: dict[str, Any] = {}
+    for f in entity.fields:
+        if f.name not in positions:
+            if f.default is None and f.required:
+                sure = pa.array(np.zeros(n, dtype=bool))
+            columns[f.name] = pa.array([f.default] * n if f.default is not None else [None] * n,
+                                       type=arrow_type(f))
+            continue
+        text = raw.column(positions[f.name]).combine_chunks()
+        blank = pc.match_substring_regex(text, BLANK)
+        ok, value = _converted(f, text)
+        ok = pc.if_else(blank, not (f.required and f.default is None), ok)
+        fill = pa.scalar(f.default, type=arrow_type(f))
+        columns[f.name] = pc.if_else(blank, fill, value)
+        sure = pc.and_(sure, ok)
+    return columns, sure
+
+
+def arrow_type(f: Field) -> Any:
+    import pyarrow as pa
+
+    match f.type:
+        case "int":
+            return pa.int64()
+        case "money" | "decimal":
+            return pa.decimal128(f.precision, f.scale)
+    return pa.string()
+
+
+def _converted(f: Field, text: Any) -> tuple[Any, Any]:
+    """(sure, value) of a column of non-blank values of field `f` (blanks: anything)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    length = pc.utf8_length(text)
+    match f.type:
+        case "key":  # what the validator keeps as it is: printable ASCII
+            ok = pc.and_(pc.string_is_ascii(text), pc.utf8_is_printable(text))
+            return _within(ok, length, f.length), text
+        case "string" | "text":
+            limit = min(f.length or TEXT_BYTES // 4, TEXT_BYTES // 4)
+            return pc.less_equal(length, limit), text
+        case "int":
+            low, high = f.int_range
+            ok = pc.match_substring_regex(text, INT)
+            number = pc.cast(pc.if_else(ok, text, "0"), pa.int64())
+            ok = pc.and_(ok, pc.and_(pc.greater_equal(number, low), pc.less_equal(number, high)))
+            return ok, number
+        case "money" | "decimal":
+            whole = f.precision - f.scale
+            pattern = f"^-?[0-9]{{1,{whole}}}(\\.[0-9]{{0,{f.scale}}})?$"
+            ok = pc.match_substring_regex(text, pattern)
+            number = pc.cast(pc.if_else(ok, text, "0"), pa.decimal128(f.precision, f.scale))
+            if f.min is not None:
+                ok = pc.and_(ok, pc.greater_equal(number, _decimal(f, f.min)))
+            if f.max is not None:
+                ok = pc.and_(ok, pc.less_equal(number, _decimal(f, f.max)))
+            return ok, number
+        case "enum":  # ASCII only: Python's strip() and lower() agree with Arrow's there
+            names = [v.lower() for v in f.enum or ()]
+            folded = pc.utf8_lower(pc.utf8_trim_whitespace(text))
+            at = pc.index_in(folded, value_set=pa.array(names))
+            ok = pc.and_(pc.string_is_ascii(text), pc.is_valid(at))
+            return ok, pc.take(pa.array(list(f.enum or ())), pc.fill_null(at, 0))
+    raise ValueError(f"no columnar check for {f.type} fields")
+
+
+def _within(ok: Any, length: Any, limit: int | None) -> Any:
+    import pyarrow.compute as pc
+
+    return ok if limit is None else pc.and_(ok, pc.less_equal(length, limit))
+
+
+def _decimal(f: Field, value: Any) -> Any:
+    import pyarrow as pa
+
+    return pa.scalar(Decimal(str(value)), type=pa.decimal128(f.precision, f.scale))
+
+
+def from_rows(rows: Sequence[dict[str, Any]], entity: Entity) -> dict[str, Any]:
+    """Validated row dicts (the validator's output) as columns of `validated`'s types."""
+    import pyarrow as pa
+
+    return {f.name: pa.array([r[f.name] for r in rows], type=arrow_type(f))
+            for f in entity.fields}
+
+
+# --- a batch as rows, when a rarer path needs them ----------------------------------------
+
+
+class ColumnRows(Sequence[dict[str, Any]]):
+    """A batch's rows as the validator makes them from the values read, made on demand;
+    `column(name)` gives one field of every row without making the rows."""
+
+    def __init__(self, table: Any, raw: Any, lines: np.ndarray,
+                 convert: Callable[[Sequence[Any]], dict[str, Any]]) -> None:
+        self.table, self.raw, self.lines, self.convert = table, raw, lines, convert
+        self._values: list[list[str]] | None = None
+
+    def __len__(self) -> int:
+        return self.table.num_rows
+
+    def values(self, i: int) -> list[str]:
+        if self._values is None:
+            self._values = [list(r) for r in zip(*(c.to_pylist() for c in self.raw.columns),
+                                                  strict=True)]
+        return self._values[i]
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        return self.convert(self.values(i))
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return (self[i] for i in range(len(self)))
+
+    def column(self, name: str) -> list[Any]:
+        return self.table.column(name).to_pylist()
+
+
+
+class ColumnItems(Sequence[tuple[int, dict[str, Any], list[str]]]):
+    """The importer's items of a batch, (line, row, values read), made on demand."""
+
+    def __init__(self, rows: ColumnRows) -> None:
+        self.rows = rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        return int(self.rows.lines[i]), self.rows[i], self.rows.values(i)

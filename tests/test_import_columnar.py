@@ -1,0 +1,172 @@
+"""The columnar lane of `ecom import` (pyarrow) gives what the value-list lane gives.
+
+The per-row validator is the specification: each file below is imported twice into
+fresh stores, once through the columnar lane and once without it, and everything a user
+sees must be equal: the stored rows, the counts, the rejects file (line, field, reason,
+values), the summaries' marks. A spy proves that the columnar lane was taken.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import ecomcli
+from ecomcli import columnar, importing, schema
+from ecomcli.importing import ImportOptions, import_paths
+from ecomcli.validation import validate
+
+pytest.importorskip("pyarrow")
+
+HEADER = "order_id,line_no,product_id,quantity,unit_price,freight\n"
+LINES = [
+    "o1,1,p1,2,10.50,",
+    "o1,2,p2,1,3,0.99",
+    "o1,3,p1,,7.25,",  # blank quantity: its default
+    "o1,4,p2, 4 ,1.5,",  # spaces around an int: the validator's call
+    "o1,5,p1,+3,2.,1.",  # a sign, a trailing point
+    "o1,6,p2,1_000,.5,",  # underscores, no leading digit
+    "o1,7,p1,0,1.00,",  # below quantity's minimum
+    "o1,8,p1,abc,1.00,",  # not a number
+    "o1,9,p1,1,1.555,",  # too many decimals
+    "o1,10,,1,1.00,",  # required key blank
+    "o1,11,p1,1,1.00",  # one field short
+    "o1,12,p1,1,1.00,,extra",  # one field over
+    "o1,13,p1,1,-1.00,",  # negative price
+    "o1,14,p1,99999999999999999999,1,",  # beyond int64
+    "o1,1,p1,2,10.50,",  # the same row again: a repeat
+    "o1,2,p2,1,3.00,0.99",  # the same row written differently
+    "o1,3,p2,1,7.25,",  # the same key, other values: rejected
+    "o2,1,p\u00e9,1,1.00,",  # a key that is not ASCII
+    "o2,2,p1,1,1.00,\u3000",  # a blank made of an ideographic space
+    "o2,3,p1,1,1e2,",  # an exponent
+    "o2,4,p9,1,1.00,",  # no such product: the reference check
+    "o3,1,p1,1,1.00,",
+    "o3,2,p2,2,2.00,",
+    "o1,1,p1,2,10.5,",  # a repeat of line 2, in a later batch, written differently
+    "o1,2,p2,9,3,0.99",  # a conflict with an earlier batch
+    "o3,1,p1,1,1.00,",  # a repeat of an earlier batch, as written
+    "o3,3,p1,1,1.00,   ",  # a blank of spaces
+]
+
+
+def write_file(folder: Path, lines: list[str], *, eol: str = "\n", gz: bool = False,
+               delimiter: str = ",") -> Path:
+    text = (HEADER + "\n".join(lines) + "\n").replace(",", delimiter)
+    name = "order_items." + ("tsv" if delimiter == "\t" else "csv")
+    path = folder / (name + (".gz" if gz else ""))
+    data = text.replace("\n", eol)
+    path.write_bytes(gzip.compress(data.encode()) if gz else data.encode())
+    return path
+
+
+def parents(store: Any) -> None:
+    def add(entity: str, raw: dict[str, str]) -> None:
+        store.insert(entity, validate(schema.entity(entity), raw))
+
+    add("customers", {"customer_id": "c1"})
+    for o in ("o1", "o2", "o3"):
+        add("orders", {"order_id": o, "customer_id": "c1", "status": "delivered",
+                       "purchased_at": "2024-01-02 10:00:00"})
+    for p in ("p1", "p2"):
+        add("products", {"product_id": p, "name": p, "price": "1.00"})
+
+
+def run(folder: Path, path: Path, columnar_lane: bool, monkeypatch: pytest.MonkeyPatch,
+        batch_size: int | None = None, runs: int = 1) -> dict[str, Any]:
+    """Import `path` into a fresh store (`runs` times), through the columnar lane or not."""
+    taken = []
+    reader = columnar.read_batches
+
+    def spy(*args: Any) -> Any:
+        taken.append(args)
+        return reader(*args)
+
+    monkeypatch.setattr(columnar, "read_batches", spy)
+    monkeypatch.setattr(importing, "COLUMNAR_MIN_BYTES", 0 if columnar_lane else 1 << 60)
+    out = folder / ("columnar" if columnar_lane else "values")
+    out.mkdir()
+    counts, rejected = [], []
+    with ecomcli.connect(f"sqlite:///{out / 'shop.db'}") as store:
+        store.init_schema()
+        parents(store)
+        for n in range(runs):
+            rejects = out / f"rejects{n}.csv"
+            options = ImportOptions(rejects=rejects, batch_size=batch_size)
+            summary = import_paths(store, [path], options)
+            counts.append([{k: v for k, v in r.items() if k not in ("seconds", "rows_per_s")}
+                           for r in summary.rows()])
+            if rejects.exists():
+                with rejects.open(newline="", encoding="utf-8") as fh:
+                    rejected.append([row[1:] for row in csv.reader(fh)])
+        stored = sorted(store.find("order_items"), key=lambda r: (r["order_id"], r["line_no"]))
+        marks = store.query("SELECT month FROM summary_dirty_months ORDER BY month")
+    assert bool(taken) == columnar_lane
+    return {"counts": counts, "rejected": rejected, "stored": stored, "marks": marks}
+
+
+def both(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: Path, **kw: Any) -> dict:
+    fast = run(tmp_path, path, True, monkeypatch, **kw)
+    slow = run(tmp_path, path, False, monkeypatch, **kw)
+    assert fast == slow
+    return fast
+
+
+@pytest.mark.parametrize("batch_size", [None, 5, 1])
+def test_the_columnar_lane_imports_what_the_validator_would(tmp_path, monkeypatch, batch_size):
+    path = write_file(tmp_path, LINES)
+    got = both(tmp_path, monkeypatch, path, batch_size=batch_size)
+    reasons = {(r[0], r[2]) for r in got["rejected"][0][1:]}
+    # the lines the validator refuses are among them, named by line and field
+    assert {("9", "quantity"), ("13", ""), ("19", "product_id")} <= reasons
+    assert ("26", "quantity") in reasons  # the conflict with an earlier batch
+    assert len(got["stored"]) > 10
+
+
+def test_the_columnar_lane_counts_a_re_run_unchanged(tmp_path, monkeypatch):
+    path = write_file(tmp_path, LINES)
+    got = both(tmp_path, monkeypatch, path, batch_size=4, runs=2)
+    assert got["counts"][1][0]["inserted"] == 0 and got["counts"][1][0]["updated"] == 0
+
+
+@pytest.mark.parametrize("shape", ["crlf", "gz", "tsv"])
+def test_the_columnar_lane_reads_crlf_gzip_and_tsv(tmp_path, monkeypatch, shape):
+    path = write_file(tmp_path, LINES, eol="\r\n" if shape == "crlf" else "\n",
+                      gz=shape == "gz", delimiter="\t" if shape == "tsv" else ",")
+    both(tmp_path, monkeypatch, path, batch_size=6)
+
+
+def test_a_file_with_quotes_or_blank_lines_keeps_the_value_lane(tmp_path, monkeypatch):
+    monkeypatch.setattr(importing, "COLUMNAR_MIN_BYTES", 0)
+    taken: list[Any] = []
+    monkeypatch.setattr(columnar, "read_batches", lambda *a: taken.append(a))
+    for lines in (['o1,1,p1,1,"1.00",'], ["o1,1,p1,1,1.00,", "", "o1,2,p1,1,1.00,"]):
+        path = write_file(tmp_path, lines)
+        db = tmp_path / "q.db"
+        db.unlink(missing_ok=True)
+        with ecomcli.connect(f"sqlite:///{db}") as store:
+            store.init_schema()
+            parents(store)
+            summary = import_paths(store, [path], ImportOptions())
+        assert summary.stats["order_items"].inserted == len([x for x in lines if x])
+        assert not taken
+
+
+def test_lines_count_the_ragged_records():
+    # records 0.. on lines 2..; lines 4 and 5 were ragged (skipped by the parser)
+    ragged = [(4, "x"), (5, "y")]
+    assert columnar.lines_of(0, 4, ragged).tolist() == [2, 3, 6, 7]
+    assert columnar.lines_of(2, 2, ragged).tolist() == [6, 7]
+
+
+def test_the_blank_pattern_holds_every_python_space():
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    spaces = [chr(c) for c in range(0x110000) if chr(c).isspace()]
+    matched = pc.match_substring_regex(pa.array([*spaces, "a", " a "]), columnar.BLANK)
+    assert matched.to_pylist() == [True] * len(spaces) + [False, False]
