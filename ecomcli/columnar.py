@@ -28,7 +28,8 @@ import numpy as np
 from ecomcli.schema import TEXT_BYTES, Entity, Field
 from ecomcli.validation import ROW_RULES
 
-TYPES = ("key", "string", "text", "int", "money", "decimal", "enum")
+TYPES = ("key", "string", "text", "int", "money", "decimal", "enum", "date", "datetime")
+CHECKS = (None, "email", "digits")
 # every character Python's str.isspace() accepts: a value made of them is blank
 SPACES = (
     "\\t\\n\\x{0b}\\x{0c}\\r\\x{1c}-\\x{1f} \\x{85}\\x{a0}\\x{1680}\\x{2000}-\\x{200a}"
@@ -36,7 +37,12 @@ SPACES = (
 )
 BLANK = f"^[{SPACES}]*$"
 INT = "^-?[0-9]{1,18}$"  # what Arrow casts: no "+", which the validator takes
-READ_BLOCK = 4 << 20  # bytes pyarrow parses at a time
+YEAR = "(000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})"  # Python's: 1 to 9999
+DATE = f"^{YEAR}-[0-9]{{2}}-[0-9]{{2}}$"
+DATETIME = f"^{YEAR}-[0-9]{{2}}-[0-9]{{2}}[ T][0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}$"
+# the validator's EMAIL for printable ASCII, where Python's \s and RE2's agree (a space)
+EMAIL = "^[^@\\s]+@[^@\\s]+\\.[^@\\s.]+$"
+READ_BLOCK = 1 << 20  # bytes pyarrow parses at a time (it reads some blocks ahead)
 
 
 @cache
@@ -48,8 +54,10 @@ def available() -> bool:
     return True
 
 
-def usable(entity: Entity, positions: dict[str, int], encoding: str, plain: bool) -> bool:
-    """Whether a file with these columns (field -> index) can take the columnar lane."""
+def usable(entity: Entity, positions: dict[str, int], encoding: str, plain: bool,
+           date_format: str | None) -> bool:
+    """Whether a file with these columns (field -> index) can take the columnar lane
+    (`date_format`: the import's --date-format, which only the validator reads)."""
     if not plain or len(positions) < 2 or entity.name in ROW_RULES:
         return False
     if any(f.ref == entity.name for f in entity.fields):  # rows written parents first
@@ -57,7 +65,9 @@ def usable(entity: Entity, positions: dict[str, int], encoding: str, plain: bool
     if codecs.lookup(encoding).name not in ("utf-8", "utf-8-sig"):
         return False
     fields = [entity.field(name) for name in positions]
-    return all(f.type in TYPES and f.check is None for f in fields) and available()
+    if date_format is not None and any(f.type in ("date", "datetime") for f in fields):
+        return False
+    return all(f.type in TYPES and f.check in CHECKS for f in fields) and available()
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -182,6 +192,10 @@ def arrow_type(f: Field) -> Any:
             return pa.int64()
         case "money" | "decimal":
             return pa.decimal128(f.precision, f.scale)
+        case "datetime":
+            return pa.timestamp("s")
+        case "date":
+            return pa.date32()
     return pa.string()
 
 
@@ -197,7 +211,21 @@ def _converted(f: Field, text: Any) -> tuple[Any, Any]:
             return _within(ok, length, f.length), text
         case "string" | "text":
             limit = min(f.length or TEXT_BYTES // 4, TEXT_BYTES // 4)
-            return pc.less_equal(length, limit), text
+            ok = pc.less_equal(length, limit)
+            if f.check == "email":
+                ascii_ok = pc.and_(pc.string_is_ascii(text), pc.utf8_is_printable(text))
+                ok = pc.and_(ok, pc.and_(ascii_ok, pc.match_substring_regex(text, EMAIL)))
+            elif f.check == "digits":
+                ok = pc.and_(ok, pc.match_substring_regex(text, "^[0-9]+$"))
+                if f.length:
+                    ok = pc.and_(ok, pc.equal(length, f.length))
+            return ok, text
+        case "datetime":  # plain "YYYY-MM-DD HH:MM:SS" (or a T), a real moment
+            normal = pc.replace_substring(text, "T", " ")
+            return _moment(text, DATETIME, "%Y-%m-%d %H:%M:%S", normal, "2000-01-01 00:00:00")
+        case "date":
+            ok, moment = _moment(text, DATE, "%Y-%m-%d", text, "2000-01-01")
+            return ok, pc.cast(moment, pa.date32())
         case "int":
             low, high = f.int_range
             ok = pc.match_substring_regex(text, INT)
@@ -221,6 +249,18 @@ def _converted(f: Field, text: Any) -> tuple[Any, Any]:
             ok = pc.and_(pc.string_is_ascii(text), pc.is_valid(at))
             return ok, pc.take(pa.array(list(f.enum or ())), pc.fill_null(at, 0))
     raise ValueError(f"no columnar check for {f.type} fields")
+
+
+def _moment(text: Any, pattern: str, fmt: str, normal: Any, fill: str) -> tuple[Any, Any]:
+    """(sure, timestamp) of values matching `pattern` whose `normal` form is a real
+    moment: it parses with `fmt` and prints back the same (no 30 February)."""
+    import pyarrow.compute as pc
+
+    ok = pc.match_substring_regex(text, pattern)
+    moment = pc.strptime(pc.if_else(ok, normal, fill), format=fmt, unit="s",
+                         error_is_null=True)
+    same = pc.equal(pc.strftime(moment, format=fmt), normal)
+    return pc.and_(ok, pc.fill_null(same, False)), moment
 
 
 def _within(ok: Any, length: Any, limit: int | None) -> Any:
@@ -248,11 +288,20 @@ def from_rows(rows: Sequence[dict[str, Any]], entity: Entity) -> dict[str, Any]:
 
 class ColumnRows(Sequence[dict[str, Any]]):
     """A batch's rows as the validator makes them from the values read, made on demand;
-    `column(name)` gives one field of every row without making the rows."""
+    `column(name)` gives one field of every row without making the rows. `keys` and
+    `hashes`: each row's `seen_keys.key_hash` and `row_hash` (of the values read)."""
 
     def __init__(self, table: Any, raw: Any, lines: np.ndarray,
-                 convert: Callable[[Sequence[Any]], dict[str, Any]]) -> None:
-        self.table, self.raw, self.lines, self.convert = table, raw, lines, convert
+                 convert: Callable[[Sequence[Any]], dict[str, Any]], key: Sequence[str],
+                 hashes: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        self.table, self.raw, self.lines, self.convert, self.key = table, raw, lines, convert, key
+        if hashes is None:
+            n = table.num_rows
+            keys = zip(*(table.column(k).to_pylist() for k in key), strict=True)
+            values = zip(*(c.to_pylist() for c in raw.columns), strict=True)
+            hashes = (np.fromiter(map(hash, keys), np.int64, n),
+                      np.fromiter(map(hash, values), np.int64, n))
+        self.keys, self.hashes = hashes
         self._values: list[list[str]] | None = None
 
     def __len__(self) -> int:
@@ -275,6 +324,17 @@ class ColumnRows(Sequence[dict[str, Any]]):
     def column(self, name: str) -> list[Any]:
         return self.table.column(name).to_pylist()
 
+    def without(self, rows: Sequence[int]) -> ColumnRows:
+        """These rows less the rows at `rows`."""
+        if not len(rows):
+            return self
+        import pyarrow as pa
+
+        keep = np.ones(len(self), dtype=bool)
+        keep[list(rows)] = False
+        mask = pa.array(keep)
+        return ColumnRows(self.table.filter(mask), self.raw.filter(mask), self.lines[keep],
+                          self.convert, self.key, (self.keys[keep], self.hashes[keep]))
 
 
 class ColumnItems(Sequence[tuple[int, dict[str, Any], list[str]]]):

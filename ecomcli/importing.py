@@ -1108,8 +1108,8 @@ class Importer:
         """The batches of `value_batches`, read and checked a column at a time
         (`columnar`): the same rejects, counts and rows, with the validator called only
         for the rows a vectorised check is unsure of, and on the rarer paths."""
-        tp, inp, convert = ctx.plans[0], ctx.inp, ctx.convert
-        assert convert is not None and ctx.ragged is not None
+        tp, inp = ctx.plans[0], ctx.inp
+        assert ctx.ragged is not None
         total = 0
         for raw, lines, ragged in columnar.read_batches(
             str(inp.path), inp.gz, inp.delimiter, ctx.ragged, self.options.batch_size
@@ -1117,27 +1117,30 @@ class Importer:
             batch = Batch([{}], [])
             count = raw.num_rows + len(ragged)
             total += count
-            table, raw, lines, repeats, unchanged = self.checked_columns(
-                ctx, batch, raw, lines, ragged
-            )
-            table, raw, lines, earlier = self.earlier_columns(
-                ctx, batch, table, raw, lines, repeats
-            )
+            found: list[tuple[int, str, str, Any]] = []
+            rows = self.checked_columns(ctx, raw, lines, ragged, found)
+            repeats: Repeats = {}
+            rows, unchanged = self.repeated_keys(ctx, rows, found, repeats)
+            for line, fld, reason, values in sorted(found, key=operator.itemgetter(0)):
+                batch.reject(ctx, tp, line, fld, reason, values)
+            rows, earlier = self.earlier_columns(ctx, batch, rows, repeats)
             batch.count(tp.stats, count, unchanged + earlier)
             batch.rows_read, batch.position = total, opened.position()
-            yield self.prepare_columns(ctx, batch, table, raw, lines)
+            batch.rows = [rows]
+            batch.ordered = [columnar.ColumnItems(rows)]
+            batch.prepared = [self.store.prepare_columns(tp.entity.name, rows.table, tp.mode)]
+            yield batch
 
-    def checked_columns(self, ctx: _FileContext, batch: Batch, raw: Any, lines: Any,
-                        ragged: list[tuple[int, str]]) -> tuple[Any, Any, Any, Repeats, int]:
-        """One batch's validated table, in file order, without its rejected rows and with
-        one row per key, the values read and the lines of those rows, and how many rows
-        repeated a kept one (as `value_batches` does: the same rejects, in line order)."""
+    def checked_columns(self, ctx: _FileContext, raw: Any, lines: Any,
+                        ragged: list[tuple[int, str]], found: list[tuple[int, str, str, Any]]
+                        ) -> columnar.ColumnRows:
+        """One batch's validated rows, in file order, without the rows the validator
+        rejects (into `found`, with the ragged records, as (line, field, reason, values))."""
         import numpy as np
         import pyarrow as pa
 
         tp, width, convert = ctx.plans[0], ctx.ragged, ctx.convert
         assert convert is not None
-        found: list[tuple[int, str, str, Any]] = []
         for line, text in ragged:
             values = text.split(ctx.inp.delimiter)
             found.append((line, "", f"has {len(values)} fields, the header has {width}", values))
@@ -1146,47 +1149,39 @@ class Importer:
         table = pa.table(columns)
         unsure = np.flatnonzero(~sure)
         if len(unsure):
-            kept, rows = [], []
+            kept, made = [], []
             texts = [raw.column(j).take(unsure).to_pylist() for j in range(raw.num_columns)]
             for k, i in enumerate(unsure.tolist()):
                 values = [col[k] for col in texts]
                 try:
-                    rows.append(convert(values))
+                    made.append(convert(values))
                 except ValidationError as e:
                     found.append((int(lines[i]), e.field, e.reason, values))
                     continue
                 kept.append(i)
             at = np.concatenate([np.flatnonzero(sure), np.array(kept, dtype=np.int64)])
-            extra = pa.table(columnar.from_rows(rows, tp.entity), schema=table.schema)
+            extra = pa.table(columnar.from_rows(made, tp.entity), schema=table.schema)
             table = pa.concat_tables([table.filter(pa.array(sure)), extra])
             order = np.argsort(lines[at], kind="stable")  # back in file order
             table, raw, lines = table.take(order), raw.take(at[order]), lines[at[order]]
-        repeats: Repeats = {}
-        table, raw, lines, unchanged = self.repeated_keys(ctx, table, raw, lines, found, repeats)
-        for line, fld, reason, values in sorted(found, key=operator.itemgetter(0)):
-            batch.reject(ctx, tp, line, fld, reason, values)
-        return table, raw, lines, repeats, unchanged
+        return columnar.ColumnRows(table, raw, lines, convert, tp.entity.key)
 
-    def repeated_keys(self, ctx: _FileContext, table: Any, raw: Any, lines: Any,
+    def repeated_keys(self, ctx: _FileContext, rows: columnar.ColumnRows,
                       found: list[tuple[int, str, str, Any]], repeats: Repeats
-                      ) -> tuple[Any, Any, Any, int]:
+                      ) -> tuple[columnar.ColumnRows, int]:
         """Keys given more than once in the batch, as `value_batches` treats them: the
         first row stays, an identical one is a repeat (unchanged, into `repeats`), another
-        is rejected (into `found`)."""
+        is rejected (into `found`). Returns the rows kept and the number of repeats."""
         import numpy as np
-        import pyarrow as pa
 
-        tp, convert = ctx.plans[0], ctx.convert
-        assert convert is not None
-        twice = table.select(list(tp.entity.key)).to_pandas().duplicated(keep=False).to_numpy()
-        if not twice.any():
-            return table, raw, lines, 0
-        rows = columnar.ColumnRows(table, raw, lines, convert)
+        key_fields = ctx.plans[0].entity.key
+        _, inverse, counts = np.unique(rows.keys, return_inverse=True, return_counts=True)
+        twice = np.flatnonzero(counts[inverse] > 1)  # a hash seen twice: compare the keys
         first: dict[Any, tuple[int, dict[str, Any], Any]] = {}
         drop, unchanged = [], 0
-        for i in np.flatnonzero(twice).tolist():
-            row, values, line = rows[i], rows.values(i), int(lines[i])
-            key = tuple(row[k] for k in tp.entity.key)
+        for i in twice.tolist():
+            row, values, line = rows[i], rows.values(i), int(rows.lines[i])
+            key = tuple(row[k] for k in key_fields)
             seen = first.get(key)
             if seen is None:
                 first[key] = (line, row, values)
@@ -1197,66 +1192,36 @@ class Importer:
                 repeats.setdefault(key, []).append((line, values))
             else:
                 found.append((line, *_conflict(seen, row), values))
-        keep = np.ones(table.num_rows, dtype=bool)
-        keep[drop] = False
-        mask = pa.array(keep)
-        return table.filter(mask), raw.filter(mask), lines[keep], unchanged
+        return rows.without(drop), unchanged
 
-    def earlier_columns(self, ctx: _FileContext, batch: Batch, table: Any, raw: Any,
-                        lines: Any, repeats: Repeats) -> tuple[Any, Any, Any, int]:
-        """`earlier_batches` for a columnar batch, its keys and values read hashed by
-        pandas: the batch without the rows earlier batches kept, and how many of those
-        were unchanged."""
-        import numpy as np
-        import pandas as pd
-        import pyarrow as pa
-
-        tp, convert = ctx.plans[0], ctx.convert
-        assert convert is not None
-        seen = ctx.seen[0]
+    def earlier_columns(self, ctx: _FileContext, batch: Batch, rows: columnar.ColumnRows,
+                        repeats: Repeats) -> tuple[columnar.ColumnRows, int]:
+        """`earlier_batches` for a columnar batch: the rows without those whose key an
+        earlier batch kept, and how many of those were unchanged."""
+        seen, key_fields = ctx.seen[0], ctx.plans[0].entity.key
         if ctx.pending[0]:
             seen.add(*ctx.pending[0])
-        keys = pd.util.hash_pandas_object(table.select(list(tp.entity.key)).to_pandas(),
-                                          index=False).to_numpy().view(np.int64)
-        values = pd.util.hash_pandas_object(raw.to_pandas(), index=False).to_numpy()
-        values = values.view(np.int64)
         dropped: set[int] = set()
         conflicts: list[tuple[int, int]] = []
-        for i, line, earlier in seen.find(keys.tolist()) if len(seen) else []:
-            if values[i] == earlier:
+        for i, line, earlier in seen.find(rows.keys) if len(seen) else []:
+            if rows.hashes[i] == earlier:
                 dropped.add(i)
             else:
                 conflicts.append((i, line))
         unchanged = len(dropped)
         if conflicts:
-            rows = columnar.ColumnRows(table, raw, lines, convert)
 
             def item(i: int) -> tuple[Any, int, dict[str, Any], Any]:
                 row = rows[i]
-                return tuple(row[k] for k in tp.entity.key), int(lines[i]), row, rows.values(i)
+                key = tuple(row[k] for k in key_fields)
+                return key, int(rows.lines[i]), row, rows.values(i)
 
             more, changed = self.conflicts(ctx, 0, conflicts, item, repeats, batch)
             dropped |= more
             unchanged += changed
-        keep = np.ones(table.num_rows, dtype=bool)
-        keep[list(dropped)] = False
-        ctx.pending[0] = [keys[keep], lines[keep], values[keep]]
-        if not dropped:
-            return table, raw, lines, unchanged
-        mask = pa.array(keep)
-        return table.filter(mask), raw.filter(mask), lines[keep], unchanged
-
-    def prepare_columns(self, ctx: _FileContext, batch: Batch, table: Any, raw: Any,
-                        lines: Any) -> Batch:
-        """`prepare` for a columnar batch: the store encodes the columns
-        (`Repository.prepare_columns`); the rows and items, in file order, are views that
-        make a row only when asked."""
-        tp = ctx.plans[0]
-        rows = columnar.ColumnRows(table, raw, lines, ctx.convert)  # type: ignore[arg-type]
-        batch.rows = [rows]
-        batch.ordered = [columnar.ColumnItems(rows)]
-        batch.prepared = [self.store.prepare_columns(tp.entity.name, table, tp.mode)]
-        return batch
+        rows = rows.without(sorted(dropped))
+        ctx.pending[0] = [rows.keys, rows.lines, rows.hashes]
+        return rows, unchanged
 
     # writing (in the calling thread) --------------------------------------------------------
 
@@ -1493,7 +1458,8 @@ class _FileContext:
             and not options.dry_run
             and tp.mode in (Mode.UPSERT, Mode.IGNORE)
             and self.inp.path.stat().st_size >= COLUMNAR_MIN_BYTES
-            and columnar.usable(tp.entity, positions, self.inp.encoding, self.inp.plain)
+            and columnar.usable(tp.entity, positions, self.inp.encoding, self.inp.plain,
+                                tp.validator.date_format)
         )
 
     def records(self, opened: Opened) -> Iterator[tuple[int, Any, dict[str, Any]]]:

@@ -46,7 +46,7 @@ class SeenKeys:
 
     def find(self, key_hashes: Sequence[int]) -> list[tuple[int, int, int]]:
         """(index into `key_hashes`, earlier line, earlier row hash) for each known hash."""
-        if not len(self.keys) or not key_hashes:
+        if not len(self.keys) or not len(key_hashes):
             return []
         wanted = np.fromiter(key_hashes, np.int64, len(key_hashes))
         at = np.minimum(np.searchsorted(self.keys, wanted), len(self.keys) - 1)

@@ -54,10 +54,42 @@ LINES = [
 ]
 
 
+ORDERS = (
+    "order_id,customer_id,status,purchased_at,delivered_at\n",
+    [
+        "o1,c1,delivered,2024-01-02 10:00:00,2024-01-05 12:00:00",
+        "o2,c1,DELIVERED,2024-01-02T10:00:00,",  # a T, a capital: the enum's name
+        "o3,c1, shipped ,2024-02-29 23:59:59,",
+        "o4,c1,lost,2024-01-02 10:00:00,",  # no such status
+        "o5,c1,,2024-01-02 10:00:00,",  # blank status: its default
+        "o6,c1,delivered,2024-02-30 10:00:00,",  # no such day
+        "o7,c1,delivered,2024-01-02 10:00:00+02:00,",  # a zone: UTC
+        "o8,c1,delivered,2024-01-02 10:00:00.75,",  # a fraction: dropped
+        "o9,c1,delivered,,",  # required moment blank
+        "o10,c1,delivered,2024-01-02,",  # a date: midnight
+        "o11,c1,delivered,0000-01-01 00:00:00,",  # year 0
+        "o12,c9,delivered,2024-01-02 10:00:00,",  # no such customer
+        "o1,c1,delivered,2024-01-02T10:00:00,2024-01-05 12:00:00",  # a repeat, written otherwise
+    ],
+)
+CUSTOMERS = (
+    "customer_id,email,gender,date_of_birth,created_at\n",
+    [
+        "c2,a@b.co,,1990-01-02,2024-01-01 00:00:00",
+        "c3,a b@c.de,,,",  # a space in an e-mail address
+        "c4,\u00e9@b.co,,,",  # not ASCII: the validator's call
+        "c5,x@y,,,",
+        "c6,,,2023-02-29,",  # no such day
+        "c7,,,1990-1-2,",
+        "c8,,,19900102,",
+    ],
+)
+
+
 def write_file(folder: Path, lines: list[str], *, eol: str = "\n", gz: bool = False,
-               delimiter: str = ",") -> Path:
-    text = (HEADER + "\n".join(lines) + "\n").replace(",", delimiter)
-    name = "order_items." + ("tsv" if delimiter == "\t" else "csv")
+               delimiter: str = ",", header: str = HEADER, entity: str = "order_items") -> Path:
+    text = (header + "\n".join(lines) + "\n").replace(",", delimiter)
+    name = entity + "." + ("tsv" if delimiter == "\t" else "csv")
     path = folder / (name + (".gz" if gz else ""))
     data = text.replace("\n", eol)
     path.write_bytes(gzip.compress(data.encode()) if gz else data.encode())
@@ -103,7 +135,8 @@ def run(folder: Path, path: Path, columnar_lane: bool, monkeypatch: pytest.Monke
             if rejects.exists():
                 with rejects.open(newline="", encoding="utf-8") as fh:
                     rejected.append([row[1:] for row in csv.reader(fh)])
-        stored = sorted(store.find("order_items"), key=lambda r: (r["order_id"], r["line_no"]))
+        entity = schema.entity(path.name.split(".")[0])
+        stored = sorted(store.find(entity.name), key=lambda r: [r[k] for k in entity.key])
         marks = store.query("SELECT month FROM summary_dirty_months ORDER BY month")
     assert bool(taken) == columnar_lane
     return {"counts": counts, "rejected": rejected, "stored": stored, "marks": marks}
@@ -131,6 +164,16 @@ def test_the_columnar_lane_counts_a_re_run_unchanged(tmp_path, monkeypatch):
     path = write_file(tmp_path, LINES)
     got = both(tmp_path, monkeypatch, path, batch_size=4, runs=2)
     assert got["counts"][1][0]["inserted"] == 0 and got["counts"][1][0]["updated"] == 0
+
+
+@pytest.mark.parametrize("batch_size", [None, 3])
+@pytest.mark.parametrize("name", ["orders", "customers"])
+def test_moments_enums_and_e_mail_addresses_take_the_columnar_lane(tmp_path, monkeypatch, name,
+                                                                    batch_size):
+    header, lines = ORDERS if name == "orders" else CUSTOMERS
+    path = write_file(tmp_path, lines, header=header, entity=name)
+    got = both(tmp_path, monkeypatch, path, batch_size=batch_size)
+    assert got["rejected"] and len(got["stored"]) >= 4
 
 
 @pytest.mark.parametrize("shape", ["crlf", "gz", "tsv"])

@@ -241,7 +241,7 @@ class SQLiteRepository(SQLRepository):
 
     def prepare_columns(self, entity: str, table: Any, mode: Mode) -> Any:
         """`prepare_rows` of a columnar batch: the same order and JSON array, made by
-        pyarrow and pandas (money in its smallest unit, as `_row_encoder` stores it)."""
+        pyarrow, the values stored as `_row_encoder` stores them."""
         import pyarrow as pa
         import pyarrow.compute as pc
 
@@ -257,6 +257,10 @@ class SQLiteRepository(SQLRepository):
             if f.type in ("money", "decimal"):
                 column = pc.cast(pc.multiply(column, pa.scalar(10**f.scale, pa.int64())),
                                  pa.int64())
+            elif f.type == "datetime":  # as `_row_encoder` stores them: ISO text
+                column = pc.strftime(column, format="%Y-%m-%d %H:%M:%S")
+            elif f.type == "date":
+                column = pc.strftime(column, format="%Y-%m-%d")
             columns[f.name] = column
         encoded = pa.table(columns)
         return EncodedRows(encoded), json_rows(encoded)
@@ -549,15 +553,25 @@ class EncodedRows(Sequence[tuple[Any, ...]]):
 
 
 def json_rows(table: Any) -> str:
-    """A table as the JSON array of arrays `json_each` reads, encoded by pandas (C code):
-    int columns with NULLs as pandas' nullable integers, not floats."""
-    import pandas as pd
+    """A table of string and int columns as the JSON array of arrays `json_each` reads,
+    made by Arrow's string kernels (C code), or by `to_json` for a table holding control
+    characters, which JSON escapes as \\uXXXX."""
     import pyarrow as pa
+    import pyarrow.compute as pc
 
     n = table.num_rows
-    table = pa.table([pa.nulls(n) if c.null_count == n else c for c in table.columns],
-                     names=table.column_names)  # a column of NULLs: plain None
-    mapper = None
-    if any(c.null_count and c.type == pa.int64() for c in table.columns):
-        mapper = {pa.int64(): pd.Int64Dtype()}.get
-    return str(table.to_pandas(types_mapper=mapper).to_json(orient="values"))
+    texts = []
+    for column in table.columns:
+        if pa.types.is_integer(column.type) or pa.types.is_null(column.type):
+            text = pc.cast(column, pa.string())
+        else:
+            if pc.any(pc.match_substring_regex(column, "[\\x00-\\x1f]")).as_py():
+                return to_json(list(zip(*(c.to_pylist() for c in table.columns), strict=True)))
+            text = pc.replace_substring(pc.replace_substring(column, "\\", "\\\\"), '"', '\\"')
+            text = pc.binary_join_element_wise('"', text, '"', "")
+        texts.append(pc.fill_null(text, "null"))
+    rows = pc.binary_join_element_wise("[", pc.binary_join_element_wise(*texts, ","), "]", "")
+    if isinstance(rows, pa.ChunkedArray):
+        rows = rows.combine_chunks()
+    whole = pa.ListArray.from_arrays(pa.array([0, n], pa.int32()), rows)
+    return "[" + pc.binary_join(whole, ",")[0].as_py() + "]"
