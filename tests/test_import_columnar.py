@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import csv
 import gzip
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import BACKENDS, empty
 
 import ecomcli
 from ecomcli import columnar, importing, schema
 from ecomcli.importing import ImportOptions, import_paths
 from ecomcli.validation import validate
-
-pytest.importorskip("pyarrow")
 
 HEADER = "order_id,line_no,product_id,quantity,unit_price,freight\n"
 LINES = [
@@ -108,8 +108,29 @@ def parents(store: Any) -> None:
         add("products", {"product_id": p, "name": p, "price": "1.00"})
 
 
+@pytest.fixture(params=[b for b in BACKENDS if b != "mongodb"])
+def fresh(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[str], str]:
+    """The URL of an empty store with the schema and the parents, a new one per name (on
+    MySQL the same database, emptied)."""
+
+    def make(name: str) -> str:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path / (name + '.db')}"
+        else:
+            url = request.getfixturevalue("mysql_server")
+        with ecomcli.connect(url) as store:
+            store.init_schema()
+            if request.param == "mysql":
+                empty(store)
+            parents(store)
+        return url
+
+    return make
+
+
 def run(folder: Path, path: Path, columnar_lane: bool, monkeypatch: pytest.MonkeyPatch,
-        batch_size: int | None = None, runs: int = 1) -> dict[str, Any]:
+        fresh: Callable[[str], str], batch_size: int | None = None, runs: int = 1
+        ) -> dict[str, Any]:
     """Import `path` into a fresh store (`runs` times), through the columnar lane or not."""
     taken = []
     reader = columnar.read_batches
@@ -123,9 +144,7 @@ def run(folder: Path, path: Path, columnar_lane: bool, monkeypatch: pytest.Monke
     out = folder / ("columnar" if columnar_lane else "values")
     out.mkdir()
     counts, rejected = [], []
-    with ecomcli.connect(f"sqlite:///{out / 'shop.db'}") as store:
-        store.init_schema()
-        parents(store)
+    with ecomcli.connect(fresh(out.name)) as store:
         for n in range(runs):
             rejects = out / f"rejects{n}.csv"
             options = ImportOptions(rejects=rejects, batch_size=batch_size)
@@ -142,17 +161,19 @@ def run(folder: Path, path: Path, columnar_lane: bool, monkeypatch: pytest.Monke
     return {"counts": counts, "rejected": rejected, "stored": stored, "marks": marks}
 
 
-def both(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: Path, **kw: Any) -> dict:
-    fast = run(tmp_path, path, True, monkeypatch, **kw)
-    slow = run(tmp_path, path, False, monkeypatch, **kw)
+def both(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: Path,
+         fresh: Callable[[str], str], **kw: Any) -> dict:
+    fast = run(tmp_path, path, True, monkeypatch, fresh, **kw)
+    slow = run(tmp_path, path, False, monkeypatch, fresh, **kw)
     assert fast == slow
     return fast
 
 
 @pytest.mark.parametrize("batch_size", [None, 5, 1])
-def test_the_columnar_lane_imports_what_the_validator_would(tmp_path, monkeypatch, batch_size):
+def test_the_columnar_lane_imports_what_the_validator_would(tmp_path, monkeypatch, fresh,
+                                                            batch_size):
     path = write_file(tmp_path, LINES)
-    got = both(tmp_path, monkeypatch, path, batch_size=batch_size)
+    got = both(tmp_path, monkeypatch, path, fresh, batch_size=batch_size)
     reasons = {(r[0], r[2]) for r in got["rejected"][0][1:]}
     # the lines the validator refuses are among them, named by line and field
     assert {("9", "quantity"), ("13", ""), ("19", "product_id")} <= reasons
@@ -160,27 +181,27 @@ def test_the_columnar_lane_imports_what_the_validator_would(tmp_path, monkeypatc
     assert len(got["stored"]) > 10
 
 
-def test_the_columnar_lane_counts_a_re_run_unchanged(tmp_path, monkeypatch):
+def test_the_columnar_lane_counts_a_re_run_unchanged(tmp_path, monkeypatch, fresh):
     path = write_file(tmp_path, LINES)
-    got = both(tmp_path, monkeypatch, path, batch_size=4, runs=2)
+    got = both(tmp_path, monkeypatch, path, fresh, batch_size=4, runs=2)
     assert got["counts"][1][0]["inserted"] == 0 and got["counts"][1][0]["updated"] == 0
 
 
 @pytest.mark.parametrize("batch_size", [None, 3])
 @pytest.mark.parametrize("name", ["orders", "customers"])
-def test_moments_enums_and_e_mail_addresses_take_the_columnar_lane(tmp_path, monkeypatch, name,
-                                                                    batch_size):
+def test_moments_enums_and_e_mail_addresses_take_the_columnar_lane(tmp_path, monkeypatch, fresh,
+                                                                    name, batch_size):
     header, lines = ORDERS if name == "orders" else CUSTOMERS
     path = write_file(tmp_path, lines, header=header, entity=name)
-    got = both(tmp_path, monkeypatch, path, batch_size=batch_size)
+    got = both(tmp_path, monkeypatch, path, fresh, batch_size=batch_size)
     assert got["rejected"] and len(got["stored"]) >= 4
 
 
 @pytest.mark.parametrize("shape", ["crlf", "gz", "tsv"])
-def test_the_columnar_lane_reads_crlf_gzip_and_tsv(tmp_path, monkeypatch, shape):
+def test_the_columnar_lane_reads_crlf_gzip_and_tsv(tmp_path, monkeypatch, fresh, shape):
     path = write_file(tmp_path, LINES, eol="\r\n" if shape == "crlf" else "\n",
                       gz=shape == "gz", delimiter="\t" if shape == "tsv" else ",")
-    both(tmp_path, monkeypatch, path, batch_size=6)
+    both(tmp_path, monkeypatch, path, fresh, batch_size=6)
 
 
 def test_a_file_with_quotes_or_blank_lines_keeps_the_value_lane(tmp_path, monkeypatch):
