@@ -11,8 +11,9 @@ path asks for one (`ColumnRows`), and then through the validator too.
 The lane is taken only where its line numbers are exact and its checks cover every
 field (`usable`): a CSV/TSV in UTF-8 without quote characters or blank lines (so that
 record N is on line N + 1), whose columns map onto one entity of key, string, int,
-money, decimal and enum fields without extra checks, imported by a store that prepares
-columns (`Repository.prepare_columns`), when pyarrow is installed (the `fast` extra).
+money, decimal, enum, date and moment fields (e-mail and digit checks included),
+imported by a store that prepares columns (`Repository.prepare_columns`: SQLite, MySQL),
+when pyarrow is installed (the `fast` extra).
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def usable(entity: Entity, positions: dict[str, int], encoding: str, plain: bool
            date_format: str | None) -> bool:
     """Whether a file with these columns (field -> index) can take the columnar lane
     (`date_format`: the import's --date-format, which only the validator reads)."""
-    if not plain or len(positions) < 2 or entity.name in ROW_RULES:
+    if not plain or entity.name in ROW_RULES:
         return False
     if any(f.ref == entity.name for f in entity.fields):  # rows written parents first
         return False
@@ -86,15 +87,17 @@ class Ragged:
 
 def read_batches(
     path: str, gz: bool, delimiter: str, width: int, size: int
-) -> Iterator[tuple[Any, np.ndarray, list[tuple[int, str]]]]:
-    """(records as a table of `width` string columns, their lines, the ragged records met
-    since the last batch) for batches of `size` records, the header skipped."""
+) -> Iterator[tuple[Any, np.ndarray, list[tuple[int, str]], int]]:
+    """(records as a table of `width` string columns, their lines, the ragged records
+    among them, the bytes of the file read so far) for batches of `size` records in file
+    order (ragged ones counted), the header skipped."""
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
     names = [f"c{i}" for i in range(width)]
     ragged = Ragged()
-    stream = pa.CompressedInputStream(pa.OSFile(path), "gzip") if gz else pa.OSFile(path)
+    source = pa.OSFile(path)
+    stream = pa.CompressedInputStream(source, "gzip") if gz else source
     reader = pcsv.open_csv(
         stream,
         # one thread: else the parser does not know the line of a ragged record
@@ -118,17 +121,20 @@ def read_batches(
                 if taken is None:
                     break
                 valid, bad = taken
-                yield table.slice(0, valid), lines[:valid], ragged.rows[reported:reported + bad]
+                yield (table.slice(0, valid), lines[:valid],
+                       ragged.rows[reported:reported + bad], source.tell())
                 pending = table.slice(valid).to_batches()
                 done, reported = done + valid, reported + bad
         table = pa.Table.from_batches(pending, schema=reader.schema)
         lines = lines_of(done, table.num_rows, ragged.rows)
         while table.num_rows or reported < len(ragged.rows):
             valid, bad = batch_of(lines, ragged.rows[reported:], size, last=True) or (0, 0)
-            yield table.slice(0, valid), lines[:valid], ragged.rows[reported:reported + bad]
+            yield (table.slice(0, valid), lines[:valid], ragged.rows[reported:reported + bad],
+                   source.tell())
             table, lines, reported = table.slice(valid), lines[valid:], reported + bad
     finally:
         stream.close()
+        source.close()
 
 
 def batch_of(lines: np.ndarray, ragged: list[tuple[int, str]], size: int,

@@ -81,7 +81,9 @@ FORMATS = ("csv", "tsv", "json", "ndjson")
 EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".json": "json", ".ndjson": "ndjson"}
 EXTENSIONS[".jsonl"] = "ndjson"
 CHUNK = 1 << 20
-BLANK_LINES = ("\n\n", "\n\r\n", "\r\r", "\r\n\r")  # where the text starts with "\n"
+# a blank line in some text (`prescan` puts the end of the previous chunk in front, or
+# "\n" before the first: a blank first line)
+BLANK_LINES = ("\n\n", "\n\r\n", "\r\r", "\r\n\r")
 # smaller files take the value-list lane: the columnar one pays ~0.3 s to load pyarrow
 COLUMNAR_MIN_BYTES = 8 << 20
 KEY_CACHE_LIMIT = 200_000
@@ -1111,7 +1113,7 @@ class Importer:
         tp, inp = ctx.plans[0], ctx.inp
         assert ctx.ragged is not None
         total = 0
-        for raw, lines, ragged in columnar.read_batches(
+        for raw, lines, ragged, position in columnar.read_batches(
             str(inp.path), inp.gz, inp.delimiter, ctx.ragged, self.options.batch_size
         ):
             batch = Batch([{}], [])
@@ -1125,7 +1127,7 @@ class Importer:
                 batch.reject(ctx, tp, line, fld, reason, values)
             rows, earlier = self.earlier_columns(ctx, batch, rows, repeats)
             batch.count(tp.stats, count, unchanged + earlier)
-            batch.rows_read, batch.position = total, opened.position()
+            batch.rows_read, batch.position = total, position
             batch.rows = [rows]
             batch.ordered = [columnar.ColumnItems(rows)]
             batch.prepared = [self.store.prepare_columns(tp.entity.name, rows.table, tp.mode)]

@@ -51,6 +51,8 @@ LINES = [
     "o1,2,p2,9,3,0.99",  # a conflict with an earlier batch
     "o3,1,p1,1,1.00,",  # a repeat of an earlier batch, as written
     "o3,3,p1,1,1.00,   ",  # a blank of spaces
+    "o3,4,p1,007,007.50,",  # leading zeros
+    "o3,5,p1,-0,-0,",  # minus zero: below quantity's minimum
 ]
 
 
@@ -234,3 +236,16 @@ def test_the_blank_pattern_holds_every_python_space():
     spaces = [chr(c) for c in range(0x110000) if chr(c).isspace()]
     matched = pc.match_substring_regex(pa.array([*spaces, "a", " a "]), columnar.BLANK)
     assert matched.to_pylist() == [True] * len(spaces) + [False, False]
+
+
+def test_the_columnar_lane_reports_its_progress_in_bytes(tmp_path, monkeypatch):
+    monkeypatch.setattr(importing, "COLUMNAR_MIN_BYTES", 0)
+    path = write_file(tmp_path, LINES)
+    seen: list[tuple[int, int, int]] = []
+    with ecomcli.connect(f"sqlite:///{tmp_path / 'p.db'}") as store:
+        store.init_schema()
+        parents(store)
+        import_paths(store, [path], ImportOptions(batch_size=5),
+                     progress=lambda name, rows, done, total: seen.append((rows, done, total)))
+    assert [rows for rows, _, _ in seen] == [5, 10, 15, 20, 25, 29]
+    assert seen[-1][1] == seen[-1][2] == path.stat().st_size
