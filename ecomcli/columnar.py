@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from ecomcli.errors import EcomError
 from ecomcli.schema import TEXT_BYTES, Entity, Field
 from ecomcli.validation import ROW_RULES
 
@@ -44,6 +45,8 @@ DATETIME = f"^{YEAR}-[0-9]{{2}}-[0-9]{{2}}[ T][0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}$"
 # the validator's EMAIL for printable ASCII, where Python's \s and RE2's agree (a space)
 EMAIL = "^[^@\\s]+@[^@\\s]+\\.[^@\\s.]+$"
 READ_BLOCK = 1 << 20  # bytes pyarrow parses at a time (it reads some blocks ahead)
+# pyarrow's blocks must hold the longest line: a file with longer ones takes the other lane
+LONGEST_LINE = 16 << 20
 
 
 @cache
@@ -86,11 +89,13 @@ class Ragged:
 
 
 def read_batches(
-    path: str, gz: bool, delimiter: str, width: int, size: int
+    path: str, name: str, gz: bool, delimiter: str, width: int, size: int,
+    longest_line: int = 0,
 ) -> Iterator[tuple[Any, np.ndarray, list[tuple[int, str]], int]]:
     """(records as a table of `width` string columns, their lines, the ragged records
     among them, the bytes of the file read so far) for batches of `size` records in file
-    order (ragged ones counted), the header skipped."""
+    order (ragged ones counted), the header skipped. `name`: the file as messages name
+    it; `longest_line`: in bytes (a record must fit in one of pyarrow's blocks)."""
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
@@ -98,43 +103,51 @@ def read_batches(
     ragged = Ragged()
     source = pa.OSFile(path)
     stream = pa.CompressedInputStream(source, "gzip") if gz else source
-    reader = pcsv.open_csv(
-        stream,
+    options = {
         # one thread: else the parser does not know the line of a ragged record
-        read_options=pcsv.ReadOptions(column_names=names, skip_rows=1, block_size=READ_BLOCK,
-                                      use_threads=False),
-        parse_options=pcsv.ParseOptions(delimiter=delimiter, quote_char=False,
-                                        invalid_row_handler=ragged),
-        convert_options=pcsv.ConvertOptions(
-            column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False
-        ),
-    )
-    pending: list[Any] = []
-    done = reported = 0  # records yielded, ragged records yielded
+        "read_options": pcsv.ReadOptions(column_names=names, skip_rows=1, use_threads=False,
+                                         block_size=max(READ_BLOCK, 2 * longest_line)),
+        "parse_options": pcsv.ParseOptions(delimiter=delimiter, quote_char=False,
+                                           invalid_row_handler=ragged),
+        "convert_options": pcsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
+                                               strings_can_be_null=False),
+    }
     try:
-        for chunk in reader:
-            pending.append(chunk)
-            while True:
-                table = pa.Table.from_batches(pending, schema=reader.schema)
-                lines = lines_of(done, table.num_rows, ragged.rows)
-                taken = batch_of(lines, ragged.rows[reported:], size)
-                if taken is None:
-                    break
-                valid, bad = taken
-                yield (table.slice(0, valid), lines[:valid],
-                       ragged.rows[reported:reported + bad], source.tell())
-                pending = table.slice(valid).to_batches()
-                done, reported = done + valid, reported + bad
-        table = pa.Table.from_batches(pending, schema=reader.schema)
-        lines = lines_of(done, table.num_rows, ragged.rows)
-        while table.num_rows or reported < len(ragged.rows):
-            valid, bad = batch_of(lines, ragged.rows[reported:], size, last=True) or (0, 0)
-            yield (table.slice(0, valid), lines[:valid], ragged.rows[reported:reported + bad],
-                   source.tell())
-            table, lines, reported = table.slice(valid), lines[valid:], reported + bad
+        yield from _batches(pcsv.open_csv(stream, **options), ragged, size, source)
+    except pa.ArrowInvalid as e:  # what `prescan` could not see (a record over a block)
+        raise EcomError(f"{name}: {e}") from e
     finally:
         stream.close()
         source.close()
+
+
+def _batches(reader: Any, ragged: Ragged, size: int, source: Any
+             ) -> Iterator[tuple[Any, np.ndarray, list[tuple[int, str]], int]]:
+    """`read_batches` from an open reader."""
+    import pyarrow as pa
+
+    pending: list[Any] = []
+    done = reported = 0  # records yielded, ragged records yielded
+    for chunk in reader:
+        pending.append(chunk)
+        while True:
+            table = pa.Table.from_batches(pending, schema=reader.schema)
+            lines = lines_of(done, table.num_rows, ragged.rows)
+            taken = batch_of(lines, ragged.rows[reported:], size)
+            if taken is None:
+                break
+            valid, bad = taken
+            yield (table.slice(0, valid), lines[:valid], ragged.rows[reported:reported + bad],
+                   source.tell())
+            pending = table.slice(valid).to_batches()
+            done, reported = done + valid, reported + bad
+    table = pa.Table.from_batches(pending, schema=reader.schema)
+    lines = lines_of(done, table.num_rows, ragged.rows)
+    while table.num_rows or reported < len(ragged.rows):
+        valid, bad = batch_of(lines, ragged.rows[reported:], size, last=True) or (0, 0)
+        yield (table.slice(0, valid), lines[:valid], ragged.rows[reported:reported + bad],
+               source.tell())
+        table, lines, reported = table.slice(valid), lines[valid:], reported + bad
 
 
 def batch_of(lines: np.ndarray, ragged: list[tuple[int, str]], size: int,

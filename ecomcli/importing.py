@@ -52,6 +52,8 @@ from functools import partial
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
+import numpy as np
+
 from ecomcli import columnar, schema, textrows
 from ecomcli.errors import (
     ConnectionFailed,
@@ -211,8 +213,9 @@ class Input:
     entity: Entity | None = None  # without a mapping section
     keys: list[str] = field(default_factory=list)  # JSON: every key seen, in order
     # set by `prescan`: a CSV/TSV without quote characters or blank lines, whose record N
-    # is on line N + 1 (the columnar lane's condition)
+    # is on line N + 1 (the columnar lane's condition), and its longest line in bytes
     plain: bool = False
+    longest_line: int = 0
 
     @property
     def headerless(self) -> bool:
@@ -396,6 +399,7 @@ def prescan(inp: Input) -> None:
     keys: dict[str, None] = {}
     wide = codecs.lookup(inp.encoding).name.startswith(("utf-16", "utf-32"))
     plain, tail = inp.fmt in ("csv", "tsv"), "\n"
+    longest = since = 0  # bytes: the longest line, and those since the last newline
     try:
         first = True
         while True:
@@ -426,6 +430,7 @@ def prescan(inp: Input) -> None:
             if plain:
                 probe, tail = tail + text, (tail + text)[-2:]
                 plain = '"' not in text and not any(b in probe for b in BLANK_LINES)
+                longest, since = _longest_line(chunk, longest, since)
             if inp.fmt == "ndjson":
                 ndjson_tail += text
                 *complete, ndjson_tail = ndjson_tail.split("\n")
@@ -441,7 +446,7 @@ def prescan(inp: Input) -> None:
         opened.close()
     if not seen_text:
         raise EcomError(f"{inp.name}: the file is empty")
-    inp.plain = plain
+    inp.plain, inp.longest_line = plain, max(longest, since)
     if inp.fmt == "json":
         for _, obj in iter_json(inp):
             for k in obj:
@@ -450,6 +455,15 @@ def prescan(inp: Input) -> None:
             raise EcomError(f"{inp.name}: no records (an empty JSON array)")
     if inp.fmt in ("json", "ndjson"):
         inp.keys = list(keys)
+
+
+def _longest_line(chunk: bytes, longest: int, since: int) -> tuple[int, int]:
+    """(the longest line so far, the bytes since the last newline) after `chunk`."""
+    ends = np.flatnonzero(np.frombuffer(chunk, np.uint8) == 10)
+    if not len(ends):
+        return longest, since + len(chunk)
+    inside = int(np.diff(ends).max()) if len(ends) > 1 else 0
+    return max(longest, since + int(ends[0]) + 1, inside), len(chunk) - int(ends[-1]) - 1
 
 
 class JsonObject(dict):  # type: ignore[type-arg]
@@ -1114,7 +1128,8 @@ class Importer:
         assert ctx.ragged is not None
         total = 0
         for raw, lines, ragged, position in columnar.read_batches(
-            str(inp.path), inp.gz, inp.delimiter, ctx.ragged, self.options.batch_size
+            str(inp.path), inp.name, inp.gz, inp.delimiter, ctx.ragged,
+            self.options.batch_size, inp.longest_line,
         ):
             batch = Batch([{}], [])
             count = raw.num_rows + len(ragged)
@@ -1138,7 +1153,6 @@ class Importer:
                         ) -> columnar.ColumnRows:
         """One batch's validated rows, in file order, without the rows the validator
         rejects (into `found`, with the ragged records, as (line, field, reason, values))."""
-        import numpy as np
         import pyarrow as pa
 
         tp, width, convert = ctx.plans[0], ctx.ragged, ctx.convert
@@ -1174,8 +1188,6 @@ class Importer:
         """Keys given more than once in the batch, as `value_batches` treats them: the
         first row stays, an identical one is a repeat (unchanged, into `repeats`), another
         is rejected (into `found`). Returns the rows kept and the number of repeats."""
-        import numpy as np
-
         key_fields = ctx.plans[0].entity.key
         _, inverse, counts = np.unique(rows.keys, return_inverse=True, return_counts=True)
         twice = np.flatnonzero(counts[inverse] > 1)  # a hash seen twice: compare the keys
@@ -1460,6 +1472,7 @@ class _FileContext:
             and not options.dry_run
             and tp.mode in (Mode.UPSERT, Mode.IGNORE)
             and self.inp.path.stat().st_size >= COLUMNAR_MIN_BYTES
+            and self.inp.longest_line <= columnar.LONGEST_LINE
             and columnar.usable(tp.entity, positions, self.inp.encoding, self.inp.plain,
                                 tp.validator.date_format)
         )

@@ -19,6 +19,7 @@ from conftest import BACKENDS, empty
 
 import ecomcli
 from ecomcli import columnar, importing, schema
+from ecomcli.errors import EcomError
 from ecomcli.importing import ImportOptions, import_paths
 from ecomcli.validation import validate
 
@@ -249,3 +250,19 @@ def test_the_columnar_lane_reports_its_progress_in_bytes(tmp_path, monkeypatch):
                      progress=lambda name, rows, done, total: seen.append((rows, done, total)))
     assert [rows for rows, _, _ in seen] == [5, 10, 15, 20, 25, 29]
     assert seen[-1][1] == seen[-1][2] == path.stat().st_size
+
+
+def test_the_longest_line_is_measured_across_chunks():
+    longest, since = importing._longest_line(b"ab\ncdef", 0, 0)
+    assert (longest, since) == (3, 4)
+    longest, since = importing._longest_line(b"gh\nij\n", longest, since)
+    assert (longest, since) == (7, 0)  # "cdefgh\n" spans the two chunks
+    assert importing._longest_line(b"xyz", 7, 0) == (7, 3)
+
+
+def test_a_record_pyarrow_cannot_read_is_a_one_line_error_naming_the_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(columnar, "READ_BLOCK", 64)  # smaller than the line below
+    path = tmp_path / "big.csv"
+    path.write_text("a,b\n" + "x" * 200 + ",1\n")
+    with pytest.raises(EcomError, match=r"^shown\.csv: .*block"):
+        list(columnar.read_batches(str(path), "shown.csv", False, ",", 2, 10))
