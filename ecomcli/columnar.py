@@ -12,8 +12,8 @@ The lane is taken only where its line numbers are exact and its checks cover eve
 field (`usable`): a CSV/TSV in UTF-8 without quote characters or blank lines (so that
 record N is on line N + 1), whose columns map onto one entity of key, string, int,
 money, decimal, enum, date and moment fields (e-mail and digit checks included),
-imported by a store that prepares columns (`Repository.prepare_columns`: SQLite, MySQL),
-when pyarrow is installed (the `fast` extra).
+imported by a store that prepares columns (`Repository.prepare_columns`: SQLite), when
+pyarrow is installed (the `fast` extra).
 """
 
 from __future__ import annotations
@@ -65,6 +65,8 @@ def usable(entity: Entity, positions: dict[str, int], encoding: str, plain: bool
     if not plain or entity.name in ROW_RULES:
         return False
     if any(f.ref == entity.name for f in entity.fields):  # rows written parents first
+        return False
+    if any(f.unique for f in entity.fields):  # stores write these a row at a time
         return False
     if codecs.lookup(encoding).name not in ("utf-8", "utf-8-sig"):
         return False

@@ -139,35 +139,6 @@ def tsv(e: Entity, rows: list[dict[str, Any]]) -> str:
     return "".join(lines)
 
 
-def tsv_columns(e: Entity, table: Any) -> str:
-    """`tsv` of a columnar batch (`columnar.validated`'s types), by Arrow's kernels."""
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    n = table.num_rows
-    if not n:
-        return ""
-    texts = [pc.cast(pa.array(np.arange(n)), pa.string())]
-    for f in e.fields:
-        column = table.column(f.name)
-        if f.type in ("key", "string", "text", "enum"):
-            for char, escaped in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
-                column = pc.replace_substring(column, char, escaped)
-        elif f.type == "datetime":
-            column = pc.strftime(column, format="%Y-%m-%d %H:%M:%S")
-        elif f.type == "date":
-            column = pc.strftime(column, format="%Y-%m-%d")
-        else:  # ints, and decimals as plain digits with their scale
-            column = pc.cast(column, pa.string())
-        texts.append(pc.fill_null(column, "\\N"))
-    lines = pc.binary_join_element_wise(*texts, "\t")
-    if isinstance(lines, pa.ChunkedArray):
-        lines = lines.combine_chunks()
-    whole = pa.ListArray.from_arrays(pa.array([0, n], pa.int32()), lines)
-    return str(pc.binary_join(whole, "\n")[0].as_py()) + "\n"
-
-
 def _tsv_formatter(f: Field) -> Any:
     """How a value of `f` is written in a LOAD DATA file (NULL is `\\N`)."""
     if f.type in ("key", "string", "text", "enum"):
@@ -597,18 +568,6 @@ class MySQLRepository(SQLRepository):
         if self._writes_shards(entity):
             return None
         return tsv(e, rows)
-
-    @property
-    def prepares_columns(self) -> bool:  # type: ignore[override]
-        return self.local_infile and not self.sharded
-
-    def prepare_columns(self, entity: str, table: Any, mode: Mode) -> Any:
-        """`prepare_rows` of a columnar batch: the same LOAD DATA text, made by Arrow's
-        string kernels."""
-        e = self._entity(entity)
-        if mode is Mode.MERGE or any(f.unique for f in e.fields):
-            return None
-        return tsv_columns(e, table)
 
     def _load_direct(self, e: Entity, path: str, n: int) -> bool:
         """LOAD DATA ... IGNORE into the table; False (and nothing written) unless all `n`
