@@ -89,6 +89,11 @@ class Ragged:
         self.rows.append((row.number, row.text))
         return "skip"
 
+    def take(self, n: int) -> list[tuple[int, str]]:
+        """The first `n` records, no longer held."""
+        taken, self.rows = self.rows[:n], self.rows[n:]
+        return taken
+
 
 def read_batches(
     path: str, name: str, gz: bool, delimiter: str, width: int, size: int,
@@ -125,31 +130,30 @@ def read_batches(
 
 def _batches(reader: Any, ragged: Ragged, size: int, source: Any
              ) -> Iterator[tuple[Any, np.ndarray, list[tuple[int, str]], int]]:
-    """`read_batches` from an open reader."""
+    """`read_batches` from an open reader. The ragged records are taken out of `ragged`
+    as they are yielded, so that each batch looks only at those not yielded yet."""
     import pyarrow as pa
 
     pending: list[Any] = []
-    done = reported = 0  # records yielded, ragged records yielded
+    done = skipped = 0  # records and ragged records yielded
     for chunk in reader:
         pending.append(chunk)
         while True:
             table = pa.Table.from_batches(pending, schema=reader.schema)
-            lines = lines_of(done, table.num_rows, ragged.rows)
-            taken = batch_of(lines, ragged.rows[reported:], size)
+            lines = lines_of(done, table.num_rows, ragged.rows, skipped)
+            taken = batch_of(lines, ragged.rows, size)
             if taken is None:
                 break
             valid, bad = taken
-            yield (table.slice(0, valid), lines[:valid], ragged.rows[reported:reported + bad],
-                   source.tell())
+            yield table.slice(0, valid), lines[:valid], ragged.take(bad), source.tell()
             pending = table.slice(valid).to_batches()
-            done, reported = done + valid, reported + bad
+            done, skipped = done + valid, skipped + bad
     table = pa.Table.from_batches(pending, schema=reader.schema)
-    lines = lines_of(done, table.num_rows, ragged.rows)
-    while table.num_rows or reported < len(ragged.rows):
-        valid, bad = batch_of(lines, ragged.rows[reported:], size, last=True) or (0, 0)
-        yield (table.slice(0, valid), lines[:valid], ragged.rows[reported:reported + bad],
-               source.tell())
-        table, lines, reported = table.slice(valid), lines[valid:], reported + bad
+    lines = lines_of(done, table.num_rows, ragged.rows, skipped)
+    while table.num_rows or ragged.rows:
+        valid, bad = batch_of(lines, ragged.rows, size, last=True) or (0, 0)
+        yield table.slice(0, valid), lines[:valid], ragged.take(bad), source.tell()
+        table, lines = table.slice(valid), lines[valid:]
 
 
 def batch_of(lines: np.ndarray, ragged: list[tuple[int, str]], size: int,
@@ -165,16 +169,20 @@ def batch_of(lines: np.ndarray, ragged: list[tuple[int, str]], size: int,
             int(np.searchsorted(bad, cut, side="right")))
 
 
-def lines_of(start: int, count: int, ragged: list[tuple[int, str]]) -> np.ndarray:
+def lines_of(start: int, count: int, ragged: list[tuple[int, str]], skipped: int = 0
+             ) -> np.ndarray:
     """The lines of records start .. start + count - 1 (counted without the ragged ones):
-    record k is on line k + 2 (the header is line 1), one more per ragged line before it."""
+    record k is on line k + 2 (the header is line 1), one more per ragged line before it:
+    the `skipped` ones already yielded, and those of `ragged` (the rest, in file order)."""
     records = np.arange(start, start + count, dtype=np.int64)
+    first = records + 2 + skipped
     if not ragged:
-        return records + 2
+        return first
     bad = np.fromiter((line for line, _ in ragged), np.int64, len(ragged))
-    # records before ragged line i: its line, less the header, less the i ragged before it
-    before = bad - 2 - np.arange(len(bad))
-    return records + 2 + np.searchsorted(before, records, side="right")
+    # records before ragged line i: its line, less the header, the skipped ragged lines and
+    # the i ragged before it
+    before = bad - 2 - skipped - np.arange(len(bad))
+    return first + np.searchsorted(before, records, side="right")
 
 
 # --- validating ---------------------------------------------------------------------------

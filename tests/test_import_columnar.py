@@ -222,6 +222,9 @@ def test_lines_count_the_ragged_records():
     ragged = [(4, "x"), (5, "y")]
     assert columnar.lines_of(0, 4, ragged).tolist() == [2, 3, 6, 7]
     assert columnar.lines_of(2, 2, ragged).tolist() == [6, 7]
+    # the same, with the ragged line 4 already yielded with an earlier batch
+    assert columnar.lines_of(2, 2, [(5, "y")], skipped=1).tolist() == [6, 7]
+    assert columnar.lines_of(0, 2, [], skipped=0).tolist() == [2, 3]
 
 
 def test_the_blank_pattern_holds_every_python_space():
