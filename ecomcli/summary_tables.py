@@ -99,15 +99,16 @@ def pair_counts(month: str, where: str, *, group_month: bool, big: str = "") -> 
     )
 
 
-def pair_counts_once(month: str, orders: str = "orders o") -> str:
+def pair_counts_once(month: str, orders: str = "orders o", where: str = "") -> str:
     """`pair_counts` of every sale per month (`month`: its label expression on `o`), for
     an engine that computes a MATERIALIZED common table once: each sale's distinct
     products first, then their pairs, which SQLite counts in about half the time of the
     self-join of the lines with COUNT(DISTINCT) (bench/README.md). `orders`: the orders
-    `o`, as the engine should look them up (`Dialect.orders_by_key`)."""
+    `o`, as the engine should look them up (`Dialect.orders_by_key`); `where`: more
+    conditions on them (` AND ...`)."""
     sold = (
         f"SELECT DISTINCT i.order_id, i.product_id, {month} AS month FROM {orders}"
-        f" JOIN order_items i ON i.order_id = o.order_id WHERE {SALE}"
+        f" JOIN order_items i ON i.order_id = o.order_id WHERE {SALE}{where}"
     )
     return (
         f"WITH s AS MATERIALIZED ({sold}) SELECT a.product_id AS product_a,"

@@ -125,11 +125,20 @@ def assert_summaries_agree(store: Repository, step: str) -> None:
 
 @pytest.fixture(params=SQL_BACKENDS)
 def loaded(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
-    data = generated_rows(tmp_path / "gen")
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'summaries.db'}"
     else:
         url = request.getfixturevalue("mysql_server")
+    yield from loaded_store(url, tmp_path)
+
+
+@pytest.fixture
+def loaded_sqlite(tmp_path: Path) -> Any:
+    yield from loaded_store(f"sqlite:///{tmp_path / 'summaries.db'}", tmp_path)
+
+
+def loaded_store(url: str, tmp_path: Path) -> Any:
+    data = generated_rows(tmp_path / "gen")
     with ecomcli.connect(url) as store:
         store.init_schema()
         if store.backend == "mysql":
@@ -847,3 +856,93 @@ def test_mysql_a_line_written_while_its_order_is_uncommitted_is_not_lost(
     assert summary == lines
     for s in (w1, w2, reporter):
         s.close()
+
+
+def summary_rows(store: Any) -> dict[str, list[tuple]]:
+    rows = {}
+    for table in (*summaries.TABLES, summaries.PAIRS):
+        cur = store.execute(f"SELECT * FROM {table}")
+        rows[table] = sorted(cur.fetchall(), key=repr)
+        cur.close()
+    return rows
+
+
+def rebuild_everything(store: Any) -> None:
+    summaries.forget(store)
+    summaries.refresh(store, summaries.BUILT)
+
+
+@pytest.fixture
+def beside_jobs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The number of SELECTs of each second reader a rebuild starts (SQLite)."""
+    from ecomcli.backends import beside
+
+    jobs: list[int] = []
+    start = beside.Beside.__init__
+
+    def counted(self: Any, path: Path, selects: Any, pragmas: Any = ()) -> None:
+        jobs.append(len(selects))
+        start(self, path, selects, pragmas)
+
+    monkeypatch.setattr(beside.Beside, "__init__", counted)
+    return jobs
+
+
+def side_files() -> set[Path]:
+    return set(Path(tempfile.gettempdir()).glob("ecom-side-*.db"))
+
+
+def test_a_whole_rebuild_reads_half_beside_and_equals_one_read_alone(
+    loaded_sqlite: Any, beside_jobs: list[int]
+) -> None:
+    """SQLite, a rebuild in its own transaction: a second process reads part of each big
+    statement (the daily and delivery sums, half the customers, carts and months of
+    pairs) while the writer reads the rest. The summaries equal those of a rebuild that
+    reads alone (inside an outer transaction), and no scratch file is left attached."""
+    store, _ = loaded_sqlite
+    before = side_files()
+    rebuild_everything(store)
+    assert beside_jobs == [2, 1, 1, 1]  # months, customers, carts, pairs
+    beside = summary_rows(store)
+    assert side_files() == before
+    attached = [r[1] for r in store.execute("PRAGMA database_list").fetchall()]
+    assert not [name for name in attached if name.startswith("ecom_side")], attached
+    with store.transaction():  # an outer transaction: one connection reads it all
+        rebuild_everything(store)
+    assert beside_jobs == [2, 1, 1, 1]
+    assert summary_rows(store) == beside
+    assert all(beside[t] for t in (summaries.MONTHLY, summaries.CARTS, summaries.PAIRS))
+    assert_summaries_agree(store, "after both rebuilds")
+
+
+def test_a_rebuild_inside_a_transaction_reads_its_uncommitted_lines(
+    loaded: Any, beside_jobs: list[int]
+) -> None:
+    """Another reader would not see what the transaction wrote: the rebuild reads alone."""
+    store, data = loaded
+    summaries.forget(store)
+    with store.transaction():
+        store.insert("orders", new_order(data, "t-2"))
+        store.insert("order_items", new_line(data, "t-2"))
+        summary, lines = sold_units(store)
+        assert summary == lines
+    assert beside_jobs == []
+
+
+def test_a_failed_second_reader_leaves_the_summaries_to_the_next_report(
+    loaded_sqlite: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its error is one line; the rebuild's transaction is undone and its scratch file
+    removed; the next report rebuilds."""
+    from ecomcli.backends import beside
+
+    store, _ = loaded_sqlite
+    before = side_files()
+    monkeypatch.setattr(beside, "CHILD", "import sys; sys.exit('disk full, say')")
+    summaries.forget(store)
+    with pytest.raises(ecomcli.errors.EcomError, match="second reader failed: disk full, say"):
+        summaries.refresh(store, ("months",))
+    assert side_files() == before
+    assert store.execute("SELECT COUNT(*) FROM summary_sales_monthly").fetchone()[0] == 0
+    monkeypatch.undo()
+    assert_summaries_agree(store, "after the failed rebuild")

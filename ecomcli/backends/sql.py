@@ -259,6 +259,17 @@ class SQLRepository(Repository):
         finally:
             cur.close()
 
+    def reads_beside(self) -> bool:
+        """Whether `insert_selects` runs some of its inserts' SELECTs beside the others
+        (then a rebuild splits a big statement in parts for it)."""
+        return False
+
+    def insert_selects(self, inserts: Sequence[summaries.Insert]) -> None:
+        """Run the independent `inserts` of a summary rebuild (one after another here;
+        SQLite reads some beside the others: `reads_beside`)."""
+        for insert in inserts:
+            self.execute(insert.statement(), insert.binds).close()
+
     def in_clauses(self, values: Sequence[Any]) -> Iterator[tuple[str, list[Any]]]:
         """`IN (...)` and its binds for stored `values`, in as many parts as it takes."""
         for start in range(0, len(values), self.keys_per_query):
@@ -367,10 +378,17 @@ class SQLRepository(Repository):
             # the error that stopped the work is the one to report, not the rollback's
             with suppress(Exception):
                 self.conn.rollback()
+            self._ended()
             raise
         self._depth = 0
-        with self.translated():
-            self.conn.commit()
+        try:
+            with self.translated():
+                self.conn.commit()
+        finally:
+            self._ended()
+
+    def _ended(self) -> None:
+        """After the outermost transaction (SQLite lets go of a rebuild's scratch file)."""
 
     # schema ------------------------------------------------------------------------------
 

@@ -157,6 +157,21 @@ MANY_MONTHS = 3
 
 
 
+@dataclass(frozen=True)
+class Insert:
+    """`INSERT INTO table columns select`: one of a rebuild's statements that read only
+    the base tables (never a summary or a mark), so that a store may read its `select`
+    beside another (`SQLRepository.insert_selects`)."""
+
+    table: str
+    columns: str  # "(a, b, ...)"
+    select: str
+    binds: Sequence[Any] = ()
+
+    def statement(self) -> str:
+        return f"INSERT INTO {self.table} {self.columns} {self.select}"
+
+
 def ddl(d: Dialect) -> str:
     """The summary tables, for the schema script that `init-db` runs."""
     key = schema.entity("order_items").field("product_id")
@@ -689,6 +704,39 @@ def _delete_keys(store: SQLRepository, table: str, key: str, values: Sequence[An
         store.execute(f"DELETE FROM {table} WHERE {key} {where}", binds).close()
 
 
+def _middle(store: SQLRepository, table: str, column: str) -> Any | None:
+    """The middle `column` value of `table`, where a rebuild splits its rows in two for a
+    store that reads one part beside the other (`reads_beside`); else (or empty) None."""
+    if not store.reads_beside():
+        return None
+    cur = store.execute(f"SELECT COUNT(*) FROM {table}")
+    (count,) = cur.fetchone()
+    cur.close()
+    cur = store.execute(
+        f"SELECT {column} FROM {table} ORDER BY {column} LIMIT 1 OFFSET {store.placeholder}",
+        [count // 2],
+    )
+    middle = cur.fetchone()
+    cur.close()
+    return None if middle is None else middle[0]
+
+
+def _month_start(store: SQLRepository, moment: Any | None) -> Any | None:
+    """The first moment of the month of a stored `moment` (None: None)."""
+    if moment is None:
+        return None
+    return store.dialect.bound(month_bounds(str(moment)[:7])[0])
+
+
+def _halves(store: SQLRepository, expr: str, middle: Any | None) -> list[tuple[str, list[Any]]]:
+    """` AND ...` conditions and their binds: `expr` below `middle`, and from it (or, no
+    middle, one part with all rows)."""
+    if middle is None:
+        return [("", [])]
+    ph = store.placeholder
+    return [(f" AND {expr} < {ph}", [middle]), (f" AND {expr} >= {ph}", [middle])]
+
+
 def _rebuild_months(store: SQLRepository, flagged: Sequence[str], everything: bool) -> None:
     """The dirty months' sales and deliveries, each through the purchased_at index; past
     `MANY_MONTHS` of them (or never built: after `init-db`, the first import), every
@@ -703,22 +751,22 @@ def _rebuild_months(store: SQLRepository, flagged: Sequence[str], everything: bo
     for table in (MONTHLY, DAILY, DELIVERY):
         store.execute(f"DELETE FROM {table}").close()
     lines = f"FROM {d.lines_then_orders(d.orders_by_key())} WHERE {SALE}"
-    store.execute(
-        f"INSERT INTO {MONTHLY} (month, product_id, units, revenue)"
-        f" SELECT {d.big_result()}{d.period('o.purchased_at', 'month')}, i.product_id,"
+    monthly = Insert(
+        MONTHLY, "(month, product_id, units, revenue)",
+        f"SELECT {d.big_result()}{d.period('o.purchased_at', 'month')}, i.product_id,"
         f" SUM(i.quantity), SUM(i.quantity * i.unit_price) {lines}"
-        f" GROUP BY {d.period('o.purchased_at', 'month')}, i.product_id"
-    ).close()
+        f" GROUP BY {d.period('o.purchased_at', 'month')}, i.product_id",
+    )
     per_order, order = d.lines_per_order()
-    store.execute(
-        f"INSERT INTO {DAILY} (day, orders, units, revenue)"
-        " SELECT t.day, COUNT(*), SUM(t.units), SUM(t.revenue) FROM"
+    daily = Insert(
+        DAILY, "(day, orders, units, revenue)",
+        "SELECT t.day, COUNT(*), SUM(t.units), SUM(t.revenue) FROM"
         f" (SELECT MAX({d.date_of('o.purchased_at')}) AS day, SUM(i.quantity) AS units,"
         f" SUM(i.quantity * i.unit_price) AS revenue FROM {per_order} WHERE {SALE}"
-        f" GROUP BY {order}) t GROUP BY t.day"
-    ).close()
+        f" GROUP BY {order}) t GROUP BY t.day",
+    )
     month = d.period("o.purchased_at", "month")
-    _insert_delivery(store, month, "", [], f", {month}")
+    store.insert_selects([monthly, daily, _delivery(store, month, "", [], f", {month}")])
 
 
 def _rebuild_month(store: SQLRepository, month: str) -> None:
@@ -738,7 +786,8 @@ def _rebuild_month(store: SQLRepository, month: str) -> None:
         f" {lines} WHERE {period} AND {SALE} GROUP BY i.product_id",
         [month, *span],
     ).close()
-    _insert_delivery(store, store.placeholder, f" AND {period}", [month, *span])
+    delivery = _delivery(store, store.placeholder, f" AND {period}", [month, *span])
+    store.execute(delivery.statement(), delivery.binds).close()
     day = d.date_of("o.purchased_at")
     store.execute(
         f"INSERT INTO {DAILY} (day, orders, units, revenue)"
@@ -760,10 +809,16 @@ def _rebuild_pairs(store: SQLRepository, flagged: Sequence[str], everything: boo
         store.execute(f"DELETE FROM {PAIRS}").close()
         month = d.period("o.purchased_at", "month")
         if d.materialized_cte:
-            counts = pair_counts_once(month, d.orders_by_key())
+            # in two parts, by month (a pair's count is per month) when read beside
+            middle = _month_start(store, _middle(store, "orders", "purchased_at"))
+            parts = _halves(store, "o.purchased_at", middle)
+            store.insert_selects([
+                Insert(PAIRS, cols, pair_counts_once(month, d.orders_by_key(), where), binds)
+                for where, binds in parts
+            ])
         else:
             counts = pair_counts(month, "", group_month=True, big=d.big_result())
-        store.execute(f"INSERT INTO {PAIRS} {cols} {counts}").close()
+            store.execute(f"INSERT INTO {PAIRS} {cols} {counts}").close()
         return
     ph = store.placeholder
     for month in flagged:
@@ -776,8 +831,8 @@ def _rebuild_pairs(store: SQLRepository, flagged: Sequence[str], everything: boo
         ).close()
 
 
-def _insert_delivery(store: SQLRepository, month: str, where: str, binds: list[Any],
-                    by_month: str = "") -> None:
+def _delivery(store: SQLRepository, month: str, where: str, binds: list[Any],
+              by_month: str = "") -> Insert:
     """The deliveries of the orders purchased in `month` (an expression) that pass `where`
     (through the purchased_at index), per partner and delivery month: keyed by purchase
     month, the delivery summary is rebuilt with the sales ones, from the same marks (a
@@ -786,14 +841,14 @@ def _insert_delivery(store: SQLRepository, month: str, where: str, binds: list[A
     delivered = d.period("o.delivered_at", "month")
     on_time = "SUM(CASE WHEN o.delivered_at <= o.estimated_delivery_at THEN 1 ELSE 0 END)"
     late = f"SUM({d.late_seconds('o.delivered_at', 'o.estimated_delivery_at')})"
-    store.execute(
-        f"INSERT INTO {DELIVERY} (month, partner_id, delivered_month, delivered, on_time,"
-        f" late_seconds) SELECT {month}, o.delivery_partner_id, {delivered},"
+    return Insert(
+        DELIVERY, "(month, partner_id, delivered_month, delivered, on_time, late_seconds)",
+        f"SELECT {month}, o.delivery_partner_id, {delivered},"
         f" COUNT(*), {on_time}, {late} FROM orders o WHERE o.delivery_partner_id IS NOT NULL"
         f" AND o.delivered_at IS NOT NULL AND o.estimated_delivery_at IS NOT NULL{where}"
         f" GROUP BY o.delivery_partner_id, {delivered}{by_month}",
         binds,
-    ).close()
+    )
 
 
 def _rebuild_payments(store: SQLRepository, flagged: Sequence[str], everything: bool) -> None:
@@ -863,9 +918,16 @@ def _rebuild_carts(store: SQLRepository, flagged: Sequence[Any], everything: boo
         _delete_keys(store, CARTS, "cart_id", flagged)
         where = f" WHERE c.cart_id IN ({taken})"
     cols = "(cart_id, customer_id, status, n_lines, items, total)"
-    if everything and store.dialect.materialized_cte:
+    middle = _middle(store, "carts", "cart_id") if everything else None
+    if middle is not None and store.dialect.materialized_cte:
+        # in two parts, one read by another connection: it cannot see the prices just
+        # noted, and reads the products' (the same)
+        parts = [every_cart(store.dialect.prices(), *half)
+                 for half in _halves(store, "{cart}", middle)]
+        store.insert_selects([Insert(CARTS, cols, *part) for part in parts])
+    elif everything and store.dialect.materialized_cte:
         # the prices just noted: the same as the products' (SQLite reads them 2 s faster)
-        store.execute(f"INSERT INTO {CARTS} {cols} {every_cart(CART_PRICES)}").close()
+        store.execute(f"INSERT INTO {CARTS} {cols} {every_cart(CART_PRICES)[0]}").close()
     else:  # grouped by the key alone, MAX() of the cart's own columns (reports/defs/carts.py)
         store.execute(
             f"INSERT INTO {CARTS} {cols}"
@@ -879,22 +941,26 @@ def _rebuild_carts(store: SQLRepository, flagged: Sequence[Any], everything: boo
         store.execute(_carts_index()).close()
 
 
-def every_cart(prices: str) -> str:
-    """Every cart's row, for an engine that computes a MATERIALIZED common table once: the
-    cart lines grouped per cart in one pass over their (cart_id, ...) index, then joined to
+def every_cart(prices: str, where: str = "", binds: Sequence[Any] = ()) -> tuple[str, list[Any]]:
+    """Every cart's row (those whose key passes `where`, a condition on `{cart}`, and its
+    `binds`), for an engine that computes a MATERIALIZED common table once: the cart
+    lines grouped per cart in one pass over their (cart_id, ...) index, then joined to
     the carts read in table order. SQLite walked the carts by key instead, a random read
     of each, and looked up each cart's lines (3 s against 9.4 s at 1.24M carts); MariaDB
     joins such a grouped table cart by cart (30 s against 5.5 s), so it keeps the join."""
     lines = (
         "SELECT ci.cart_id, COUNT(*) AS n_lines, SUM(ci.quantity) AS items,"
         " SUM(ci.quantity * p.price) AS total FROM cart_items ci"
-        f" LEFT JOIN {prices} p ON p.product_id = ci.product_id GROUP BY ci.cart_id"
+        f" LEFT JOIN {prices} p ON p.product_id = ci.product_id"
+        f" WHERE 1 = 1{where.format(cart='ci.cart_id')} GROUP BY ci.cart_id"
     )
-    return (
+    statement = (
         f"WITH l AS MATERIALIZED ({lines}) SELECT c.cart_id, c.customer_id, c.status,"
         " COALESCE(l.n_lines, 0), COALESCE(l.items, 0), COALESCE(l.total, 0)"
-        " FROM carts c LEFT JOIN l ON l.cart_id = c.cart_id"
+        f" FROM carts c LEFT JOIN l ON l.cart_id = c.cart_id"
+        f" WHERE 1 = 1{where.format(cart='c.cart_id')}"
     )
+    return statement, [*binds, *binds]
 
 
 def _drop_carts_index(store: SQLRepository) -> bool:
@@ -937,9 +1003,13 @@ def _rebuild_customers(store: SQLRepository, flagged: Sequence[Any], everything:
         f" WHERE {SALE}"
     )
     months_of, months = "", []
+    parts: list[tuple[str, list[Any]]] = [("", [])]
     if everything:
         for table in (CUSTOMER_MONTHS, CUSTOMERS):
             store.execute(f"DELETE FROM {table}").close()
+        parts = _halves(store, "o.customer_id", _middle(store, "customers", "customer_id"))
+        if len(parts) > 1:  # each part scans the orders in key order, as one would
+            per_order = per_order.replace("FROM orders o", f"FROM {d.orders_by_key()}", 1)
     else:
         # read once: the delete and the insert must see the same months
         cur = store.execute(f"SELECT month FROM {DIRTY_CUSTOMER_MONTHS}")
@@ -955,21 +1025,26 @@ def _rebuild_customers(store: SQLRepository, flagged: Sequence[Any], everything:
         _delete_keys(store, CUSTOMERS, "customer_id", flagged)
         months_of = f" WHERE m.customer_id IN ({taken})"
     month = d.period("g.at", "month")
-    # days never span two months, so a customer's purchase days are the sum of its months'
-    per_month = (
-        f"SELECT {d.big_result()}g.customer_id, {month} AS month, COUNT(*) AS orders,"
-        " SUM(g.units) AS items, SUM(g.revenue) AS revenue,"
-        f" COUNT(DISTINCT {d.date_of('g.at')}) AS days, MIN(g.at) AS first_at,"
-        f" MAX(g.at) AS last_at FROM ({per_order} GROUP BY o.order_id) g"
-        f" GROUP BY g.customer_id, {month}"
-    )
-    store.execute(
-        f"INSERT INTO {CUSTOMER_MONTHS} (customer_id, month, cohort, orders, items, revenue,"
-        " days, first_at, last_at) SELECT m.customer_id, m.month,"
-        " MIN(m.month) OVER (PARTITION BY m.customer_id), m.orders, m.items, m.revenue,"
-        f" m.days, m.first_at, m.last_at FROM ({per_month}) m",
-        months,
-    ).close()
+
+    def customer_months(where: str, binds: list[Any]) -> Insert:
+        # days never span two months: a customer's purchase days are the sum of its months'
+        per_month = (
+            f"SELECT {d.big_result()}g.customer_id, {month} AS month, COUNT(*) AS orders,"
+            " SUM(g.units) AS items, SUM(g.revenue) AS revenue,"
+            f" COUNT(DISTINCT {d.date_of('g.at')}) AS days, MIN(g.at) AS first_at,"
+            f" MAX(g.at) AS last_at FROM ({per_order}{where} GROUP BY o.order_id) g"
+            f" GROUP BY g.customer_id, {month}"
+        )
+        return Insert(
+            CUSTOMER_MONTHS,
+            "(customer_id, month, cohort, orders, items, revenue, days, first_at, last_at)",
+            "SELECT m.customer_id, m.month, MIN(m.month) OVER (PARTITION BY m.customer_id),"
+            " m.orders, m.items, m.revenue, m.days, m.first_at, m.last_at"
+            f" FROM ({per_month}) m",
+            [*months, *binds],
+        )
+
+    store.insert_selects([customer_months(*part) for part in parts])
     if not everything:  # a cohort is the first of all the customer's months
         cohorts = (
             f"SELECT m.customer_id, MIN(m.month) AS cohort FROM {CUSTOMER_MONTHS} m"
