@@ -48,7 +48,8 @@ one `DELETE` and one `INSERT ... SELECT` through the `purchased_at` index (past
 (in the dirty months), carts, products and suppliers in one statement each; and, after a
 price mark, the carts holding a product whose price differs from the one their totals
 used. The first report after a big import pays for rebuilding what the import touched
-(seconds at 1M orders).
+(seconds at 1M orders). A whole rebuild on SQLite reads part of each big statement in a
+second process (`Insert`, `SQLRepository.insert_selects`, `_middle`; docs/reports.md).
 
 **Concurrency.** Writers mark before they write. `refresh` first flags the marks it will
 clear (`UPDATE ... SET taken = 1`: on MySQL this waits for the writers holding them, and a
