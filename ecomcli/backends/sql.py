@@ -204,6 +204,8 @@ class SQLRepository(Repository):
     # orders whose month and customer the current transaction has marked (see `_mark`)
     _marked: set[Any]
     marks_taken_back = True  # by `_marked_write`, with a savepoint
+    # one writer at a time (SQLite's lock): a whole rebuild may clear every mark at once
+    writes_serially = False
     _has_summaries: bool | None = None  # see `summarized`
 
     # dialect hooks ------------------------------------------------------------------------

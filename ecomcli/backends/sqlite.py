@@ -60,6 +60,7 @@ class SQLiteRepository(SQLRepository):
     dialect = SQLITE
     placeholder = SQLITE.ph
     no_limit = "-1"
+    writes_serially = True
     # bigger batches: every commit rewrites the index pages the batch touched, and with
     # 50k rows a commit that cost is paid a fifth as often (bench/README.md)
     bulk_batch_size = 50_000

@@ -659,6 +659,15 @@ def _rebuild(store: SQLRepository, kind: str) -> None:
             f"{ignore} INTO ecom_meta (name, value) VALUES ({store.placeholder}, 'built')",
             [BUILT[kind]],
         ).close()
+    if everything and store.writes_serially:
+        # nobody else writes meanwhile, so every mark goes, one statement a table (after an
+        # import into a new store, the 1.24M carts marked: 0.45 s, against ~1.2 s to flag
+        # them, read their keys and delete those)
+        for marks in _marks_of(kind):
+            store.execute(f"DELETE FROM {marks}").close()
+        _rebuild_kind(store, kind, [], everything=True)
+        store._marked.clear()
+        return
     prices: list[Any] = []
     if kind == "carts":  # the price marks first: repricing marks carts
         prices = _take(store, DIRTY_PRICES, "product_id")
@@ -669,26 +678,28 @@ def _rebuild(store: SQLRepository, kind: str) -> None:
         months = _take(store, DIRTY_CUSTOMER_MONTHS, "month")
     key = KEYS[kind]
     flagged = _take(store, table, key)
-    if kind == "months":
-        _rebuild_months(store, flagged, everything)
-    elif kind == "payments":
-        _rebuild_payments(store, flagged, everything)
-    elif kind == "customers":
-        _rebuild_customers(store, flagged, everything)
-    elif kind == "products":
-        _rebuild_products(store, flagged, everything)
-    elif kind == "suppliers":
-        _rebuild_suppliers(store, flagged, everything)
-    elif kind == "pairs":
-        _rebuild_pairs(store, flagged, everything)
-    else:
-        _rebuild_carts(store, flagged, everything)
+    _rebuild_kind(store, kind, flagged, everything)
     # by key, not by a scan of `taken`: a scan would wait for writers' new marks while
     # holding the flagged ones, which those writers may want (a deadlock)
     _delete_keys(store, table, key, flagged)
     _delete_keys(store, DIRTY_PRICES, "product_id", prices)
     _delete_keys(store, DIRTY_CUSTOMER_MONTHS, "month", months)
     store._marked.clear()  # a write later in this transaction must mark again
+
+
+def _marks_of(kind: str) -> list[str]:
+    """The mark tables a rebuild of summary `kind` clears."""
+    extra = {"carts": [DIRTY_PRICES], "customers": [DIRTY_CUSTOMER_MONTHS]}
+    return [DIRTY[kind], *extra.get(kind, [])]
+
+
+def _rebuild_kind(store: SQLRepository, kind: str, flagged: Sequence[Any],
+                  everything: bool) -> None:
+    rebuild = {"months": _rebuild_months, "payments": _rebuild_payments,
+               "customers": _rebuild_customers, "products": _rebuild_products,
+               "suppliers": _rebuild_suppliers, "pairs": _rebuild_pairs,
+               "carts": _rebuild_carts}  # fmt: skip
+    rebuild[kind](store, flagged, everything)
 
 
 def _take(store: SQLRepository, table: str, key: str) -> list[Any]:
