@@ -25,8 +25,6 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
-from ecomcli.errors import EcomError
-
 # the child: each SELECT's rows into table r<i> of the scratch file, the store attached
 # read-only (unqualified names are the store's: the scratch file holds only the r<i>)
 CHILD = """
@@ -70,13 +68,15 @@ class Beside:
             job_in.write(job.encode())
         self._errors = self._child.stderr
 
-    def wait(self) -> None:
-        """Wait for the child; its last error line as an EcomError if it failed."""
+    def wait(self) -> str:
+        """Wait for the child: '' when it read every select, else why it failed (the last
+        line of its error)."""
         with self._errors:
             err = self._errors.read()
-        if self._child.wait() != 0:
-            lines = err.decode(errors="replace").strip().splitlines() or ["no message"]
-            raise EcomError(f"a summary rebuild's second reader failed: {lines[-1]}")
+        if self._child.wait() == 0:
+            return ""
+        lines = err.decode(errors="replace").strip().splitlines() or ["no message"]
+        return f"a summary rebuild's second reader failed: {lines[-1]}"
 
     def stop(self) -> None:
         """Abandon the selects (the writer failed)."""

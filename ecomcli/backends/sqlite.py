@@ -12,6 +12,7 @@ import json
 import operator
 import os
 import sqlite3
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -130,14 +131,15 @@ class SQLiteRepository(SQLRepository):
     def reads_beside(self) -> bool:
         """In a transaction of its own (an outer one may hold writes to the base tables
         that another connection cannot see), on a file in WAL mode, with a second core."""
-        return self._depth == 1 and self._wal and SORT_THREADS > 1
+        # (scratch files still attached: a statement of this connection left open keeps
+        # them so; past a few, read alone rather than attach more)
+        return (self._depth == 1 and self._wal and SORT_THREADS > 1
+                and len(self._sides) < MAX_SIDES)
 
     def insert_selects(self, inserts: Sequence[summaries.Insert]) -> None:
         """The first insert here, the others' SELECTs read beside it by a child process
         (`Beside`) into a scratch file, then copied from it."""
-        # (scratch files still attached: a statement of this connection left open keeps
-        # them so; past a few, read alone rather than attach more)
-        if len(inserts) < 2 or not self.reads_beside() or len(self._sides) >= MAX_SIDES:
+        if len(inserts) < 2 or not self.reads_beside():
             super().insert_selects(inserts)
             return
         first, *rest = inserts
@@ -152,10 +154,15 @@ class SQLiteRepository(SQLRepository):
         self._sides[name] = side.scratch  # removed when the transaction ends (`_ended`)
         try:
             self.execute(first.statement(), first.binds).close()
-            side.wait()
+            failed = side.wait()
         except BaseException:
             side.stop()
             raise
+        if failed:  # (a full temporary folder, say): the rest read here, as without it
+            warnings.warn(f"{failed}; read by one process instead", RuntimeWarning,
+                          stacklevel=2)
+            super().insert_selects(rest)
+            return
         self.execute(f"ATTACH {self.placeholder} AS {name}", [str(side.scratch)]).close()
         for n, insert in enumerate(rest):
             self.execute(f"INSERT INTO {insert.table} {insert.columns}"
@@ -166,7 +173,10 @@ class SQLiteRepository(SQLRepository):
         they are detached only now (or later: a statement still open keeps them)."""
         if not self._sides:
             return
-        attached = {row[1] for row in self.conn.execute("PRAGMA database_list").fetchall()}
+        try:
+            attached = {row[1] for row in self.conn.execute("PRAGMA database_list")}
+        except sqlite3.Error:  # (a closed connection: `close` removes them)
+            return
         for name, path in list(self._sides.items()):
             if name in attached:
                 try:

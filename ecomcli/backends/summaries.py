@@ -721,8 +721,9 @@ def _middle(store: SQLRepository, table: str, column: str) -> Any | None:
     store that reads one part beside the other (`reads_beside`); else (or empty) None."""
     if not store.reads_beside():
         return None
-    # about the number of rows (SQLite's row ids span them) without reading them all as
-    # COUNT(*) does (0.25 s at 1.2M carts): rows deleted only make the halves unequal
+    # about the number of rows (SQLite's row ids span them: SQLite alone reads beside)
+    # without reading them all as COUNT(*) does (0.25 s at 1.2M carts): rows deleted only
+    # make the halves unequal
     cur = store.execute(
         f"SELECT (SELECT MAX(rowid) FROM {table}) - (SELECT MIN(rowid) FROM {table}) + 1"
     )
@@ -1014,20 +1015,21 @@ def _rebuild_customers(store: SQLRepository, flagged: Sequence[Any], everything:
     everything = everything or len(flagged) > MANY_CUSTOMERS
     # the purchases (sales with lines: an order without lines is none), per order first;
     # orders first, through their (customer_id, ...) index when the customers are few
+    parts: list[tuple[str, list[Any]]] = [("", [])]
+    if everything:  # in two parts by customer, when read beside
+        parts = _halves(store, "o.customer_id", _middle(store, "customers", "customer_id"))
+    # a part scans the orders in key order as the whole does (not by the customer index)
+    orders = d.orders_by_key() if len(parts) > 1 else "orders o"
     per_order = (
         "SELECT MAX(o.customer_id) AS customer_id, SUM(i.quantity) AS units,"
         " SUM(i.quantity * i.unit_price) AS revenue, MAX(o.purchased_at) AS at"
-        f" FROM orders o {d.then()} order_items i ON i.order_id = o.order_id"
+        f" FROM {orders} {d.then()} order_items i ON i.order_id = o.order_id"
         f" WHERE {SALE}"
     )
     months_of, months = "", []
-    parts: list[tuple[str, list[Any]]] = [("", [])]
     if everything:
         for table in (CUSTOMER_MONTHS, CUSTOMERS):
             store.execute(f"DELETE FROM {table}").close()
-        parts = _halves(store, "o.customer_id", _middle(store, "customers", "customer_id"))
-        if len(parts) > 1:  # each part scans the orders in key order, as one would
-            per_order = per_order.replace("FROM orders o", f"FROM {d.orders_by_key()}", 1)
     else:
         # read once: the delete and the insert must see the same months
         cur = store.execute(f"SELECT month FROM {DIRTY_CUSTOMER_MONTHS}")
