@@ -942,3 +942,14 @@ def test_a_failed_second_reader_leaves_its_part_to_the_writer(
     with pytest.warns(RuntimeWarning, match="second reader failed: disk full, say; read by"):
         assert_summaries_agree(store, "each part read by the writer")
     assert side_files() == before
+
+
+def test_with_one_core_a_rebuild_reads_alone(
+    loaded_sqlite: Any, beside_jobs: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ecomcli.backends import sqlite
+
+    store, _ = loaded_sqlite
+    monkeypatch.setattr(sqlite, "SORT_THREADS", 1)
+    assert_summaries_agree(store, "one core")
+    assert beside_jobs == []
