@@ -137,6 +137,13 @@ def loaded_sqlite(tmp_path: Path) -> Any:
     yield from loaded_store(f"sqlite:///{tmp_path / 'summaries.db'}", tmp_path)
 
 
+@pytest.fixture
+def loaded_mysql(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    if "mysql" not in SQL_BACKENDS:
+        pytest.skip("MySQL is not among ECOM_TEST_BACKENDS")
+    yield from loaded_store(request.getfixturevalue("mysql_server"), tmp_path)
+
+
 def loaded_store(url: str, tmp_path: Path) -> Any:
     data = generated_rows(tmp_path / "gen")
     with ecomcli.connect(url) as store:
@@ -953,3 +960,59 @@ def test_with_one_core_a_rebuild_reads_alone(
     monkeypatch.setattr(sqlite, "SORT_THREADS", 1)
     assert_summaries_agree(store, "one core")
     assert beside_jobs == []
+
+
+@pytest.fixture
+def second_sessions(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The number of statements each second session of a MySQL rebuild runs."""
+    from ecomcli.backends import mysql_beside
+
+    jobs: list[int] = []
+    start = mysql_beside.SecondSession.__init__
+
+    def counted(self: Any, conn: Any, work: Any) -> None:
+        jobs.append(len(work))
+        start(self, conn, work)
+
+    monkeypatch.setattr(mysql_beside.SecondSession, "__init__", counted)
+    return jobs
+
+
+def scratch_tables(store: Any) -> list[str]:
+    cur = store.execute("SHOW TABLES LIKE 'ecom_side%'")
+    names = [r[0] for r in cur.fetchall()]
+    cur.close()
+    return names
+
+
+def test_mysql_rebuilds_the_months_on_two_sessions(
+    loaded_mysql: Any, second_sessions: list[int]
+) -> None:
+    """The daily and delivery sums on a second session while the monthly sales run on
+    the first: the same summaries as one session's, and no scratch table left."""
+    store, _ = loaded_mysql
+    rebuild_everything(store)
+    assert second_sessions == [2]  # months: daily and delivery
+    assert scratch_tables(store) == []
+    two = summary_rows(store)
+    with store.transaction():  # an outer transaction: one session reads it all
+        rebuild_everything(store)
+    assert second_sessions == [2]
+    assert summary_rows(store) == two
+    assert_summaries_agree(store, "after both rebuilds")
+
+
+def test_mysql_a_failed_second_session_leaves_its_part_to_the_first(
+    loaded_mysql: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ecomcli.backends import mysql_beside
+
+    store, _ = loaded_mysql
+
+    def refused(self: Any) -> None:
+        self._error = RuntimeError("CREATE command denied, say")
+
+    monkeypatch.setattr(mysql_beside.SecondSession, "_run", refused)
+    with pytest.warns(RuntimeWarning, match="second session failed: CREATE command denied"):
+        assert_summaries_agree(store, "each part read by the first session")
+    assert scratch_tables(store) == []

@@ -28,6 +28,7 @@ from typing import Any
 
 from ecomcli.backends import galera, spider, summaries
 from ecomcli.backends.dialect import MYSQL
+from ecomcli.backends.mysql_beside import SecondSession
 from ecomcli.backends.sql import META_TABLE, SQLRepository, schema_file
 from ecomcli.config import DbUrl
 from ecomcli.errors import (
@@ -238,6 +239,9 @@ class MySQLRepository(SQLRepository):
             " max_heap_table_size = GREATEST(@@max_heap_table_size, 134217728)"
         )
         self.bulk_batch_size = galera.batch_size(cur, self.bulk_batch_size)  # type: ignore[misc]
+        cur.execute("SELECT @@wsrep_on")
+        self._replicated = bool((cur.fetchone() or [0])[0])  # a Galera node
+        self._scratch: list[str] = []  # a rebuild's scratch tables to drop (insert_selects)
         spider.adapt(self, cur)  # a Spider head: ecom checks the references (spider.py)
         cur.close()
 
@@ -312,6 +316,53 @@ class MySQLRepository(SQLRepository):
         # that `encode` makes of a bool. (`write_batch` below compares inside the server;
         # this serves the generic path that logins take.)
         return tuple(values)
+
+    def insert_selects(self, inserts: Sequence[summaries.Insert]) -> None:
+        """The first insert on this session, the others' at the same time on a second one
+        (`SecondSession`), each into a scratch table, then copied. Only for a rebuild in
+        a transaction of its own (an outer one's writes are not the second session's to
+        read), on one server: on a Galera node or a Spider head a scratch table would be
+        DDL replicated to, or made on, other servers."""
+        if len(inserts) < 2 or self._depth != 1 or self._replicated or self.sharded:
+            super().insert_selects(inserts)
+            return
+        first, *rest = inserts
+        try:
+            conn = self._connect(self.url.database)
+            cur = conn.cursor()
+            cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+            cur.execute("SET time_zone = '+00:00'")  # as this session's (see __init__)
+            cur.close()
+        except mysql.connector.Error:  # (no second connection allowed): one at a time
+            super().insert_selects(inserts)
+            return
+        session = conn.connection_id
+        side = SecondSession(conn, [(i.table, i.columns, i.select, i.binds) for i in rest])
+        self._scratch.extend(side.tables)  # dropped when the transaction ends (`_ended`)
+        try:
+            self.execute(first.statement(), first.binds).close()
+        except BaseException:
+            side.stop(lambda: self.execute(f"KILL QUERY {int(session)}").close())
+            raise
+        failed = side.wait()
+        if failed:  # (no CREATE grant, say): the rest read here, as without it
+            warnings.warn(f"{failed}; read by one session instead", RuntimeWarning,
+                          stacklevel=2)
+            super().insert_selects(rest)
+            return
+        for insert, table in zip(rest, side.tables, strict=True):
+            columns = insert.columns.strip("()")
+            self.execute(f"INSERT INTO {insert.table} {insert.columns}"
+                         f" SELECT {columns} FROM {table}").close()
+
+    def _ended(self) -> None:
+        """Drop a rebuild's scratch tables (a DROP would have committed its transaction)."""
+        while self._scratch:
+            with contextlib.suppress(mysql.connector.Error):
+                cur = self.conn.cursor()
+                cur.execute(f"DROP TABLE IF EXISTS {self._scratch[-1]}")
+                cur.close()
+            self._scratch.pop()
 
     def _begin(self) -> None:
         # READ COMMITTED (set for the session): each statement sees the latest committed
