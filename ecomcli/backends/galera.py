@@ -19,12 +19,19 @@ WRITESET_BYTES_PER_ROW = 2048
 MIN_BATCH = 100
 
 
-def batch_size(cursor: Any, default: int) -> int:
+def settings(cursor: Any) -> tuple[bool, int]:
+    """Whether this server is a Galera node (`wsrep_on`), and its `wsrep_max_ws_size`.
+    SHOW VARIABLES, not `SELECT @@wsrep_on`: MySQL has no such variable, and says so by
+    an error to the SELECT, by no row to SHOW."""
+    cursor.execute("SHOW VARIABLES WHERE Variable_name IN ('wsrep_on', 'wsrep_max_ws_size')")
+    found = {str(name).lower(): str(value) for name, value in cursor.fetchall()}
+    return found.get("wsrep_on", "OFF").upper() == "ON", int(found.get("wsrep_max_ws_size", 0))
+
+
+def batch_size(on: bool, max_ws_size: int, default: int) -> int:
     """The rows per import batch on this server: `default`, or fewer on a Galera node whose
     `wsrep_max_ws_size` a batch of `default` rows could exceed."""
-    cursor.execute("SELECT @@wsrep_on, @@wsrep_max_ws_size")
-    row = cursor.fetchone()
-    if not row or not row[0]:
+    if not on:
         return default
-    fits = int(row[1]) // WRITESET_BYTES_PER_ROW
+    fits = max_ws_size // WRITESET_BYTES_PER_ROW
     return max(MIN_BATCH, min(default, fits))

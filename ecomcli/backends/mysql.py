@@ -238,9 +238,10 @@ class MySQLRepository(SQLRepository):
             "SET SESSION tmp_table_size = GREATEST(@@tmp_table_size, 134217728),"
             " max_heap_table_size = GREATEST(@@max_heap_table_size, 134217728)"
         )
-        self.bulk_batch_size = galera.batch_size(cur, self.bulk_batch_size)  # type: ignore[misc]
-        cur.execute("SELECT @@wsrep_on")
-        self._replicated = bool((cur.fetchone() or [0])[0])  # a Galera node
+        self._replicated, max_ws_size = galera.settings(cur)  # a Galera node?
+        self.bulk_batch_size = galera.batch_size(  # type: ignore[misc]
+            self._replicated, max_ws_size, self.bulk_batch_size
+        )
         self._scratch: list[str] = []  # a rebuild's scratch tables to drop (insert_selects)
         spider.adapt(self, cur)  # a Spider head: ecom checks the references (spider.py)
         cur.close()
