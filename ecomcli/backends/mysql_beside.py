@@ -8,7 +8,7 @@ first runs here; then this session copies their few rows (hundreds) into the sum
 The second session reads at READ COMMITTED, as every statement of a refresh does: a write
 committed while the rebuild runs left its marks for the next refresh (see the summaries'
 concurrency notes), whichever session read before it. Scratch tables are dropped once the
-rebuild's transaction has ended (a DROP would commit it), by `drop`.
+rebuild's transaction has ended (a DROP would commit it): `MySQLRepository._ended`.
 """
 
 from __future__ import annotations
