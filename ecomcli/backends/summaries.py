@@ -160,9 +160,9 @@ MANY_MONTHS = 3
 
 @dataclass(frozen=True)
 class Insert:
-    """`INSERT INTO table columns select`: one of a rebuild's statements that read only
-    the base tables (never a summary or a mark), so that a store may read its `select`
-    beside another (`SQLRepository.insert_selects`)."""
+    """`INSERT INTO table columns select`: a rebuild's statement. Given to
+    `SQLRepository.insert_selects` two or more at a time, each reads only the base tables
+    (never a summary or a mark), so that a store may read its `select` beside another."""
 
     table: str
     columns: str  # "(a, b, ...)"
