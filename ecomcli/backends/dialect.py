@@ -163,6 +163,11 @@ class Dialect:
         """`expr` so that the planner does not look it up through an index on it."""
         return expr
 
+    def rows_about(self, table: str) -> str:
+        """One row, one column: about the number of rows of `table`, where a rebuild
+        splits them in two (an exact count where nothing cheaper is known)."""
+        return f"SELECT COUNT(*) FROM {table}"
+
     def update_from(self, table: str, rows: str, key: str, column: str) -> str:
         """`UPDATE table SET column = x.column` from the derived table `rows` (x) joined
         on `key`, where the two differ. `rows` may read `table` itself: it is computed
@@ -266,6 +271,11 @@ class SQLiteDialect(Dialect):
 
     def unindexed(self, expr: str) -> str:
         return f"+{expr}"
+
+    def rows_about(self, table: str) -> str:
+        # the span of the row ids, two lookups, where COUNT(*) reads every row (0.25 s at
+        # 1.2M carts): rows deleted only make the halves unequal
+        return f"SELECT (SELECT MAX(rowid) FROM {table}) - (SELECT MIN(rowid) FROM {table}) + 1"
 
     def sql_type(self, f: Field) -> str:
         # STRICT tables: INTEGER or TEXT; exact numbers as scaled integers
