@@ -4,6 +4,7 @@ paths that use them, so `ecom --help` or `ecom orders place` does not pay for th
 
 from __future__ import annotations
 
+import inspect
 import json
 import subprocess
 import sys
@@ -49,6 +50,18 @@ def test_a_run_builds_the_commands_of_the_group_it_names_only() -> None:
     commands = {g.name: len(g.typer_instance.registered_commands) for g in run.registered_groups}
     assert commands["orders"] > 0
     assert commands["customers"] == 0
+
+
+def test_a_run_reads_the_parameters_of_the_command_it_names_only() -> None:
+    from ecomcli.cli import app, named_groups_only
+
+    run = named_groups_only(["import", "--help"])
+    kept = {c.name: c.callback for c in run.registered_commands}
+    whole = {c.name: c.callback for c in app.registered_commands}
+    assert kept["import"] is whole["import"]
+    assert kept["export"] is not whole["export"]
+    assert kept["export"].__doc__ == whole["export"].__doc__  # what `ecom --help` lists
+    assert inspect.signature(kept["export"]).parameters == {}
 
 
 def test_ecom_help_lists_every_group_as_before() -> None:

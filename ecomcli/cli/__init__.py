@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import os
 import sys
-from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -73,20 +72,18 @@ for module in (store, data, report, records, sample, browse, images, recommend):
 
 
 def named_groups_only(argv: list[str]) -> App:
-    """`app` for one run: Typer turns every command into a click command on each run
-    (113 of them, ~40% of the start-up of `ecom --version`), so a command group that
-    `argv` does not name keeps its name and help (what `ecom --help` lists) and no
-    commands, and so does `ecom report` (its options come from every report module).
-    Shell completion gets them all."""
+    """`app` for one run: Typer turns every command into a click command on each run,
+    reading every parameter's type hints (113 commands, ~40% of the start-up of `ecom
+    --version`), so a command or command group that `argv` does not name keeps its name
+    and help (what `ecom --help` lists) and no parameters or sub-commands. Shell
+    completion gets them all."""
     if any(name.endswith("_COMPLETE") for name in os.environ):
         return app
     words = set(argv)
     run = copy.copy(app)
-    if "report" not in words:
-        run.registered_commands = [
-            _with_callback(info, report.unnamed) if info.name == "report" else info
-            for info in app.registered_commands
-        ]
+    run.registered_commands = [
+        info if info.name in words else _listed_only(info) for info in app.registered_commands
+    ]
     run.registered_groups = []
     for info in app.registered_groups:
         if info.name not in words and info.typer_instance is not None:
@@ -98,9 +95,15 @@ def named_groups_only(argv: list[str]) -> App:
     return run
 
 
-def _with_callback(info: CommandInfo, callback: Callable[..., None]) -> CommandInfo:
+def _listed_only(info: CommandInfo) -> CommandInfo:
+    """`info` with a callback of no parameters and the same help."""
+
+    def listed() -> None:
+        pass
+
+    listed.__doc__ = info.callback.__doc__ if info.callback else None
     info = copy.copy(info)
-    info.callback = callback
+    info.callback = listed
     return info
 
 

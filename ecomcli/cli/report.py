@@ -43,7 +43,7 @@ METAVARS = {"date": "YYYY-MM-DD", "int": "N", "decimal": "PERCENT", "text": "ID"
 
 def register(app: App) -> None:
     # made when first run: its options come from every report module, which a run that
-    # does not name `report` (`ecom --help`, given `unnamed`) need not import
+    # does not name `report` (`ecom --help`) need not import
     command = Callback(report, make=lambda: _generated(report))
     app.command("report", no_args_is_help=True, cls=ReportCommand)(command)
 
@@ -138,13 +138,6 @@ def report(
     except OSError as e:
         raise EcomError(f"cannot write {output}: {e.strerror or e}") from None
     info(f"{len(result)} rows written to {output}")
-
-
-def unnamed() -> None:
-    pass  # `ecom report` in a run that does not name it: its help only (`register`)
-
-
-unnamed.__doc__ = report.__doc__  # what `ecom --help` lists
 
 
 def show_list(fmt: Any) -> None:
