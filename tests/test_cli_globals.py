@@ -43,8 +43,8 @@ def dummy_args(command: Any) -> list[str]:
         if not p.required:
             continue
         value = "1" if p.metavar in ("N", "QTY", "DELTA") else "X"
-        if p.type_descriptor.is_choice:
-            first = p.type_descriptor.choices[0]
+        if p.type.name == "choice":
+            first = p.type.choices[0]
             value = str(getattr(first, "value", first))
         if p.param_type_name == "argument":
             args.append(value)

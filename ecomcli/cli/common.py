@@ -412,12 +412,12 @@ def placeholder(param: Any) -> str:
     a path FILE, a date DATE, other text the option's name (`--entity ENTITY`)."""
     if getattr(param, "is_flag", False):
         return ""
-    kind = param.type_descriptor  # Typer's description of the annotation
-    if kind.is_choice:
-        return "|".join(str(getattr(c, "value", c)) for c in kind.choices or ())
-    if kind.is_path or kind.is_file:
+    kind = param.type  # Click's parameter type, as Typer made it from the annotation
+    if kind.name == "choice":
+        return "|".join(str(getattr(c, "value", c)) for c in kind.choices)
+    if kind.name in ("path", "filename"):
         return "FILE"
-    if param.bare_type() in ("int", "float", "list[int]"):
+    if kind.name in ("int", "float"):
         return "N"
     text = getattr(param, "help", None) or ""
     if "YYYY-MM-DD" in text:
@@ -432,7 +432,9 @@ def placeholder(param: Any) -> str:
 def _placeholders(params: list[Any]) -> None:
     for param in params:
         if param.metavar is None:
-            param.metavar = placeholder(param)
+            # Typer writes an argument's metavar as given: the "..." of a list is ours
+            many = param.param_type_name == "argument" and param.nargs != 1
+            param.metavar = placeholder(param) + ("..." if many else "")
         if param.param_type_name == "argument":
             # an argument's name column shows its metavar; no type column beside it
             param.display_type_rich = lambda ctx: None  # type: ignore[method-assign]
