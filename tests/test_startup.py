@@ -11,9 +11,10 @@ import sys
 from importlib.metadata import version
 
 # top-level packages that `import ecomcli.cli` must not load (mysql-connector's C
-# extension `_mysql_connector` is loaded on purpose, first: see ecomcli/__init__.py)
+# extension `_mysql_connector` is loaded on purpose, first: see ecomcli/__init__.py);
+# pydantic: Typer 0.29 loads it to read an option's value (pyproject.toml)
 HEAVY = ("pandas", "matplotlib", "statsmodels", "numpy", "scipy", "PIL", "mysql", "pymongo",
-         "bson")  # fmt: skip
+         "bson", "pydantic")  # fmt: skip
 
 
 def modules_after(statement: str) -> set[str]:
