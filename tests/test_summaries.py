@@ -466,6 +466,25 @@ def test_a_batch_that_changes_nothing_marks_nothing(loaded: Any) -> None:
     assert_summaries_agree(store, "after one changed line")
 
 
+def marks_in(store: Any) -> dict[str, int]:
+    tables = (*summaries.DIRTY.values(), summaries.DIRTY_PRICES, summaries.DIRTY_CUSTOMER_MONTHS)
+    return {t: store.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in tables}
+
+
+def test_a_write_marks_no_summary_that_is_not_built(loaded: Any) -> None:
+    """A summary's first refresh rebuilds it whole, so writes before it mark nothing: an
+    import into a new store leaves no mark to clear. Once built, it is marked again."""
+    store, data = loaded
+    assert set(marks_in(store).values()) == {0}  # the fixture imported the whole store
+    from_summaries(store, "carts", {})  # builds the carts alone
+    cart = data["cart_items"][0]
+    store.update("cart_items", (cart["cart_id"], cart["product_id"]), {"quantity": 9})
+    store.insert("order_items", new_line(data, data["orders"][0]["order_id"], 99))
+    marked = {t for t, n in marks_in(store).items() if n}
+    assert marked == {summaries.DIRTY["carts"]}
+    assert_summaries_agree(store, "after the writes")
+
+
 def test_a_payment_write_marks_the_months_it_may_change(loaded: Any) -> None:
     """The months of a payment as stored and as written ('' for no paid_at, also when a
     row leaves it out); a write of only fields the summary does not hold marks nothing."""
@@ -862,6 +881,58 @@ def test_mysql_a_line_written_while_its_order_is_uncommitted_is_not_lost(
     summary, lines = sold_units(reporter)
     assert summary == lines
     for s in (w1, w2, reporter):
+        s.close()
+
+
+@pytest.mark.skipif("mysql" not in SQL_BACKENDS, reason="mysql not selected")
+def test_mysql_a_first_rebuild_waits_for_a_writer_that_skipped_its_marks(
+    mysql_server: str,
+) -> None:
+    """W writes a line while the sales summaries are not built, so it marks nothing, and
+    has not committed; a report then builds them. The rebuild must wait for W's commit
+    and read its line: nothing marks it for a later refresh."""
+    with ecomcli.connect(mysql_server) as setup:
+        setup.init_schema()
+        from conftest import empty
+
+        empty(setup)
+        data = generated_rows(Path(tempfile.mkdtemp()) / "gen")
+        load(setup, data)
+        setup.insert("orders", new_order(data, "race-2"))
+    w, reporter = (ecomcli.connect(mysql_server) for _ in range(2))
+    line_written, commit_w = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def writer() -> None:
+        try:
+            with w.transaction():
+                w.insert("order_items", new_line(data, "race-2"))
+                line_written.set()
+                commit_w.wait(30)
+        except BaseException as e:
+            errors.append(e)
+            line_written.set()
+
+    def report() -> None:
+        try:
+            sold_units(reporter)
+        except BaseException as e:
+            errors.append(e)
+
+    writing = threading.Thread(target=writer)
+    writing.start()
+    assert line_written.wait(30)
+    refresher = threading.Thread(target=report)
+    refresher.start()
+    time.sleep(0.5)  # the first rebuild starts (and waits for W)
+    commit_w.set()
+    writing.join(30)
+    refresher.join(30)
+    assert not errors, errors
+    assert marks_in(reporter)[summaries.DIRTY["months"]] == 0  # W marked nothing
+    summary, lines = sold_units(reporter)
+    assert summary == lines
+    for s in (w, reporter):
         s.close()
 
 

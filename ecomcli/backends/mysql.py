@@ -208,6 +208,21 @@ class MySQLRepository(SQLRepository):
         # a Spider head's tables are not trusted to roll back to a savepoint
         return not self.sharded
 
+    @property
+    def skips_unbuilt(self) -> bool:  # type: ignore[override]
+        # a lock taken on a Galera node or a Spider head does not hold on the other nodes
+        return not (self.sharded or self._replicated)
+
+    def hold_builds(self, *, exclusive: bool) -> None:
+        # the summaries' layout row, read with a lock: shared by the writers that skip marks,
+        # exclusive for a first rebuild (summaries.unbuilt)
+        lock = self.dialect.locking("FOR UPDATE" if exclusive else "LOCK IN SHARE MODE")
+        cur = self.execute(
+            f"SELECT value FROM ecom_meta WHERE name = '{summaries.LAYOUT_ROW}'{lock}"
+        )
+        cur.fetchall()
+        cur.close()
+
     def __init__(self, url: DbUrl, *, create: bool = True) -> None:
         # `create` is for embedded stores: a server's database is made by init-db alone
         self.url = url

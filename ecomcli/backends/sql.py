@@ -206,6 +206,8 @@ class SQLRepository(Repository):
     marks_taken_back = True  # by `_marked_write`, with a savepoint
     # one writer at a time (SQLite's lock): a whole rebuild may clear every mark at once
     writes_serially = False
+    # the summaries not built yet, as this transaction found them (see `unbuilt_kinds`)
+    _unbuilt: frozenset[str] | None = None
     _has_summaries: bool | None = None  # see `summarized`
 
     # dialect hooks ------------------------------------------------------------------------
@@ -279,6 +281,27 @@ class SQLRepository(Repository):
             yield f"IN ({', '.join([self.placeholder] * len(part))})", part
 
     @property
+    def skips_unbuilt(self) -> bool:
+        """Whether writes leave the summaries not built yet unmarked: their first refresh
+        rebuilds every row anyway. A writer that skips them must keep their first rebuild
+        from reading the tables until it commits (`hold_builds`); a cluster whose locks
+        hold on one node only cannot, and marks every summary."""
+        return True
+
+    def hold_builds(self, *, exclusive: bool) -> None:
+        """Until this transaction ends, keep a first rebuild of a summary from starting
+        (a writer that skips marks: shared) or wait for writers that skip marks and keep
+        new ones out (the rebuild: `exclusive`). SQLite needs nothing: its writers,
+        rebuilds included, take turns."""
+
+    def unbuilt_kinds(self) -> frozenset[str]:
+        """The summaries (keys of `summaries.BUILT`) not built yet: a write in this
+        transaction need not mark them. Read once per transaction (`summaries.unbuilt`)."""
+        if self._unbuilt is None:
+            self._unbuilt = summaries.unbuilt(self) if self.skips_unbuilt else frozenset()
+        return self._unbuilt
+
+    @property
     def summarized(self) -> bool:
         """Whether the store has today's summary tables: one made by an older ecom (other
         tables, or the same ones defined otherwise) has not until `init-db` runs again;
@@ -302,7 +325,8 @@ class SQLRepository(Repository):
         fields: Sequence[str] = (),
     ) -> None:
         """In a write's transaction, before it (or after a fresh bulk load): mark the
-        summaries a write to `e` may change, as `summaries.MARKERS` says for `e`.
+        summaries a write to `e` may change, as `summaries.MARKERS` says for `e`, except
+        those not built yet (`unbuilt_kinds`).
         `new`: the rows are inserted, so no stored row has their keys. `mode`, `fields`:
         a batch's (None: `update`'s rows are its changes). `locked`: the orders are
         already locked by this transaction (after the write, by its foreign-key checks),
@@ -312,8 +336,9 @@ class SQLRepository(Repository):
             return
         written = self._partial_fields(rows, new, mode, fields)
         write = summaries.Write(e, rows, keys, new, locked, mode, written)
-        for marker in markers:
-            marker(self, write)
+        for marking in markers:
+            if not marking.kinds or not set(marking.kinds) <= self.unbuilt_kinds():
+                marking.mark(self, write)
 
     def _marked_write(
         self, mark: Callable[[], None], write: Callable[[], WriteResult]
@@ -363,8 +388,10 @@ class SQLRepository(Repository):
                 yield
             except BaseException:
                 # the database may have undone the transaction (a deadlock), or the caller
-                # may go on after a refused write: what was marked is no longer known
+                # may go on after a refused write: what was marked is no longer known, nor
+                # whether this transaction still holds builds off (`unbuilt_kinds`)
                 self._marked.clear()
+                self._unbuilt = None
                 raise
             finally:
                 self._depth -= 1
@@ -372,6 +399,7 @@ class SQLRepository(Repository):
         self._begin()
         self._depth = 1
         self._marked = set()
+        self._unbuilt = None
         try:
             yield
         except BaseException:
