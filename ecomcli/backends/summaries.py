@@ -863,8 +863,14 @@ def _rebuild_pairs(store: SQLRepository, flagged: Sequence[str], everything: boo
                 for where, binds in parts
             ])
         else:
-            counts = pair_counts(month, "", group_month=True, big=d.big_result())
-            store.execute(f"INSERT INTO {PAIRS} {cols} {counts}").close()
+            # a product with itself apart, without the self-join, read beside the pairs of
+            # two products (MariaDB, 1M orders: 21 s and 9 s, against 33 s for both at once)
+            big = d.big_result()
+            store.insert_selects([
+                Insert(PAIRS, cols, pair_counts(month, "", group_month=True, big=big,
+                                                pairs=">")),
+                Insert(PAIRS, cols, single_counts(month, big)),
+            ])
         return
     ph = store.placeholder
     for month in flagged:
