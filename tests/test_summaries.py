@@ -830,6 +830,52 @@ def test_a_report_while_init_db_remakes_the_tables_reads_no_empty_summary(loaded
         assert_summaries_agree(other, "during init-db")
 
 
+def new_mysql_store(url: str) -> dict[str, Any]:
+    """Load the generated rows into the new MySQL database at `url`; return them."""
+    with ecomcli.connect(url) as setup:
+        setup.init_schema()
+        from conftest import empty
+
+        empty(setup)
+        data = generated_rows(Path(tempfile.mkdtemp()) / "gen")
+        load(setup, data)
+    return data
+
+
+class HeldLine(threading.Thread):
+    """Writes an order line on `store` and holds its transaction open until `commit` is
+    set; an error goes to `errors`."""
+
+    def __init__(self, store: Any, line: dict[str, Any], errors: list[BaseException]) -> None:
+        super().__init__()
+        self.store, self.line, self.errors = store, line, errors
+        self.written, self.commit = threading.Event(), threading.Event()
+
+    def run(self) -> None:
+        try:
+            with self.store.transaction():
+                self.store.insert("order_items", self.line)
+                self.written.set()
+                self.commit.wait(30)
+        except BaseException as e:
+            self.errors.append(e)
+            self.written.set()
+
+
+def reporting(store: Any, errors: list[BaseException]) -> threading.Thread:
+    """A started thread that reads top-products (refreshing its summaries) on `store`."""
+
+    def report() -> None:
+        try:
+            sold_units(store)
+        except BaseException as e:
+            errors.append(e)
+
+    thread = threading.Thread(target=report)
+    thread.start()
+    return thread
+
+
 @pytest.mark.skipif("mysql" not in SQL_BACKENDS, reason="mysql not selected")
 def test_mysql_a_line_written_while_its_order_is_uncommitted_is_not_lost(
     mysql_server: str,
@@ -837,45 +883,20 @@ def test_mysql_a_line_written_while_its_order_is_uncommitted_is_not_lost(
     """W1 inserts an order and has not committed; W2 writes a line for it; a report refreshes
     between W1's commit and W2's. W2's mark must wait for W1 (a locking read), so that the
     refresh waits for W2 in turn."""
-    with ecomcli.connect(mysql_server) as setup:
-        setup.init_schema()
-        from conftest import empty
-
-        empty(setup)
-        data = generated_rows(Path(tempfile.mkdtemp()) / "gen")
-        load(setup, data)
-        sold_units(setup)  # built and clean
+    data = new_mysql_store(mysql_server)
     w1, w2, reporter = (ecomcli.connect(mysql_server) for _ in range(3))
-    line_written, commit_w2 = threading.Event(), threading.Event()
+    sold_units(reporter)  # built and clean
     errors: list[BaseException] = []
-
-    def second_writer() -> None:
-        try:
-            with w2.transaction():
-                w2.insert("order_items", new_line(data, "race-1"))
-                line_written.set()
-                commit_w2.wait(30)
-        except BaseException as e:
-            errors.append(e)
-            line_written.set()
-
-    def report() -> None:
-        try:
-            sold_units(reporter)
-        except BaseException as e:
-            errors.append(e)
-
+    w2_line = HeldLine(w2, new_line(data, "race-1"), errors)
     with w1.transaction():
         w1.insert("orders", new_order(data, "race-1"))
-        writer = threading.Thread(target=second_writer)
-        writer.start()
+        w2_line.start()
         time.sleep(0.5)  # W2 is waiting for W1's order
-    assert line_written.wait(30)
-    refresher = threading.Thread(target=report)
-    refresher.start()
+    assert w2_line.written.wait(30)
+    refresher = reporting(reporter, errors)
     time.sleep(0.5)  # the refresh runs (or waits for W2's marks)
-    commit_w2.set()
-    writer.join(30)
+    w2_line.commit.set()
+    w2_line.join(30)
     refresher.join(30)
     assert not errors, errors
     summary, lines = sold_units(reporter)
@@ -891,42 +912,17 @@ def test_mysql_a_first_rebuild_waits_for_a_writer_that_skipped_its_marks(
     """W writes a line while the sales summaries are not built, so it marks nothing, and
     has not committed; a report then builds them. The rebuild must wait for W's commit
     and read its line: nothing marks it for a later refresh."""
-    with ecomcli.connect(mysql_server) as setup:
-        setup.init_schema()
-        from conftest import empty
-
-        empty(setup)
-        data = generated_rows(Path(tempfile.mkdtemp()) / "gen")
-        load(setup, data)
-        setup.insert("orders", new_order(data, "race-2"))
+    data = new_mysql_store(mysql_server)
     w, reporter = (ecomcli.connect(mysql_server) for _ in range(2))
-    line_written, commit_w = threading.Event(), threading.Event()
+    reporter.insert("orders", new_order(data, "race-2"))
     errors: list[BaseException] = []
-
-    def writer() -> None:
-        try:
-            with w.transaction():
-                w.insert("order_items", new_line(data, "race-2"))
-                line_written.set()
-                commit_w.wait(30)
-        except BaseException as e:
-            errors.append(e)
-            line_written.set()
-
-    def report() -> None:
-        try:
-            sold_units(reporter)
-        except BaseException as e:
-            errors.append(e)
-
-    writing = threading.Thread(target=writer)
-    writing.start()
-    assert line_written.wait(30)
-    refresher = threading.Thread(target=report)
-    refresher.start()
+    w_line = HeldLine(w, new_line(data, "race-2"), errors)
+    w_line.start()
+    assert w_line.written.wait(30)
+    refresher = reporting(reporter, errors)
     time.sleep(0.5)  # the first rebuild starts (and waits for W)
-    commit_w.set()
-    writing.join(30)
+    w_line.commit.set()
+    w_line.join(30)
     refresher.join(30)
     assert not errors, errors
     assert marks_in(reporter)[summaries.DIRTY["months"]] == 0  # W marked nothing
