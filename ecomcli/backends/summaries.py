@@ -543,10 +543,10 @@ MARKERS: dict[str, tuple[Marking, ...]] = {
 
 def unbuilt(store: SQLRepository) -> frozenset[str]:
     """The summaries not built yet, which a write need not mark: their first refresh
-    rebuilds every row and clears every mark (after importing a 1M-order store into a new
-    one, MariaDB's carts rebuild spent 15 s of 25 flagging and deleting 1.24M marks). A
-    writer that finds some holds their first rebuild off until it commits, then reads
-    again: a rebuild already under way has built them by then."""
+    rebuilds every row and clears every mark, and clearing the marks a whole import made
+    was much of that rebuild (docs/reports.md). A writer that finds some holds their
+    first rebuild off until it commits, then reads again: a rebuild already under way has
+    built them by then."""
     kinds = _unbuilt_now(store)
     if kinds:
         store.hold_builds(exclusive=False)
@@ -864,7 +864,7 @@ def _rebuild_pairs(store: SQLRepository, flagged: Sequence[str], everything: boo
             ])
         else:
             # a product with itself apart, without the self-join, read beside the pairs of
-            # two products (MariaDB, 1M orders: 21 s and 9 s, against 33 s for both at once)
+            # two products: two cheaper statements than one (docs/reports.md)
             big = d.big_result()
             store.insert_selects([
                 Insert(PAIRS, cols, pair_counts(month, "", group_month=True, big=big,
