@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 REPORTS = ("top-products", "customer-orders", "carts", "basket")
 HERE = str(Path(__file__).resolve().parent.parent)
@@ -40,10 +41,14 @@ def new_store(store: str, side: str) -> str:
     if store.startswith("mysql://"):
         import mysql.connector  # the bench's own reset: ecom never drops a database
 
-        url = f"{store}_{side}"
-        name = url.rsplit("/", 1)[1]
-        conn = mysql.connector.connect(host="127.0.0.1", user="root")
-        conn.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
+        parts = urlsplit(store)
+        parts = parts._replace(path=f"{parts.path}_{side}")  # before any ?options
+        url = urlunsplit(parts)
+        conn = mysql.connector.connect(
+            host=parts.hostname or "127.0.0.1", port=parts.port or 3306,
+            user=unquote(parts.username or "root"), password=unquote(parts.password or ""),
+        )
+        conn.cursor().execute(f"DROP DATABASE IF EXISTS `{parts.path.lstrip('/')}`")
         conn.close()
         return url
     path = Path(store) / f"after-{side}.db"
