@@ -4,7 +4,7 @@ A key given twice in one batch is written once (same values) or rejected naming 
 lines (different values). `SeenKeys` makes the same true across batches, so that the
 outcome of an import does not depend on `--batch-size` or on the backend's batch size:
 it keeps, per key, a 64-bit hash of the key, the line that gave it and a 64-bit hash of
-its row (24 bytes a key, in sorted numpy arrays: 24 MB for a million keys), never the
+its row (20 bytes a key, in sorted numpy arrays: 20 MB for a million keys), never the
 rows themselves. A later row whose key hash is known is
 
 - a repeat when its row hash matches too (both hashes collide by chance with odds of
@@ -35,23 +35,40 @@ def row_hash(row: dict[str, Any] | list[str]) -> int:
     return hash(tuple(row.values() if isinstance(row, dict) else row))
 
 
+# Keys go to one of BUCKETS sorted arrays by the top bits of their hash: merging a batch in
+# copies each bucket once, so the copy held during a merge is a bucket, not every key.
+BUCKETS = 64
+SHIFT = 64 - (BUCKETS.bit_length() - 1)
+# lines fit in 4 bytes until a file passes 4,294,967,295 lines; then they take 8
+LINE = np.uint32
+
+
 class SeenKeys:
     def __init__(self) -> None:
-        self.keys = np.empty(0, np.int64)  # sorted
-        self.lines = np.empty(0, np.int64)
-        self.rows = np.empty(0, np.int64)
+        self.line_type: type = LINE
+        self.keys = [np.empty(0, np.int64) for _ in range(BUCKETS)]  # each sorted
+        self.lines = [np.empty(0, self.line_type) for _ in range(BUCKETS)]
+        self.rows = [np.empty(0, np.int64) for _ in range(BUCKETS)]
+        self.count = 0
 
     def __len__(self) -> int:
-        return len(self.keys)
+        return self.count
 
     def find(self, key_hashes: Sequence[int]) -> list[tuple[int, int, int]]:
         """(index into `key_hashes`, earlier line, earlier row hash) for each known hash."""
-        if not len(self.keys) or not len(key_hashes):
+        if not self.count or not len(key_hashes):
             return []
-        wanted = np.fromiter(key_hashes, np.int64, len(key_hashes))
-        at = np.minimum(np.searchsorted(self.keys, wanted), len(self.keys) - 1)
-        (hits,) = np.nonzero(self.keys[at] == wanted)
-        return [(int(i), int(self.lines[at[i]]), int(self.rows[at[i]])) for i in hits]
+        wanted = np.asarray(key_hashes, np.int64)
+        found = []
+        for b, at in _by_bucket(wanted):
+            keys = self.keys[b]
+            if not len(keys):
+                continue
+            where = np.minimum(np.searchsorted(keys, wanted[at]), len(keys) - 1)
+            hits = np.nonzero(keys[where] == wanted[at])[0]
+            found += [(int(at[i]), int(self.lines[b][where[i]]), int(self.rows[b][where[i]]))
+                      for i in hits]
+        return sorted(found)
 
     @staticmethod
     def hashed(kept: list[tuple[tuple[Any, ...], int, dict[str, Any] | list[str]]]
@@ -63,14 +80,30 @@ class SeenKeys:
 
     def add(self, key_hashes: Sequence[int], lines: Sequence[int],
             row_hashes: Sequence[int]) -> None:
-        """Merge one batch's kept keys in: a sort of the batch and one linear insert."""
+        """Merge one batch's kept keys in: a sort of the batch and one linear insert into
+        each bucket."""
         n = len(key_hashes)
         if not n:
             return
-        keys = np.fromiter(key_hashes, np.int64, n)
-        order = np.argsort(keys, kind="stable")
-        keys = keys[order]
-        where = np.searchsorted(self.keys, keys)
-        self.keys = np.insert(self.keys, where, keys)
-        self.lines = np.insert(self.lines, where, np.fromiter(lines, np.int64, n)[order])
-        self.rows = np.insert(self.rows, where, np.fromiter(row_hashes, np.int64, n)[order])
+        keys = np.asarray(key_hashes, np.int64)
+        at_lines = np.asarray(lines, np.int64)
+        if self.line_type is LINE and at_lines.max() > np.iinfo(LINE).max:
+            self.line_type = np.int64
+            self.lines = [part.astype(np.int64) for part in self.lines]
+        rows = np.asarray(row_hashes, np.int64)
+        for b, at in _by_bucket(keys):
+            at = at[np.argsort(keys[at], kind="stable")]
+            where = np.searchsorted(self.keys[b], keys[at])
+            self.keys[b] = np.insert(self.keys[b], where, keys[at])
+            self.lines[b] = np.insert(self.lines[b], where, at_lines[at].astype(self.line_type))
+            self.rows[b] = np.insert(self.rows[b], where, rows[at])
+        self.count += n
+
+
+def _by_bucket(hashes: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """(bucket, indexes into `hashes` of the hashes in it) for each bucket holding some."""
+    buckets = (hashes.view(np.uint64) >> np.uint64(SHIFT)).astype(np.intp)
+    order = np.argsort(buckets, kind="stable")
+    bounds = np.searchsorted(buckets[order], np.arange(BUCKETS + 1))
+    return [(b, order[bounds[b]:bounds[b + 1]]) for b in range(BUCKETS)
+            if bounds[b] < bounds[b + 1]]

@@ -8,11 +8,13 @@ import csv
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 import ecomcli
 from ecomcli.cli import app
+from ecomcli.seen_keys import SeenKeys
 
 runner = CliRunner()
 
@@ -97,3 +99,21 @@ def test_a_repeat_written_differently_in_a_later_batch_is_unchanged(db_url: str,
         (reject,) = list(csv.DictReader(fh))
     assert (reject["line"], reject["field"]) == ("5", "price")
     assert "line 3" in reject["reason"]
+
+
+def test_seen_keys_give_back_each_earlier_line_and_row_hash() -> None:
+    """Keys spread over every bucket, merged in batches, each found with its own line and
+    row hash; a line past 4,294,967,295 (where lines stop fitting in 4 bytes) exactly."""
+    rng = np.random.default_rng(7)
+    keys = rng.integers(np.iinfo(np.int64).min, np.iinfo(np.int64).max, 20_000, np.int64)
+    lines = np.arange(2, 20_002, dtype=np.int64)
+    lines[-1] = 5_000_000_123
+    rows = rng.integers(0, 1 << 62, 20_000, np.int64)
+    seen = SeenKeys()
+    for part in np.array_split(np.arange(20_000), 7):
+        seen.add(keys[part].tolist(), lines[part].tolist(), rows[part].tolist())
+    assert len(seen) == 20_000
+    asked = [int(keys[5]), 12345, int(keys[-1]), int(keys[0])]
+    assert seen.find(asked) == [(0, int(lines[5]), int(rows[5])),
+                                (2, 5_000_000_123, int(rows[-1])),
+                                (3, 2, int(rows[0]))]
