@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from ecomcli import heap
 from ecomcli.errors import EcomError
 from ecomcli.schema import TEXT_BYTES, Entity, Field
 from ecomcli.validation import ROW_RULES
@@ -44,7 +45,10 @@ DATE = f"^{YEAR}-[0-9]{{2}}-[0-9]{{2}}$"
 DATETIME = f"^{YEAR}-[0-9]{{2}}-[0-9]{{2}}[ T][0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}$"
 # the validator's EMAIL for printable ASCII, where Python's \s and RE2's agree (a space)
 EMAIL = "^[^@\\s]+@[^@\\s]+\\.[^@\\s.]+$"
-READ_BLOCK = 1 << 20  # bytes pyarrow parses at a time (it reads some blocks ahead)
+# bytes pyarrow parses at a time: its reader reads up to 32 blocks ahead in the background,
+# and 1 MB blocks put the peak of a 4M-line import ~25 MB higher for no speed
+READ_BLOCK = 256 << 10
+HASH_ROWS = 8192  # rows hashed at a time (`ColumnRows`)
 # pyarrow's blocks must hold the longest line: a file with longer ones takes the other lane
 LONGEST_LINE = 16 << 20
 
@@ -120,7 +124,8 @@ def read_batches(
                                                strings_can_be_null=False),
     }
     try:
-        yield from _batches(pcsv.open_csv(stream, **options), ragged, size, source)
+        with heap.arrow_on_malloc():
+            yield from _batches(pcsv.open_csv(stream, **options), ragged, size, source)
     except pa.ArrowInvalid as e:  # what `prescan` could not see (a record over a block)
         raise EcomError(f"{name}: {e}") from e
     finally:
@@ -315,6 +320,23 @@ def from_rows(rows: Sequence[dict[str, Any]], entity: Entity) -> dict[str, Any]:
 # --- a batch as rows, when a rarer path needs them ----------------------------------------
 
 
+def _hashes(table: Any, raw: Any, key: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's key hash (of its validated key) and row hash (of its values read). The
+    hashes are of Python values, made HASH_ROWS rows at a time: a whole batch's at once
+    held tens of megabytes that the process then kept."""
+    n = table.num_rows
+    keys, rows = np.empty(n, np.int64), np.empty(n, np.int64)
+    for start in range(0, n, HASH_ROWS):
+        part, part_raw = table.slice(start, HASH_ROWS), raw.slice(start, HASH_ROWS)
+        m = part.num_rows
+        keys[start:start + m] = np.fromiter(
+            map(hash, zip(*(part.column(k).to_pylist() for k in key), strict=True)), np.int64, m)
+        rows[start:start + m] = np.fromiter(
+            map(hash, zip(*(c.to_pylist() for c in part_raw.columns), strict=True)), np.int64, m)
+    return keys, rows
+
+
+
 class ColumnRows(Sequence[dict[str, Any]]):
     """A batch's rows as the validator makes them from the values read, made on demand;
     `column(name)` gives one field of every row without making the rows. `keys` and
@@ -324,13 +346,7 @@ class ColumnRows(Sequence[dict[str, Any]]):
                  convert: Callable[[Sequence[Any]], dict[str, Any]], key: Sequence[str],
                  hashes: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         self.table, self.raw, self.lines, self.convert, self.key = table, raw, lines, convert, key
-        if hashes is None:
-            n = table.num_rows
-            keys = zip(*(table.column(k).to_pylist() for k in key), strict=True)
-            values = zip(*(c.to_pylist() for c in raw.columns), strict=True)
-            hashes = (np.fromiter(map(hash, keys), np.int64, n),
-                      np.fromiter(map(hash, values), np.int64, n))
-        self.keys, self.hashes = hashes
+        self.keys, self.hashes = hashes or _hashes(table, raw, key)
         self._values: list[list[str]] | None = None
 
     def __len__(self) -> int:

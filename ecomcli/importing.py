@@ -54,7 +54,7 @@ from typing import IO, Any, TypeVar
 
 import numpy as np
 
-from ecomcli import columnar, schema, textrows
+from ecomcli import columnar, heap, schema, textrows
 from ecomcli.errors import (
     ConnectionFailed,
     EcomError,
@@ -1402,6 +1402,7 @@ class Importer:
                         effect()
                     self._write_batch(ctx, batch)
                     self._after_batch(inp, batch, opened.total)
+                    heap.give_back()  # the batch written: its pages, not kept for later
         except csv.Error as e:
             raise EcomError(f"{inp.name}: {e}") from None
         except UnicodeDecodeError as e:
@@ -1599,6 +1600,7 @@ def import_paths(
     """Import files, folders or `-` (stdin) into `store`; see the module docstring."""
     options = options or ImportOptions()
     options.mode = Mode(options.mode)
+    heap.map_large_blocks()
     mapping = load_mapping(options.mapping) if options.mapping else None
     importer = Importer(store, options, progress)
     summary = importer.summary

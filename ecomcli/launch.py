@@ -17,6 +17,8 @@ def main() -> None:
     if sys.argv[1:] == ["--version"]:
         print(version_line())
         return
+    from ecomcli import heap
     from ecomcli.cli import main as run
 
+    heap.OWN_PROCESS = True
     run()

@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import csv
 import gzip
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -278,3 +282,33 @@ def test_the_lane_is_for_entities_the_stores_write_by_columns():
     assert not usable("products")  # rules across fields
     assert not usable("orders", date_format="%d/%m/%Y")
     assert not usable("orders", encoding="latin-1") and not usable("orders", plain=False)
+
+
+def test_the_ecom_process_takes_the_lane_without_loading_pandas(tmp_path: Path) -> None:
+    """pyarrow loads pandas (~35 MB) at its first conversion of a Python value, only to
+    ask whether the value is a pandas object; in the `ecom` process it does not
+    (`heap`), and a file of several batches still takes the lane."""
+    path = tmp_path / "delivery_partners.csv"
+    with path.open("w") as fh:
+        fh.write("partner_id,name,phone,email\n")
+        fh.writelines(f"dp{i},Partner {i},555{i:07d},p{i}@example.com\n"
+                      for i in range(180_000))
+    assert path.stat().st_size >= importing.COLUMNAR_MIN_BYTES
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    env = {**os.environ, "PYTHONPATH": str(Path(ecomcli.__file__).parents[1])}
+
+    def ecom(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-X", "importtime", "-m", "ecomcli", *args],
+                              capture_output=True, text=True, env=env)
+
+    assert ecom("init-db", "--db", url).returncode == 0
+    run = ecom("import", str(path), "--db", url, "--json")
+    assert run.returncode == 0, run.stderr[-2000:]
+    loaded = {line.split("|")[-1].strip() for line in run.stderr.splitlines()
+              if line.startswith("import time:")}
+    assert "pyarrow.csv" in loaded  # the lane was taken
+    # (a refused `import pandas` is listed too: pandas itself loads its submodules)
+    assert not [name for name in loaded if name.startswith("pandas.")]
+    assert json.loads(run.stdout)["entities"][0]["inserted"] == 180_000
+    with ecomcli.connect(url) as store:
+        assert store.get("delivery_partners", ("dp179999",))["email"] == "p179999@example.com"

@@ -37,7 +37,9 @@ from ecomcli.repository import InitResult, Mode, WriteResult
 from ecomcli.schema import SCHEMA_VERSION, Entity, Field, stored_entities
 
 BUSY_TIMEOUT_MS = 30_000
-BULK_CACHE_KB = 64 * 1024  # page cache for batch writes (the default is 2 MB)
+# page cache for batch writes (the default is 2 MB): half of the 64 MB it was, for an
+# import's memory (bench/README.md)
+BULK_CACHE_KB = 32 * 1024
 # and for everything else: a summary rebuild writes its rows in less time than with 2 MB
 # (a whole rebuild at 1M orders: 14.6-15.0 s against 15.8-16.2 s), and more than this
 # made it slower (SQLite sorts in memory, on one thread, up to the page cache's size)
