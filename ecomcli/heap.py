@@ -19,7 +19,6 @@ pandas costs the process ~35 MB. An import never hands pyarrow a pandas object.
 
 from __future__ import annotations
 
-import ctypes
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,6 +35,8 @@ def _glibc() -> Any:
     """The C library when it is glibc (it has `malloc_trim`), else None."""
     if not sys.platform.startswith("linux"):
         return None
+    import ctypes  # here: `launch` imports this module for every command
+
     try:
         libc = ctypes.CDLL(None)  # the symbols the process has loaded, the C library's
     except OSError:
