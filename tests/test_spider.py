@@ -210,3 +210,47 @@ def test_every_entity_has_a_home() -> None:
     """A table is either sharded by one of its own fields or kept on the head."""
     for name, field in SHARD_KEYS.items():
         assert field in schema.entity(name).field_names
+
+
+
+def test_an_import_reads_the_stored_orders_on_their_data_nodes(
+    sharded: tuple[str, list[str]], tmp_path: Path
+) -> None:
+    """The reference checks and the summaries' marks of an import of order lines read the
+    lines' orders on their data nodes, each node its share in one statement, not through
+    the head (where each of those statements became several on every node)."""
+    head, nodes = sharded
+    data = tmp_path / "gen"
+    generate(GenerateOptions(data, customers=100, products=20, orders=600, seed=3))
+    with ecomcli.connect(head) as store:
+        assert not import_paths(store, [data]).rejected
+        reports.run(store, "customer-orders", {})  # built: from now on lines mark it
+        before = [statements_on(n) for n in nodes]
+        again = import_paths(store, [data / "order_items.csv"], ImportOptions(batch_size=300))
+        sent = [statements_on(n) - b for n, b in zip(nodes, before, strict=True)]
+    lines = again.rows()[0]
+    assert lines["unchanged"] == lines["read"] > 1200
+    # 5 batches: about 80 statements per node, 200 through the head
+    assert max(sent) < 150, sent
+
+
+def test_first_reports_add_up_what_each_data_node_sums_of_its_own_orders(
+    sharded: tuple[str, list[str]], tmp_path: Path
+) -> None:
+    """The sales summaries (per month, per day, the deliveries) and the pairs bought
+    together are built by each data node from its own orders, in one statement per
+    summary, and added up by the head (through the head, each rebuild fetched every order
+    and line)."""
+    head, nodes = sharded
+    data = tmp_path / "gen"
+    generate(GenerateOptions(data, customers=100, products=20, orders=600, seed=4))
+    with ecomcli.connect(f"sqlite:///{tmp_path / 'one.db'}") as one, ecomcli.connect(head) as store:
+        one.init_schema()
+        for s in (one, store):
+            assert not import_paths(s, [data]).rejected
+        before = [statements_on(n) for n in nodes]
+        for name in ("top-products", "sales", "delivery", "basket"):
+            assert reports.run(store, name, {}).rows == reports.run(one, name, {}).rows, name
+        sent = [statements_on(n) - b for n, b in zip(nodes, before, strict=True)]
+    # about 15 statements per node; 1,300 through the head
+    assert max(sent) < 100, sent

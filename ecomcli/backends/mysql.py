@@ -21,7 +21,7 @@ import re
 import sys
 import tempfile
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -29,7 +29,7 @@ from typing import Any
 from ecomcli.backends import galera, spider, summaries
 from ecomcli.backends.dialect import MYSQL
 from ecomcli.backends.mysql_beside import SecondSession
-from ecomcli.backends.sql import META_TABLE, SQLRepository, schema_file
+from ecomcli.backends.sql import META_TABLE, R, SQLRepository, T, schema_file
 from ecomcli.config import DbUrl
 from ecomcli.errors import (
     ConflictError,
@@ -40,7 +40,14 @@ from ecomcli.errors import (
     TransientError,
     UsageError,
 )
-from ecomcli.repository import InitResult, Mode, WriteResult, missing_required, with_defaults
+from ecomcli.repository import (
+    InitResult,
+    Key,
+    Mode,
+    WriteResult,
+    missing_required,
+    with_defaults,
+)
 from ecomcli.schema import (
     RETIRED_INDEXES,
     SCHEMA_VERSION,
@@ -202,6 +209,7 @@ class MySQLRepository(SQLRepository):
     checks_in_report = True
     sharded = False  # a Spider head made by `init-db --shards` (see backends/spider.py)
     _nodes: list[MySQLRepository] | None = None  # its data nodes, for bulk writes
+    _marking_shards = False  # marking a batch written to the data nodes (`write_batch`)
 
     @property
     def marks_taken_back(self) -> bool:  # type: ignore[override]
@@ -339,6 +347,11 @@ class MySQLRepository(SQLRepository):
         a transaction of its own (an outer one's writes are not the second session's to
         read), on one server: on a Galera node or a Spider head a scratch table would be
         DDL replicated to, or made on, other servers."""
+        sharded = self.sharded and self._depth == 1 and all(i.adds for i in inserts)
+        if sharded and (nodes := self._data_nodes()):  # each data node reads its own orders
+            for insert in inserts:
+                spider.insert_added(self, nodes, insert)
+            return
         if len(inserts) < 2 or self._depth != 1 or self._replicated or self.sharded:
             super().insert_selects(inserts)
             return
@@ -586,10 +599,14 @@ class MySQLRepository(SQLRepository):
         if not rows or any(f.unique for f in e.fields):
             return super().write_batch(entity, rows, mode, fields)
         if self._writes_shards(entity) and (nodes := self._data_nodes()):
-            # the head's marks first, made before the rows change and committed: their
-            # locking reads hold the stored rows, which the data nodes are about to write
+            # the head's marks first, made before the rows change and committed; they read
+            # the stored orders from the nodes, as this transaction writes none of them
             with self.transaction():
-                self._mark(e, rows, mode=mode, fields=fields)
+                self._marking_shards = True
+                try:
+                    self._mark(e, rows, mode=mode, fields=fields)
+                finally:
+                    self._marking_shards = False
             return spider.write_sharded(nodes, entity, rows, mode, fields)
         if mode is Mode.MERGE:
             rows = [with_defaults(e, r) for r in rows]
@@ -625,6 +642,35 @@ class MySQLRepository(SQLRepository):
         if self._nodes is None:
             self._nodes = spider.data_nodes(self) or []
         return self._nodes or None
+
+    def on_shards(
+        self,
+        entity: str,
+        values: Iterable[T],
+        work: Callable[[SQLRepository, list[T]], R],
+        shard_key: Callable[[T], Any] = lambda value: value,
+    ) -> list[R] | None:
+        # outside a transaction (whose writes through the head the nodes would not show
+        # yet), or while marking a batch the nodes are about to write
+        if not (self._writes_shards(entity) or self._marking_shards):
+            return None
+        if (nodes := self._data_nodes()) is None:
+            return None
+        parts = spider.split(values, len(nodes), shard_key)
+        return [done for _, done in spider.on_each(nodes, parts, work)]
+
+    def existing_keys(self, entity: str, keys: Iterable[Key]) -> set[Key]:
+        # on a Spider head each data node is asked for its own share of the keys, in one
+        # statement, rather than the head asking every node for all of them
+        e = self._entity(entity)
+        if self.sharded and spider.SHARD_KEYS.get(entity) in e.key:  # not payments'
+            by = operator.itemgetter(e.key.index(spider.SHARD_KEYS[entity]))
+            found = self.on_shards(
+                entity, keys, lambda node, part: node.existing_keys(entity, part), by
+            )
+            if found is not None:
+                return set().union(*found)
+        return super().existing_keys(entity, keys)
 
     def prepare_rows(self, entity: str, rows: list[dict[str, Any]], mode: Mode) -> Any:
         """The LOAD DATA file's text (`tsv`) of the batch (not for MERGE, which writes

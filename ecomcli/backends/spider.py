@@ -26,18 +26,22 @@ Layout (see docs/clusters.md):
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from ecomcli import schema
 from ecomcli.backends.dialect import SPIDER
-from ecomcli.backends.sql import table_ddl
+from ecomcli.backends.sql import R, T, table_ddl
 from ecomcli.config import DbUrl, parse_url
 from ecomcli.errors import UsageError
 from ecomcli.repository import InitResult, Mode, WriteResult
 
 if TYPE_CHECKING:
     from ecomcli.backends.mysql import MySQLRepository
+    from ecomcli.backends.summaries import Insert
+
+ROWS_PER_INSERT = 5000  # one statement well under max_allowed_packet (16 MB by default)
 
 # entity: the field its rows are placed by (tables not listed stay on the head)
 SHARD_KEYS: dict[str, str] = {
@@ -310,21 +314,71 @@ def write_sharded(
 ) -> WriteResult:
     """A batch of a sharded entity written by each data node itself, its rows split by
     their shard key: each node loads its part in bulk (as one server does), where the head
-    would check every row's key with a round trip. Each node commits its own part, so a
-    batch that fails on one node may be written on another: re-running the import puts
-    what is missing (imports are idempotent)."""
+    would check every row's key with a round trip. The nodes load at the same time, one
+    thread each (the driver lets other threads run while it waits for a server). Each node
+    commits its own part, so a batch that fails on one node may be written on another:
+    re-running the import puts what is missing (imports are idempotent)."""
     key = SHARD_KEYS[entity]
-    parts: list[list[int]] = [[] for _ in nodes]
-    for i, row in enumerate(rows):
-        parts[shard_of(row[key], len(nodes))].append(i)
+    parts = split(range(len(rows)), len(nodes), lambda i: rows[i][key])
+
+    def write(node: MySQLRepository, part: list[int]) -> WriteResult:
+        return node.write_batch(entity, [rows[i] for i in part], mode, fields)
+
     total = WriteResult()
-    for node, part in zip(nodes, parts, strict=True):
-        if part:
-            done = node.write_batch(entity, [rows[i] for i in part], mode, fields)
-            total.add(WriteResult(done.inserted, done.updated, done.unchanged, done.ignored))
-            total.rejected.extend((part[i], why) for i, why in done.rejected)
+    for part, done in on_each(nodes, parts, write):
+        total.add(WriteResult(done.inserted, done.updated, done.unchanged, done.ignored))
+        total.rejected.extend((part[i], why) for i, why in done.rejected)
     total.rejected.sort()
     return total
+
+
+def insert_added(head: MySQLRepository, nodes: list[MySQLRepository], insert: Insert) -> None:
+    """A summary rebuild's `insert` whose select each data node runs on its own orders
+    (`Insert.adds`), the nodes at the same time; the head adds up the rows of one key as
+    it inserts them (`ON DUPLICATE KEY UPDATE c = c + VALUES(c)`). Through the head, the
+    select would fetch every order and line from the nodes to group them itself. The
+    nodes read what is committed, as the head's own READ COMMITTED read would."""
+    columns = [c.strip() for c in insert.columns.strip("()").split(",")]
+    added = ", ".join(f"{c} = {c} + VALUES({c})" for c in columns[-insert.adds :])
+    values = ", ".join([head.placeholder] * len(columns))
+    sql = (
+        f"INSERT INTO {insert.table} {insert.columns} VALUES ({values})"
+        f" ON DUPLICATE KEY UPDATE {added}"
+    )
+
+    def read(node: MySQLRepository, _: list[Insert]) -> list[tuple[Any, ...]]:
+        cur = node.execute(insert.select, insert.binds)
+        rows = cur.fetchall()
+        cur.close()
+        return rows
+
+    for _, rows in on_each(nodes, [[insert]] * len(nodes), read):
+        for start in range(0, len(rows), ROWS_PER_INSERT):
+            head.executemany(sql, rows[start : start + ROWS_PER_INSERT])
+
+
+def split(values: Iterable[T], shards: int, shard_key: Callable[[T], Any]) -> list[list[T]]:
+    """`values` in `shards` lists, by the shard of each one's shard key (`shard_of`)."""
+    parts: list[list[T]] = [[] for _ in range(shards)]
+    for value in values:
+        parts[shard_of(shard_key(value), shards)].append(value)
+    return parts
+
+
+def on_each(
+    nodes: list[MySQLRepository],
+    parts: list[list[T]],
+    work: Callable[[MySQLRepository, list[T]], R],
+) -> list[tuple[list[T], R]]:
+    """`(part, work(node, part))` for each node with a non-empty part, in node order, the
+    nodes working at the same time (one thread each; a node's connection is used by its
+    thread only). A node's error is raised once every node has finished."""
+    busy = [(node, part) for node, part in zip(nodes, parts, strict=True) if part]
+    if len(busy) <= 1:
+        return [(part, work(node, part)) for node, part in busy]
+    with ThreadPoolExecutor(max_workers=len(busy), thread_name_prefix="ecom-shard") as pool:
+        futures = [(part, pool.submit(work, node, part)) for node, part in busy]
+        return [(part, f.result()) for part, f in futures]
 
 
 # --- status ---------------------------------------------------------------------------

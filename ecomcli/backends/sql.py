@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from importlib import resources
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from ecomcli import schema
 from ecomcli.backends import summaries
@@ -34,6 +34,9 @@ from ecomcli.repository import (
 )
 from ecomcli.schema import Entity, Field, index_name
 from ecomcli.table import Cents, Table, typed
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 META_TABLE = "ecom_meta"
 MARKS_SAVEPOINT = "ecom_marks"  # a batch's marks, taken back when it changed nothing
@@ -614,6 +617,19 @@ class SQLRepository(Repository):
             deleted = cur.rowcount
             cur.close()
         return deleted > 0
+
+    def on_shards(
+        self,
+        entity: str,
+        values: Iterable[T],
+        work: Callable[[SQLRepository, list[T]], R],
+        shard_key: Callable[[T], Any] = lambda value: value,
+    ) -> list[R] | None:
+        """On a store whose data nodes hold `entity`'s rows (a Spider head:
+        `MySQLRepository`), `work(node, part)` run by each node on its share of `values`
+        (split by `shard_key` of each), reading the node's committed rows directly; None
+        where the store holds the rows itself."""
+        return None
 
     def existing_keys(self, entity: str, keys: Iterable[Key]) -> set[Key]:
         e = self._entity(entity)

@@ -68,6 +68,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ecomcli import schema
@@ -169,6 +170,11 @@ class Insert:
     columns: str  # "(a, b, ...)"
     select: str
     binds: Sequence[Any] = ()
+    # how many of the last columns add up across orders: `select` reads only orders and
+    # their lines (which a Spider data node holds together) and sums or counts per key, so
+    # each data node may run it on its own orders and the head add up the rows of one key
+    # (`spider.insert_added`); 0: it must read every order at once
+    adds: int = 0
 
     def statement(self) -> str:
         return f"INSERT INTO {self.table} {self.columns} {self.select}"
@@ -311,10 +317,33 @@ def mark(
     nothing), and a refresh between that writer's commit and this one's would then miss
     this write. (A fresh MySQL LOAD DATA batch marks after the load, whose foreign-key
     checks have locked the orders.)"""
-    ignore = store.dialect.ignore
     months = {month_of(r["purchased_at"]) for r in new_orders if r.get("purchased_at")}
     customers = {r["customer_id"] for r in new_orders if r.get("customer_id") is not None}
     ids = [i for i in dict.fromkeys(order_ids) if i is not None]
+    # a Spider head: each data node reads its share of the orders (through the head, each
+    # of the three statements below asks every node)
+    read = partial(_months_and_customers, lock=lock)
+    if (on_nodes := store.on_shards("orders", ids, read)) is not None:
+        for month, customer in set().union(*on_nodes):
+            months.add(month)
+            customers.add(customer)
+    else:
+        months |= _mark_customers_of(store, ids, lock)
+    months.discard(None)
+    customers.discard(None)
+    ignore = store.dialect.ignore
+    dirty = ((DIRTY_MONTHS, months), (DIRTY_PAIRS, months), (DIRTY_CUSTOMER_MONTHS, months),
+             (DIRTY_CUSTOMERS, customers))
+    for table, values in dirty:
+        if values:
+            sql = f"{ignore} INTO {table} VALUES ({store.placeholder}, 0)"
+            store.executemany(sql, [[v] for v in values])
+
+
+def _mark_customers_of(store: SQLRepository, ids: list[Any], lock: str | None) -> set[Any]:
+    """Mark the customers of the stored orders `ids` (read by `lock`, see `mark`), and
+    return the orders' months."""
+    months = set()
     month = store.dialect.period("o.purchased_at", "month")
     for where, binds in store.in_clauses(ids):  # SQLite: one statement, no GIL held
         if locking := store.dialect.locking(lock):
@@ -326,19 +355,32 @@ def mark(
         cur = store.execute(
             f"SELECT DISTINCT {month} FROM orders o WHERE o.order_id {where}", binds
         )
-        months.update(m for (m,) in cur.fetchall() if m is not None)
+        months.update(m for (m,) in cur.fetchall())
         cur.close()
         store.execute(
-            f"{ignore} INTO {DIRTY_CUSTOMERS} SELECT DISTINCT o.customer_id, 0 FROM orders o"
-            f" WHERE o.order_id {where}",
+            f"{store.dialect.ignore} INTO {DIRTY_CUSTOMERS} SELECT DISTINCT o.customer_id, 0"
+            f" FROM orders o WHERE o.order_id {where}",
             binds,
         ).close()
-    dirty = ((DIRTY_MONTHS, months), (DIRTY_PAIRS, months), (DIRTY_CUSTOMER_MONTHS, months),
-             (DIRTY_CUSTOMERS, customers))
-    for table, values in dirty:
-        if values:
-            sql = f"{ignore} INTO {table} VALUES ({store.placeholder}, 0)"
-            store.executemany(sql, [[v] for v in values])
+    return months
+
+
+def _months_and_customers(node: SQLRepository, ids: list[Any], *, lock: str | None
+                          ) -> set[tuple[Any, Any]]:
+    """The (month, customer) pairs of the stored orders `ids` on a data node, read by
+    `lock` (outside a transaction: the read waits for a writer holding them, then lets
+    them go)."""
+    month = node.dialect.period("o.purchased_at", "month")
+    found: set[tuple[Any, Any]] = set()
+    for where, binds in node.in_clauses(ids):
+        cur = node.execute(
+            f"SELECT DISTINCT {month}, o.customer_id FROM orders o"
+            f" WHERE o.order_id {where}{node.dialect.locking(lock)}",
+            binds,
+        )
+        found.update(cur.fetchall())
+        cur.close()
+    return found
 
 
 def mark_carts(store: SQLRepository, cart_ids: Iterable[Any]) -> None:
@@ -411,29 +453,48 @@ def mark_products(
     On MySQL the stored reviews and wishlists are first read `FOR UPDATE` when `lock`
     (see `mark`: a writer holding them uncommitted is waited for)."""
     products = [r.get("product_id") for r in rows]
-    ignore = store.dialect.ignore
     if entity == "wishlist_items":  # the key (wishlist_id, product_id) names the product
         products += [k[1] for k in keys]
     elif not new:
         own_key = schema.entity(entity).key[0]  # review_id, wishlist_id
         ids = [k[0] for k in keys] + [r.get(own_key) for r in rows]
         ids = [i for i in dict.fromkeys(ids) if i is not None]
-        if entity == "reviews":
-            lookup = (  # (MySQL's INSERT IGNORE would turn a NULL product into '')
-                "SELECT DISTINCT r.product_id, 0 FROM reviews r"
-                " WHERE r.product_id IS NOT NULL AND r.review_id"
-            )
+        # a Spider head: each data node reads its share (reviews by review id, a wishlist's
+        # lines by wishlist id: their shard keys)
+        read = partial(_products_held, entity=entity, lock=lock, into="")
+        if (on_nodes := store.on_shards(entity, ids, read)) is not None:
+            products += [p for held in on_nodes for p in held]
         else:
-            lookup = "SELECT DISTINCT wi.product_id, 0 FROM wishlist_items wi WHERE wi.wishlist_id"
-        for where, binds in store.in_clauses(ids):
-            if locking := store.dialect.locking("FOR UPDATE" if lock else None):
-                cur = store.execute(
-                    f"SELECT 1 FROM {entity} WHERE {own_key} {where}{locking}", binds
-                )
-                cur.fetchall()
-                cur.close()
-            store.execute(f"{ignore} INTO {DIRTY_PRODUCTS} {lookup} {where}", binds).close()
+            _products_held(store, ids, entity=entity, lock=lock, into=DIRTY_PRODUCTS)
     _mark_keys(store, DIRTY_PRODUCTS, products)
+
+
+def _products_held(store: SQLRepository, ids: list[Any], *, entity: str, lock: bool,
+                   into: str) -> list[Any]:
+    """The products held by the stored reviews or wishlists `ids` (read `FOR UPDATE` first
+    when `lock`, see `mark_products`): inserted into the mark table `into`, or (`into`
+    empty) read back."""
+    own_key = schema.entity(entity).key[0]  # review_id, wishlist_id
+    if entity == "reviews":
+        lookup = (  # (MySQL's INSERT IGNORE would turn a NULL product into '')
+            "SELECT DISTINCT r.product_id, 0 FROM reviews r"
+            " WHERE r.product_id IS NOT NULL AND r.review_id"
+        )
+    else:
+        lookup = "SELECT DISTINCT wi.product_id, 0 FROM wishlist_items wi WHERE wi.wishlist_id"
+    held = []
+    for where, binds in store.in_clauses(ids):
+        if locking := store.dialect.locking("FOR UPDATE" if lock else None):
+            cur = store.execute(f"SELECT 1 FROM {entity} WHERE {own_key} {where}{locking}", binds)
+            cur.fetchall()
+            cur.close()
+        if into:
+            store.execute(f"{store.dialect.ignore} INTO {into} {lookup} {where}", binds).close()
+        else:
+            cur = store.execute(f"{lookup} {where}", binds)
+            held += [product for product, _ in cur.fetchall()]
+            cur.close()
+    return held
 
 
 # --- which writes mark which summaries (read by `SQLRepository._mark`) ------------------
@@ -802,6 +863,7 @@ def _rebuild_months(store: SQLRepository, flagged: Sequence[str], everything: bo
         f"SELECT {d.big_result()}{d.period('o.purchased_at', 'month')}, i.product_id,"
         f" SUM(i.quantity), SUM(i.quantity * i.unit_price) {lines}"
         f" GROUP BY {d.period('o.purchased_at', 'month')}, i.product_id",
+        adds=2,
     )
     per_order, order = d.lines_per_order()
     daily = Insert(
@@ -810,6 +872,7 @@ def _rebuild_months(store: SQLRepository, flagged: Sequence[str], everything: bo
         f" (SELECT MAX({d.date_of('o.purchased_at')}) AS day, SUM(i.quantity) AS units,"
         f" SUM(i.quantity * i.unit_price) AS revenue FROM {per_order} WHERE {SALE}"
         f" GROUP BY {order}) t GROUP BY t.day",
+        adds=3,
     )
     month = d.period("o.purchased_at", "month")
     store.insert_selects([monthly, daily, _delivery(store, month, "", [], f", {month}")])
@@ -868,8 +931,8 @@ def _rebuild_pairs(store: SQLRepository, flagged: Sequence[str], everything: boo
             big = d.big_result()
             store.insert_selects([
                 Insert(PAIRS, cols, pair_counts(month, "", group_month=True, big=big,
-                                                pairs=">")),
-                Insert(PAIRS, cols, single_counts(month, big)),
+                                                pairs=">"), adds=1),
+                Insert(PAIRS, cols, single_counts(month, big), adds=1),
             ])
         return
     ph = store.placeholder
@@ -900,6 +963,7 @@ def _delivery(store: SQLRepository, month: str, where: str, binds: list[Any],
         f" AND o.delivered_at IS NOT NULL AND o.estimated_delivery_at IS NOT NULL{where}"
         f" GROUP BY o.delivery_partner_id, {delivered}{by_month}",
         binds,
+        adds=3,
     )
 
 
