@@ -237,10 +237,10 @@ def test_an_import_reads_the_stored_orders_on_their_data_nodes(
 def test_first_reports_add_up_what_each_data_node_sums_of_its_own_orders(
     sharded: tuple[str, list[str]], tmp_path: Path
 ) -> None:
-    """The sales summaries (per month, per day, the deliveries) and the pairs bought
-    together are built by each data node from its own orders, in one statement per
-    summary, and added up by the head (through the head, each rebuild fetched every order
-    and line)."""
+    """The sales summaries (per month, per day, the deliveries), the pairs bought
+    together, the payments per day and the reviews per product are built by each data
+    node from its own rows, in one statement per summary, and added up by the head
+    (through the head, each rebuild fetched every row)."""
     head, nodes = sharded
     data = tmp_path / "gen"
     generate(GenerateOptions(data, customers=100, products=20, orders=600, seed=4))
@@ -249,7 +249,7 @@ def test_first_reports_add_up_what_each_data_node_sums_of_its_own_orders(
         for s in (one, store):
             assert not import_paths(s, [data]).rejected
         before = [statements_on(n) for n in nodes]
-        for name in ("top-products", "sales", "delivery", "basket"):
+        for name in ("top-products", "sales", "delivery", "basket", "payments", "ratings"):
             assert reports.run(store, name, {}).rows == reports.run(one, name, {}).rows, name
         sent = [statements_on(n) - b for n, b in zip(nodes, before, strict=True)]
     # about 15 statements per node; 1,300 through the head

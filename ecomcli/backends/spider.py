@@ -25,6 +25,9 @@ Layout (see docs/clusters.md):
 
 from __future__ import annotations
 
+import contextlib
+import queue
+import threading
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -337,7 +340,10 @@ def insert_added(head: MySQLRepository, nodes: list[MySQLRepository], insert: In
     (`Insert.adds`), the nodes at the same time; the head adds up the rows of one key as
     it inserts them (`ON DUPLICATE KEY UPDATE c = c + VALUES(c)`). Through the head, the
     select would fetch every order and line from the nodes to group them itself. The
-    nodes read what is committed, as the head's own READ COMMITTED read would."""
+    nodes read what is committed, as the head's own READ COMMITTED read would.
+
+    The rows are inserted as they arrive, `ROWS_PER_INSERT` at a time, a few such parts
+    held at once: the pairs bought together in a large store are millions of rows."""
     columns = [c.strip() for c in insert.columns.strip("()").split(",")]
     added = ", ".join(f"{c} = {c} + VALUES({c})" for c in columns[-insert.adds :])
     values = ", ".join([head.placeholder] * len(columns))
@@ -345,16 +351,40 @@ def insert_added(head: MySQLRepository, nodes: list[MySQLRepository], insert: In
         f"INSERT INTO {insert.table} {insert.columns} VALUES ({values})"
         f" ON DUPLICATE KEY UPDATE {added}"
     )
+    parts: queue.Queue[list[tuple[Any, ...]] | None] = queue.Queue(maxsize=2 * len(nodes))
+    stop = threading.Event()  # the head failed: the nodes stop reading
 
-    def read(node: MySQLRepository, _: list[Insert]) -> list[tuple[Any, ...]]:
-        cur = node.execute(insert.select, insert.binds)
-        rows = cur.fetchall()
-        cur.close()
-        return rows
+    def put(part: list[tuple[Any, ...]] | None) -> None:
+        while not stop.is_set():
+            with contextlib.suppress(queue.Full):
+                parts.put(part, timeout=0.1)
+                return
 
-    for _, rows in on_each(nodes, [[insert]] * len(nodes), read):
-        for start in range(0, len(rows), ROWS_PER_INSERT):
-            head.executemany(sql, rows[start : start + ROWS_PER_INSERT])
+    def read(node: MySQLRepository) -> None:
+        try:
+            cur = node.execute(insert.select, insert.binds)
+            try:
+                while not stop.is_set() and (rows := cur.fetchmany(ROWS_PER_INSERT)):
+                    put(rows)
+            finally:
+                cur.close()
+        finally:
+            put(None)  # this node is done (or failed: its error is raised below)
+
+    with ThreadPoolExecutor(max_workers=len(nodes), thread_name_prefix="ecom-shard") as pool:
+        readers = [pool.submit(read, node) for node in nodes]
+        try:
+            running = len(nodes)
+            while running:
+                part = parts.get()
+                if part is None:
+                    running -= 1
+                else:
+                    head.executemany(sql, part)
+        finally:
+            stop.set()
+        for reader in readers:
+            reader.result()  # a node's error
 
 
 def split(values: Iterable[T], shards: int, shard_key: Callable[[T], Any]) -> list[list[T]]:

@@ -163,17 +163,17 @@ MANY_MONTHS = 3
 @dataclass(frozen=True)
 class Insert:
     """`INSERT INTO table columns select`: a rebuild's statement. Given to
-    `SQLRepository.insert_selects` two or more at a time, each reads only the base tables
-    (never a summary or a mark), so that a store may read its `select` beside another."""
+    `SQLRepository.insert_selects`, each reads only the base tables (never a summary or a
+    mark), so that a store may read its `select` beside another (or on its data nodes)."""
 
     table: str
     columns: str  # "(a, b, ...)"
     select: str
     binds: Sequence[Any] = ()
-    # how many of the last columns add up across orders: `select` reads only orders and
-    # their lines (which a Spider data node holds together) and sums or counts per key, so
-    # each data node may run it on its own orders and the head add up the rows of one key
-    # (`spider.insert_added`); 0: it must read every order at once
+    # how many of the last columns add up: `select` sums or counts per key over rows that a
+    # Spider data node holds whole (an order with its lines, a payment, a review), so each
+    # data node may run it on its own rows and the head add up the rows of one key
+    # (`spider.insert_added`); 0: it must read every row at once
     adds: int = 0
 
     def statement(self) -> str:
@@ -973,14 +973,13 @@ def _rebuild_payments(store: SQLRepository, flagged: Sequence[str], everything: 
     every payment's from one pass."""
     d = store.dialect
     day = f"COALESCE({d.period('pm.paid_at', 'day')}, {UNDATED})"
-    insert = (
-        f"INSERT INTO {PAYMENTS} (day, method, payments, amount)"
-        f" SELECT {day}, pm.method, COUNT(*), SUM(pm.amount) FROM payments pm"
-    )
+    columns = "(day, method, payments, amount)"
+    select = f"SELECT {day}, pm.method, COUNT(*), SUM(pm.amount) FROM payments pm"
+    insert = f"INSERT INTO {PAYMENTS} {columns} {select}"
     group = f" GROUP BY {day}, pm.method"
     if everything:
         store.execute(f"DELETE FROM {PAYMENTS}").close()
-        store.execute(insert + group).close()
+        store.insert_selects([Insert(PAYMENTS, columns, select + group, adds=2)])
         return
     ph = store.placeholder
     for month in flagged:
@@ -1188,12 +1187,17 @@ def _rebuild_products(store: SQLRepository, flagged: Sequence[Any], everything: 
         for table in (REVIEWS, WISHLISTS):
             _delete_keys(store, table, "product_id", flagged)
         dirty = f"IN (SELECT product_id FROM {DIRTY_PRODUCTS} WHERE taken = 1)"
-    store.execute(
-        f"INSERT INTO {REVIEWS} (product_id, reviews, score_sum)"
-        " SELECT r.product_id, COUNT(*), SUM(r.score) FROM reviews r"
+    reviews = Insert(
+        REVIEWS, "(product_id, reviews, score_sum)",
+        "SELECT r.product_id, COUNT(*), SUM(r.score) FROM reviews r"
         f" WHERE r.product_id IS NOT NULL{f' AND r.product_id {dirty}' if dirty else ''}"
-        " GROUP BY r.product_id"
-    ).close()
+        " GROUP BY r.product_id",
+        adds=2,
+    )
+    if dirty:  # reads the marks: not for a data node, nor beside
+        store.execute(reviews.statement()).close()
+    else:
+        store.insert_selects([reviews])
     store.execute(
         f"INSERT INTO {WISHLISTS} (product_id, wishlists, customers)"
         " SELECT wi.product_id, COUNT(*), COUNT(DISTINCT w.customer_id) FROM wishlist_items wi"
