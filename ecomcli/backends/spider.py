@@ -336,11 +336,11 @@ def write_sharded(
 
 
 def insert_added(head: MySQLRepository, nodes: list[MySQLRepository], insert: Insert) -> None:
-    """A summary rebuild's `insert` whose select each data node runs on its own orders
+    """A summary rebuild's `insert` whose select each data node runs on its own rows
     (`Insert.adds`), the nodes at the same time; the head adds up the rows of one key as
     it inserts them (`ON DUPLICATE KEY UPDATE c = c + VALUES(c)`). Through the head, the
-    select would fetch every order and line from the nodes to group them itself. The
-    nodes read what is committed, as the head's own READ COMMITTED read would.
+    select would fetch every row it reads from the nodes to group them itself. The nodes
+    read what is committed, as the head's own READ COMMITTED read would.
 
     The rows are inserted as they arrive, `ROWS_PER_INSERT` at a time, a few such parts
     held at once: the pairs bought together in a large store are millions of rows."""

@@ -320,8 +320,8 @@ def mark(
     months = {month_of(r["purchased_at"]) for r in new_orders if r.get("purchased_at")}
     customers = {r["customer_id"] for r in new_orders if r.get("customer_id") is not None}
     ids = [i for i in dict.fromkeys(order_ids) if i is not None]
-    # a Spider head: each data node reads its share of the orders (through the head, each
-    # of the three statements below asks every node)
+    # a Spider head: each data node reads its share of the orders in one statement (through
+    # the head, each of `_mark_customers_of`'s three statements asks every node)
     read = partial(_months_and_customers, lock=lock)
     if (on_nodes := store.on_shards("orders", ids, read)) is not None:
         for month, customer in set().union(*on_nodes):
