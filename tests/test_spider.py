@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -234,6 +236,21 @@ def test_an_import_reads_the_stored_orders_on_their_data_nodes(
     assert max(sent) < 150, sent
 
 
+@contextmanager
+def sqlite_and_sharded(
+    head: str, tmp_path: Path, **generated: int
+) -> Iterator[tuple[ecomcli.Repository, ecomcli.Repository]]:
+    """A SQLite store and the sharded store at `head`, open, each holding the same
+    generated store (`generated`: its `GenerateOptions`)."""
+    data = tmp_path / "gen"
+    generate(GenerateOptions(data, **generated))
+    with ecomcli.connect(f"sqlite:///{tmp_path / 'one.db'}") as one, ecomcli.connect(head) as store:
+        one.init_schema()
+        for s in (one, store):
+            assert not import_paths(s, [data]).rejected
+        yield one, store
+
+
 def test_first_reports_add_up_what_each_data_node_sums_of_its_own_orders(
     sharded: tuple[str, list[str]], tmp_path: Path
 ) -> None:
@@ -242,12 +259,9 @@ def test_first_reports_add_up_what_each_data_node_sums_of_its_own_orders(
     node from its own rows, in one statement per summary, and added up by the head
     (through the head, each rebuild fetched every row)."""
     head, nodes = sharded
-    data = tmp_path / "gen"
-    generate(GenerateOptions(data, customers=100, products=20, orders=600, seed=4))
-    with ecomcli.connect(f"sqlite:///{tmp_path / 'one.db'}") as one, ecomcli.connect(head) as store:
-        one.init_schema()
-        for s in (one, store):
-            assert not import_paths(s, [data]).rejected
+    generated = {"customers": 100, "products": 20, "orders": 600, "seed": 4}
+    with sqlite_and_sharded(head, tmp_path, **generated) as stores:
+        one, store = stores
         before = [statements_on(n) for n in nodes]
         for name in ("top-products", "sales", "delivery", "basket", "payments", "ratings"):
             assert reports.run(store, name, {}).rows == reports.run(one, name, {}).rows, name
@@ -269,12 +283,9 @@ def test_after_an_import_the_head_plans_with_the_rows_the_nodes_hold(
     the orders and lines with a plan for the rows the nodes hold, not for the empty tables
     the head last saw."""
     head, nodes = sharded
-    data = tmp_path / "gen"
-    generate(GenerateOptions(data, customers=500, products=40, orders=3000, seed=6))
-    with ecomcli.connect(f"sqlite:///{tmp_path / 'one.db'}") as one, ecomcli.connect(head) as store:
-        one.init_schema()
-        for s in (one, store):
-            assert not import_paths(s, [data]).rejected
+    generated = {"customers": 500, "products": 40, "orders": 3000, "seed": 6}
+    with sqlite_and_sharded(head, tmp_path, **generated) as stores:
+        one, store = stores
         before = [bytes_sent(n) for n in nodes]
         name = "customer-orders"
         assert reports.run(store, name, {}).rows == reports.run(one, name, {}).rows
