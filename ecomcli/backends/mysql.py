@@ -652,7 +652,8 @@ class MySQLRepository(SQLRepository):
     ) -> list[R] | None:
         # outside a transaction (whose writes through the head the nodes would not show
         # yet), or while marking a batch the nodes are about to write
-        if not (self._writes_shards(entity) or self._marking_shards):
+        marking = self._marking_shards and entity in spider.SHARD_KEYS  # (a head table: no)
+        if not (self._writes_shards(entity) or marking):
             return None
         if (nodes := self._data_nodes()) is None:
             return None
