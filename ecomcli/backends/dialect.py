@@ -133,6 +133,12 @@ class Dialect:
         already)."""
         return "orders o"
 
+    def node_rows(self, select: str) -> str:
+        """`select`, which reads only what one data node of a Spider cluster holds whole
+        (orders with their lines, grouped per order): a Spider head may have each node run
+        it on its own rows (`SpiderDialect`)."""
+        return select
+
     def lines_per_order(self) -> tuple[str, str]:
         """The lines `i` joined to their orders `o`, for a summary rebuild that groups them
         per order, and the key to group by: both read in order key order, so that the
@@ -403,9 +409,19 @@ class MySQLDialect(Dialect):
         return f"DECIMAL({precision},{scale})"
 
 
+# the comments around a `node_rows` select on a Spider head (the statement stays valid SQL)
+NODE_ROWS = ("/*ecom:node-rows*/", "/*ecom:end*/")
+
+
 class SpiderDialect(MySQLDialect):
     """A Spider head (backends/spider.py): MariaDB's SQL, but reading a sharded table
     through an index costs the head a round trip to a data node per step."""
+
+    def node_rows(self, select: str) -> str:
+        # marked for `spider.gathered`: each data node runs `select`, the head reads a
+        # temporary table of their rows (through the head, the join would fetch every
+        # line from the nodes to group them itself)
+        return f"{NODE_ROWS[0]}{select}{NODE_ROWS[1]}"
 
     def force_index(self, index: str) -> str:
         # the index one server is told to use, the head is told to ignore: through it, a

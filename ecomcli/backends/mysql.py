@@ -27,7 +27,7 @@ from decimal import Decimal
 from typing import Any
 
 from ecomcli.backends import galera, spider, summaries
-from ecomcli.backends.dialect import MYSQL
+from ecomcli.backends.dialect import MYSQL, NODE_ROWS
 from ecomcli.backends.mysql_beside import SecondSession
 from ecomcli.backends.sql import META_TABLE, R, SQLRepository, T, schema_file
 from ecomcli.config import DbUrl
@@ -449,6 +449,11 @@ class MySQLRepository(SQLRepository):
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         if self._missing_db:
             raise self._no_database()
+        # each data node runs the marked parts (`SpiderDialect.node_rows`); inside a
+        # caller's transaction (deeper) the head reads them, its own writes included
+        gather = self.sharded and NODE_ROWS[0] in sql and self._depth <= 1
+        if gather and (nodes := self._data_nodes()):
+            sql, params = spider.gathered(self, nodes, sql, params)
         try:  # the base class translates errors of the statement; this, those of `cursor()`
             return super().execute(sql, params or None)
         except mysql.connector.Error as e:
@@ -781,6 +786,12 @@ class MySQLRepository(SQLRepository):
         loaded = int(cur.rowcount)
         cur.close()
         return loaded
+
+    def load_rows(self, table: str, names: list[str], path: str) -> bool:
+        """LOAD DATA LOCAL of a file of rows (`spider.tsv_rows`) into `table`'s `names`;
+        False when LOCAL is refused (nothing loaded)."""
+        quoted = [self.q(n) for n in names]
+        return self._load_file(path, f"INTO TABLE {table}", quoted) is not None
 
     def _warnings(self) -> int:
         cur = self.execute("SELECT @@warning_count")

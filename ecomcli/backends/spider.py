@@ -26,15 +26,18 @@ Layout (see docs/clusters.md):
 from __future__ import annotations
 
 import contextlib
+import os
 import queue
+import tempfile
 import threading
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ecomcli import schema
-from ecomcli.backends.dialect import SPIDER
+from ecomcli.backends.dialect import NODE_ROWS, SPIDER
 from ecomcli.backends.sql import R, T, table_ddl
 from ecomcli.config import DbUrl, parse_url
 from ecomcli.errors import UsageError
@@ -81,10 +84,13 @@ def is_head(cursor: Any) -> bool:
 # with a line" (restock) became a scan of every line with a round trip per order (45 s at
 # 10,000 orders); as a subquery it stops at the first order. At 10,000 orders the 35
 # report cases of the parity test took 64 s on a 2-shard cluster, 0.8 s with these.
+# split_materialized=off: a derived table grouped per key is computed once, not again for
+# each row of the outer table (restock's units sold per product: its lines looked up per
+# product, round trips to every node for each one).
 HEAD_SESSION = (
     "SET SESSION join_cache_level = 8",
     "SET SESSION optimizer_switch = 'mrr=on,join_cache_bka=on,join_cache_hashed=on,"
-    "semijoin=off'",
+    "semijoin=off,split_materialized=off'",
 )
 # The head plans its joins from each data node's table status (row counts), which it
 # otherwise keeps for 10 s and from the last time it opened the table: rows written to the
@@ -92,6 +98,10 @@ HEAD_SESSION = (
 # first customers' rebuild after importing 20,000 orders took 122 s instead of 1.0 s.
 # Asking the nodes at each statement costs a status read per table and node.
 FRESH_STATUS = "SET SESSION spider_sts_interval = 0"
+# With a LIMIT in a statement, the head read a table from its nodes a few rows per round
+# trip (twice the LIMIT by default): the top 4 customers by wishlists took 2,500 round
+# trips per node to read the customers (11-15 s at 200k orders, 0.4 s with this).
+WHOLE_READS = "SET SESSION spider_semi_split_read = 0"
 
 
 def adapt(store: MySQLRepository, cursor: Any) -> None:
@@ -104,8 +114,9 @@ def adapt(store: MySQLRepository, cursor: Any) -> None:
         store.dialect = SPIDER  # type: ignore[misc]
         for statement in HEAD_SESSION:
             cursor.execute(statement)
-        with contextlib.suppress(Exception):  # a Spider without the variable: as before
-            cursor.execute(FRESH_STATUS)
+        for statement in (FRESH_STATUS, WHOLE_READS):
+            with contextlib.suppress(Exception):  # a Spider without the variable: as before
+                cursor.execute(statement)
 
 
 # --- DDL ------------------------------------------------------------------------------
@@ -393,6 +404,96 @@ def insert_added(head: MySQLRepository, nodes: list[MySQLRepository], insert: In
             stop.set()
         for reader in readers:
             reader.result()  # a node's error
+
+
+def gathered(
+    head: MySQLRepository, nodes: list[MySQLRepository], sql: str, binds: Sequence[Any]
+) -> tuple[str, list[Any]]:
+    """`sql` and its binds, each part marked by `SpiderDialect.node_rows` replaced by a
+    head temporary table of the rows every data node returns for it (`_gather`). The
+    nodes read what is committed: for a statement outside a transaction of the caller's,
+    or in a summary rebuild's own (as `insert_added`)."""
+    start, end = NODE_ROWS
+    parts: list[str] = []
+    kept: list[Any] = []
+    rest = list(binds)
+    at = 0
+    while (opened := sql.find(start, at)) >= 0:
+        closed = sql.index(end, opened)
+        before, select = sql[at:opened], sql[opened + len(start) : closed]
+        # the placeholders before the part are the statement's, those inside the part's
+        taken = before.count("%s")
+        own = select.count("%s")
+        kept += rest[:taken]
+        table = f"ecom_node_rows_{len(parts) // 2}"
+        _gather(head, nodes, table, select, rest[taken : taken + own])
+        rest = rest[taken + own :]
+        parts += [before, f"SELECT * FROM {table}"]
+        at = closed + len(end)
+    return "".join([*parts, sql[at:]]), kept + rest
+
+
+def _gather(
+    head: MySQLRepository,
+    nodes: list[MySQLRepository],
+    table: str,
+    select: str,
+    binds: list[Any],
+) -> None:
+    """A head temporary `table` of `select`'s columns holding every node's rows: the
+    nodes run it at the same time, each writing its rows to a file as they come (a few
+    thousand held at once), which the head then loads (`load_rows`)."""
+    head.execute(f"DROP TEMPORARY TABLE IF EXISTS {table}").close()
+    # the columns' types as the head sees them (LIMIT 0: the head reads no row)
+    head.execute(
+        f"CREATE TEMPORARY TABLE {table} AS SELECT * FROM ({select}) x LIMIT 0", binds
+    ).close()
+    with tempfile.TemporaryDirectory(prefix="ecom-") as tmp:
+
+        def read(node: MySQLRepository, path: str) -> list[str]:
+            cur = node.execute(select, binds)
+            try:
+                with open(path, "w", encoding="utf-8", newline="\n") as fh:
+                    while rows := cur.fetchmany(ROWS_PER_INSERT):
+                        fh.write(tsv_rows(rows))
+                return [d[0] for d in cur.description]
+            finally:
+                cur.close()
+
+        paths = [os.path.join(tmp, f"{i}.tsv") for i in range(len(nodes))]
+        if head.local_infile:
+            with ThreadPoolExecutor(len(nodes), thread_name_prefix="ecom-shard") as pool:
+                reads = [pool.submit(read, n, p) for n, p in zip(nodes, paths, strict=True)]
+                names = [r.result() for r in reads]
+            # a server refusing LOCAL refuses the first file: then nothing is loaded yet
+            if all(head.load_rows(table, names[0], path) for path in paths):
+                return
+    for node in nodes:  # without LOAD DATA LOCAL: multi-row INSERTs, a node at a time
+        cur = node.execute(select, binds)
+        try:
+            values = ", ".join([head.placeholder] * len(cur.description))
+            while rows := cur.fetchmany(ROWS_PER_INSERT):
+                head.executemany(f"INSERT INTO {table} VALUES ({values})", rows)
+        finally:
+            cur.close()
+
+
+def tsv_rows(rows: Iterable[Sequence[Any]]) -> str:
+    """Rows as LOAD DATA's default text (tab-separated, `\\` escapes, `\\N` for NULL)."""
+    return "".join("\t".join(map(_tsv_cell, row)) + "\n" for row in rows)
+
+
+def _tsv_cell(value: Any) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, str):
+        return (
+            value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+            .replace("\r", "\\r")
+        )
+    if isinstance(value, Decimal):
+        return format(value, "f")  # never in exponent notation
+    return str(value)  # numbers; dates and datetimes as MariaDB reads them
 
 
 def split(values: Iterable[T], shards: int, shard_key: Callable[[T], Any]) -> list[list[T]]:

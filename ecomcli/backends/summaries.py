@@ -1143,13 +1143,15 @@ def _rebuild_customers(store: SQLRepository, flagged: Sequence[Any], everything:
     month = d.period("g.at", "month")
 
     def customer_months(where: str, binds: list[Any]) -> Insert:
+        orders_of = f"{per_order}{where} GROUP BY o.order_id"
+        # every order's: a data node's own orders (the marks read above are the head's)
+        g = d.node_rows(orders_of) if everything else orders_of
         # days never span two months: a customer's purchase days are the sum of its months'
         per_month = (
             f"SELECT {d.big_result()}g.customer_id, {month} AS month, COUNT(*) AS orders,"
             " SUM(g.units) AS items, SUM(g.revenue) AS revenue,"
             f" COUNT(DISTINCT {d.date_of('g.at')}) AS days, MIN(g.at) AS first_at,"
-            f" MAX(g.at) AS last_at FROM ({per_order}{where} GROUP BY o.order_id) g"
-            f" GROUP BY g.customer_id, {month}"
+            f" MAX(g.at) AS last_at FROM ({g}) g GROUP BY g.customer_id, {month}"
         )
         return Insert(
             CUSTOMER_MONTHS,

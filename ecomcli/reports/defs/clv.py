@@ -180,7 +180,7 @@ def sql(d: Dialect, p: Params) -> Built:
     per_customer = (
         f"SELECT {d.big_result()}t.customer_id, COUNT(DISTINCT t.day) AS days,"
         " MIN(t.day) AS first_day, MAX(t.day) AS last_day, SUM(t.revenue) AS revenue"
-        f" FROM ({per_order}) t GROUP BY t.customer_id"
+        f" FROM ({d.node_rows(per_order)}) t GROUP BY t.customer_id"
     )
     return _selected(d, per_customer), binds
 

@@ -87,7 +87,7 @@ def sql(d: Dialect, p: Params) -> Built:
         (d.cents("SUM(t.revenue)"), "revenue"),
     )
     sql += f" FROM t JOIN ({first}) f ON f.customer_id = t.customer_id GROUP BY {cohort}, {label}"
-    return f"WITH t AS ({per_order}) {sql}", []
+    return f"WITH t AS ({d.node_rows(per_order)}) {sql}", []
 
 
 SUMMARIES = ("customers",)

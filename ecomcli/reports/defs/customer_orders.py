@@ -112,7 +112,8 @@ def _statement(d: Dialect, p: Params, summarized: bool) -> Built:
     everyone = "SELECT c.customer_id, 0 AS n, 0 AS units, 0 AS revenue FROM customers c"
     per_customer = (
         f"SELECT {d.big_result()}u.customer_id, SUM(u.n) AS n, SUM(u.units) AS units,"
-        f" SUM(u.revenue) AS revenue FROM ({everyone} UNION ALL {sold}) u GROUP BY u.customer_id"
+        f" SUM(u.revenue) AS revenue FROM ({everyone} UNION ALL {d.node_rows(sold)}) u"
+        " GROUP BY u.customer_id"
     )
     sql = d.select(
         ("g.customer_id", "customer_id"),

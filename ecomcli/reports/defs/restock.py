@@ -91,8 +91,29 @@ SPEC = ReportSpec(
 
 
 def sql(d: Dialect, p: Params) -> Built:
+    return _statement(d, p, summarized=False)
+
+
+def SUMMARIES(p: Params) -> tuple[str, ...]:
+    """Without `--as-of`, the day of the last sale from the daily summary."""
+    return () if p["as_of"] else ("months",)
+
+
+def summarized_sql(d: Dialect, p: Params) -> Built:
+    return _statement(d, p, summarized=True)
+
+
+def _statement(d: Dialect, p: Params, summarized: bool) -> Built:
     binds: list[Any] = []
-    if p["as_of"]:
+    orders = "orders o"
+    if summarized:
+        # the window's start as a one-row table joined first: a constant the orders'
+        # purchased_at index ranges over. A Spider head sends that range to its data nodes,
+        # where with the subquery below it read every order (4.7 s to 0.8 s at 200k orders)
+        first_day = d.days_before("MAX(s.day)", p["window"] - 1)
+        orders = f"(SELECT {first_day} AS start FROM {st.DAILY} s) w CROSS JOIN orders o"
+        window = " AND o.purchased_at >= w.start"
+    elif p["as_of"]:
         end = datetime.combine(p["as_of"] + timedelta(days=1), datetime.min.time())
         start = end - timedelta(days=p["window"])
         window = f" AND o.purchased_at >= {d.ph} AND o.purchased_at < {d.ph}"
@@ -108,7 +129,7 @@ def sql(d: Dialect, p: Params) -> Built:
     # every line through the product_id index instead: 6.6 s to 0.22 s at 200k orders;
     # MySQL reads CROSS JOIN ... ON as JOIN)
     sold = (
-        "SELECT i.product_id, SUM(i.quantity) AS units FROM orders o"
+        f"SELECT i.product_id, SUM(i.quantity) AS units FROM {orders}"
         f" CROSS JOIN order_items i ON i.order_id = o.order_id WHERE {SALE}{window}"
         " GROUP BY i.product_id"
     )

@@ -157,7 +157,7 @@ def sql(d: Dialect, p: Params) -> Built:
     )
     per_customer = (
         f"SELECT {d.big_result()}t.customer_id, COUNT(*) AS orders, MAX(t.at) AS last_at,"
-        f" SUM(t.revenue) AS revenue FROM ({per_order}) t GROUP BY t.customer_id"
+        f" SUM(t.revenue) AS revenue FROM ({d.node_rows(per_order)}) t GROUP BY t.customer_id"
     )
     if not listing(p):
         return _segments(d, per_customer), binds
