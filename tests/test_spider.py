@@ -288,25 +288,27 @@ def test_after_an_import_the_head_plans_with_the_rows_the_nodes_hold(
     assert int(planned) >= 3000 / 2, planned
 
 
-# reports and the customers' summary over every order's lines, grouped per order, and
+# reports and summaries over every order's (cart's) lines, grouped per order (cart), and
 # the most statements a data node may receive for each: about halfway between the
-# statements it receives when each node groups its own (44, 39, 18, 47) and when the head
-# joins the lines itself (131, 88, 77, 75)
-PER_ORDER_REPORTS = [
+# statements it receives when each node groups its own (44, 39, 18, 47, 21) and when the
+# head joins the lines itself (131, 88, 77, 75, 129)
+NODE_GROUPED_REPORTS = [
     ("customer-activity", {}, 90),  # builds the customers' summary
     ("rfm", {"list": True, "as_of": "2025-06-30"}, 64),
     ("clv", {"as_of": "2025-06-30"}, 48),
     ("customer-orders", {"from": "2024-03-01", "to": "2024-12-31"}, 62),
+    ("carts", {}, 75),  # builds the carts' summary
 ]
 
 
-@pytest.mark.parametrize(("name", "params", "most"), PER_ORDER_REPORTS)
+@pytest.mark.parametrize(("name", "params", "most"), NODE_GROUPED_REPORTS)
 def test_each_data_node_groups_its_own_orders_lines_for_the_head(
     sharded: tuple[str, list[str]], tmp_path: Path, name: str, params: dict, most: int
 ) -> None:
-    """A statement over every order's lines grouped per order (`Dialect.node_rows`) is run
-    by each data node on its own orders, once; the head reads their rows from a temporary
-    table. Through the head, the join fetched the lines in many batches."""
+    """A statement over every order's lines grouped per order, or every cart's
+    (`Dialect.node_rows`), is run by each data node on its own rows, once; the head reads
+    their rows from a temporary table. Through the head, the join fetched the lines in
+    many batches."""
     head, nodes = sharded
     generated = {"customers": 300, "products": 30, "orders": 2000, "seed": 7}
     with sqlite_and_sharded(head, tmp_path, **generated) as (one, store):

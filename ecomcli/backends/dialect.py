@@ -11,6 +11,7 @@ character).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -133,10 +134,14 @@ class Dialect:
         already)."""
         return "orders o"
 
-    def node_rows(self, select: str) -> str:
+    # whether `node_rows` hands its selects to the data nodes (a Spider head)
+    on_nodes: ClassVar[bool] = False
+
+    def node_rows(self, select: str, copies: Sequence[str] = ()) -> str:
         """`select`, which reads only what one data node of a Spider cluster holds whole
-        (orders with their lines, grouped per order): a Spider head may have each node run
-        it on its own rows (`SpiderDialect`)."""
+        (orders with their lines, carts with theirs), and the small head tables named in
+        `copies`: a Spider head may have each node run it on its own rows, with a copy of
+        those tables (`SpiderDialect`)."""
         return select
 
     def lines_per_order(self) -> tuple[str, str]:
@@ -409,19 +414,22 @@ class MySQLDialect(Dialect):
         return f"DECIMAL({precision},{scale})"
 
 
-# the comments around a `node_rows` select on a Spider head (the statement stays valid SQL)
-NODE_ROWS = ("/*ecom:node-rows*/", "/*ecom:end*/")
+# the comments around a `node_rows` select on a Spider head (the statement stays valid
+# SQL): the opening one names the head tables the nodes need copies of, then closes
+NODE_ROWS = ("/*ecom:node-rows", "/*ecom:end*/")
 
 
 class SpiderDialect(MySQLDialect):
     """A Spider head (backends/spider.py): MariaDB's SQL, but reading a sharded table
     through an index costs the head a round trip to a data node per step."""
 
-    def node_rows(self, select: str) -> str:
+    on_nodes = True
+
+    def node_rows(self, select: str, copies: Sequence[str] = ()) -> str:
         # marked for `spider.gathered`: each data node runs `select`, the head reads a
         # temporary table of their rows (through the head, the join would fetch every
         # line from the nodes to group them itself)
-        return f"{NODE_ROWS[0]}{select}{NODE_ROWS[1]}"
+        return f"{NODE_ROWS[0]}{''.join(' ' + t for t in copies)}*/{select}{NODE_ROWS[1]}"
 
     def force_index(self, index: str) -> str:
         # the index one server is told to use, the head is told to ignore: through it, a

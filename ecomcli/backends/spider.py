@@ -419,8 +419,11 @@ def gathered(
     rest = list(binds)
     at = 0
     while (opened := sql.find(start, at)) >= 0:
-        closed = sql.index(end, opened)
-        before, select = sql[at:opened], sql[opened + len(start) : closed]
+        named = sql.index("*/", opened)
+        closed = sql.index(end, named)
+        before, select = sql[at:opened], sql[named + 2 : closed]
+        for copied in sql[opened + len(start) : named].split():
+            _copy_to_nodes(head, nodes, copied)
         # the placeholders before the part are the statement's, those inside the part's
         taken = before.count("%s")
         own = select.count("%s")
@@ -431,6 +434,25 @@ def gathered(
         parts += [before, f"SELECT * FROM {table}"]
         at = closed + len(end)
     return "".join([*parts, sql[at:]]), kept + rest
+
+
+def _copy_to_nodes(head: MySQLRepository, nodes: list[MySQLRepository], table: str) -> None:
+    """A temporary copy of the head's `table` (a small one: the prices of the products)
+    on each data node, for a `node_rows` select that joins it."""
+    (row,) = head.query(f"SHOW CREATE TABLE {table}")
+    ddl = row["Create Table"].replace("CREATE TABLE", "CREATE TEMPORARY TABLE", 1)
+    cur = head.execute(f"SELECT * FROM {table}")
+    try:
+        values = ", ".join([head.placeholder] * len(cur.description))
+        rows = cur.fetchall()
+    finally:
+        cur.close()
+    for node in nodes:
+        node.execute(f"DROP TEMPORARY TABLE IF EXISTS {table}").close()
+        node.execute(ddl).close()
+        for i in range(0, len(rows), ROWS_PER_INSERT):
+            part = rows[i : i + ROWS_PER_INSERT]
+            node.executemany(f"INSERT INTO {table} VALUES ({values})", part)
 
 
 def _gather(

@@ -1044,14 +1044,21 @@ def _rebuild_carts(store: SQLRepository, flagged: Sequence[Any], everything: boo
         # the prices just noted: the same as the products' (SQLite reads them 2 s faster)
         store.execute(f"INSERT INTO {CARTS} {cols} {every_cart(CART_PRICES)[0]}").close()
     else:  # grouped by the key alone, MAX() of the cart's own columns (reports/defs/carts.py)
-        store.execute(
-            f"INSERT INTO {CARTS} {cols}"
-            " SELECT c.cart_id, MAX(c.customer_id), MAX(c.status), COUNT(ci.product_id),"
-            " COALESCE(SUM(ci.quantity), 0), COALESCE(SUM(ci.quantity * p.price), 0)"
+        d = store.dialect
+        # every cart: on a Spider head, each data node totals its own carts at the prices
+        # just noted, copied to it (through the head, every cart line is fetched)
+        on_nodes = everything and d.on_nodes
+        select = (
+            "SELECT c.cart_id, MAX(c.customer_id) AS customer_id, MAX(c.status) AS status,"
+            " COUNT(ci.product_id) AS n_lines, COALESCE(SUM(ci.quantity), 0) AS items,"
+            " COALESCE(SUM(ci.quantity * p.price), 0) AS total"
             " FROM carts c LEFT JOIN cart_items ci ON ci.cart_id = c.cart_id"
-            f" LEFT JOIN {store.dialect.prices()} p ON p.product_id = ci.product_id"
-            f"{where} GROUP BY c.cart_id"
-        ).close()
+            f" LEFT JOIN {CART_PRICES if on_nodes else d.prices()} p"
+            f" ON p.product_id = ci.product_id{where} GROUP BY c.cart_id"
+        )
+        if on_nodes:
+            select = f"SELECT * FROM ({d.node_rows(select, copies=[CART_PRICES])}) n"
+        store.execute(f"INSERT INTO {CARTS} {cols} {select}").close()
     if unindexed:
         store.execute(_carts_index()).close()
 
