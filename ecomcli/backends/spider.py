@@ -27,9 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import queue
 import tempfile
-import threading
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -356,54 +354,22 @@ def write_sharded(
 
 def insert_added(head: MySQLRepository, nodes: list[MySQLRepository], insert: Insert) -> None:
     """A summary rebuild's `insert` whose select each data node runs on its own rows
-    (`Insert.adds`), the nodes at the same time; the head adds up the rows of one key as
-    it inserts them (`ON DUPLICATE KEY UPDATE c = c + VALUES(c)`). Through the head, the
-    select would fetch every row it reads from the nodes to group them itself. The nodes
-    read what is committed, as the head's own READ COMMITTED read would.
-
-    The rows are inserted as they arrive, `ROWS_PER_INSERT` at a time, a few such parts
-    held at once: the pairs bought together in a large store are millions of rows."""
+    (`Insert.adds`), the nodes at the same time (`_gather`, into a table of the summary's
+    columns without its key); the head adds up the rows of one key as it inserts them.
+    Through the head, the select would fetch every row it reads from the nodes to group
+    them itself. The nodes read what is committed, as the head's own READ COMMITTED read
+    would."""
     columns = [c.strip() for c in insert.columns.strip("()").split(",")]
-    added = ", ".join(f"{c} = {c} + VALUES({c})" for c in columns[-insert.adds :])
-    values = ", ".join([head.placeholder] * len(columns))
-    sql = (
-        f"INSERT INTO {insert.table} {insert.columns} VALUES ({values})"
-        f" ON DUPLICATE KEY UPDATE {added}"
-    )
-    parts: queue.Queue[list[tuple[Any, ...]] | None] = queue.Queue(maxsize=2 * len(nodes))
-    stop = threading.Event()  # the head failed: the nodes stop reading
-
-    def put(part: list[tuple[Any, ...]] | None) -> None:
-        while not stop.is_set():
-            with contextlib.suppress(queue.Full):
-                parts.put(part, timeout=0.1)
-                return
-
-    def read(node: MySQLRepository) -> None:
-        try:
-            cur = node.execute(insert.select, insert.binds)
-            try:
-                while not stop.is_set() and (rows := cur.fetchmany(ROWS_PER_INSERT)):
-                    put(rows)
-            finally:
-                cur.close()
-        finally:
-            put(None)  # this node is done (or failed: its error is raised below)
-
-    with ThreadPoolExecutor(max_workers=len(nodes), thread_name_prefix="ecom-shard") as pool:
-        readers = [pool.submit(read, node) for node in nodes]
-        try:
-            running = len(nodes)
-            while running:
-                part = parts.get()
-                if part is None:
-                    running -= 1
-                else:
-                    head.executemany(sql, part)
-        finally:
-            stop.set()
-        for reader in readers:
-            reader.result()  # a node's error
+    keys = ", ".join(columns[: -insert.adds])
+    sums = ", ".join(f"SUM({c})" for c in columns[-insert.adds :])
+    table = "ecom_node_rows_added"
+    shape = f"SELECT {', '.join(columns)} FROM {insert.table}"
+    _gather(head, nodes, table, insert.select, insert.binds, shape)
+    head.execute(
+        f"INSERT INTO {insert.table} {insert.columns} SELECT {keys}, {sums} FROM {table}"
+        f" GROUP BY {keys}"
+    ).close()
+    head.execute(f"DROP TEMPORARY TABLE {table}").close()
 
 
 def gathered(
@@ -460,40 +426,45 @@ def _gather(
     nodes: list[MySQLRepository],
     table: str,
     select: str,
-    binds: list[Any],
+    binds: Sequence[Any],
+    shape: str | None = None,
 ) -> None:
-    """A head temporary `table` of `select`'s columns holding every node's rows: the
-    nodes run it at the same time, each writing its rows to a file as they come (a few
-    thousand held at once), which the head then loads (`load_rows`)."""
+    """A head temporary `table` holding every node's rows of `select`: the nodes run it
+    at the same time, each writing its rows to a file as they come (a few thousand held
+    at once), which the head then loads (`load_rows`). The table's columns are those of
+    `shape`, a head SELECT without binds (by default `select`'s own, as the head types
+    them)."""
     head.execute(f"DROP TEMPORARY TABLE IF EXISTS {table}").close()
-    # the columns' types as the head sees them (LIMIT 0: the head reads no row)
-    head.execute(
-        f"CREATE TEMPORARY TABLE {table} AS SELECT * FROM ({select}) x LIMIT 0", binds
-    ).close()
+    # LIMIT 0: the head reads no row
+    shaped = (shape, ()) if shape else (f"SELECT * FROM ({select}) x", binds)
+    head.execute(f"CREATE TEMPORARY TABLE {table} AS {shaped[0]} LIMIT 0", shaped[1]).close()
+    cur = head.execute(f"SELECT * FROM {table}")
+    names = [d[0] for d in cur.description]
+    cur.fetchall()
+    cur.close()
     with tempfile.TemporaryDirectory(prefix="ecom-") as tmp:
 
-        def read(node: MySQLRepository, path: str) -> list[str]:
+        def read(node: MySQLRepository, path: str) -> None:
             cur = node.execute(select, binds)
             try:
                 with open(path, "w", encoding="utf-8", newline="\n") as fh:
                     while rows := cur.fetchmany(ROWS_PER_INSERT):
                         fh.write(tsv_rows(rows))
-                return [d[0] for d in cur.description]
             finally:
                 cur.close()
 
         paths = [os.path.join(tmp, f"{i}.tsv") for i in range(len(nodes))]
         if head.local_infile:
             with ThreadPoolExecutor(len(nodes), thread_name_prefix="ecom-shard") as pool:
-                reads = [pool.submit(read, n, p) for n, p in zip(nodes, paths, strict=True)]
-                names = [r.result() for r in reads]
+                for done in [pool.submit(read, n, p) for n, p in zip(nodes, paths, strict=True)]:
+                    done.result()
             # a server refusing LOCAL refuses the first file: then nothing is loaded yet
-            if all(head.load_rows(table, names[0], path) for path in paths):
+            if all(head.load_rows(table, names, path) for path in paths):
                 return
+    values = ", ".join([head.placeholder] * len(names))
     for node in nodes:  # without LOAD DATA LOCAL: multi-row INSERTs, a node at a time
         cur = node.execute(select, binds)
         try:
-            values = ", ".join([head.placeholder] * len(cur.description))
             while rows := cur.fetchmany(ROWS_PER_INSERT):
                 head.executemany(f"INSERT INTO {table} VALUES ({values})", rows)
         finally:
