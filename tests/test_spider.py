@@ -358,3 +358,30 @@ def test_a_report_with_a_limit_reads_each_nodes_rows_in_one_go(
     # 240 per node (most of them the batches of the wishlists' join); 390 when the
     # customers were read a few rows per round trip
     assert max(sent) < 315, sent
+
+
+def test_a_report_in_your_transaction_counts_its_uncommitted_orders(
+    sharded: tuple[str, list[str]],
+) -> None:
+    """Inside a transaction of the caller's, the orders it has written (not committed, so
+    not visible to the data nodes' own sessions) count in a report whose per-order rows
+    the nodes would otherwise group (rfm --list)."""
+    head, _ = sharded
+    with ecomcli.connect(head) as store:
+        add_record(store, "customers", {"customer_id": "c1"})
+        add_record(store, "products", {"product_id": "p1", "name": "P", "price": "5.00"})
+        with store.transaction():
+            add_record(
+                store,
+                "orders",
+                {"order_id": "o1", "customer_id": "c1", "purchased_at": "2025-01-01 10:00:00",
+                 "status": "delivered"},
+            )
+            add_record(
+                store,
+                "order_items",
+                {"order_id": "o1", "line_no": 1, "product_id": "p1", "quantity": 2,
+                 "unit_price": "5.00"},
+            )
+            listed = reports.run(store, "rfm", {"list": True, "as_of": "2025-06-30"})
+            assert [(r["customer_id"], r["orders"]) for r in listed.rows] == [("c1", 1)]

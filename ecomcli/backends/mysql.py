@@ -449,15 +449,22 @@ class MySQLRepository(SQLRepository):
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         if self._missing_db:
             raise self._no_database()
-        # each data node runs the marked parts (`SpiderDialect.node_rows`); inside a
-        # caller's transaction (deeper) the head reads them, its own writes included
-        gather = self.sharded and NODE_ROWS[0] in sql and self._depth <= 1
-        if gather and (nodes := self._data_nodes()):
+        if self._gathers(sql) and (nodes := self._data_nodes()):
             sql, params = spider.gathered(self, nodes, sql, params)
         try:  # the base class translates errors of the statement; this, those of `cursor()`
             return super().execute(sql, params or None)
         except mysql.connector.Error as e:
             raise self._translate(e) or e from e
+
+    def _gathers(self, sql: str) -> bool:
+        """Whether each data node runs the parts of `sql` marked by
+        `SpiderDialect.node_rows` (the nodes show what is committed): on a Spider head,
+        outside a transaction, or in a summary rebuild's own (an INSERT at depth 1: one
+        inside a caller's transaction runs deeper). In a caller's transaction, which may
+        have written to the shards, the head reads them, its own writes included."""
+        if not self.sharded or NODE_ROWS[0] not in sql:
+            return False
+        return self._depth == 0 or (self._depth == 1 and sql.startswith("INSERT"))
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
         if self._missing_db:
