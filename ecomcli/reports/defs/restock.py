@@ -133,6 +133,12 @@ def _statement(d: Dialect, p: Params, summarized: bool) -> Built:
         f" CROSS JOIN order_items i ON i.order_id = o.order_id WHERE {SALE}{window}"
         " GROUP BY i.product_id"
     )
+    if summarized or p["as_of"]:  # a window each data node can sum its own orders over
+        copies = [st.DAILY] if summarized else []
+        sold = (
+            f"SELECT n.product_id, SUM(n.units) AS units FROM ({d.node_rows(sold, copies)}) n"
+            " GROUP BY n.product_id"
+        )
     lead = (
         f"SELECT sp.product_id, MIN(COALESCE(s.lead_time_days, {LEAD_TIME_DAYS})) AS days"
         " FROM supplies sp JOIN suppliers s ON s.supplier_id = sp.supplier_id"
