@@ -109,6 +109,11 @@ def _statement(d: Dialect, p: Params, summarized: bool) -> Built:
         " FROM orders o JOIN order_items i ON i.order_id = o.order_id"
         f" WHERE {SALE}{d.between('o.purchased_at', p, binds)} GROUP BY o.order_id"
     )
+    if d.on_nodes:  # each data node's customers from its own orders, added up below
+        sold = (
+            "SELECT t.customer_id, SUM(t.n) AS n, SUM(t.units) AS units,"
+            f" SUM(t.revenue) AS revenue FROM ({sold}) t GROUP BY t.customer_id"
+        )
     everyone = "SELECT c.customer_id, 0 AS n, 0 AS units, 0 AS revenue FROM customers c"
     per_customer = (
         f"SELECT {d.big_result()}u.customer_id, SUM(u.n) AS n, SUM(u.units) AS units,"

@@ -157,8 +157,14 @@ def sql(d: Dialect, p: Params) -> Built:
     )
     per_customer = (
         f"SELECT {d.big_result()}t.customer_id, COUNT(*) AS orders, MAX(t.at) AS last_at,"
-        f" SUM(t.revenue) AS revenue FROM ({d.node_rows(per_order)}) t GROUP BY t.customer_id"
+        f" SUM(t.revenue) AS revenue FROM ({per_order}) t GROUP BY t.customer_id"
     )
+    if d.on_nodes:  # each data node's customers from its own orders, added up here
+        per_customer = (
+            f"SELECT {d.big_result()}n.customer_id, {d.whole('SUM(n.orders)')} AS orders,"
+            " MAX(n.last_at) AS last_at, SUM(n.revenue) AS revenue"
+            f" FROM ({d.node_rows(per_customer)}) n GROUP BY n.customer_id"
+        )
     if not listing(p):
         return _segments(d, per_customer), binds
     return _listed(d, p, *_ranked(per_customer), binds)
