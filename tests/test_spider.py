@@ -270,11 +270,6 @@ def test_first_reports_add_up_what_each_data_node_sums_of_its_own_orders(
     assert max(sent) < 100, sent
 
 
-def bytes_sent(node_url: str) -> int:
-    """How many bytes the data node's server has sent its clients."""
-    return int(rows_on(node_url, "SHOW GLOBAL STATUS LIKE 'Bytes_sent'")[0]["Value"])
-
-
 def test_after_an_import_the_head_plans_with_the_rows_the_nodes_hold(
     sharded: tuple[str, list[str]], tmp_path: Path
 ) -> None:
