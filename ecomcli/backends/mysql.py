@@ -147,6 +147,21 @@ def tsv(e: Entity, rows: list[dict[str, Any]]) -> str:
     return "".join(lines)
 
 
+def tsv_rows(rows: Iterable[Sequence[Any]]) -> str:
+    """Rows of any columns (a data node's result set) in `tsv`'s format, without `_i`."""
+    return "".join("\t".join(map(_tsv_value, row)) + "\n" for row in rows)
+
+
+def _tsv_value(value: Any) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, str):
+        return _escape_tsv(value)
+    if isinstance(value, Decimal):
+        return format(value, "f")  # exact, never in exponent notation
+    return str(value)  # numbers, dates and datetimes as MariaDB reads them
+
+
 def _tsv_formatter(f: Field) -> Any:
     """How a value of `f` is written in a LOAD DATA file (NULL is `\\N`)."""
     if f.type in ("key", "string", "text", "enum"):
@@ -794,9 +809,12 @@ class MySQLRepository(SQLRepository):
         cur.close()
         return loaded
 
+    # the text of a `load_rows` file (spider.py writes them on its data nodes' threads)
+    tsv_rows = staticmethod(tsv_rows)
+
     def load_rows(self, table: str, names: list[str], path: str) -> bool:
-        """LOAD DATA LOCAL of a file of rows (`spider.tsv_rows`) into `table`'s `names`;
-        False when LOCAL is refused (nothing loaded)."""
+        """LOAD DATA LOCAL of a file of rows (`tsv_rows`) into `table`'s `names`; False
+        when LOCAL is refused (nothing loaded)."""
         quoted = [self.q(n) for n in names]
         return self._load_file(path, f"INTO TABLE {table}", quoted) is not None
 

@@ -31,7 +31,6 @@ import tempfile
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ecomcli import schema
@@ -449,7 +448,7 @@ def _gather(
             try:
                 with open(path, "w", encoding="utf-8", newline="\n") as fh:
                     while rows := cur.fetchmany(ROWS_PER_INSERT):
-                        fh.write(tsv_rows(rows))
+                        fh.write(head.tsv_rows(rows))
             finally:
                 cur.close()
 
@@ -469,24 +468,6 @@ def _gather(
                 head.executemany(f"INSERT INTO {table} VALUES ({values})", rows)
         finally:
             cur.close()
-
-
-def tsv_rows(rows: Iterable[Sequence[Any]]) -> str:
-    """Rows as LOAD DATA's default text (tab-separated, `\\` escapes, `\\N` for NULL)."""
-    return "".join("\t".join(map(_tsv_cell, row)) + "\n" for row in rows)
-
-
-def _tsv_cell(value: Any) -> str:
-    if value is None:
-        return "\\N"
-    if isinstance(value, str):
-        return (
-            value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
-            .replace("\r", "\\r")
-        )
-    if isinstance(value, Decimal):
-        return format(value, "f")  # never in exponent notation
-    return str(value)  # numbers; dates and datetimes as MariaDB reads them
 
 
 def split(values: Iterable[T], shards: int, shard_key: Callable[[T], Any]) -> list[list[T]]:
