@@ -2,9 +2,12 @@
 
     .venv/bin/python bench/cluster_bench.py --orders 20000
     .venv/bin/python bench/cluster_bench.py --orders 200000 --repeat 3 --buyers 8
+    .venv/bin/python bench/cluster_bench.py --orders 1000000 --repeat 2 --only single,spider \
+        --buffer-pool 1G
 
-Starts its own nodes on free local ports (tests/clusters/servers.py: small buffer pools,
-same options on every node), generates one store (`ecom generate`), then on each target:
+Starts its own nodes on free local ports (tests/clusters/servers.py: small buffer pools
+unless `--buffer-pool` says, same options on every node), generates one store (`ecom
+generate`), then on each target:
 1. import: `import_paths` of the generated folder (wall time, rows/s), through the one
    node, the Spider head, Galera's first node;
 2. reports: every case of the parity test, its first run (which builds the summaries it
@@ -33,6 +36,7 @@ from ecomcli.importing import import_paths
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
+from clusters import servers  # noqa: E402
 from clusters.servers import (  # noqa: E402 (the test harness starts the nodes)
     Cluster,
     new_node,
@@ -127,7 +131,13 @@ def main() -> None:
     parser.add_argument("--buyers", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--only", default="single,spider,galera")
+    parser.add_argument("--buffer-pool", help="each node's InnoDB buffer pool (say 1G);"
+                        " the test harness's 48M by default")
     args = parser.parse_args()
+    if args.buffer_pool:  # the same on every node, as the harness's other options
+        servers.COMMON[:] = [o if not o.startswith("--innodb-buffer-pool-size=")
+                             else f"--innodb-buffer-pool-size={args.buffer_pool}"
+                             for o in servers.COMMON]
     folder = Path(tempfile.mkdtemp(prefix="ecom-cluster-bench-"))
     customers, products = max(200, args.orders // 5), max(60, args.orders // 40)
     data = folder / "data"

@@ -291,7 +291,7 @@ NODE_GROUPED_REPORTS = [
     ("customer-activity", {}, 90),  # builds the customers' summary
     ("rfm", {"list": True, "as_of": "2025-06-30"}, 64),
     ("clv", {"as_of": "2025-06-30"}, 48),
-    ("customer-orders", {"from": "2024-03-01", "to": "2024-12-31"}, 62),
+    ("customer-orders", {"from": "2024-03-01", "to": "2024-12-31"}, 39),
     ("carts", {}, 75),  # builds the carts' summary
 ]
 

@@ -109,11 +109,8 @@ def _statement(d: Dialect, p: Params, summarized: bool) -> Built:
         " FROM orders o JOIN order_items i ON i.order_id = o.order_id"
         f" WHERE {SALE}{d.between('o.purchased_at', p, binds)} GROUP BY o.order_id"
     )
-    if d.on_nodes:  # each data node's customers from its own orders, added up below
-        sold = (
-            "SELECT t.customer_id, SUM(t.n) AS n, SUM(t.units) AS units,"
-            f" SUM(t.revenue) AS revenue FROM ({sold}) t GROUP BY t.customer_id"
-        )
+    if d.on_nodes:
+        return _on_nodes(d, sold, order), binds
     everyone = "SELECT c.customer_id, 0 AS n, 0 AS units, 0 AS revenue FROM customers c"
     per_customer = (
         f"SELECT {d.big_result()}u.customer_id, SUM(u.n) AS n, SUM(u.units) AS units,"
@@ -131,6 +128,31 @@ def _statement(d: Dialect, p: Params, summarized: bool) -> Built:
     # the finishing order (with --limit only the rows shown cross the wire)
     sql += f" FROM ({per_customer}) g {d.then()} customers c ON c.customer_id = g.customer_id"
     return sql + order, binds
+
+
+def _on_nodes(d: Dialect, sold: str, order: str) -> str:
+    """On a Spider head: each data node sums its own orders per customer, the head adds
+    up the nodes' rows and joins them to every customer, read once from the nodes (joined
+    the other way, the head looked up every customer's name on the nodes, batch by batch:
+    over twice one node's time; bench/README.md)."""
+    per_node = (
+        "SELECT t.customer_id, SUM(t.n) AS n, SUM(t.units) AS units,"
+        f" SUM(t.revenue) AS revenue FROM ({sold}) t GROUP BY t.customer_id"
+    )
+    per_customer = (
+        "SELECT u.customer_id, SUM(u.n) AS n, SUM(u.units) AS units, SUM(u.revenue) AS revenue"
+        f" FROM ({d.node_rows(per_node)}) u GROUP BY u.customer_id"
+    )
+    sql = d.select(
+        ("c.customer_id", "customer_id"),
+        ("c.first_name", "first_name"),
+        ("c.last_name", "last_name"),
+        (d.whole("COALESCE(g.n, 0)"), "orders"),
+        (d.whole("COALESCE(g.units, 0)"), "items"),
+        (d.cents("COALESCE(g.revenue, 0)"), "revenue"),
+    )
+    sql += f" FROM customers c LEFT JOIN ({per_customer}) g ON g.customer_id = c.customer_id"
+    return sql + order
 
 
 def summarized_pipeline(p: Params) -> Pipeline:
