@@ -7,10 +7,12 @@ from __future__ import annotations
 import csv
 import subprocess
 import sys
+import threading
 import time
 from decimal import Decimal
 from pathlib import Path
 
+import mysql.connector
 import pytest
 from clusters.fixtures import assert_same_reports, fresh_name, galera_fixture  # noqa: F401 (the `galera` fixture)
 from clusters.servers import Cluster, restart_galera_node
@@ -111,6 +113,36 @@ def test_certification_conflicts_between_nodes_are_retried(galera: Cluster) -> N
     with store_on(galera, name, 2) as store:
         assert store.get("products", ("P1",))["units_in_stock"] == 120
         assert store.count("stock_movements") == 120
+
+
+def test_a_read_through_one_node_sees_what_another_node_committed(galera: Cluster) -> None:
+    """Galera applies a transaction on the other nodes after it commits: while the third
+    node has not applied the new product yet, a read through it waits for it rather than
+    answering that the product does not exist."""
+    name = fresh_name()
+    with store_on(galera, name) as store:
+        store.init_schema()
+    held = mysql.connector.connect(host="127.0.0.1", port=galera.nodes[2].port, user="root")
+    hold = held.cursor()
+    hold.execute("FLUSH TABLES WITH READ LOCK")  # the third node applies nothing meanwhile
+    read: dict[str, object] = {}
+
+    def read_on_third_node() -> None:
+        with store_on(galera, name, 2) as store:
+            read["pen"] = store.get("products", ("P1",))
+
+    try:
+        with store_on(galera, name) as store:
+            store.insert("products", PEN)
+        reader = threading.Thread(target=read_on_third_node)
+        reader.start()
+        reader.join(2)
+        assert "pen" not in read, "the third node answered before applying the insert"
+    finally:
+        hold.execute("UNLOCK TABLES")
+        held.close()
+    reader.join(60)
+    assert read["pen"] is not None and read["pen"]["name"] == "pen"
 
 
 def test_import_batches_fit_a_small_wsrep_max_ws_size(

@@ -7,6 +7,11 @@ Nothing in ecom's SQL changes on a Galera node. Two things differ from one serve
   `TransientError`, which `Repository.atomic` and the importer retry.
 - A transaction's write set must fit `wsrep_max_ws_size`: `batch_size` keeps an import's
   batches (one transaction each) well under it.
+- A node applies the other nodes' transactions after they commit there, so a read through
+  it could miss a write another node has just committed (a product imported through one
+  node, then not found by an order placed through another). `CAUSAL_READS` makes each of
+  ecom's sessions on a node wait, before a read or a transaction's start, until the node
+  has applied every transaction committed in the cluster so far.
 """
 
 from __future__ import annotations
@@ -17,6 +22,9 @@ from typing import Any
 # generous bound: ecom's widest rows are under 1 KB)
 WRITESET_BYTES_PER_ROW = 2048
 MIN_BATCH = 100
+# bit 1 of `wsrep_sync_wait` (causality checks before SELECT, SHOW and START TRANSACTION),
+# added to what the server's configuration already asks
+CAUSAL_READS = "SET SESSION wsrep_sync_wait = @@wsrep_sync_wait | 1"
 
 
 def settings(cursor: Any) -> tuple[bool, int]:

@@ -277,6 +277,8 @@ class MySQLRepository(SQLRepository):
             " max_heap_table_size = GREATEST(@@max_heap_table_size, 134217728)"
         )
         self._replicated, max_ws_size = galera.settings(cur)  # a Galera node?
+        if self._replicated:
+            cur.execute(galera.CAUSAL_READS)
         self.bulk_batch_size = galera.batch_size(  # type: ignore[misc]
             self._replicated, max_ws_size, self.bulk_batch_size
         )
