@@ -355,6 +355,26 @@ def test_a_report_with_a_limit_reads_each_nodes_rows_in_one_go(
     assert max(sent) < 315, sent
 
 
+def test_a_report_over_a_summary_reads_the_customers_in_one_go(
+    sharded: tuple[str, list[str]], tmp_path: Path
+) -> None:
+    """rfm --list over the customers' summary joins each customer's name: the head reads
+    the customers from each data node in one statement (`SpiderDialect.apart`). Merged
+    into the outer join that checks the summary is fresh, the head looked each customer
+    up on its node, a round trip apiece."""
+    head, nodes = sharded
+    generated = {"customers": 300, "products": 30, "orders": 2000, "seed": 7}
+    params = {"list": True}
+    with sqlite_and_sharded(head, tmp_path, **generated) as (one, store):
+        first = reports.run(store, "rfm", params)  # (and the summary it reads)
+        assert first.rows == reports.run(one, "rfm", params).rows
+        before = [statements_on(n) for n in nodes]
+        reports.run(store, "rfm", params)
+        sent = [statements_on(n) - b for n, b in zip(nodes, before, strict=True)]
+    # 22 per node; 259 when each customer was looked up
+    assert max(sent) < 140, sent
+
+
 def test_a_report_in_your_transaction_counts_its_uncommitted_orders(
     sharded: tuple[str, list[str]],
 ) -> None:

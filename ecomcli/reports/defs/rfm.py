@@ -265,7 +265,12 @@ def _listed(d: Dialect, p: Params, ctes: str, scored: str, binds: list[Any]) -> 
         ("s.m", "m"),
         ("s.segment", "segment"),
     )
-    sql = f"{ctes}{sql} FROM ({segmented}) s JOIN customers c ON c.customer_id = s.customer_id"
+    joined = f"({segmented}) s JOIN customers c"
+    if d.on_nodes:
+        # a Spider head reads every customer once, rather than look each one's name up on
+        # the nodes batch by batch (as customer-orders over a period)
+        joined = f"customers c {d.then()} ({segmented}) s"
+    sql = f"{ctes}{sql} FROM {joined} ON c.customer_id = s.customer_id"
     if p["segment"]:
         sql += f" WHERE s.segment = {d.ph}"
         binds.append(p["segment"])
