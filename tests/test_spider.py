@@ -336,6 +336,18 @@ def test_restock_reads_only_the_windows_orders_on_the_data_nodes(
     assert max(read) < 3000, read
 
 
+def statements_of_a_second_run(
+    store: ecomcli.Repository, one: ecomcli.Repository, nodes: list[str], name: str,
+    params: dict,
+) -> list[int]:
+    """The statements each data node receives for a second run of report `name` on the
+    sharded `store` (the first, checked against `one`, builds the summaries it reads)."""
+    assert reports.run(store, name, params).rows == reports.run(one, name, params).rows
+    before = [statements_on(n) for n in nodes]
+    reports.run(store, name, params)
+    return [statements_on(n) - b for n, b in zip(nodes, before, strict=True)]
+
+
 def test_a_report_with_a_limit_reads_each_nodes_rows_in_one_go(
     sharded: tuple[str, list[str]], tmp_path: Path
 ) -> None:
@@ -345,11 +357,7 @@ def test_a_report_with_a_limit_reads_each_nodes_rows_in_one_go(
     generated = {"customers": 8000, "products": 30, "orders": 300, "seed": 9}
     params = {"by": "customer", "limit": 4}
     with sqlite_and_sharded(head, tmp_path, **generated) as (one, store):
-        first = reports.run(store, "wishlists", params)  # (and the summaries it reads)
-        assert first.rows == reports.run(one, "wishlists", params).rows
-        before = [statements_on(n) for n in nodes]
-        reports.run(store, "wishlists", params)
-        sent = [statements_on(n) - b for n, b in zip(nodes, before, strict=True)]
+        sent = statements_of_a_second_run(store, one, nodes, "wishlists", params)
     # 240 per node (most of them the batches of the wishlists' join); 390 when the
     # customers were read a few rows per round trip
     assert max(sent) < 315, sent
@@ -366,11 +374,7 @@ def test_a_report_over_a_summary_reads_the_customers_in_one_go(
     generated = {"customers": 300, "products": 30, "orders": 2000, "seed": 7}
     params = {"list": True}
     with sqlite_and_sharded(head, tmp_path, **generated) as (one, store):
-        first = reports.run(store, "rfm", params)  # (and the summary it reads)
-        assert first.rows == reports.run(one, "rfm", params).rows
-        before = [statements_on(n) for n in nodes]
-        reports.run(store, "rfm", params)
-        sent = [statements_on(n) - b for n, b in zip(nodes, before, strict=True)]
+        sent = statements_of_a_second_run(store, one, nodes, "rfm", params)
     # 22 per node; 259 when each customer was looked up
     assert max(sent) < 140, sent
 
