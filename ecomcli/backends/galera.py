@@ -1,6 +1,6 @@
 """Galera (MariaDB's synchronous multi-primary replication): what ecom adapts.
 
-Nothing in ecom's SQL changes on a Galera node. Two things differ from one server:
+Nothing in ecom's SQL changes on a Galera node. What differs from one server:
 
 - A transaction that conflicts with one committed on another node fails its certification
   at COMMIT with a deadlock error (1213): the MySQL backend already maps it to
