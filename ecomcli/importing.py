@@ -71,6 +71,7 @@ from ecomcli.repository import (
     RETRY_PATIENCE,
     Mode,
     Repository,
+    SummaryBuild,
     WriteResult,
     missing_required,
     with_defaults,
@@ -257,7 +258,7 @@ def collect_inputs(
     """Every input to import, folders expanded and sorted into foreign-key order."""
     if not paths:
         raise UsageError("no input: give one or more files, a folder, or - for stdin")
-    rank = {e.name: i for i, e in enumerate(schema.load_order())}
+    rank = {name: i for i, name in enumerate(import_order())}
     found: list[tuple[int, int, Input]] = []
     explicit_rejects = Path(options.rejects) if options.rejects else None
     many = len(paths) > 1 or any(Path(p).is_dir() for p in paths if str(p) != "-")
@@ -306,6 +307,22 @@ def collect_inputs(
             for inp in inputs:
                 inp.rejects = explicit_rejects
     return inputs
+
+
+EARLY = ("orders", "order_items")
+
+
+def import_order() -> list[str]:
+    """The entities in foreign-key order, each of `EARLY` as soon as its references are
+    in: the summaries of the orders' lines take the longest to build, and an import of a
+    whole export builds them beside the files after those (`SummaryBuilds`)."""
+    left, order = schema.load_order(), []
+    while left:
+        ready = [e for e in left if all(f.ref in order or f.ref == e.name for f in e.references)]
+        entity = next((e for e in ready if e.name in EARLY), ready[0])
+        order.append(entity.name)
+        left.remove(entity)
+    return order
 
 
 def rank_of(inp: Input, rank: dict[str, int]) -> int:
@@ -895,6 +912,7 @@ class Importer:
         self.pending: list[Callable[[], None]] | None = None  # effects of the batch in flight
         self.known: dict[str, set[Any]] = {}  # parent keys known to exist (bounded cache)
         self.dry_known: dict[str, set[Any]] = {}  # --dry-run: keys this import would write
+        self.builds = SummaryBuilds()  # summaries built beside (`import_paths`)
 
     # a batch ------------------------------------------------------------------------------
 
@@ -1414,6 +1432,7 @@ class Importer:
                 tp.stats.seconds += elapsed
 
     def _after_batch(self, inp: Input, batch: Batch, total: int) -> None:
+        self.builds.poll()
         if self.progress is not None:
             self.progress(inp.name, batch.rows_read, batch.position, total)
         limit = self.options.max_errors
@@ -1591,6 +1610,50 @@ def committed_so_far(summary: ImportSummary, mode: Mode) -> str:
     return f"committed before that: {', '.join(done) or 'nothing'}; {again}"
 
 
+class SummaryBuilds:
+    """The summaries an import of several files builds beside itself: once a file is
+    written, those whose inputs (entities) no later file writes, one build at a time (the
+    machine's other core), so that the first reports after the import read them at once
+    instead of building them (`Repository.build_summaries_beside`)."""
+
+    def __init__(self, store: Repository | None = None,
+                 entities: Sequence[set[str]] = ()) -> None:
+        self.store = store
+        self.entities = entities
+        self.files_done = 0
+        self.running: SummaryBuild | None = None
+        self.asked = -1  # files_done when the store was last asked for a build
+
+    def file_done(self) -> None:
+        self.files_done += 1
+        self.poll()
+
+    def poll(self) -> None:
+        """Between batches: put a finished build in, start the next one."""
+        n = self.files_done
+        if self.store is None or not 0 < n < len(self.entities):
+            return  # after the last file, a build would only delay the import's end
+        if self.running is not None and self.running.done():
+            self.running.finish()
+            self.running, self.asked = None, -1
+        if self.running is None and self.asked != n:
+            self.asked = n
+            written = set().union(*self.entities[:n])
+            self.running = self.store.build_summaries_beside(
+                written, set().union(*self.entities[n:]))
+
+    def finish(self) -> None:
+        """At the end of the import: wait for the build under way and put it in."""
+        if self.running is not None:
+            running, self.running = self.running, None
+            running.finish()
+
+    def stop(self) -> None:
+        if self.running is not None:
+            running, self.running = self.running, None
+            running.stop()
+
+
 def import_paths(
     store: Repository,
     paths: Sequence[str | Path],
@@ -1605,6 +1668,7 @@ def import_paths(
     importer = Importer(store, options, progress)
     summary = importer.summary
     spool: list[Path] = []
+    builds = SummaryBuilds()
     started = time.perf_counter()
     lookups = Lookups(Path(options.mapping).parent if options.mapping else Path.cwd())
     if store.schema_version() is None:  # before any rejects file is opened
@@ -1618,16 +1682,23 @@ def import_paths(
             [inp.path for inp in inputs] + ([Path(options.mapping)] if mapping else []),
             store.url.masked,
         )
+        entities = []
         for inp in inputs:  # every check that needs no writing, for every input, first
             prescan(inp)
             columns = read_header(inp) if inp.fmt in ("csv", "tsv") else inp.keys
-            plan_targets(inp, columns, options, ImportSummary(), lookups)
+            plans = plan_targets(inp, columns, options, ImportSummary(), lookups)
+            entities.append({tp.entity.name for tp in plans})
+        if not options.dry_run:
+            builds = importer.builds = SummaryBuilds(store, entities)
         with gc_paused():
             for inp in inputs:
                 importer.run_file(inp, lookups)
+                builds.file_done()
+        builds.finish()
     except ConnectionFailed as e:  # the server went away: say what stays and what to do
         raise ConnectionFailed(f"{e}; {committed_so_far(summary, options.mode)}") from e
     finally:
+        builds.stop()  # (an import that stopped early: no build goes on after it)
         summary.notices.extend(lookups.notes())  # also when the import stops early
         importer.rejects.close()
         for p in spool:

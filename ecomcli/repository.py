@@ -27,7 +27,7 @@ import itertools
 import random
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -138,6 +138,18 @@ class ReportQuery(Protocol):
     def mongo_summaries(self, p: dict[str, Any]) -> tuple[str, ...]: ...
 
     def facts(self, p: dict[str, Any]) -> dict[str, tuple[str, list[dict[str, Any]]]]: ...
+
+
+class SummaryBuild(Protocol):
+    """Summaries being built beside an import (`Repository.build_summaries_beside`)."""
+
+    def done(self) -> bool: ...
+
+    def finish(self) -> None:
+        """Wait for the build, then put what it built in the store."""
+
+    def stop(self) -> None:
+        """Abandon the build."""
 
 
 class Repository(ABC):
@@ -267,6 +279,14 @@ class Repository(ABC):
         """Run one read-only ad-hoc query (SQL, or a JSON find/aggregate on MongoDB) with a
         guard the text cannot lift: its column names and rows, values as stored."""
         raise UsageError(f"{self.backend} has no ad-hoc queries")
+
+    def build_summaries_beside(self, written: Collection[str],
+                               later: Collection[str]) -> SummaryBuild | None:
+        """Start building, beside an import, the summaries not built yet whose inputs it
+        has written (entities `written`) and will not write again (`later`), so that the
+        first reports after it read them at once. None where the backend does not: its
+        first reports build them, as they always may."""
+        return None
 
     def files(self) -> list[Path]:
         """The files the store lives in (an embedded database and its journals), which no

@@ -21,12 +21,13 @@ import re
 import sys
 import tempfile
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from ecomcli.backends import galera, spider, summaries
+from ecomcli.backends.build_beside import BuildInServer
 from ecomcli.backends.dialect import MYSQL, NODE_ROWS
 from ecomcli.backends.mysql_beside import SecondSession
 from ecomcli.backends.sql import META_TABLE, R, SQLRepository, T, schema_file
@@ -245,6 +246,20 @@ class MySQLRepository(SQLRepository):
         )
         cur.fetchall()
         cur.close()
+
+    def build_summaries_beside(self, written: Collection[str],
+                               later: Collection[str]) -> BuildInServer | None:
+        """See `Repository.build_summaries_beside`: a second session rebuilds them in the
+        server (`build_beside`); not on a cluster, whose writers mark every summary."""
+        if self._depth or self.sharded or self._replicated or not self.summarized:
+            return None
+        kinds = summaries.ready(self, written, later)
+        if not kinds:
+            return None
+        try:
+            return BuildInServer(self, kinds)
+        except EcomError:  # (no second connection allowed, say): the reports build them
+            return None
 
     def __init__(self, url: DbUrl, *, create: bool = True) -> None:
         # `create` is for embedded stores: a server's database is made by init-db alone

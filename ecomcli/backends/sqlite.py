@@ -13,7 +13,7 @@ import operator
 import os
 import sqlite3
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -21,9 +21,10 @@ from typing import Any
 
 from ecomcli.backends import summaries
 from ecomcli.backends.beside import Beside
+from ecomcli.backends.build_beside import BuildBeside
 from ecomcli.backends.dialect import SQLITE
 from ecomcli.backends.sql import META_TABLE, SQLRepository, schema_file
-from ecomcli.config import DbUrl
+from ecomcli.config import DbUrl, parse_url
 from ecomcli.errors import (
     ConflictError,
     ConnectionFailed,
@@ -151,9 +152,7 @@ class SQLiteRepository(SQLRepository):
         except OSError:  # no Python to start (an embedded interpreter): one at a time
             super().insert_selects(inserts)
             return
-        self._side_count += 1
-        name = f"ecom_side_{self._side_count}"
-        self._sides[name] = side.scratch  # removed when the transaction ends (`_ended`)
+        name = self.attach_scratch(side.scratch, attach=False)
         try:
             self.execute(first.statement(), first.binds).close()
             failed = side.wait()
@@ -169,6 +168,30 @@ class SQLiteRepository(SQLRepository):
         for n, insert in enumerate(rest):
             self.execute(f"INSERT INTO {insert.table} {insert.columns}"
                          f" SELECT * FROM {name}.r{n}").close()
+
+    def attach_scratch(self, path: Path, *, attach: bool = True) -> str:
+        """The name a rebuild's scratch file is (or, `attach` False, will be) attached as
+        in this transaction; the file is detached and removed after it (`_ended`)."""
+        self._side_count += 1
+        name = f"ecom_side_{self._side_count}"
+        self._sides[name] = path
+        if attach:
+            self.execute(f"ATTACH {self.placeholder} AS {name}", [str(path)]).close()
+        return name
+
+    def build_summaries_beside(self, written: Collection[str],
+                               later: Collection[str]) -> BuildBeside | None:
+        """See `Repository.build_summaries_beside`: a child process reads the store beside
+        this one (`build_beside`), on a file in WAL mode, with a second core."""
+        if self._depth or not self._wal or SORT_THREADS < 2 or not self.summarized:
+            return None
+        kinds = summaries.ready(self, written, later)
+        if not kinds:
+            return None
+        try:
+            return BuildBeside(self, kinds)
+        except (OSError, EcomError):  # (no temporary file, the store busy): the reports
+            return None
 
     def _ended(self) -> None:
         """Let go of rebuilds' scratch files: a transaction locks every attached file, so
@@ -659,3 +682,17 @@ def json_rows(table: Any) -> str:
         rows = rows.combine_chunks()
     whole = pa.ListArray.from_arrays(pa.array([0, n], pa.int32()), rows)
     return "[" + pc.binary_join(whole, ",")[0].as_py() + "]"
+
+
+class Scratch(SQLiteRepository):
+    """The file of summary tables a build beside an import rebuilds into (`build_beside`),
+    reading the store attached to it: no journal (the file is thrown away if the build
+    fails), and no second reader (it shares the cores with the import)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(parse_url(f"sqlite:///{path}"))
+        self.conn.execute("PRAGMA journal_mode = OFF")
+        self.conn.execute("PRAGMA synchronous = OFF")
+        # no helper threads to sort: the import keeps the other core busy
+        self.conn.execute("PRAGMA threads = 0")
+        self._wal = False

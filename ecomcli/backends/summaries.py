@@ -66,7 +66,7 @@ no summaries: its pipelines read the lines (and, sharded, run on every shard).
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -133,6 +133,14 @@ BUILT = {"months": "summaries_months", "customers": "summaries_customers_3",
          "carts": "summaries_carts", "products": "summaries_products",
          "payments": "summaries_payments", "suppliers": "summaries_suppliers",
          "pairs": "summaries_pairs"}  # fmt: skip
+# the ecom_meta rows saying a summary's first build is under way beside an import
+# (`build_beside`): writers mark it meanwhile, as if built, and reports still rebuild it
+PENDING = {kind: f"{name}_pending" for kind, name in BUILT.items()}
+# the tables a summary's rebuild fills (a build beside copies them into the store)
+TABLES_OF = {"months": (MONTHLY, DAILY, DELIVERY), "customers": (CUSTOMER_MONTHS, CUSTOMERS),
+             "carts": (CART_PRICES, CARTS), "products": (REVIEWS, WISHLISTS),
+             "payments": (PAYMENTS,), "suppliers": (SUPPLIERS,),
+             "pairs": (PAIRS,)}  # fmt: skip
 DIRTY = {"months": DIRTY_MONTHS, "customers": DIRTY_CUSTOMERS, "carts": DIRTY_CARTS,
          "products": DIRTY_PRODUCTS, "payments": DIRTY_PAYMENTS,
          "suppliers": DIRTY_SUPPLIERS, "pairs": DIRTY_PAIRS}  # fmt: skip
@@ -616,11 +624,24 @@ def unbuilt(store: SQLRepository) -> frozenset[str]:
 
 
 def _unbuilt_now(store: SQLRepository) -> frozenset[str]:
-    names = ", ".join(f"'{n}'" for n in BUILT.values())
+    """The summaries neither built nor being built beside an import (`PENDING`)."""
+    names = ", ".join(f"'{n}'" for n in (*BUILT.values(), *PENDING.values()))
     cur = store.execute(f"SELECT name FROM ecom_meta WHERE name IN ({names})")
-    built = {name for (name,) in cur.fetchall()}
+    noted = {name for (name,) in cur.fetchall()}
     cur.close()
-    return frozenset(kind for kind, name in BUILT.items() if name not in built)
+    return frozenset(k for k in BUILT if BUILT[k] not in noted and PENDING[k] not in noted)
+
+
+def inputs(kind: str) -> frozenset[str]:
+    """The entities whose writes may change summary `kind` (what marks it)."""
+    return frozenset(e for m in MARKINGS if kind in m.kinds for e in m.entities)
+
+
+def ready(store: SQLRepository, written: Collection[str], later: Collection[str]) -> list[str]:
+    """The summaries not built yet that an import may build now: it has written some of
+    their inputs, and will write none of them again (`later`)."""
+    return [k for k in sorted(_unbuilt_now(store))
+            if inputs(k) & set(written) and not inputs(k) & set(later)]
 
 
 def layout(dialect: Dialect) -> str:
@@ -654,7 +675,7 @@ def drop_outdated(store: SQLRepository) -> None:
 def forget(store: SQLRepository) -> None:
     """Make the next `refresh` rebuild every summary, and note the tables' layout
     (`init-db` calls it after its script)."""
-    names = ", ".join(f"'{n}'" for n in (*BUILT.values(), LAYOUT_ROW))
+    names = ", ".join(f"'{n}'" for n in (*BUILT.values(), *PENDING.values(), LAYOUT_ROW))
     store.execute(f"DELETE FROM ecom_meta WHERE name IN ({names})").close()
     recs_sql.forget(store)
     store.execute(
@@ -735,7 +756,6 @@ def _built(store: SQLRepository, kind: str) -> bool:
 
 
 def _rebuild(store: SQLRepository, kind: str) -> None:
-    ignore = store.dialect.ignore
     table = DIRTY[kind]
     everything = not _built(store, kind)
     if everything and store.skips_unbuilt:
@@ -743,10 +763,7 @@ def _rebuild(store: SQLRepository, kind: str) -> None:
         store.hold_builds(exclusive=True)
         everything = not _built(store, kind)  # unless a rebuild did it meanwhile
     if everything:
-        store.execute(
-            f"{ignore} INTO ecom_meta (name, value) VALUES ({store.placeholder}, 'built')",
-            [BUILT[kind]],
-        ).close()
+        note_built(store, kind)
     if everything and store.writes_serially:
         # nobody else writes meanwhile, so every mark goes, one statement a table (after an
         # import into a new store, the 1.24M carts marked: 0.45 s, against ~1.2 s to flag
@@ -773,6 +790,41 @@ def _rebuild(store: SQLRepository, kind: str) -> None:
     _delete_keys(store, DIRTY_PRICES, "product_id", prices)
     _delete_keys(store, DIRTY_CUSTOMER_MONTHS, "month", months)
     _rebuilt(store)
+
+
+def note_built(store: SQLRepository, kind: str) -> None:
+    """Note summary `kind` built (a build beside an import of it then is not installed)."""
+    ph = store.placeholder
+    store.execute(f"{store.dialect.ignore} INTO ecom_meta (name, value) VALUES ({ph}, 'built')",
+                  [BUILT[kind]]).close()
+    store.execute(f"DELETE FROM ecom_meta WHERE name = {ph}", [PENDING[kind]]).close()
+
+
+def pending(store: SQLRepository) -> frozenset[str]:
+    """The summaries being built beside an import, not built meanwhile (`PENDING`)."""
+    names = ", ".join(f"'{n}'" for n in (*BUILT.values(), *PENDING.values()))
+    cur = store.execute(f"SELECT name FROM ecom_meta WHERE name IN ({names})")
+    noted = {name for (name,) in cur.fetchall()}
+    cur.close()
+    return frozenset(k for k in BUILT if PENDING[k] in noted and BUILT[k] not in noted)
+
+
+def rebuild_whole(store: SQLRepository, kind: str) -> None:
+    """Summary `kind` rebuilt from every row (its tables only: no marks, no notes)."""
+    _rebuild_kind(store, kind, [], everything=True)
+
+
+def copy_whole(store: SQLRepository, source: str, kind: str) -> None:
+    """Summary `kind`'s tables replaced by those of the attached database `source` (built
+    there by `rebuild_whole`), and noted built. The marks stay: they say what changed
+    since that build read the rows."""
+    unindexed = kind == "carts" and _drop_carts_index(store)
+    for table in TABLES_OF[kind]:
+        store.execute(f"DELETE FROM {table}").close()
+        store.execute(f"INSERT INTO {table} SELECT * FROM {source}.{table}").close()
+    if unindexed:
+        store.execute(_carts_index()).close()
+    note_built(store, kind)
 
 
 def _rebuilt(store: SQLRepository) -> None:

@@ -1,0 +1,243 @@
+"""An import of a whole export builds the summaries of the rows it has written beside
+itself, while it writes the rest (ecomcli/backends/build_beside.py: a child process on
+SQLite, a second session on MySQL), so that the first reports after it read them at once.
+What the build did not see is marked."""
+
+from __future__ import annotations
+
+import csv
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import empty
+from test_summaries import (  # noqa: F401 (loaded, loaded_mysql, loaded_sqlite: fixtures)
+    SQL_BACKENDS,
+    assert_summaries_agree,
+    loaded,
+    loaded_mysql,
+    loaded_sqlite,
+    new_line,
+    new_order,
+    rebuild_everything,
+    sold_units,
+    summary_rows,
+)
+
+import ecomcli
+from ecomcli import schema
+from ecomcli.backends import build_beside, summaries
+from ecomcli.generate import GenerateOptions, generate
+from ecomcli.importing import ImportOptions, ImportStopped, import_order, import_paths
+
+
+@pytest.fixture
+def export(tmp_path: Path) -> Path:
+    folder = tmp_path / "export"
+    generate(GenerateOptions(folder, customers=200, products=60, orders=800, seed=5))
+    (folder / "manifest.json").unlink()
+    return folder
+
+
+@pytest.fixture(params=SQL_BACKENDS)
+def new_store(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'store.db'}"
+    else:
+        url = request.getfixturevalue("mysql_server")
+    with ecomcli.connect(url) as store:
+        store.init_schema()
+        if store.backend == "mysql":
+            empty(store)
+        yield store
+
+
+def build_class(store: Any) -> Any:
+    return build_beside.BuildBeside if store.backend == "sqlite" else build_beside.BuildInServer
+
+
+@pytest.fixture
+def builds_waited_for(new_store: Any, monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """Each build's summaries; the import waits at each file's end for the build under
+    way (else, on a small export, which builds start would depend on timing)."""
+    started: list[list[str]] = []
+    cls = build_class(new_store)
+    start = cls.__init__
+
+    def recorded(self: Any, store: Any, kinds: list[str]) -> None:
+        started.append(kinds)
+        start(self, store, kinds)
+
+    done = cls.done
+    monkeypatch.setattr(cls, "__init__", recorded)
+    monkeypatch.setattr(cls, "done", lambda self: wait_done(self, done))
+    return started
+
+
+def wait_done(build: Any, done: Any) -> bool:
+    while not done(build):
+        time.sleep(0.01)
+    return True
+
+
+def noted(store: Any) -> dict[str, str]:
+    return dict(store.execute("SELECT name, value FROM ecom_meta").fetchall())
+
+
+def build_files() -> set[Path]:
+    return set(Path(tempfile.gettempdir()).glob("ecom-build-*.db"))
+
+
+def test_an_import_of_a_whole_export_builds_the_summaries_beside_it(
+    export: Path, new_store: Any, builds_waited_for: list[list[str]]
+) -> None:
+    """Every summary whose inputs come before the export's last file (all of them: the
+    reviews come before the stock movements) is built by the import, equal to a whole
+    rebuild; no scratch file or pending note is left."""
+    before = build_files()
+    summary = import_paths(new_store, [export], ImportOptions())
+    assert not summary.rejected
+    built = {k for k, name in summaries.BUILT.items() if name in noted(new_store)}
+    assert built == set(summaries.BUILT)
+    assert set().union(*builds_waited_for) == built
+    assert not [n for n in noted(new_store) if n.endswith("_pending")]
+    assert build_files() == before
+    imported = summary_rows(new_store)
+    assert imported[summaries.CARTS] and imported[summaries.PAIRS]
+    rebuild_everything(new_store)
+    assert summary_rows(new_store) == imported
+    assert_summaries_agree(new_store, "after the import")
+
+
+def test_an_import_of_one_file_builds_nothing_beside(
+    export: Path, new_store: Any, builds_waited_for: list[list[str]]
+) -> None:
+    """Nothing to overlap: the first report builds them, as before."""
+    for name in ("customers", "products", "carts", "cart_items"):
+        import_paths(new_store, [export / f"{name}.csv"], ImportOptions())
+    assert builds_waited_for == []
+    assert not {n for n in noted(new_store) if n in summaries.BUILT.values()}
+
+
+def build_read(store: Any, kinds: list[str]) -> Any:
+    """A build beside, once it has read the store and finished."""
+    build = build_class(store)(store, kinds)
+    wait_done(build, type(build).done)
+    return build
+
+
+@pytest.fixture
+def loaded_unbuilt(loaded: Any) -> Any:  # noqa: F811 (the fixture)
+    store, data = loaded
+    summaries.forget(store)
+    return store, data
+
+
+def test_a_write_after_the_build_read_the_store_is_marked_and_counted(
+    loaded_unbuilt: Any,
+) -> None:
+    """While a build is pending, writers mark its summaries as if built: a line written
+    after the child's snapshot is marked, and the next report counts it."""
+    store, data = loaded_unbuilt
+    build = build_read(store, ["months", "customers", "pairs"])
+    store.insert("orders", new_order(data, "late-1"))
+    store.insert("order_items", new_line(data, "late-1"))
+    build.finish()
+    assert summaries.BUILT["months"] in noted(store)
+    assert store.execute(f"SELECT COUNT(*) FROM {summaries.DIRTY_MONTHS}").fetchone()[0]
+    summary, lines = sold_units(store)
+    assert summary == lines
+    assert_summaries_agree(store, "a line written while the build was pending")
+
+
+def test_a_summary_a_report_built_meanwhile_is_not_replaced(loaded_unbuilt: Any) -> None:
+    """A report that rebuilt a pending summary from every row (with a line the build did
+    not see) keeps its rows: the build's older ones are not copied over them."""
+    store, data = loaded_unbuilt
+    build = build_read(store, ["months"])
+    store.insert("orders", new_order(data, "late-2"))
+    store.insert("order_items", new_line(data, "late-2"))
+    summary, lines = sold_units(store)  # the report rebuilds the months whole
+    assert summary == lines
+    build.finish()
+    summary, lines = sold_units(store)
+    assert summary == lines
+
+
+def test_a_failed_child_leaves_its_summaries_to_the_reports(
+    loaded_sqlite: Any, monkeypatch: pytest.MonkeyPatch,  # noqa: F811 (the fixture)
+) -> None:
+    """SQLite: a child that fails (a full temporary folder, say): a one-line warning,
+    nothing noted built, no scratch file left, and the reports build them."""
+    store, _ = loaded_sqlite
+    summaries.forget(store)
+    monkeypatch.setattr(build_beside, "CHILD", ["-c", "import sys; sys.exit('disk full, say')"])
+    before = build_files()
+    build = build_beside.BuildBeside(store, ["carts"])
+    with pytest.warns(RuntimeWarning, match="beside the import failed: disk full, say"):
+        build.finish()
+    assert summaries.PENDING["carts"] not in noted(store)
+    assert summaries.unbuilt(store) == set(summaries.BUILT)
+    assert build_files() == before
+    assert_summaries_agree(store, "built by the reports")
+
+
+def test_an_import_that_stops_leaves_no_build_behind(
+    export: Path, new_store: Any, builds_waited_for: list[list[str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An import stopped by too many rejects in its last file: the build under way is
+    abandoned (SQLite: its scratch file removed, its summaries unbuilt), and no summary
+    is left pending."""
+    path = export / "stock_movements.csv"
+    with path.open(newline="") as f:
+        rows = list(csv.reader(f))
+    rows[1][rows[0].index("product_id")] = "no-such-product"
+    with path.open("w", newline="") as f:
+        csv.writer(f).writerows(rows)
+    before = build_files()
+    monkeypatch.setattr(build_class(new_store), "done", lambda self: False)  # still going
+    with pytest.raises(ImportStopped):
+        import_paths(new_store, [export], ImportOptions(max_errors=0))
+    assert builds_waited_for
+    assert not [n for n in noted(new_store) if n.endswith("_pending")]
+    assert build_files() == before
+    if new_store.backend == "sqlite":  # copied in by `finish` only; MySQL's may have ended
+        assert summaries.unbuilt(new_store) == set(summaries.BUILT)
+    assert_summaries_agree(new_store, "after the stop")
+
+
+def test_a_failed_session_leaves_its_summaries_to_the_reports(
+    loaded_mysql: Any, monkeypatch: pytest.MonkeyPatch,  # noqa: F811 (the fixture)
+) -> None:
+    """MySQL: a second session whose rebuild fails (its statement killed, say): a
+    one-line warning, nothing noted built, and the reports build them."""
+    store, _ = loaded_mysql
+    summaries.forget(store)
+
+    def refused(side: Any, kind: str) -> None:
+        side.execute("SELECT * FROM no_such_table").close()
+
+    monkeypatch.setattr(summaries, "rebuild_whole", refused)
+    build = build_read(store, ["months"])
+    with pytest.warns(RuntimeWarning, match="beside the import failed: .*no_such_table"):
+        build.finish()
+    assert summaries.unbuilt(store) == set(summaries.BUILT)
+    monkeypatch.undo()
+    assert_summaries_agree(store, "built by the reports")
+
+
+def test_a_folder_imports_orders_and_lines_as_early_as_their_references_allow() -> None:
+    """Their summaries, the slowest to build, then overlap the most files: the orders come
+    right after the carts they refer to, before the cart lines; every entity still comes
+    after those it refers to."""
+    order = import_order()
+    assert sorted(order) == sorted(e.name for e in schema.load_order())
+    for entity in schema.load_order():
+        for f in entity.references:
+            if f.ref != entity.name:
+                assert order.index(f.ref) < order.index(entity.name), (entity.name, f.ref)
+    assert order.index("carts") + 1 == order.index("orders")
+    assert order.index("order_items") < order.index("cart_items")
