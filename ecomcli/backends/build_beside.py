@@ -109,8 +109,9 @@ class BuildBeside:
     def _install(self) -> None:
         store = self.store
         name = store.attach_scratch(self.scratch)  # let go of when the transaction ends
+        pending = summaries.pending(store)  # (not: a report built it meanwhile)
         for kind in self.kinds:
-            if kind in summaries.pending(store):  # (else a report built it meanwhile)
+            if kind in pending:
                 summaries.copy_whole(store, name, kind)
 
 
@@ -193,11 +194,12 @@ def _forget_pending(store: SQLRepository, kinds: list[str]) -> None:
 def build(scratch: Path, store: Path, kinds: list[str]) -> None:
     """The child: summaries `kinds` of the store at `store`, rebuilt whole into the summary
     tables of a new file at `scratch`, from one snapshot of the store."""
-    from ecomcli.backends.sqlite import SQLITE, Scratch
+    from ecomcli.backends.sqlite import Scratch
 
     side = Scratch(scratch)
-    side.conn.executescript(summaries.ddl(SQLITE))
     side.conn.execute("ATTACH ? AS store", [str(store)])
+    for table in summaries.TABLES:  # like the store's, without keys: the copy checks those
+        side.conn.execute(f"CREATE TABLE main.{table} AS SELECT * FROM store.{table} WHERE 0")
     side.conn.execute("BEGIN")  # deferred: the store is only read, never locked for writes
     side._depth = 1
     for kind in kinds:

@@ -625,11 +625,23 @@ def unbuilt(store: SQLRepository) -> frozenset[str]:
 
 def _unbuilt_now(store: SQLRepository) -> frozenset[str]:
     """The summaries neither built nor being built beside an import (`PENDING`)."""
+    noted = _noted(store)
+    return frozenset(k for k in BUILT if BUILT[k] not in noted and PENDING[k] not in noted)
+
+
+def pending(store: SQLRepository) -> frozenset[str]:
+    """The summaries being built beside an import, not built meanwhile (`PENDING`)."""
+    noted = _noted(store)
+    return frozenset(k for k in BUILT if PENDING[k] in noted and BUILT[k] not in noted)
+
+
+def _noted(store: SQLRepository) -> set[str]:
+    """The names of the `BUILT` and `PENDING` rows in ecom_meta."""
     names = ", ".join(f"'{n}'" for n in (*BUILT.values(), *PENDING.values()))
     cur = store.execute(f"SELECT name FROM ecom_meta WHERE name IN ({names})")
     noted = {name for (name,) in cur.fetchall()}
     cur.close()
-    return frozenset(k for k in BUILT if BUILT[k] not in noted and PENDING[k] not in noted)
+    return noted
 
 
 def inputs(kind: str) -> frozenset[str]:
@@ -798,15 +810,6 @@ def note_built(store: SQLRepository, kind: str) -> None:
     store.execute(f"{store.dialect.ignore} INTO ecom_meta (name, value) VALUES ({ph}, 'built')",
                   [BUILT[kind]]).close()
     store.execute(f"DELETE FROM ecom_meta WHERE name = {ph}", [PENDING[kind]]).close()
-
-
-def pending(store: SQLRepository) -> frozenset[str]:
-    """The summaries being built beside an import, not built meanwhile (`PENDING`)."""
-    names = ", ".join(f"'{n}'" for n in (*BUILT.values(), *PENDING.values()))
-    cur = store.execute(f"SELECT name FROM ecom_meta WHERE name IN ({names})")
-    noted = {name for (name,) in cur.fetchall()}
-    cur.close()
-    return frozenset(k for k in BUILT if PENDING[k] in noted and BUILT[k] not in noted)
 
 
 def rebuild_whole(store: SQLRepository, kind: str) -> None:
