@@ -6,6 +6,9 @@ What the build did not see is marked."""
 from __future__ import annotations
 
 import csv
+import os
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -241,3 +244,26 @@ def test_a_folder_imports_orders_and_lines_as_early_as_their_references_allow() 
                 assert order.index(f.ref) < order.index(entity.name), (entity.name, f.ref)
     assert order.index("carts") + 1 == order.index("orders")
     assert order.index("order_items") < order.index("cart_items")
+
+
+def test_a_build_whose_import_was_killed_stops_and_removes_its_file(
+    loaded_sqlite: Any, tmp_path: Path,  # noqa: F811 (the fixture)
+) -> None:
+    """SQLite: the import killed outright (SIGKILL) while its child builds: the child
+    stops, and its scratch file goes with it."""
+    store, _ = loaded_sqlite
+    summaries.forget(store)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    killed = (
+        "import os, signal, sys, ecomcli\n"
+        "from ecomcli.backends.build_beside import BuildBeside\n"
+        "BuildBeside(ecomcli.connect(sys.argv[1]), ['carts', 'customers', 'months', 'pairs'])\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    subprocess.run([sys.executable, "-c", killed, store.url.raw],
+                   env={**os.environ, "TMPDIR": str(scratch)}, check=False)
+    deadline = time.monotonic() + 30
+    while list(scratch.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not list(scratch.iterdir())

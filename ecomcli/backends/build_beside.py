@@ -64,7 +64,8 @@ class BuildBeside:
         try:
             store.atomic(lambda: _note_pending(store, kinds))  # before the child reads
             self._child = subprocess.Popen(
-                [sys.executable, *CHILD, str(self.scratch), str(store.path.resolve()), *kinds],
+                [sys.executable, *CHILD, str(self.scratch), str(store.path.resolve()),
+                 str(os.getpid()), *kinds],
                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
             )
         except (OSError, EcomError):
@@ -191,22 +192,30 @@ def _forget_pending(store: SQLRepository, kinds: list[str]) -> None:
     store.atomic(forget)
 
 
-def build(scratch: Path, store: Path, kinds: list[str]) -> None:
-    """The child: summaries `kinds` of the store at `store`, rebuilt whole into the summary
-    tables of a new file at `scratch`, from one snapshot of the store."""
+def build(scratch: Path, store: Path, parent: int, kinds: list[str]) -> None:
+    """The child of process `parent`: summaries `kinds` of the store at `store`, rebuilt
+    whole into the summary tables of a new file at `scratch`, from one snapshot of it."""
     from ecomcli.backends.sqlite import Scratch
 
     side = Scratch(scratch)
-    side.conn.execute("ATTACH ? AS store", [str(store)])
-    for table in summaries.TABLES:  # like the store's, without keys: the copy checks those
-        side.conn.execute(f"CREATE TABLE main.{table} AS SELECT * FROM store.{table} WHERE 0")
-    side.conn.execute("BEGIN")  # deferred: the store is only read, never locked for writes
-    side._depth = 1
-    for kind in kinds:
-        summaries.rebuild_whole(side, kind)
-    side.conn.execute("COMMIT")
-    side.close()
+    # an import killed outright leaves no build running, nor its file: SQLite asks this
+    # every million steps of a statement, and stops it once the import is gone
+    side.conn.set_progress_handler(lambda: os.getppid() != parent, 1_000_000)
+    try:
+        side.conn.execute("ATTACH ? AS store", [str(store)])
+        for table in summaries.TABLES:  # as the store's, without keys: the copy checks them
+            side.conn.execute(
+                f"CREATE TABLE main.{table} AS SELECT * FROM store.{table} WHERE 0")
+        side.conn.execute("BEGIN")  # deferred: the store is only read, never locked
+        side._depth = 1
+        for kind in kinds:
+            summaries.rebuild_whole(side, kind)
+        side.conn.execute("COMMIT")
+    finally:
+        side.close()
+        if os.getppid() != parent:
+            scratch.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":
-    build(Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3:])
+    build(Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4:])
