@@ -21,7 +21,7 @@ import re
 import sys
 import tempfile
 import warnings
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -247,19 +247,14 @@ class MySQLRepository(SQLRepository):
         cur.fetchall()
         cur.close()
 
-    def build_summaries_beside(self, written: Collection[str],
-                               later: Collection[str]) -> BuildInServer | None:
-        """See `Repository.build_summaries_beside`: a second session rebuilds them in the
-        server (`build_beside`); not on a cluster, whose writers mark every summary."""
-        if self._depth or self.sharded or self._replicated or not self.summarized:
-            return None
-        kinds = summaries.ready(self, written, later)
-        if not kinds:
-            return None
-        try:
-            return BuildInServer(self, kinds)
-        except EcomError:  # (no second connection allowed, say): the reports build them
-            return None
+    @property
+    def builds_beside(self) -> bool:
+        """A second session rebuilds them in the server (`BuildInServer`); not on a
+        cluster, whose writers mark every summary."""
+        return not (self.sharded or self._replicated)
+
+    def _build_beside(self, kinds: list[str]) -> BuildInServer:
+        return BuildInServer(self, kinds)
 
     def __init__(self, url: DbUrl, *, create: bool = True) -> None:
         # `create` is for embedded stores: a server's database is made by init-db alone

@@ -11,7 +11,7 @@ are its output (`python -m ecomcli.backends.sql` rewrites them and a test keeps 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from importlib import resources
 from pathlib import Path
@@ -20,7 +20,7 @@ from typing import Any, ClassVar, TypeVar
 from ecomcli import schema
 from ecomcli.backends import summaries
 from ecomcli.backends.dialect import DIALECTS, Dialect
-from ecomcli.errors import ConflictError, NotFoundError, ReadOnly
+from ecomcli.errors import ConflictError, EcomError, NotFoundError, ReadOnly
 from ecomcli.repository import (
     Filter,
     Key,
@@ -28,6 +28,7 @@ from ecomcli.repository import (
     Query,
     ReportQuery,
     Repository,
+    SummaryBuild,
     WriteResult,
     missing_required,
     with_defaults,
@@ -276,6 +277,25 @@ class SQLRepository(Repository):
         SQLite reads some beside the others: `reads_beside`)."""
         for insert in inserts:
             self.execute(insert.statement(), insert.binds).close()
+
+    # whether `build_summaries_beside` builds anything (`_build_beside`)
+    builds_beside = False
+
+    def build_summaries_beside(self, written: Collection[str],
+                               later: Collection[str]) -> SummaryBuild | None:
+        """See `Repository.build_summaries_beside` (backends/build_beside.py)."""
+        if self._depth or not self.builds_beside or not self.summarized:
+            return None
+        kinds = summaries.ready(self, written, later)
+        if not kinds:
+            return None
+        try:
+            return self._build_beside(kinds)
+        except (OSError, EcomError):  # (no temporary file, no second session, the store
+            return None  # busy): the first reports build them
+
+    def _build_beside(self, kinds: list[str]) -> SummaryBuild:
+        raise NotImplementedError
 
     def in_clauses(self, values: Sequence[Any]) -> Iterator[tuple[str, list[Any]]]:
         """`IN (...)` and its binds for stored `values`, in as many parts as it takes."""

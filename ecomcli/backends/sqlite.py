@@ -13,7 +13,7 @@ import operator
 import os
 import sqlite3
 import warnings
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -179,19 +179,14 @@ class SQLiteRepository(SQLRepository):
             self.execute(f"ATTACH {self.placeholder} AS {name}", [str(path)]).close()
         return name
 
-    def build_summaries_beside(self, written: Collection[str],
-                               later: Collection[str]) -> BuildBeside | None:
-        """See `Repository.build_summaries_beside`: a child process reads the store beside
-        this one (`build_beside`), on a file in WAL mode, with a second core."""
-        if self._depth or not self._wal or SORT_THREADS < 2 or not self.summarized:
-            return None
-        kinds = summaries.ready(self, written, later)
-        if not kinds:
-            return None
-        try:
-            return BuildBeside(self, kinds)
-        except (OSError, EcomError):  # (no temporary file, the store busy): the reports
-            return None
+    @property
+    def builds_beside(self) -> bool:
+        """A child process reads the store beside this one (`BuildBeside`): on a file in
+        WAL mode, with a second core."""
+        return self._wal and SORT_THREADS > 1
+
+    def _build_beside(self, kinds: list[str]) -> BuildBeside:
+        return BuildBeside(self, kinds)
 
     def _ended(self) -> None:
         """Let go of rebuilds' scratch files: a transaction locks every attached file, so
