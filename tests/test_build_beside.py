@@ -106,7 +106,7 @@ def test_an_import_of_a_whole_export_builds_the_summaries_beside_it(
     assert built == set(summaries.BUILT)
     assert set().union(*builds_waited_for) == built
     assert not [n for n in noted(new_store) if n.endswith("_pending")]
-    assert build_files() == before
+    assert not build_files() - before  # (another process may have its own)
     imported = summary_rows(new_store)
     assert imported[summaries.CARTS] and imported[summaries.PAIRS]
     rebuild_everything(new_store)
@@ -183,7 +183,7 @@ def test_a_failed_child_leaves_its_summaries_to_the_reports(
         build.finish()
     assert summaries.PENDING["carts"] not in noted(store)
     assert summaries.unbuilt(store) == set(summaries.BUILT)
-    assert build_files() == before
+    assert not build_files() - before  # (another process may have its own)
     assert_summaries_agree(store, "built by the reports")
 
 
@@ -206,7 +206,7 @@ def test_an_import_that_stops_leaves_no_build_behind(
         import_paths(new_store, [export], ImportOptions(max_errors=0))
     assert builds_waited_for
     assert not [n for n in noted(new_store) if n.endswith("_pending")]
-    assert build_files() == before
+    assert not build_files() - before  # (another process may have its own)
     if new_store.backend == "sqlite":  # copied in by `finish` only; MySQL's may have ended
         assert summaries.unbuilt(new_store) == set(summaries.BUILT)
     assert_summaries_agree(new_store, "after the stop")
@@ -267,3 +267,22 @@ def test_a_build_whose_import_was_killed_stops_and_removes_its_file(
     while list(scratch.iterdir()) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not list(scratch.iterdir())
+
+
+def test_the_cli_says_a_failed_build_in_one_line(
+    export: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The import still succeeds (exit 0): the summaries are left to the reports."""
+    from typer.testing import CliRunner
+
+    from ecomcli.cli import app
+
+    monkeypatch.setattr(build_beside, "CHILD", ["-c", "import sys; sys.exit('disk full, say')"])
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    runner = CliRunner()
+    assert runner.invoke(app, ["init-db", "--db", url]).exit_code == 0
+    result = runner.invoke(app, ["import", str(export), "--db", url, "--quiet"])
+    assert result.exit_code == 0, result.output
+    said = result.stderr.splitlines()
+    assert "warning: building the summaries beside the import failed: disk full, say" in said
+    assert "RuntimeWarning" not in result.stderr

@@ -10,7 +10,8 @@ from __future__ import annotations
 import copy
 import os
 import sys
-from typing import Annotated
+import warnings
+from typing import Annotated, TextIO
 
 import typer
 from typer.models import CommandInfo
@@ -65,6 +66,17 @@ def root(
     settings.db = settings.format = None
     fmt = shorthand_format(fmt, csv_=csv_, tsv_=tsv_, nl_=nl_)
     set_globals(quiet=quiet, verbose=verbose, db=db, fmt=fmt)
+    warnings.showwarning = _warning
+
+
+def _warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+             file: TextIO | None = None, line: str | None = None) -> None:
+    """A library's warning (a summary build that failed and was left to the reports, say)
+    as one line; `--verbose` adds where it was raised, as Python shows it."""
+    if settings.verbose:
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+    else:
+        sys.stderr.write(f"warning: {message}\n")
 
 
 for module in (store, data, report, records, sample, browse, images, recommend):
