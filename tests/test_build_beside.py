@@ -90,7 +90,7 @@ def noted(store: Any) -> dict[str, str]:
 
 
 def build_files() -> set[Path]:
-    return set(Path(tempfile.gettempdir()).glob("ecom-build-*.db"))
+    return set(Path(tempfile.gettempdir()).glob("ecom-build-*"))  # journals too
 
 
 def test_an_import_of_a_whole_export_builds_the_summaries_beside_it(

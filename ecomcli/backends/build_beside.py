@@ -69,7 +69,7 @@ class BuildBeside:
                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
             )
         except (OSError, EcomError):
-            self.scratch.unlink(missing_ok=True)
+            _remove(self.scratch)
             with suppress(EcomError):
                 _forget_pending(store, kinds)
             raise
@@ -84,14 +84,14 @@ class BuildBeside:
         with self._child.stderr as errors:
             err = errors.read().decode(errors="replace").strip()
         if self._child.wait() != 0:
-            self.scratch.unlink(missing_ok=True)
+            _remove(self.scratch)
             _forget_pending(self.store, self.kinds)
             _failed((err.splitlines() or ["no message"])[-1])
             return
         try:
             self.store.atomic(self._install)
         except EcomError as e:  # (the store busy for too long, say): the reports build them
-            self.scratch.unlink(missing_ok=True)
+            _remove(self.scratch)
             with suppress(EcomError):
                 _forget_pending(self.store, self.kinds)
             _failed(str(e))
@@ -103,7 +103,7 @@ class BuildBeside:
         self._child.wait()
         if self._child.stderr is not None:
             self._child.stderr.close()
-        self.scratch.unlink(missing_ok=True)
+        _remove(self.scratch)
         with suppress(Exception):  # (a lost connection: the rows stay pending, harmless)
             _forget_pending(self.store, self.kinds)
 
@@ -171,6 +171,13 @@ class BuildInServer:
             _forget_pending(self.store, self.kinds)
 
 
+def _remove(scratch: Path) -> None:
+    """A scratch file, and the journals SQLite may have left beside it (a child stopped
+    while it set its journal mode)."""
+    for tail in ("", "-journal", "-wal", "-shm"):
+        Path(f"{scratch}{tail}").unlink(missing_ok=True)
+
+
 def _failed(why: str) -> None:
     warnings.warn(f"building the summaries beside the import failed: {why}",
                   RuntimeWarning, stacklevel=3)
@@ -214,7 +221,7 @@ def build(scratch: Path, store: Path, parent: int, kinds: list[str]) -> None:
     finally:
         side.close()
         if os.getppid() != parent:
-            scratch.unlink(missing_ok=True)
+            _remove(scratch)
 
 
 if __name__ == "__main__":
