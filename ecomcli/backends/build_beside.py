@@ -83,18 +83,17 @@ class BuildBeside:
         assert self._child.stderr is not None
         with self._child.stderr as errors:
             err = errors.read().decode(errors="replace").strip()
-        if self._child.wait() != 0:
-            _remove(self.scratch)
+        why = (err.splitlines() or ["no message"])[-1]
+        if self._child.wait() == 0:
+            try:
+                self.store.atomic(self._install)
+                return
+            except EcomError as e:  # (the store busy for too long, say)
+                why = str(e)
+        _remove(self.scratch)  # the reports build them
+        with suppress(EcomError):
             _forget_pending(self.store, self.kinds)
-            _failed((err.splitlines() or ["no message"])[-1])
-            return
-        try:
-            self.store.atomic(self._install)
-        except EcomError as e:  # (the store busy for too long, say): the reports build them
-            _remove(self.scratch)
-            with suppress(EcomError):
-                _forget_pending(self.store, self.kinds)
-            _failed(str(e))
+        _failed(why)
 
     def stop(self) -> None:
         """Abandon the build (the import failed or was interrupted)."""
