@@ -1643,10 +1643,11 @@ class SummaryBuilds:
                 written, set().union(*self.entities[n:]))
 
     def finish(self) -> None:
-        """At the end of the import: wait for the build under way and put it in."""
+        """At the end of the import: wait for the build under way and put it in (an
+        interrupted wait leaves it to `stop`)."""
         if self.running is not None:
-            running, self.running = self.running, None
-            running.finish()
+            self.running.finish()
+            self.running = None
 
     def stop(self) -> None:
         if self.running is not None:
