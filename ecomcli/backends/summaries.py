@@ -50,6 +50,8 @@ price mark, the carts holding a product whose price differs from the one their t
 used. The first report after a big import pays for rebuilding what the import touched
 (seconds at 1M orders). A whole rebuild on SQLite reads part of each big statement in a
 second process (`Insert`, `SQLRepository.insert_selects`, `_middle`; docs/reports.md).
+An import of a whole export into a new store builds the summaries not built yet beside
+itself, once it has written their rows (`PENDING`, `ready`, backends/build_beside.py).
 
 **Concurrency.** Writers mark before they write. `refresh` first flags the marks it will
 clear (`UPDATE ... SET taken = 1`: on MySQL this waits for the writers holding them, and a
