@@ -34,13 +34,17 @@ CART_FLOOR = "summary_cart_floor"
 TOP_CARTS = 1000
 REVIEWS = "summary_product_reviews"
 WISHLISTS = "summary_product_wishlists"
+CUSTOMER_WISHLISTS = "summary_customer_wishlists"
+# its index in the order of wishlists --by customer, which reads its first N from it
+CUSTOMER_WISHLISTS_INDEX = f"ix_{CUSTOMER_WISHLISTS}_report"
 PAYMENTS = "summary_payments_daily"
 SUPPLIERS = "summary_supplier_products"
 # a payment without `paid_at`: its day in the payments summary, its month in the marks
 UNDATED = "''"
 # the groups of summaries a report reads (`SUMMARIES` in a report module), each rebuilt
 # from its own marks: see ecomcli/backends/summaries.py
-KINDS = ("months", "customers", "carts", "products", "payments", "suppliers", "pairs")
+KINDS = ("months", "customers", "carts", "products", "payments", "suppliers", "pairs",
+         "wishlists")
 
 
 def month_of(moment: datetime | date) -> str:

@@ -62,6 +62,8 @@ CHECKS: list[tuple[str, dict[str, Any]]] = [
     ("ratings", {"limit": 1000}),
     ("ratings", {"min_reviews": 3}),
     ("wishlists", {"by": "product"}),
+    ("wishlists", {"by": "customer"}),
+    ("wishlists", {"by": "customer", "limit": 5}),
     ("payments", {}),
     ("payments", {"from": "2024-03-11", "to": "2024-08-09"}),
     ("payments", {"to": "2024-06-15"}),

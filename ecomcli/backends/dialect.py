@@ -175,6 +175,10 @@ class Dialect:
         """` FORCE INDEX (index)` after a table, where the engine takes hints."""
         return ""
 
+    def force_node_index(self, index: str) -> str:
+        """`force_index` after a table that a Spider head reads from its data nodes."""
+        return self.force_index(index)
+
     def unindexed(self, expr: str) -> str:
         """`expr` so that the planner does not look it up through an index on it."""
         return expr
@@ -441,7 +445,7 @@ class SpiderDialect(MySQLDialect):
         # join, rfm --list looked each customer up on its node, a round trip apiece
         return f"SELECT * FROM ({select}) a LIMIT 18446744073709551615"
 
-    def force_index(self, index: str) -> str:
+    def force_node_index(self, index: str) -> str:
         # the index one server is told to use, the head is told to ignore: through it, a
         # loose scan of payments per customer took minutes at 200k orders, where a scan
         # with the condition pushed down is one statement per data node

@@ -689,25 +689,43 @@ class MySQLRepository(SQLRepository):
         work: Callable[[SQLRepository, list[T]], R],
         shard_key: Callable[[T], Any] = lambda value: value,
     ) -> list[R] | None:
-        # outside a transaction (whose writes through the head the nodes would not show
-        # yet), or while marking a batch the nodes are about to write
-        marking = self._marking_shards and entity in spider.SHARD_KEYS  # (a head table: no)
-        if not (self._writes_shards(entity) or marking):
-            return None
-        if (nodes := self._data_nodes()) is None:
+        if (nodes := self._nodes_of(entity)) is None:
             return None
         parts = spider.split(values, len(nodes), shard_key)
         return [done for _, done in spider.on_each(nodes, parts, work)]
+
+    def on_every_shard(
+        self, entity: str, values: Iterable[T], work: Callable[[SQLRepository, list[T]], R]
+    ) -> list[R] | None:
+        # through the head, a batch's keys went to the nodes a few at a time, round trip
+        # after round trip (a payment batch's months: 0.2 s a batch)
+        if (nodes := self._nodes_of(entity)) is None:
+            return None
+        everything = list(values)
+        return [done for _, done in spider.on_each(nodes, [everything] * len(nodes), work)]
+
+    def _nodes_of(self, entity: str) -> list[MySQLRepository] | None:
+        """The data nodes to read `entity`'s rows from directly: outside a transaction
+        (whose writes through the head the nodes would not show yet), or while marking a
+        batch the nodes are about to write; else None."""
+        marking = self._marking_shards and entity in spider.SHARD_KEYS  # (a head table: no)
+        if not (self._writes_shards(entity) or marking):
+            return None
+        return self._data_nodes()
 
     def existing_keys(self, entity: str, keys: Iterable[Key]) -> set[Key]:
         # on a Spider head each data node is asked for its own share of the keys, in one
         # statement, rather than the head asking every node for all of them
         e = self._entity(entity)
-        if self.sharded and spider.SHARD_KEYS.get(entity) in e.key:  # not payments'
-            by = operator.itemgetter(e.key.index(spider.SHARD_KEYS[entity]))
-            found = self.on_shards(
-                entity, keys, lambda node, part: node.existing_keys(entity, part), by
-            )
+        if self.sharded and entity in spider.SHARD_KEYS:
+            def look_up(node: SQLRepository, part: list[Key]) -> set[Key]:
+                return node.existing_keys(entity, part)
+
+            if spider.SHARD_KEYS[entity] in e.key:
+                by = operator.itemgetter(e.key.index(spider.SHARD_KEYS[entity]))
+                found = self.on_shards(entity, keys, look_up, by)
+            else:  # a payment's id, a card's: every node is asked for all of them
+                found = self.on_every_shard(entity, keys, look_up)
             if found is not None:
                 return set().union(*found)
         return super().existing_keys(entity, keys)

@@ -651,6 +651,13 @@ class SQLRepository(Repository):
         where the store holds the rows itself."""
         return None
 
+    def on_every_shard(
+        self, entity: str, values: Iterable[T], work: Callable[[SQLRepository, list[T]], R]
+    ) -> list[R] | None:
+        """As `on_shards`, but each data node runs `work` on all of `values`: for keys
+        that do not name their shard (a payment's id; its shard is its order's)."""
+        return None
+
     def existing_keys(self, entity: str, keys: Iterable[Key]) -> set[Key]:
         e = self._entity(entity)
         key_fields = [e.field(k) for k in e.key]

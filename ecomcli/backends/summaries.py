@@ -23,6 +23,8 @@ Tables derived from those rows (and products' prices), never written by hand:
 - `summary_product_reviews`, `summary_product_wishlists`: per product, its reviews and
   their score sum; the wishlists holding it and their distinct customers: ratings,
   wishlists `--by product`;
+- `summary_customer_wishlists (customer_id, wishlists, products)`: per customer with
+  wishlists, how many, and the distinct products on them: wishlists `--by customer`;
 - `summary_payments_daily (day, method, payments, amount)`: payments per day paid (`''`:
   no `paid_at`) and method: payments at any `--from/--to`;
 - `summary_supplier_products (supplier_id, products, units)`: per supplier with supplies,
@@ -37,10 +39,11 @@ reviews, wishlists, wishlist_items, payments or supplies, and every write of a s
 product's price (`insert`, `update`, `delete`, `write_batch`: imports, copies, records,
 order placement) first marks, in the same transaction, what it may change (`MARKINGS`
 says which entity's writes mark which summaries, and how: `mark`, `mark_carts`,
-`mark_products`, `mark_prices`, `mark_payments`, `mark_suppliers`): the months
-and customers of the orders as stored (one statement per batch) and of new order rows; the
-carts written; the products of the reviews and wishlist lines as stored and as written; the
-products whose price is written; the months of the payments as stored and as written; the
+`mark_products`, `mark_wishers`, `mark_prices`, `mark_payments`, `mark_suppliers`): the
+months and customers of the orders as stored (one statement per batch) and of new order
+rows; the carts written; the products of the reviews and wishlist lines as stored and as
+written; the customers of the wishlists as stored and as written; the products whose price
+is written; the months of the payments as stored and as written; the
 suppliers of the supplies written.
 A report that reads a summary first rebuilds what is marked (`refresh`): per dirty month
 one `DELETE` and one `INSERT ... SELECT` through the `purchased_at` index (past
@@ -83,6 +86,8 @@ from ecomcli.summary_tables import (
     CART_PRICES,
     CARTS,
     CUSTOMER_MONTHS,
+    CUSTOMER_WISHLISTS,
+    CUSTOMER_WISHLISTS_INDEX,
     CUSTOMERS,
     DAILY,
     DELIVERY,
@@ -121,11 +126,12 @@ DIRTY_PAYMENTS = "summary_dirty_payment_months"
 DIRTY_SUPPLIERS = "summary_dirty_suppliers"
 DIRTY_PAIRS = "summary_dirty_pair_months"
 DIRTY_CUSTOMER_MONTHS = "summary_dirty_customer_months"
+DIRTY_WISHERS = "summary_dirty_wishlist_customers"
 TABLES = (
     MONTHLY, DAILY, CUSTOMERS, CUSTOMER_MONTHS, DELIVERY, CARTS, CART_PRICES, REVIEWS,
     WISHLISTS, PAYMENTS, SUPPLIERS, DIRTY_MONTHS, DIRTY_CUSTOMERS, DIRTY_CARTS,
     DIRTY_PRODUCTS, DIRTY_PRICES, DIRTY_PAYMENTS, DIRTY_SUPPLIERS, PAIRS, DIRTY_PAIRS,
-    DIRTY_CUSTOMER_MONTHS,
+    DIRTY_CUSTOMER_MONTHS, CUSTOMER_WISHLISTS, DIRTY_WISHERS,
 )  # fmt: skip
 # the ecom_meta rows saying a summary was built (absent: the next refresh builds it all)
 # (a name changes with what its summary holds: a store built by an earlier ecom then
@@ -134,7 +140,7 @@ TABLES = (
 BUILT = {"months": "summaries_months", "customers": "summaries_customers_3",
          "carts": "summaries_carts", "products": "summaries_products",
          "payments": "summaries_payments", "suppliers": "summaries_suppliers",
-         "pairs": "summaries_pairs"}  # fmt: skip
+         "pairs": "summaries_pairs", "wishlists": "summaries_wishlists"}  # fmt: skip
 # the ecom_meta rows saying a summary's first build is under way beside an import
 # (`build_beside`): writers mark it meanwhile, as if built, and reports still rebuild it
 PENDING = {kind: f"{name}_pending" for kind, name in BUILT.items()}
@@ -142,19 +148,21 @@ PENDING = {kind: f"{name}_pending" for kind, name in BUILT.items()}
 TABLES_OF = {"months": (MONTHLY, DAILY, DELIVERY), "customers": (CUSTOMER_MONTHS, CUSTOMERS),
              "carts": (CART_PRICES, CARTS), "products": (REVIEWS, WISHLISTS),
              "payments": (PAYMENTS,), "suppliers": (SUPPLIERS,),
-             "pairs": (PAIRS,)}  # fmt: skip
+             "pairs": (PAIRS,), "wishlists": (CUSTOMER_WISHLISTS,)}  # fmt: skip
 DIRTY = {"months": DIRTY_MONTHS, "customers": DIRTY_CUSTOMERS, "carts": DIRTY_CARTS,
          "products": DIRTY_PRODUCTS, "payments": DIRTY_PAYMENTS,
-         "suppliers": DIRTY_SUPPLIERS, "pairs": DIRTY_PAIRS}  # fmt: skip
+         "suppliers": DIRTY_SUPPLIERS, "pairs": DIRTY_PAIRS,
+         "wishlists": DIRTY_WISHERS}  # fmt: skip
 KEYS = {"months": "month", "customers": "customer_id", "carts": "cart_id",
         "products": "product_id", "payments": "month", "suppliers": "supplier_id",
-        "pairs": "month"}  # fmt: skip
+        "pairs": "month", "wishlists": "customer_id"}  # fmt: skip
 # the carts report reads every cart from this index, in its order (reports/defs/carts.py)
 CARTS_INDEX = f"ix_{CARTS}_report"
 CARTS_ORDER = "(total DESC, cart_id, customer_id, status, n_lines, items)"
 # customer-orders --limit N reads its first N customers from it (reports/defs/customer_orders.py)
 CUSTOMERS_INDEX = f"ix_{CUSTOMERS}_report"
 CUSTOMERS_ORDER = "(items DESC, orders DESC, customer_id)"
+WISHERS_ORDER = "(products DESC, customer_id)"
 # a month's pair counts are deleted through it when the month is rebuilt
 PAIRS_INDEX = f"ix_{PAIRS}_month"
 # the payment fields the payments summary holds (a write of only others marks nothing)
@@ -212,6 +220,9 @@ def ddl(d: Dialect) -> str:
         f", INDEX {CUSTOMERS_INDEX} {CUSTOMERS_ORDER}" if d.inline_indexes else ""
     )
     pairs_index = f", INDEX {PAIRS_INDEX} (month)" if d.inline_indexes else ""
+    wishers_index = (
+        f", INDEX {CUSTOMER_WISHLISTS_INDEX} {WISHERS_ORDER}" if d.inline_indexes else ""
+    )
     tables = [
         (MONTHLY, "sales per calendar month (YYYY-MM) and product",
          f"month {month} NOT NULL, product_id {ident} NOT NULL, units {big} NOT NULL,"
@@ -278,6 +289,12 @@ def ddl(d: Dialect) -> str:
         (DIRTY_CUSTOMER_MONTHS, "months whose orders changed since the customers' rows"
          " were rebuilt",
          f"month {month} NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0"),
+        (CUSTOMER_WISHLISTS, "per customer with wishlists: how many, and the distinct"
+         " products on them",
+         f"customer_id {ident} NOT NULL PRIMARY KEY, wishlists {big} NOT NULL,"
+         f" products {big} NOT NULL{wishers_index}"),
+        (DIRTY_WISHERS, "customers whose wishlists changed since the summaries were rebuilt",
+         f"customer_id {ident} NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0"),
     ]  # fmt: skip
     text = "\n".join(
         f"-- {name}: {doc} (derived: see ecomcli/backends/summaries.py)\n"
@@ -292,6 +309,9 @@ def ddl(d: Dialect) -> str:
             f"CREATE INDEX IF NOT EXISTS {CUSTOMERS_INDEX} ON {CUSTOMERS} {CUSTOMERS_ORDER};\n"
             "-- serves: rebuilding one month's pair counts\n"
             f"CREATE INDEX IF NOT EXISTS {PAIRS_INDEX} ON {PAIRS} (month);\n"
+            "-- serves: wishlists --by customer --limit, its first customers\n"
+            f"CREATE INDEX IF NOT EXISTS {CUSTOMER_WISHLISTS_INDEX} ON {CUSTOMER_WISHLISTS}"
+            f" {WISHERS_ORDER};\n"
         )
     return text
 
@@ -427,15 +447,30 @@ def mark_payments(
     (`lock`, see `mark`); the marks are then inserted in one statement, in key order."""
     months = {month_of(r["paid_at"]) if r.get("paid_at") else "" for r in rows} if dated else set()
     ids = ([k[0] for k in keys] + [r.get("payment_id") for r in rows]) if stored else []
-    month = f"COALESCE({store.dialect.period('pm.paid_at', 'month')}, {UNDATED})"
-    locking = store.dialect.locking("FOR UPDATE" if lock else None)
-    for where, binds in store.in_clauses([i for i in dict.fromkeys(ids) if i is not None]):
-        cur = store.execute(
-            f"SELECT {month} FROM payments pm WHERE pm.payment_id {where}{locking}", binds
-        )
-        months.update(r[0] for r in cur.fetchall())
-        cur.close()
+    ids = [i for i in dict.fromkeys(ids) if i is not None]
+    read = partial(_payment_months, lock="FOR UPDATE" if lock else None)
+    # a Spider head: each data node looks them all up (a payment's id does not name its
+    # shard: its order's id does)
+    if (on_nodes := store.on_every_shard("payments", ids, read)) is not None:
+        months.update(*on_nodes)
+    else:
+        months.update(read(store, ids))
     _mark_keys(store, DIRTY_PAYMENTS, months)
+
+
+def _payment_months(store: SQLRepository, ids: list[Any], *, lock: str | None) -> set[str]:
+    """The months (`''`: no paid_at) of the stored payments `ids`, read by `lock`."""
+    month = f"COALESCE({store.dialect.period('pm.paid_at', 'month')}, {UNDATED})"
+    found: set[str] = set()
+    for where, binds in store.in_clauses(ids):
+        cur = store.execute(
+            f"SELECT {month} FROM payments pm WHERE pm.payment_id {where}"
+            f"{store.dialect.locking(lock)}",
+            binds,
+        )
+        found.update(r[0] for r in cur.fetchall())
+        cur.close()
+    return found
 
 
 def _mark_keys(store: SQLRepository, table: str, values: Iterable[Any]) -> None:
@@ -507,6 +542,36 @@ def _products_held(store: SQLRepository, ids: list[Any], *, entity: str, lock: b
     return held
 
 
+def mark_wishers(store: SQLRepository, wishlist_ids: Iterable[Any],
+                 customers: Iterable[Any] = (), *, lock: str | None) -> None:
+    """Before wishlists or their lines are written: mark the customers of the stored
+    wishlists `wishlist_ids` (read by `lock`, see `mark`: a writer giving one to another
+    customer is waited for) and the `customers` the written wishlists name."""
+    marked = list(customers)
+    ids = [i for i in dict.fromkeys(wishlist_ids) if i is not None]
+    # a Spider head: each data node reads its share (wishlists by wishlist id)
+    read = partial(_wishers_of, lock=lock)
+    if (on_nodes := store.on_shards("wishlists", ids, read)) is not None:
+        marked += [c for held in on_nodes for c in held]
+    else:
+        marked += _wishers_of(store, ids, lock=lock)
+    _mark_keys(store, DIRTY_WISHERS, marked)
+
+
+def _wishers_of(store: SQLRepository, ids: list[Any], *, lock: str | None) -> list[Any]:
+    """The customers of the stored wishlists `ids`, read by `lock`."""
+    found: list[Any] = []
+    for where, binds in store.in_clauses(ids):
+        cur = store.execute(
+            f"SELECT DISTINCT w.customer_id FROM wishlists w WHERE w.wishlist_id {where}"
+            f"{store.dialect.locking(lock)}",
+            binds,
+        )
+        found += [c for (c,) in cur.fetchall()]
+        cur.close()
+    return found
+
+
 # --- which writes mark which summaries (read by `SQLRepository._mark`) ------------------
 
 
@@ -567,6 +632,18 @@ def _products_written(store: SQLRepository, w: Write) -> None:
     mark_products(store, w.e.name, w.rows, w.keys, new=w.new, lock=not w.locked)
 
 
+def _wishers_written(store: SQLRepository, w: Write) -> None:
+    """Customers' wishlists: a wishlist's customer as stored and as written (a write of
+    its other fields changes no count); a line's wishlist's customer, as stored."""
+    lines = w.e.name == "wishlist_items"
+    if not lines and w.written is not None and "customer_id" not in w.written:
+        return
+    stored = w.ids("wishlist_id") if lines or not w.new else []
+    customers = [] if lines else [r.get("customer_id") for r in w.rows]
+    lock = None if w.locked else "LOCK IN SHARE MODE" if lines else "FOR UPDATE"
+    mark_wishers(store, stored, customers, lock=lock)
+
+
 def _recs_written(store: SQLRepository, w: Write) -> None:
     """Added lines change the tables' signature (their number); a write that changes or
     deletes stored ones may not, so it makes the next `recommend` rebuild them."""
@@ -602,6 +679,7 @@ MARKINGS = (
     Marking(("carts",), ("carts", "cart_items"), _carts_written),
     Marking(("carts",), ("products",), _prices_written),  # the prices of cart totals
     Marking(("products",), ("reviews", "wishlists", "wishlist_items"), _products_written),
+    Marking(("wishlists",), ("wishlists", "wishlist_items"), _wishers_written),
     Marking(("payments",), ("payments",), _payments_written),
     Marking(("suppliers",), ("supplies",), _supplies_written),
     Marking((), ("orders", "order_items"), _recs_written),  # the recommender's tables
@@ -849,7 +927,7 @@ def _rebuild_kind(store: SQLRepository, kind: str, flagged: Sequence[Any],
     rebuild = {"months": _rebuild_months, "payments": _rebuild_payments,
                "customers": _rebuild_customers, "products": _rebuild_products,
                "suppliers": _rebuild_suppliers, "pairs": _rebuild_pairs,
-               "carts": _rebuild_carts}  # fmt: skip
+               "carts": _rebuild_carts, "wishlists": _rebuild_wishlists}  # fmt: skip
     rebuild[kind](store, flagged, everything)
 
 
@@ -1285,3 +1363,23 @@ def _rebuild_suppliers(store: SQLRepository, flagged: Sequence[Any], everything:
         where = f" WHERE sp.supplier_id IN ({taken})"
     rows = supplier_counts(where)
     store.execute(f"INSERT INTO {SUPPLIERS} (supplier_id, products, units) {rows}").close()
+
+
+def _rebuild_wishlists(store: SQLRepository, flagged: Sequence[Any], everything: bool) -> None:
+    """The dirty customers' wishlists and distinct products, through the wishlists'
+    customer_id index, the customers named in the statement (a Spider head then asks each
+    data node for theirs, where a subquery of the marks was run per wishlist); past
+    `MANY_CUSTOMERS` of them (or never built), every customer's from one pass."""
+    select = (
+        f"INSERT INTO {CUSTOMER_WISHLISTS} (customer_id, wishlists, products)"
+        " SELECT w.customer_id, COUNT(DISTINCT w.wishlist_id), COUNT(DISTINCT wi.product_id)"
+        " FROM wishlists w LEFT JOIN wishlist_items wi ON wi.wishlist_id = w.wishlist_id"
+    )
+    if everything or len(flagged) > MANY_CUSTOMERS:
+        store.execute(f"DELETE FROM {CUSTOMER_WISHLISTS}").close()
+        store.execute(f"{select} GROUP BY w.customer_id").close()
+        return
+    _delete_keys(store, CUSTOMER_WISHLISTS, "customer_id", flagged)
+    for where, binds in store.in_clauses(flagged):
+        store.execute(f"{select} WHERE w.customer_id {where} GROUP BY w.customer_id",
+                      binds).close()

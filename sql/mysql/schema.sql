@@ -337,4 +337,10 @@ CREATE TABLE IF NOT EXISTS summary_dirty_pair_months (month CHAR(7) NOT NULL PRI
 -- summary_dirty_customer_months: months whose orders changed since the customers' rows were rebuilt (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_dirty_customer_months (month CHAR(7) NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
+-- summary_customer_wishlists: per customer with wishlists: how many, and the distinct products on them (derived: see ecomcli/backends/summaries.py)
+CREATE TABLE IF NOT EXISTS summary_customer_wishlists (customer_id VARCHAR(64) NOT NULL PRIMARY KEY, wishlists BIGINT NOT NULL, products BIGINT NOT NULL, INDEX ix_summary_customer_wishlists_report (products DESC, customer_id)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- summary_dirty_wishlist_customers: customers whose wishlists changed since the summaries were rebuilt (derived: see ecomcli/backends/summaries.py)
+CREATE TABLE IF NOT EXISTS summary_dirty_wishlist_customers (customer_id VARCHAR(64) NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
 INSERT IGNORE INTO `ecom_meta` (`name`, `value`) VALUES ('schema_version', '1');

@@ -363,12 +363,20 @@ CREATE TABLE IF NOT EXISTS summary_dirty_pair_months (month TEXT NOT NULL PRIMAR
 
 -- summary_dirty_customer_months: months whose orders changed since the customers' rows were rebuilt (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_dirty_customer_months (month TEXT NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) STRICT, WITHOUT ROWID;
+
+-- summary_customer_wishlists: per customer with wishlists: how many, and the distinct products on them (derived: see ecomcli/backends/summaries.py)
+CREATE TABLE IF NOT EXISTS summary_customer_wishlists (customer_id TEXT NOT NULL PRIMARY KEY, wishlists INTEGER NOT NULL, products INTEGER NOT NULL) STRICT, WITHOUT ROWID;
+
+-- summary_dirty_wishlist_customers: customers whose wishlists changed since the summaries were rebuilt (derived: see ecomcli/backends/summaries.py)
+CREATE TABLE IF NOT EXISTS summary_dirty_wishlist_customers (customer_id TEXT NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) STRICT, WITHOUT ROWID;
 -- serves: the carts report, in its order
 CREATE INDEX IF NOT EXISTS ix_summary_carts_report ON summary_carts (total DESC, cart_id, customer_id, status, n_lines, items);
 -- serves: customer-orders --limit, its first customers
 CREATE INDEX IF NOT EXISTS ix_summary_customer_sales_report ON summary_customer_sales (items DESC, orders DESC, customer_id);
 -- serves: rebuilding one month's pair counts
 CREATE INDEX IF NOT EXISTS ix_summary_pairs_monthly_month ON summary_pairs_monthly (month);
+-- serves: wishlists --by customer --limit, its first customers
+CREATE INDEX IF NOT EXISTS ix_summary_customer_wishlists_report ON summary_customer_wishlists (products DESC, customer_id);
 
 -- indexes an earlier ecom made, replaced since
 DROP INDEX IF EXISTS "ix_payments_method_paid_at_amount";

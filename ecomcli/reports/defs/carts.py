@@ -166,7 +166,7 @@ def pays_by(d: Dialect, every_cart: bool) -> tuple[str, str]:
     if every_cart:
         paying = (
             "SELECT DISTINCT pm.customer_id FROM payments pm"
-            f"{d.force_index('ix_payments_customer_id_method')} WHERE pm.method = {d.ph}"
+            f"{d.force_node_index('ix_payments_customer_id_method')} WHERE pm.method = {d.ph}"
         )
         join = f" LEFT JOIN ({paying}) m ON m.customer_id = t.customer_id"
         return join, "CASE WHEN m.customer_id IS NULL THEN 0 ELSE 1 END"

@@ -67,7 +67,7 @@ SPEC = ReportSpec(
 
 
 def SUMMARIES(p: Params) -> tuple[str, ...]:
-    return ("products",) if p["by"] == "product" else ()
+    return ("products",) if p["by"] == "product" else ("wishlists",)
 
 
 def sql(d: Dialect, p: Params) -> Built:
@@ -108,6 +108,20 @@ def _statement(d: Dialect, p: Params, summarized: bool) -> Built:
         " COUNT(DISTINCT wi.product_id) AS products FROM wishlists w"
         " LEFT JOIN wishlist_items wi ON wi.wishlist_id = w.wishlist_id GROUP BY w.customer_id"
     )
+    if summarized:
+        grouped = (
+            "SELECT s.customer_id, s.wishlists AS n, s.products"
+            f" FROM {st.CUSTOMER_WISHLISTS} s"
+        )
+        if limit:  # its first N customers in the report's order, read from its index,
+            # skipping a customer the store lacks (as the join below would). A count, not
+            # EXISTS: a Spider head turned EXISTS into reading every customer from the
+            # data nodes (280 ms at 200k customers), where this looks up the first N
+            grouped += (
+                f"{d.force_index(st.CUSTOMER_WISHLISTS_INDEX)} WHERE (SELECT COUNT(*)"
+                " FROM customers k WHERE k.customer_id = s.customer_id) > 0"
+                f" ORDER BY s.products DESC, s.customer_id{limit}"
+            )
     sql = d.select(
         ("g.customer_id", "customer_id"),
         ("c.first_name", "first_name"),
@@ -115,7 +129,13 @@ def _statement(d: Dialect, p: Params, summarized: bool) -> Built:
         ("g.n", "wishlists"),
         ("g.products", "products"),
     )
-    sql += f" FROM ({grouped}) g JOIN customers c ON c.customer_id = g.customer_id"
+    tables = [f"({grouped}) g", "customers c"]
+    if summarized and not limit and d.on_nodes:  # a Spider head reads every customer
+        # once from its data nodes, rather than look those of the summary up in batches
+        # (0.42 s against 0.76 s at 64k wishlists)
+        tables.reverse()
+    join = d.then() if summarized else "JOIN"
+    sql += f" FROM {tables[0]} {join} {tables[1]} ON c.customer_id = g.customer_id"
     return f"{sql} ORDER BY g.products DESC, g.customer_id{limit}", []
 
 
