@@ -16,7 +16,9 @@ rest:
    summary tables (unqualified names of base tables resolve to the store, attached: the
    scratch file has none), as a WAL file's readers do not block its writer; on MySQL by a
    second session (`BuildInServer`), straight into the summary tables in a transaction of
-   its own, the server doing the work.
+   its own, the server doing the work. (A Spider head's writers mark every summary
+   anyway: its second session runs an ordinary `summaries.refresh`, which takes the marks
+   made so far.)
 3. They are noted built (SQLite: after the import copies the scratch tables in), unless a
    report built one meanwhile. What was written after the build read the rows was marked,
    so the next report rebuilds only that.
@@ -136,10 +138,14 @@ class BuildInServer:
     def _run(self) -> None:
         side = self.side
         try:
-            # the writers that skipped these summaries' marks before the note hold the
-            # layout row in share mode until they commit: wait for them
-            side.atomic(lambda: side.hold_builds(exclusive=True))
-            side.atomic(self._build)
+            if side.skips_unbuilt:
+                # the writers that skipped these summaries' marks before the note hold the
+                # layout row in share mode until they commit: wait for them
+                side.atomic(lambda: side.hold_builds(exclusive=True))
+                side.atomic(self._build)
+            else:  # a Spider head's writers marked every summary: a refresh takes the
+                # marks made so far with the rows, leaving later ones to the next report
+                summaries.refresh(side, self.kinds)
         except BaseException as e:  # (said by `finish`)
             self._error = e
 

@@ -175,10 +175,6 @@ class Dialect:
         """` FORCE INDEX (index)` after a table, where the engine takes hints."""
         return ""
 
-    def force_node_index(self, index: str) -> str:
-        """`force_index` after a table that a Spider head reads from its data nodes."""
-        return self.force_index(index)
-
     def unindexed(self, expr: str) -> str:
         """`expr` so that the planner does not look it up through an index on it."""
         return expr
@@ -444,12 +440,6 @@ class SpiderDialect(MySQLDialect):
         # a derived table with a LIMIT is never merged: merged into `read_fresh`'s outer
         # join, rfm --list looked each customer up on its node, a round trip apiece
         return f"SELECT * FROM ({select}) a LIMIT 18446744073709551615"
-
-    def force_node_index(self, index: str) -> str:
-        # the index one server is told to use, the head is told to ignore: through it, a
-        # loose scan of payments per customer took minutes at 200k orders, where a scan
-        # with the condition pushed down is one statement per data node
-        return f" IGNORE INDEX ({index})"
 
 
 SQLITE = SQLiteDialect()

@@ -249,9 +249,9 @@ class MySQLRepository(SQLRepository):
 
     @property
     def builds_beside(self) -> bool:
-        """A second session rebuilds them in the server (`BuildInServer`); not on a
-        cluster, whose writers mark every summary."""
-        return not (self.sharded or self._replicated)
+        """A second session rebuilds them in the server (`BuildInServer`); on a Spider
+        head, reading the data nodes as a report's rebuild does. Not on a Galera node."""
+        return not self._replicated
 
     def _build_beside(self, kinds: list[str]) -> BuildInServer:
         return BuildInServer(self, kinds)

@@ -232,7 +232,7 @@ def init_sharded(head: MySQLRepository, shard_urls: list[str], *, drop: bool = F
         head._create_database()
     if drop:  # init_schema drops every ecom table, then makes the one-server ones: not those
         head.init_schema(drop=True)
-        for e in reversed(schema.ENTITIES):
+        for e in reversed((*schema.ENTITIES, *schema.MEDIA)):  # children first
             head.execute(f"DROP TABLE IF EXISTS `{e.name}`").close()
     stored = _stored_shards(head)
     if stored is not None and stored != len(urls) and not drop:

@@ -166,8 +166,12 @@ def pays_by(d: Dialect, every_cart: bool) -> tuple[str, str]:
     if every_cart:
         paying = (
             "SELECT DISTINCT pm.customer_id FROM payments pm"
-            f"{d.force_node_index('ix_payments_customer_id_method')} WHERE pm.method = {d.ph}"
+            f"{d.force_index('ix_payments_customer_id_method')} WHERE pm.method = {d.ph}"
         )
+        if d.on_nodes:  # a Spider head: each data node finds its own (through the head,
+            # every payment by the method crossed to it, or with the index, a round trip
+            # per customer)
+            paying = f"SELECT DISTINCT n.customer_id FROM ({d.node_rows(paying)}) n"
         join = f" LEFT JOIN ({paying}) m ON m.customer_id = t.customer_id"
         return join, "CASE WHEN m.customer_id IS NULL THEN 0 ELSE 1 END"
     return "", (
