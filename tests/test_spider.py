@@ -223,6 +223,24 @@ def test_every_entity_has_a_home() -> None:
 
 
 
+def statements_of_a_reimport(
+    head: str, nodes: list[str], tmp_path: Path, report: str, entity: str, batch_size: int
+) -> tuple[dict, list[int]]:
+    """A small generated store imported into the sharded store at `head`, `report` run (so
+    the summaries it reads are built and writes mark them), then `entity`'s file imported
+    again in batches of `batch_size`: that import's counts, and the statements each data
+    node received for it."""
+    data = tmp_path / "gen"
+    generate(GenerateOptions(data, customers=100, products=20, orders=600, seed=3))
+    with ecomcli.connect(head) as store:
+        assert not import_paths(store, [data]).rejected
+        reports.run(store, report, {})
+        before = [statements_on(n) for n in nodes]
+        again = import_paths(store, [data / f"{entity}.csv"], ImportOptions(batch_size=batch_size))
+        sent = [statements_on(n) - b for n, b in zip(nodes, before, strict=True)]
+    return again.rows()[0], sent
+
+
 def test_an_import_reads_the_stored_orders_on_their_data_nodes(
     sharded: tuple[str, list[str]], tmp_path: Path
 ) -> None:
@@ -230,15 +248,8 @@ def test_an_import_reads_the_stored_orders_on_their_data_nodes(
     lines' orders on their data nodes, each node its share in one statement, not through
     the head (where each of those statements became several on every node)."""
     head, nodes = sharded
-    data = tmp_path / "gen"
-    generate(GenerateOptions(data, customers=100, products=20, orders=600, seed=3))
-    with ecomcli.connect(head) as store:
-        assert not import_paths(store, [data]).rejected
-        reports.run(store, "customer-orders", {})  # built: from now on lines mark it
-        before = [statements_on(n) for n in nodes]
-        again = import_paths(store, [data / "order_items.csv"], ImportOptions(batch_size=300))
-        sent = [statements_on(n) - b for n, b in zip(nodes, before, strict=True)]
-    lines = again.rows()[0]
+    lines, sent = statements_of_a_reimport(head, nodes, tmp_path, "customer-orders",
+                                           "order_items", 300)  # fmt: skip
     assert lines["unchanged"] == lines["read"] > 1200
     # 5 batches: about 80 statements per node, 200 through the head
     assert max(sent) < 150, sent
@@ -252,16 +263,9 @@ def test_an_import_of_payments_reads_stored_keys_on_every_data_node(
     the cards they refer to, one statement per batch, where through the head each batch
     took a round trip per few keys (a 1M-order import of payments: 162 s to 36 s)."""
     head, nodes = sharded
-    data = tmp_path / "gen"
-    generate(GenerateOptions(data, customers=100, products=20, orders=600, seed=3))
-    with ecomcli.connect(head) as store:
-        assert not import_paths(store, [data]).rejected
-        reports.run(store, "payments", {})  # built: from now on payments mark it
-        before = [statements_on(n) for n in nodes]
-        again = import_paths(store, [data / "payments.csv"], ImportOptions(batch_size=100))
-        sent = [statements_on(n) - b for n, b in zip(nodes, before, strict=True)]
-    payments = again.rows()[0]
+    payments, sent = statements_of_a_reimport(head, nodes, tmp_path, "payments", "payments", 100)
     assert payments["unchanged"] == payments["read"] > 500
+    # 108 statements per node, 296 through the head
     assert max(sent) < 150, sent
 
 
