@@ -162,6 +162,8 @@ CARTS_ORDER = "(total DESC, cart_id, customer_id, status, n_lines, items)"
 # customer-orders --limit N reads its first N customers from it (reports/defs/customer_orders.py)
 CUSTOMERS_INDEX = f"ix_{CUSTOMERS}_report"
 CUSTOMERS_ORDER = "(items DESC, orders DESC, customer_id)"
+# wishlists --by customer --limit N reads its first N customers from its index in this
+# order (summary_tables.CUSTOMER_WISHLISTS_INDEX, reports/defs/wishlists.py)
 WISHERS_ORDER = "(products DESC, customer_id)"
 # a month's pair counts are deleted through it when the month is rebuilt
 PAIRS_INDEX = f"ix_{PAIRS}_month"
@@ -1367,9 +1369,9 @@ def _rebuild_suppliers(store: SQLRepository, flagged: Sequence[Any], everything:
 
 def _rebuild_wishlists(store: SQLRepository, flagged: Sequence[Any], everything: bool) -> None:
     """The dirty customers' wishlists and distinct products, through the wishlists'
-    customer_id index, the customers named in the statement (a Spider head then asks each
-    data node for theirs, where a subquery of the marks was run per wishlist); past
-    `MANY_CUSTOMERS` of them (or never built), every customer's from one pass."""
+    customer_id index, the customers named in the statement (a Spider head sends them to
+    each data node; a subquery of the marks it would answer by reading every wishlist);
+    past `MANY_CUSTOMERS` of them (or never built), every customer's from one pass."""
     select = (
         f"INSERT INTO {CUSTOMER_WISHLISTS} (customer_id, wishlists, products)"
         " SELECT w.customer_id, COUNT(DISTINCT w.wishlist_id), COUNT(DISTINCT wi.product_id)"

@@ -168,9 +168,9 @@ def pays_by(d: Dialect, every_cart: bool) -> tuple[str, str]:
             "SELECT DISTINCT pm.customer_id FROM payments pm"
             f"{d.force_index('ix_payments_customer_id_method')} WHERE pm.method = {d.ph}"
         )
-        if d.on_nodes:  # a Spider head: each data node finds its own (through the head,
-            # every payment by the method crossed to it, or with the index, a round trip
-            # per customer)
+        if d.on_nodes:  # a Spider head: each data node finds its own through that index
+            # (the head reading them itself had to ignore it: through it, a round trip per
+            # step), and the head keeps each customer once
             paying = f"SELECT DISTINCT n.customer_id FROM ({d.node_rows(paying)}) n"
         join = f" LEFT JOIN ({paying}) m ON m.customer_id = t.customer_id"
         return join, "CASE WHEN m.customer_id IS NULL THEN 0 ELSE 1 END"
