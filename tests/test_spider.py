@@ -433,7 +433,7 @@ def test_the_top_customers_by_wishlists_are_looked_up_alone(
     generated = {"customers": 8000, "products": 30, "orders": 300, "seed": 9}
     params = {"by": "customer", "limit": 4}
     with sqlite_and_sharded(head, tmp_path, **generated) as (one, store):
-        first = reports.run(store, "wishlists", params).rows  # builds the summary
+        first = reports.run(store, "wishlists", params).rows  # (built, if the import did not)
         assert first == reports.run(one, "wishlists", params).rows
         before = [rows_read_on(n) for n in nodes]
         assert reports.run(store, "wishlists", params).rows == first
