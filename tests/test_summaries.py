@@ -16,6 +16,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import partial
@@ -1057,19 +1058,79 @@ def scratch_tables(store: Any) -> list[str]:
 def test_mysql_rebuilds_the_months_on_two_sessions(
     loaded_mysql: Any, second_sessions: list[int]
 ) -> None:
-    """The daily and delivery sums on a second session while the monthly sales run on
-    the first, and a product's sales with itself while the pairs of two products run:
-    the same summaries as one session's, and no scratch table left."""
+    """A whole rebuild reads its statements beside each other on other sessions (into
+    empty summaries, all but the first; into full ones, all of them, on two): the same
+    summaries as one session's, and no scratch table left."""
     store, _ = loaded_mysql
+    summaries.forget(store)
+    store.execute(f"DELETE FROM {summaries.MONTHLY}").close()  # (so into empty ones)
+    for table in (summaries.DAILY, summaries.DELIVERY):
+        store.execute(f"DELETE FROM {table}").close()
+    summaries.refresh(store, ["months"])
+    assert second_sessions == [2]  # the daily and delivery sums; the monthly ones here
+    second_sessions.clear()
+    summaries.forget(store)
+    summaries.refresh(store, ["months"])
+    assert second_sessions == [1, 2]  # the monthly sums; the daily and delivery ones
     rebuild_everything(store)
-    assert second_sessions == [2, 1]  # months: daily and delivery; pairs: singles
     assert scratch_tables(store) == []
     two = summary_rows(store)
+    second_sessions.clear()
     with store.transaction():  # an outer transaction: one session reads it all
         rebuild_everything(store)
-    assert second_sessions == [2, 1]
+    assert second_sessions == []
     assert summary_rows(store) == two
     assert_summaries_agree(store, "after both rebuilds")
+
+
+@contextlib.contextmanager
+def summary_writes(store: Any) -> Iterator[list[tuple[str, str]]]:
+    """The (table, INSERT | UPDATE | DELETE) of each row written to a summary table while
+    inside, as triggers saw them (filled in when the block ends)."""
+    tables = sorted({t for kind in summaries.BUILT for t in summaries.TABLES_OF[kind]})
+    store.execute("CREATE TABLE test_writes (tbl VARCHAR(64), op VARCHAR(8))").close()
+    triggers = [(f"test_w{n}_{op.lower()}", table, op)
+                for n, table in enumerate(tables) for op in ("INSERT", "UPDATE", "DELETE")]
+    seen: list[tuple[str, str]] = []
+    try:
+        for name, table, op in triggers:
+            store.execute(f"CREATE TRIGGER {name} AFTER {op} ON {table} FOR EACH ROW"
+                          f" INSERT INTO test_writes VALUES ('{table}', '{op}')").close()
+        yield seen
+        cur = store.execute("SELECT tbl, op FROM test_writes ORDER BY tbl, op")
+        seen.extend(cur.fetchall())
+        cur.close()
+    finally:
+        for name, _, _ in triggers:
+            store.execute(f"DROP TRIGGER IF EXISTS {name}").close()
+        store.execute("DROP TABLE test_writes").close()
+
+
+def test_mysql_a_whole_rebuild_writes_only_the_rows_that_changed(loaded_mysql: Any) -> None:
+    """Every summary rebuilt from every row after `init-db` forgot them (and by a big
+    import's many marks) writes no row that was current: of a store written around ecom,
+    only the rows of what changed."""
+    store, data = loaded_mysql
+    rebuild_everything(store)
+    with summary_writes(store) as writes:
+        rebuild_everything(store)
+    assert writes == []
+    ordered = {o.get("cart_id") for o in data["orders"]}
+    with_lines = dict.fromkeys(i["cart_id"] for i in data["cart_items"])
+    changed, gone = [c for c in with_lines if c not in ordered][:2]
+    with store.transaction():  # around ecom: no marks
+        store.execute("UPDATE cart_items SET quantity = quantity + 1 WHERE cart_id = %s",
+                      [changed]).close()
+        store.execute("DELETE FROM cart_items WHERE cart_id = %s", [gone]).close()
+        store.execute("DELETE FROM carts WHERE cart_id = %s", [gone]).close()
+        store.execute("INSERT INTO carts (cart_id, customer_id, status, created_at)"
+                      " SELECT 'CNEW', customer_id, status, created_at FROM carts"
+                      " WHERE cart_id = %s", [changed]).close()
+    with summary_writes(store) as writes:
+        rebuild_everything(store)
+    carts = summaries.CARTS
+    assert writes == [(carts, "DELETE"), (carts, "INSERT"), (carts, "UPDATE")]
+    assert_summaries_agree(store, "after the carts changed around ecom")
 
 
 def test_mysql_a_failed_second_session_leaves_its_part_to_the_first(

@@ -1,11 +1,15 @@
-"""MySQL: a summary rebuild's statements run on a second session while this one works.
+"""MySQL: a summary rebuild's statements run on other sessions, beside each other.
 
-The server runs each statement on one thread. The months' rebuild is three statements
-over the order lines (the monthly sales, the daily sums, the deliveries); the second two
-run on a second session, each into a scratch table made like its summary table, while the
-first runs here; then this session copies their few rows (hundreds) into the summaries.
+The server runs each statement on one thread. A whole rebuild is several big statements
+(the monthly sales, the daily sums and the deliveries; the pairs of two products and those
+of a product with itself; the customers' months and the carts, each in two halves). Into
+summaries that hold rows, two other sessions read them all, each into a scratch table
+made like its summary, and the first session then merges each scratch table into its
+summary, writing only the rows that differ (`MySQLRepository.replace_rows`). Into empty
+summaries, the first session inserts the first statement's rows itself while a second
+session reads the rest into scratch tables, which the first then copies.
 
-The second session reads at READ COMMITTED, as every statement of a refresh does: a write
+The other sessions read at READ COMMITTED, as every statement of a refresh does: a write
 committed while the rebuild runs left its marks for the next refresh (see the summaries'
 concurrency notes), whichever session read before it. Scratch tables are dropped once the
 rebuild's transaction has ended (a DROP would commit it): `MySQLRepository._ended`.
@@ -20,13 +24,35 @@ from contextlib import suppress
 from typing import Any
 
 
+def scratch_like(conn: Any, table: str) -> str:
+    """A new empty table made like summary `table` on `conn` (autocommit), with its
+    primary key but not the report's indexes, which would only slow its rows down."""
+    name = f"ecom_side_{uuid.uuid4().hex[:16]}"
+    cur = conn.cursor()
+    cur.execute(f"CREATE TABLE {name} LIKE {table}")
+    cur.execute(f"SHOW INDEX FROM {name}")
+    others = [k for k in indexes(cur.fetchall()) if k != "PRIMARY"]
+    if others:
+        cur.execute(f"ALTER TABLE {name} " + ", ".join(f"DROP INDEX {k}" for k in others))
+    cur.close()
+    return name
+
+
+def indexes(shown: Sequence[Sequence[Any]]) -> dict[str, list[str]]:
+    """The indexes by name ("PRIMARY": the key), each its columns in order, of the rows
+    of `SHOW INDEX`: (Table, Non_unique, Key_name, Seq_in_index, Column_name, ...)."""
+    found: dict[str, list[str]] = {}
+    for row in shown:  # (in index and column order)
+        found.setdefault(row[2], []).append(row[4])
+    return found
+
+
 class SecondSession:
-    """Each (like-table, columns, select, binds) of `jobs` into a scratch table of its
-    own, read on `conn` (a new session, autocommit) in a thread started now."""
+    """Each (table, columns, select, binds) of `jobs` inserted into its (scratch) table,
+    read on `conn` (a new session, autocommit) in a thread started now."""
 
     def __init__(self, conn: Any, jobs: Sequence[tuple[str, str, str, Sequence[Any]]]) -> None:
         self._conn = conn
-        self.tables = [f"ecom_side_{uuid.uuid4().hex[:16]}" for _ in jobs]
         self._jobs = list(jobs)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="ecom-second-session",
@@ -36,9 +62,7 @@ class SecondSession:
     def _run(self) -> None:
         try:
             cur = self._conn.cursor()
-            for table, (like, columns, select, binds) in zip(self.tables, self._jobs,
-                                                             strict=True):
-                cur.execute(f"CREATE TABLE {table} LIKE {like}")
+            for table, columns, select, binds in self._jobs:
                 cur.execute(f"INSERT INTO {table} {columns} {select}", tuple(binds) or None)
             cur.close()
         except BaseException as e:

@@ -278,6 +278,18 @@ class SQLRepository(Repository):
         for insert in inserts:
             self.execute(insert.statement(), insert.binds).close()
 
+    def replace_rows(self, inserts: Sequence[summaries.Insert], *, here: bool = False) -> None:
+        """A whole rebuild: each table of `inserts` left holding exactly their rows.
+        `here`: their selects read what this transaction wrote (a summary just rebuilt),
+        so they run on this connection alone."""
+        for table in dict.fromkeys(i.table for i in inserts):
+            self.execute(f"DELETE FROM {table}").close()
+        if here:
+            for insert in inserts:
+                self.execute(insert.statement(), insert.binds).close()
+        else:
+            self.insert_selects(inserts)
+
     # whether `build_summaries_beside` builds anything (`_build_beside`)
     builds_beside = False
 

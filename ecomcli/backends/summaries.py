@@ -993,8 +993,6 @@ def _rebuild_months(store: SQLRepository, flagged: Sequence[str], everything: bo
             _rebuild_month(store, month)
         return
     d = store.dialect
-    for table in (MONTHLY, DAILY, DELIVERY):
-        store.execute(f"DELETE FROM {table}").close()
     lines = f"FROM {d.lines_then_orders(d.orders_by_key())} WHERE {SALE}"
     monthly = Insert(
         MONTHLY, "(month, product_id, units, revenue)",
@@ -1013,7 +1011,7 @@ def _rebuild_months(store: SQLRepository, flagged: Sequence[str], everything: bo
         adds=3,
     )
     month = d.period("o.purchased_at", "month")
-    store.insert_selects([monthly, daily, _delivery(store, month, "", [], f", {month}")])
+    store.replace_rows([monthly, daily, _delivery(store, month, "", [], f", {month}")])
 
 
 def _rebuild_month(store: SQLRepository, month: str) -> None:
@@ -1053,21 +1051,22 @@ def _rebuild_pairs(store: SQLRepository, flagged: Sequence[str], everything: boo
     d = store.dialect
     cols = "(product_a, product_b, month, orders)"
     if everything or len(flagged) > MANY_MONTHS:
-        store.execute(f"DELETE FROM {PAIRS}").close()
         month = d.period("o.purchased_at", "month")
         if d.materialized_cte:
             # in two parts, by month (a pair's count is per month) when read beside
             middle = _month_start(store, _middle(store, "orders", "purchased_at"))
             parts = _halves(store, "o.purchased_at", middle)
-            store.insert_selects([
+            store.replace_rows([
                 Insert(PAIRS, cols, pair_counts_once(month, d.orders_by_key(), where), binds)
                 for where, binds in parts
             ])
         else:
             # a product with itself apart, without the self-join, read beside the pairs of
-            # two products: two cheaper statements than one (docs/reports.md)
+            # two products: two cheaper statements than one (docs/reports.md); at 1M orders,
+            # MariaDB read two halves of the pairs beside each other, then the singles, in
+            # about the time of these two beside each other
             big = d.big_result()
-            store.insert_selects([
+            store.replace_rows([
                 Insert(PAIRS, cols, pair_counts(month, "", group_month=True, big=big,
                                                 pairs=">"), adds=1),
                 Insert(PAIRS, cols, single_counts(month, big), adds=1),
@@ -1116,8 +1115,7 @@ def _rebuild_payments(store: SQLRepository, flagged: Sequence[str], everything: 
     insert = f"INSERT INTO {PAYMENTS} {columns} {select}"
     group = f" GROUP BY {day}, pm.method"
     if everything:
-        store.execute(f"DELETE FROM {PAYMENTS}").close()
-        store.insert_selects([Insert(PAYMENTS, columns, select + group, adds=2)])
+        store.replace_rows([Insert(PAYMENTS, columns, select + group, adds=2)])
         return
     ph = store.placeholder
     for month in flagged:
@@ -1159,46 +1157,54 @@ def _reprice(store: SQLRepository) -> None:
 def _rebuild_carts(store: SQLRepository, flagged: Sequence[Any], everything: bool) -> None:
     """The dirty carts' lines, items and totals at the current prices; past `MANY_CARTS`
     of them (or never built), every cart's from one pass over the cart lines."""
-    taken = f"SELECT cart_id FROM {DIRTY_CARTS} WHERE taken = 1"
     everything = everything or len(flagged) > MANY_CARTS
-    where, unindexed = "", False
-    if everything:
-        store.execute(f"DELETE FROM {CART_PRICES}").close()
-        store.execute(f"INSERT INTO {CART_PRICES} SELECT product_id, price FROM products").close()
-        unindexed = not store.dialect.ddl_commits and _drop_carts_index(store)
-        store.execute(f"DELETE FROM {CARTS}").close()
-    else:
-        _delete_keys(store, CARTS, "cart_id", flagged)
-        where = f" WHERE c.cart_id IN ({taken})"
+    d = store.dialect
     cols = "(cart_id, customer_id, status, n_lines, items, total)"
-    middle = _middle(store, "carts", "cart_id") if everything else None
-    if middle is not None and store.dialect.materialized_cte:
-        # in two parts, one read by another connection: it cannot see the prices just
-        # noted, and reads the products' (the same)
-        parts = [every_cart(store.dialect.prices(), *half)
-                 for half in _halves(store, "{cart}", middle)]
-        store.insert_selects([Insert(CARTS, cols, *part) for part in parts])
-    elif everything and store.dialect.materialized_cte:
-        # the prices just noted: the same as the products' (SQLite reads them 2 s faster)
-        store.execute(f"INSERT INTO {CARTS} {cols} {every_cart(CART_PRICES)[0]}").close()
-    else:  # grouped by the key alone, MAX() of the cart's own columns (reports/defs/carts.py)
-        d = store.dialect
-        # every cart: on a Spider head, each data node totals its own carts at the prices
-        # just noted, copied to it (through the head, every cart line is fetched)
-        on_nodes = everything and d.on_nodes
-        select = (
-            "SELECT c.cart_id, MAX(c.customer_id) AS customer_id, MAX(c.status) AS status,"
-            " COUNT(ci.product_id) AS n_lines, COALESCE(SUM(ci.quantity), 0) AS items,"
-            " COALESCE(SUM(ci.quantity * p.price), 0) AS total"
-            " FROM carts c LEFT JOIN cart_items ci ON ci.cart_id = c.cart_id"
-            f" LEFT JOIN {CART_PRICES if on_nodes else d.prices()} p"
-            f" ON p.product_id = ci.product_id{where} GROUP BY c.cart_id"
-        )
-        if on_nodes:
-            select = f"SELECT * FROM ({d.node_rows(select, copies=[CART_PRICES])}) n"
+    if not everything:
+        _delete_keys(store, CARTS, "cart_id", flagged)
+        taken = f"SELECT cart_id FROM {DIRTY_CARTS} WHERE taken = 1"
+        select = _carts_grouped(d.prices(), f" WHERE c.cart_id IN ({taken})")
         store.execute(f"INSERT INTO {CARTS} {cols} {select}").close()
+        return
+    store.replace_rows([Insert(CART_PRICES, "(product_id, price)",
+                               "SELECT product_id, price FROM products")])
+    unindexed = not d.ddl_commits and _drop_carts_index(store)
+    # in two parts by cart, one read by another connection when read beside: it cannot
+    # see the prices just noted, and reads the products' (the same)
+    halves = _halves(store, "{cart}", _middle(store, "carts", "cart_id"))
+    if d.on_nodes:
+        # on a Spider head, each data node totals its own carts at the prices just noted,
+        # copied to it (through the head, every cart line is fetched)
+        select = _carts_grouped(CART_PRICES)
+        store.execute(f"DELETE FROM {CARTS}").close()
+        store.execute(f"INSERT INTO {CARTS} {cols} SELECT * FROM"
+                      f" ({d.node_rows(select, copies=[CART_PRICES])}) n").close()
+    elif not d.materialized_cte:
+        store.replace_rows([
+            Insert(CARTS, cols, _carts_grouped(d.prices(), f" WHERE 1 = 1{where}"
+                                               .format(cart="c.cart_id")), binds)
+            for where, binds in halves
+        ])
+    elif len(halves) > 1:
+        parts = [every_cart(d.prices(), *half) for half in halves]
+        store.replace_rows([Insert(CARTS, cols, *part) for part in parts])
+    else:  # the prices just noted: the same as the products' (SQLite reads them 2 s faster)
+        store.execute(f"DELETE FROM {CARTS}").close()
+        store.execute(f"INSERT INTO {CARTS} {cols} {every_cart(CART_PRICES)[0]}").close()
     if unindexed:
         store.execute(_carts_index()).close()
+
+
+def _carts_grouped(prices: str, where: str = "") -> str:
+    """The carts' rows (those that pass `where`, ` WHERE ...` on `c`), grouped by the key
+    alone, MAX() of the cart's own columns (reports/defs/carts.py), at `prices`."""
+    return (
+        "SELECT c.cart_id, MAX(c.customer_id) AS customer_id, MAX(c.status) AS status,"
+        " COUNT(ci.product_id) AS n_lines, COALESCE(SUM(ci.quantity), 0) AS items,"
+        " COALESCE(SUM(ci.quantity * p.price), 0) AS total"
+        " FROM carts c LEFT JOIN cart_items ci ON ci.cart_id = c.cart_id"
+        f" LEFT JOIN {prices} p ON p.product_id = ci.product_id{where} GROUP BY c.cart_id"
+    )
 
 
 def every_cart(prices: str, where: str = "", binds: Sequence[Any] = ()) -> tuple[str, list[Any]]:
@@ -1268,10 +1274,7 @@ def _rebuild_customers(store: SQLRepository, flagged: Sequence[Any], everything:
         f" WHERE {SALE}"
     )
     months_of, months = "", []
-    if everything:
-        for table in (CUSTOMER_MONTHS, CUSTOMERS):
-            store.execute(f"DELETE FROM {table}").close()
-    else:
+    if not everything:
         # read once: the delete and the insert must see the same months
         cur = store.execute(f"SELECT month FROM {DIRTY_CUSTOMER_MONTHS}")
         months = [m for (m,) in cur.fetchall()]
@@ -1307,19 +1310,28 @@ def _rebuild_customers(store: SQLRepository, flagged: Sequence[Any], everything:
             [*months, *binds],
         )
 
-    store.insert_selects([customer_months(*part) for part in parts])
+    months_rows = [customer_months(*part) for part in parts]
+    if everything:
+        store.replace_rows(months_rows)
+    else:
+        store.insert_selects(months_rows)
     if not everything:  # a cohort is the first of all the customer's months
         cohorts = (
             f"SELECT m.customer_id, MIN(m.month) AS cohort FROM {CUSTOMER_MONTHS} m"
             f"{months_of} GROUP BY m.customer_id"
         )
         store.execute(d.update_from(CUSTOMER_MONTHS, cohorts, "customer_id", "cohort")).close()
-    store.execute(
-        f"INSERT INTO {CUSTOMERS} (customer_id, orders, items, revenue, sales, days,"
-        f" first_sale_at, last_sale_at) SELECT {d.big_result()}m.customer_id, SUM(m.orders),"
-        " SUM(m.items), SUM(m.revenue), SUM(m.orders), SUM(m.days), MIN(m.first_at),"
-        f" MAX(m.last_at) FROM {CUSTOMER_MONTHS} m{months_of} GROUP BY m.customer_id"
-    ).close()
+    totals = Insert(
+        CUSTOMERS,
+        "(customer_id, orders, items, revenue, sales, days, first_sale_at, last_sale_at)",
+        f"SELECT {d.big_result()}m.customer_id, SUM(m.orders), SUM(m.items), SUM(m.revenue),"
+        " SUM(m.orders), SUM(m.days), MIN(m.first_at), MAX(m.last_at)"
+        f" FROM {CUSTOMER_MONTHS} m{months_of} GROUP BY m.customer_id",
+    )
+    if everything:  # from the months just rebuilt
+        store.replace_rows([totals], here=True)
+    else:
+        store.execute(totals.statement()).close()
 
 
 def _rebuild_products(store: SQLRepository, flagged: Sequence[Any], everything: bool) -> None:
@@ -1327,10 +1339,7 @@ def _rebuild_products(store: SQLRepository, flagged: Sequence[Any], everything: 
     wishlists (through the wishlist lines' product_id index); past `MANY_PRODUCTS` of them
     (or never built), every product's from one pass over each."""
     dirty = ""
-    if everything or len(flagged) > MANY_PRODUCTS:
-        for table in (REVIEWS, WISHLISTS):
-            store.execute(f"DELETE FROM {table}").close()
-    else:
+    if not (everything or len(flagged) > MANY_PRODUCTS):
         for table in (REVIEWS, WISHLISTS):
             _delete_keys(store, table, "product_id", flagged)
         dirty = f"IN (SELECT product_id FROM {DIRTY_PRODUCTS} WHERE taken = 1)"
@@ -1341,30 +1350,31 @@ def _rebuild_products(store: SQLRepository, flagged: Sequence[Any], everything: 
         " GROUP BY r.product_id",
         adds=2,
     )
+    wishlists = Insert(
+        WISHLISTS, "(product_id, wishlists, customers)",
+        "SELECT wi.product_id, COUNT(*), COUNT(DISTINCT w.customer_id) FROM wishlist_items wi"
+        " JOIN wishlists w ON w.wishlist_id = wi.wishlist_id"
+        f"{f' WHERE wi.product_id {dirty}' if dirty else ''} GROUP BY wi.product_id",
+    )
     if dirty:  # reads the marks: not for a data node, nor beside
         store.execute(reviews.statement()).close()
-    else:
-        store.insert_selects([reviews])
-    store.execute(
-        f"INSERT INTO {WISHLISTS} (product_id, wishlists, customers)"
-        " SELECT wi.product_id, COUNT(*), COUNT(DISTINCT w.customer_id) FROM wishlist_items wi"
-        " JOIN wishlists w ON w.wishlist_id = wi.wishlist_id"
-        f"{f' WHERE wi.product_id {dirty}' if dirty else ''} GROUP BY wi.product_id"
-    ).close()
+        store.execute(wishlists.statement()).close()
+    else:  # (apart: a Spider head's data nodes add up the reviews alone)
+        store.replace_rows([reviews])
+        store.replace_rows([wishlists])
 
 
 def _rebuild_suppliers(store: SQLRepository, flagged: Sequence[Any], everything: bool) -> None:
     """The dirty suppliers' products and units, through the supplies key (supplier_id,
     product_id); never built, every supplier's from one pass."""
-    where = ""
+    columns = "(supplier_id, products, units)"
     if everything:
-        store.execute(f"DELETE FROM {SUPPLIERS}").close()
-    else:
-        _delete_keys(store, SUPPLIERS, "supplier_id", flagged)
-        taken = f"SELECT supplier_id FROM {DIRTY_SUPPLIERS} WHERE taken = 1"
-        where = f" WHERE sp.supplier_id IN ({taken})"
-    rows = supplier_counts(where)
-    store.execute(f"INSERT INTO {SUPPLIERS} (supplier_id, products, units) {rows}").close()
+        store.replace_rows([Insert(SUPPLIERS, columns, supplier_counts())])
+        return
+    _delete_keys(store, SUPPLIERS, "supplier_id", flagged)
+    taken = f"SELECT supplier_id FROM {DIRTY_SUPPLIERS} WHERE taken = 1"
+    rows = supplier_counts(f" WHERE sp.supplier_id IN ({taken})")
+    store.execute(f"INSERT INTO {SUPPLIERS} {columns} {rows}").close()
 
 
 def _rebuild_wishlists(store: SQLRepository, flagged: Sequence[Any], everything: bool) -> None:
@@ -1372,16 +1382,16 @@ def _rebuild_wishlists(store: SQLRepository, flagged: Sequence[Any], everything:
     customer_id index, the customers named in the statement (a Spider head sends them to
     each data node; a subquery of the marks it would answer by reading every wishlist);
     past `MANY_CUSTOMERS` of them (or never built), every customer's from one pass."""
+    columns = "(customer_id, wishlists, products)"
     select = (
-        f"INSERT INTO {CUSTOMER_WISHLISTS} (customer_id, wishlists, products)"
-        " SELECT w.customer_id, COUNT(DISTINCT w.wishlist_id), COUNT(DISTINCT wi.product_id)"
+        "SELECT w.customer_id, COUNT(DISTINCT w.wishlist_id), COUNT(DISTINCT wi.product_id)"
         " FROM wishlists w LEFT JOIN wishlist_items wi ON wi.wishlist_id = w.wishlist_id"
     )
     if everything or len(flagged) > MANY_CUSTOMERS:
-        store.execute(f"DELETE FROM {CUSTOMER_WISHLISTS}").close()
-        store.execute(f"{select} GROUP BY w.customer_id").close()
+        store.replace_rows([Insert(CUSTOMER_WISHLISTS, columns,
+                                   f"{select} GROUP BY w.customer_id")])
         return
     _delete_keys(store, CUSTOMER_WISHLISTS, "customer_id", flagged)
     for where, binds in store.in_clauses(flagged):
-        store.execute(f"{select} WHERE w.customer_id {where} GROUP BY w.customer_id",
-                      binds).close()
+        store.execute(f"INSERT INTO {CUSTOMER_WISHLISTS} {columns} {select}"
+                      f" WHERE w.customer_id {where} GROUP BY w.customer_id", binds).close()
