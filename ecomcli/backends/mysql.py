@@ -428,7 +428,7 @@ class MySQLRepository(SQLRepository):
         if not self.reads_beside() or not any(map(self._holds_rows, tables)):
             super().replace_rows(inserts, here=here)
             return
-        sessions = (self._side_session() for _ in range(1 if here else 2))
+        sessions = (self._side_session() for _ in range(1 if here else min(2, len(inserts))))
         sides = [conn for conn in sessions if conn]
         made = sides and self._scratch_for(sides[0], tables)
         if here or not made:

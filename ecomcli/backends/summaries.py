@@ -183,8 +183,10 @@ MANY_MONTHS = 3
 @dataclass(frozen=True)
 class Insert:
     """`INSERT INTO table columns select`: a rebuild's statement. Given to
-    `SQLRepository.insert_selects`, each reads only the base tables (never a summary or a
-    mark), so that a store may read its `select` beside another (or on its data nodes)."""
+    `SQLRepository.insert_selects` or `replace_rows`, each reads only the base tables
+    (never a summary or a mark), so that a store may read its `select` beside another (or
+    on its data nodes); except with `replace_rows(..., here=True)`, which reads it on the
+    rebuild's own connection."""
 
     table: str
     columns: str  # "(a, b, ...)"
@@ -1062,9 +1064,9 @@ def _rebuild_pairs(store: SQLRepository, flagged: Sequence[str], everything: boo
             ])
         else:
             # a product with itself apart, without the self-join, read beside the pairs of
-            # two products: two cheaper statements than one (docs/reports.md); at 1M orders,
-            # MariaDB read two halves of the pairs beside each other, then the singles, in
-            # about the time of these two beside each other
+            # two products: two cheaper statements than one (docs/reports.md). Not halved on
+            # MariaDB: two halves of the pairs beside each other took 11.8 s against 17 s
+            # whole at 1M orders, but the singles (7.7 s) would then follow them
             big = d.big_result()
             store.replace_rows([
                 Insert(PAIRS, cols, pair_counts(month, "", group_month=True, big=big,
@@ -1359,7 +1361,7 @@ def _rebuild_products(store: SQLRepository, flagged: Sequence[Any], everything: 
     if dirty:  # reads the marks: not for a data node, nor beside
         store.execute(reviews.statement()).close()
         store.execute(wishlists.statement()).close()
-    else:  # (apart: a Spider head's data nodes add up the reviews alone)
+    else:  # (apart: on a Spider head the data nodes add up the reviews, not the wishlists)
         store.replace_rows([reviews])
         store.replace_rows([wishlists])
 
