@@ -483,3 +483,31 @@ def test_a_report_in_your_transaction_counts_its_uncommitted_orders(
             )
             listed = reports.run(store, "rfm", {"list": True, "as_of": "2025-06-30"})
             assert [(r["customer_id"], r["orders"]) for r in listed.rows] == [("c1", 1)]
+
+
+def test_a_data_nodes_rows_reach_the_head_exactly(sharded: tuple[str, list[str]]) -> None:
+    """Each data node's rows of a `node_rows` part are written to the head's file from
+    the server's text (`MySQLRepository.tsv_chunks`): tabs, newlines, carriage returns
+    and backslashes in a text come through escaped, NULL stays NULL, and numbers, dates
+    and times keep every digit. The head reads its nodes' rows as they come
+    (`spider.STREAMED_READS`)."""
+    head, _ = sharded
+    odd = ["a\tb", "line\nbreak", "back\\slash", "cr\rhere", "\\N", "tab at end\t", "plain"]
+    with ecomcli.connect(head) as store:
+        for i, name in enumerate(odd):
+            add_record(store, "customers", {
+                "customer_id": f"c{i}", "first_name": name, "last_name": "x" if i % 2 else None,
+                "email": f"c{i}@example.com", "date_of_birth": f"1990-01-0{i + 1}",
+                "created_at": f"2024-02-0{i + 1} 12:34:5{i}",
+            })
+        sql = (
+            "SELECT customer_id, first_name, last_name, date_of_birth, created_at,"
+            " LENGTH(first_name) * 1.25 AS n FROM customers"
+        )
+        gathered = f"SELECT * FROM ({store.dialect.node_rows(sql)}) x ORDER BY customer_id"
+        rows = store.query(gathered)  # type: ignore[attr-defined]
+        assert rows == store.query(f"{sql} ORDER BY customer_id")  # type: ignore[attr-defined]
+        (mode,) = store.query("SELECT @@spider_quick_mode AS m")  # type: ignore[attr-defined]
+    assert [r["first_name"] for r in rows] == odd
+    assert [r["last_name"] for r in rows[:2]] == [None, "x"]
+    assert mode == {"m": 2}

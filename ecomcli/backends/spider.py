@@ -99,6 +99,11 @@ FRESH_STATUS = "SET SESSION spider_sts_interval = 0"
 # trip (twice the LIMIT by default): the top 4 customers by wishlists took 2,500 round
 # trips per node to read the customers (11-15 s at 200k orders, 0.4 s with this).
 WHOLE_READS = "SET SESSION spider_semi_split_read = 0"
+# A node's rows read as they come, the rest of them buffered only when the head needs the
+# node's connection for another statement meanwhile (mode 2). By default (3) a result
+# past 10 MB went through a temporary table on the head: every customer read from the
+# nodes, 0.24 s against 0.17 s at 200,000 customers.
+STREAMED_READS = "SET SESSION spider_quick_mode = 2"
 
 
 def adapt(store: MySQLRepository, cursor: Any) -> None:
@@ -111,7 +116,7 @@ def adapt(store: MySQLRepository, cursor: Any) -> None:
         store.dialect = SPIDER  # type: ignore[misc]
         for statement in HEAD_SESSION:
             cursor.execute(statement)
-        for statement in (FRESH_STATUS, WHOLE_READS):
+        for statement in (FRESH_STATUS, WHOLE_READS, STREAMED_READS):
             with contextlib.suppress(Exception):  # a Spider without the variable: as before
                 cursor.execute(statement)
 
@@ -446,13 +451,9 @@ def _gather(
     with tempfile.TemporaryDirectory(prefix="ecom-") as tmp:
 
         def read(node: MySQLRepository, path: str) -> None:
-            cur = node.execute(select, binds)
-            try:
-                with open(path, "w", encoding="utf-8", newline="\n") as fh:
-                    while rows := cur.fetchmany(ROWS_PER_INSERT):
-                        fh.write(head.tsv_rows(rows))
-            finally:
-                cur.close()
+            with open(path, "wb") as fh:
+                for chunk in node.tsv_chunks(select, binds, ROWS_PER_INSERT):
+                    fh.write(chunk)
 
         paths = [os.path.join(tmp, f"{i}.tsv") for i in range(len(nodes))]
         if head.local_infile:
