@@ -16,7 +16,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import partial
@@ -1147,3 +1147,29 @@ def test_mysql_a_failed_second_session_leaves_its_part_to_the_first(
     with pytest.warns(RuntimeWarning, match="second session failed: CREATE command denied"):
         assert_summaries_agree(store, "each part read by the first session")
     assert scratch_tables(store) == []
+
+
+def test_mysql_whole_rebuilds_read_the_orders_in_key_order(
+    loaded_mysql: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The whole rebuilds that read every order's lines (customers, carts' customers,
+    pairs) read the orders in key order, so that their lines come in key order too:
+    through the covering (customer_id, ...) index the planner prefers, each order's lines
+    were a random lookup (MariaDB at 1M orders: pairs 9.9 s to 8.6 s alone, singles 5.6 s
+    to 3.8 s, a half of the customers as long as the whole)."""
+    store, _ = loaded_mysql
+    selects: list[tuple[str, Sequence[Any]]] = []
+    replace_rows = store.replace_rows
+
+    def noted(inserts: Sequence[summaries.Insert], **kwargs: Any) -> None:
+        selects.extend((i.select, i.binds) for i in inserts if "orders o" in i.select)
+        replace_rows(inserts, **kwargs)
+
+    monkeypatch.setattr(store, "replace_rows", noted)
+    summaries.forget(store)
+    summaries.refresh(store, ["customers", "pairs"])
+    assert len(selects) >= 4  # the customers' halves, the pairs and the singles
+    for select, binds in selects:
+        plan = store.query(f"EXPLAIN {select}", binds)
+        keys = [row["key"] for row in plan if row["table"] == "o"]
+        assert keys and all(k in (None, "PRIMARY") for k in keys), (select[:120], plan)

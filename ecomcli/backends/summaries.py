@@ -1067,11 +1067,13 @@ def _rebuild_pairs(store: SQLRepository, flagged: Sequence[str], everything: boo
             # two products: two cheaper statements than one (docs/reports.md). Not halved on
             # MariaDB: two halves of the pairs beside each other took 11.8 s against 17 s
             # whole at 1M orders, but the singles (7.7 s) would then follow them
-            big = d.big_result()
+            # The orders in key order, so that their lines are read in key order too
+            # (MariaDB at 1M orders, alone: pairs 9.9 s to 8.6 s, singles 5.6 s to 3.8 s)
+            big, orders = d.big_result(), d.orders_by_key()
             store.replace_rows([
                 Insert(PAIRS, cols, pair_counts(month, "", group_month=True, big=big,
-                                                pairs=">"), adds=1),
-                Insert(PAIRS, cols, single_counts(month, big), adds=1),
+                                                pairs=">", orders=orders), adds=1),
+                Insert(PAIRS, cols, single_counts(month, big, orders), adds=1),
             ])
         return
     ph = store.placeholder
