@@ -14,6 +14,12 @@ generate`), then on each target:
    reads) and the median of --repeat runs after it (Galera: read through its second node);
 3. orders: --buyers processes place orders of one unit of a random product for a random
    customer for --seconds (Galera: the buyers spread over the 3 nodes): orders/s.
+
+Or only the reports, on stores already imported (say one server and a Spider head holding
+the same generated store), the stores in turn, --rounds times:
+
+    .venv/bin/python bench/cluster_bench.py --repeat 2 --rounds 2 \
+        --stores one=mysql://root@127.0.0.1/bench1m,spider=mysql://root@127.0.0.1:PORT/shop
 """
 
 from __future__ import annotations
@@ -85,6 +91,26 @@ def report_times(url: str, repeat: int) -> dict[str, tuple[float, float]]:
     return times
 
 
+def compare_reports(stores: dict[str, str], repeat: int, rounds: int) -> None:
+    """`report_times` of each store in turn, `rounds` times: per case, each round's
+    median of the runs after the first, then each round's total."""
+    times: dict[str, list[dict[str, tuple[float, float]]]] = {name: [] for name in stores}
+    for _ in range(rounds):
+        for name, url in stores.items():
+            times[name].append(report_times(url, repeat))
+            print(f"{name}: runs after {sum(t[1] for t in times[name][-1].values()):.2f} s",
+                  flush=True)
+    print("\n| case (ms, runs after, each round) | " + " | ".join(stores) + " |")
+    print("| --- |" + " --- |" * len(stores))
+    for case in times[next(iter(stores))][0]:
+        cells = [" / ".join(f"{r[case][1] * 1000:.0f}" for r in times[n]) for n in stores]
+        print(f"| {case} | " + " | ".join(cells) + " |")
+    for label, run in (("first runs", 0), ("runs after", 1)):
+        cells = [" / ".join(f"{sum(t[run] for t in r.values()):.2f}" for r in times[n])
+                 for n in stores]  # fmt: skip
+        print(f"| all cases, {label} (s) | " + " | ".join(cells) + " |")
+
+
 def _buyer(url: str, seed: int, seconds: float, customers: int, products: int, out) -> None:  # type: ignore[no-untyped-def]
     rng = random.Random(seed)
     placed = failed = 0
@@ -133,7 +159,14 @@ def main() -> None:
     parser.add_argument("--only", default="single,spider,galera")
     parser.add_argument("--buffer-pool", help="each node's InnoDB buffer pool (say 1G);"
                         " the test harness's 48M by default")
+    parser.add_argument("--stores", help="NAME=URL,...: only time the reports on these"
+                        " stores, already imported")
+    parser.add_argument("--rounds", type=int, default=1, help="with --stores")
     args = parser.parse_args()
+    if args.stores:
+        stores = dict(item.split("=", 1) for item in args.stores.split(","))
+        compare_reports(stores, args.repeat, args.rounds)
+        return
     if args.buffer_pool:  # the same on every node, as the harness's other options
         servers.COMMON[:] = [o if not o.startswith("--innodb-buffer-pool-size=")
                              else f"--innodb-buffer-pool-size={args.buffer_pool}"

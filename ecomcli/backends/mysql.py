@@ -148,6 +148,41 @@ def tsv(e: Entity, rows: list[dict[str, Any]]) -> str:
     return "".join(lines)
 
 
+def columns_tsv(e: Entity, table: Any) -> bytes:
+    """`tsv` of a batch given as validated columns (`columnar.validated`'s types), made
+    by pyarrow's kernels: each column as text (decimals with their scale, moments in
+    whole seconds), text escaped, NULL as `\\N`, then every row's columns joined."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = table.num_rows
+    parts = [pc.cast(pa.array(range(n), pa.int64()), pa.string())]  # `_i`
+    for f in e.fields:
+        column = table.column(f.name)
+        if f.type == "datetime":
+            text = pc.strftime(column, format="%Y-%m-%d %H:%M:%S")
+        elif f.type == "date":
+            text = pc.strftime(column, format="%Y-%m-%d")
+        else:
+            text = pc.cast(column, pa.string())
+        if f.type in ("key", "string", "text", "enum"):
+            for char, escaped in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
+                text = pc.replace_substring(text, char, escaped)
+        parts.append(pc.fill_null(text, "\\N"))
+    rows = pc.binary_join_element_wise(*parts, "\t")
+    lines = pc.binary_join_element_wise(rows, "", "\n")  # each row and a newline
+    if isinstance(lines, pa.ChunkedArray):
+        lines = lines.combine_chunks()
+    if not n:
+        return b""
+    # the lines lie end to end in the array's data buffer, between its first and last offset
+    _, offsets, data = lines.buffers()
+    width = np.int64 if pa.types.is_large_string(lines.type) else np.int32
+    start, end = np.frombuffer(offsets, dtype=width)[[lines.offset, lines.offset + n]]
+    return bytes(memoryview(data)[start:end])
+
+
 # Result column types (the protocol's codes) whose text holds no tab, newline or
 # backslash: numbers, dates and times. Other columns are escaped for LOAD DATA.
 PLAIN_TYPES = frozenset({0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12, 13, 14, 246})
@@ -252,6 +287,9 @@ class MySQLRepository(SQLRepository):
     dialect = MYSQL
     placeholder = MYSQL.ph
     keys_per_query = 5000  # one round trip for a batch's parents (a statement well under 1 MB)
+    # fewer, bigger LOAD DATA statements: 1M order lines in the columnar lane 0.76-0.77x
+    # the speed of one LOAD DATA of the file with 10,000 rows a batch, 0.81-0.84x with these
+    bulk_batch_size = 50_000
     no_limit = "18446744073709551615"  # MySQL has no LIMIT-less OFFSET: the documented idiom
     # one round trip per report, not two (SQLite keeps two statements: it has no round
     # trip to save, and its planner read suppliers more slowly under the check's join)
@@ -783,8 +821,9 @@ class MySQLRepository(SQLRepository):
         with self.transaction(), tempfile.TemporaryDirectory(prefix="ecom-") as tmp:
             path = os.path.join(tmp, "batch.tsv")
             if self.local_infile:
-                with open(path, "w", encoding="utf-8", newline="\n") as fh:
-                    fh.write(prepared or tsv(e, rows))
+                text = prepared or tsv(e, rows)  # (bytes from `prepare_columns`)
+                with open(path, "wb") as fh:
+                    fh.write(text.encode() if isinstance(text, str) else text)
             fresh = self._fresh.get(e.name, True) and not (
                 mode is Mode.MERGE and any(missing_required(e, r) for r in rows)
             )
@@ -870,6 +909,20 @@ class MySQLRepository(SQLRepository):
         if self._writes_shards(entity):
             return None
         return tsv(e, rows)
+
+    @property
+    def prepares_columns(self) -> bool:  # type: ignore[override]
+        """The columnar lane hands batches to LOAD DATA (not to a Spider head's nodes,
+        which take rows)."""
+        return self.local_infile and not self.sharded
+
+    def prepare_columns(self, entity: str, table: Any, mode: Mode) -> Any:
+        """`prepare_rows` of a columnar batch: the same LOAD DATA text, made by pyarrow
+        (`columns_tsv`) in the reader thread."""
+        e = self._entity(entity)
+        if mode is Mode.MERGE or not self.local_infile or any(f.unique for f in e.fields):
+            return None
+        return columns_tsv(e, table)
 
     def _load_direct(self, e: Entity, path: str, n: int) -> bool:
         """LOAD DATA ... IGNORE into the table; False (and nothing written) unless all `n`

@@ -134,7 +134,7 @@ def import_command(
         typer.Option(
             "--batch-size",
             help="Rows per batch (each batch commits atomically). "
-            "Default: 50,000 on SQLite, 10,000 on MySQL and MongoDB.",
+            "Default: 50,000 on SQLite and MySQL, 10,000 on MongoDB.",
         ),
     ] = None,
     dry_run: Annotated[
