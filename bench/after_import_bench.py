@@ -31,7 +31,9 @@ def ecom(code: str, *args: str) -> float:
     """Seconds `ecom args` took, run from the checkout at `code`."""
     env = {**os.environ, "PYTHONPATH": code}
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "ecomcli", *args], env=env, check=True,
+    # -P: `-m` would otherwise put the working directory first on the path, before
+    # PYTHONPATH, and a run from another checkout would take that checkout's code
+    subprocess.run([sys.executable, "-P", "-m", "ecomcli", *args], env=env, check=True,
                    stdout=subprocess.DEVNULL)
     return time.perf_counter() - started
 

@@ -287,8 +287,8 @@ class MySQLRepository(SQLRepository):
     dialect = MYSQL
     placeholder = MYSQL.ph
     keys_per_query = 5000  # one round trip for a batch's parents (a statement well under 1 MB)
-    # fewer, bigger LOAD DATA statements: 1M order lines in the columnar lane 0.76-0.77x
-    # the speed of one LOAD DATA of the file with 10,000 rows a batch, 0.81-0.84x with these
+    # fewer, bigger LOAD DATA statements, nearer the speed of one for the whole file
+    # (bench/README.md, import_bench.py)
     bulk_batch_size = 50_000
     no_limit = "18446744073709551615"  # MySQL has no LIMIT-less OFFSET: the documented idiom
     # one round trip per report, not two (SQLite keeps two statements: it has no round
