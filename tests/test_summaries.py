@@ -1155,8 +1155,7 @@ def test_mysql_whole_rebuilds_read_the_orders_in_key_order(
     """The whole rebuilds that read every order's lines (customers, carts' customers,
     pairs) read the orders in key order, so that their lines come in key order too:
     through the covering (customer_id, ...) index the planner prefers, each order's lines
-    were a random lookup (MariaDB at 1M orders: pairs 9.9 s to 8.6 s alone, singles 5.6 s
-    to 3.8 s, a half of the customers as long as the whole)."""
+    were a random lookup (bench/README.md, rebuild_bench.py)."""
     store, _ = loaded_mysql
     selects: list[tuple[str, Sequence[Any]]] = []
     replace_rows = store.replace_rows
