@@ -157,6 +157,8 @@ def columns_tsv(e: Entity, table: Any) -> bytes:
     import pyarrow.compute as pc
 
     n = table.num_rows
+    if not n:
+        return b""
     parts = [pc.cast(pa.array(range(n), pa.int64()), pa.string())]  # `_i`
     for f in e.fields:
         column = table.column(f.name)
@@ -174,8 +176,6 @@ def columns_tsv(e: Entity, table: Any) -> bytes:
     lines = pc.binary_join_element_wise(rows, "", "\n")  # each row and a newline
     if isinstance(lines, pa.ChunkedArray):
         lines = lines.combine_chunks()
-    if not n:
-        return b""
     # the lines lie end to end in the array's data buffer, between its first and last offset
     _, offsets, data = lines.buffers()
     width = np.int64 if pa.types.is_large_string(lines.type) else np.int32
@@ -1038,7 +1038,7 @@ class MySQLRepository(SQLRepository):
             cur.close()
 
     def load_rows(self, table: str, names: list[str], path: str) -> bool:
-        """LOAD DATA LOCAL of a file of rows (`tsv_rows`) into `table`'s `names`; False
+        """LOAD DATA LOCAL of a file of rows (`tsv_chunks`) into `table`'s `names`; False
         when LOCAL is refused (nothing loaded)."""
         quoted = [self.q(n) for n in names]
         return self._load_file(path, f"INTO TABLE {table}", quoted) is not None
