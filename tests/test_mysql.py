@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import mysql.connector
 import pytest
@@ -171,6 +172,32 @@ def test_write_batch_counts_are_exact_on_a_large_batch(mysql_store: MySQLReposit
     r = mysql_store.write_batch("customers", customers(10, 3998), Mode.IGNORE, CUSTOMER_FIELDS)
     assert (r.inserted, r.ignored) == (3, 7)
     assert mysql_store.count("customers") == 4008
+
+
+def test_a_batch_stored_as_it_is_is_not_written_again(
+    mysql_store: MySQLRepository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An upsert of rows stored exactly as they are (a nightly re-import of a whole
+    export) stops after comparing them with the stored rows: no statement writes the
+    table. One row differing, even by a trailing space, writes the batch as before."""
+    batch = customers(300)
+    mysql_store.write_batch("customers", batch, Mode.UPSERT, CUSTOMER_FIELDS)
+    statements: list[str] = []
+    execute = mysql_store.execute
+
+    def noted(sql: str, params: Any = ()) -> Any:
+        statements.append(sql)
+        return execute(sql, params)
+
+    monkeypatch.setattr(mysql_store, "execute", noted)
+    r = mysql_store.write_batch("customers", batch, Mode.UPSERT, CUSTOMER_FIELDS)
+    assert (r.inserted, r.updated, r.unchanged) == (0, 0, 300)
+    assert not [sql for sql in statements if sql.startswith("INSERT INTO `customers`")]
+    batch[5] = {**batch[5], "first_name": batch[5]["first_name"] + " "}
+    r = mysql_store.write_batch("customers", batch, Mode.UPSERT, CUSTOMER_FIELDS)
+    assert (r.inserted, r.updated, r.unchanged) == (0, 1, 299)
+    assert [sql for sql in statements if sql.startswith("INSERT INTO `customers`")]
+    assert mysql_store.require("customers", ("c5",))["first_name"].endswith(" ")
 
 
 def test_write_batch_merge_keeps_fields_not_given(mysql_store: MySQLRepository) -> None:

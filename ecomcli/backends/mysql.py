@@ -833,10 +833,10 @@ class MySQLRepository(SQLRepository):
                 # reading them needs no lock
                 self._mark(e, rows, new=True, locked=True)
                 return WriteResult(inserted=len(rows))
-            result = self._marked_write(
-                lambda: self._mark(e, rows, mode=mode, fields=fields),
-                lambda: self._write_staged(e, rows, mode, fields, path),
-            )
+            # marked inside the write, once it is known that some row changes
+            result = self._marked_write(lambda: None, lambda: self._write_staged(
+                e, rows, mode, fields, path, lambda: self._mark(e, rows, mode=mode, fields=fields)
+            ))
         self._fresh[e.name] = result.inserted == len(rows)
         return result
 
@@ -937,12 +937,20 @@ class MySQLRepository(SQLRepository):
         return False
 
     def _write_staged(
-        self, e: Entity, rows: list[dict[str, Any]], mode: Mode, fields: Sequence[str], path: str
+        self, e: Entity, rows: list[dict[str, Any]], mode: Mode, fields: Sequence[str], path: str,
+        mark: Callable[[], None],
     ) -> WriteResult:
+        """Stage the batch, find the rows whose key is stored, then `mark` and write,
+        unless an upsert finds every row stored exactly as it is (a re-import of what is
+        stored): then it neither marks nor writes."""
         result = WriteResult()
         self._stage(e, rows, path)
         try:
-            matched = self._matched(e)
+            update = _odku_columns(e, mode, fields)
+            matched, same = self._matched(e, update if mode is Mode.UPSERT else [])
+            if mode is Mode.UPSERT and same == len(rows):
+                return WriteResult(unchanged=len(rows))
+            mark()  # before the rows change: the marks read the stored rows
             skip = set(matched) if mode in (Mode.INSERT, Mode.IGNORE) else set()
             if mode is Mode.INSERT:
                 result.rejected = [(i, "key already exists") for i in sorted(matched)]
@@ -956,7 +964,6 @@ class MySQLRepository(SQLRepository):
                         skip.add(i)
             self._unstage(skip)
             written = len(rows) - len(skip)
-            update = _odku_columns(e, mode, fields)
             if mode is Mode.MERGE and matched:
                 self._keep_stored(e, update)
             affected = self._insert_staged(e, update) if written else 0
@@ -1055,12 +1062,20 @@ class MySQLRepository(SQLRepository):
         cur.close()
         return text or "row count differs"
 
-    def _matched(self, e: Entity) -> list[int]:
+    def _matched(self, e: Entity, compared: Sequence[str]) -> tuple[list[int], int]:
+        """The numbers of the staged rows whose key is stored, and how many of them hold
+        the very values stored in the `compared` columns (their text byte for byte: a
+        column of the same type, so the same stored value, which an upsert would leave
+        as it is)."""
         on = " AND ".join(f"t.{self.q(k)} = s.{self.q(k)}" for k in e.key)
-        cur = self.execute(f"SELECT s.`_i` FROM {STAGE} s JOIN {self.q(e.name)} t ON {on}")
-        found = [r[0] for r in cur.fetchall()]
+        same = " AND ".join(
+            f"CAST(t.{self.q(c)} AS BINARY) <=> CAST(s.{self.q(c)} AS BINARY)" for c in compared
+        )
+        cur = self.execute(f"SELECT s.`_i`, {same or 0} FROM {STAGE} s"
+                           f" JOIN {self.q(e.name)} t ON {on}")
+        rows = cur.fetchall()
         cur.close()
-        return found
+        return [r[0] for r in rows], sum(1 for r in rows if r[1])
 
     def _unstage(self, numbers: set[int]) -> None:
         ordered = sorted(numbers)
