@@ -794,11 +794,14 @@ class MySQLRepository(SQLRepository):
         1. stage: the encoded rows, numbered `_i`, go into the temporary table
            `_ecom_stage` (LOAD DATA LOCAL, or one multi-row INSERT when LOCAL is refused);
         2. classify: one join of the stage with the table gives the numbers of the rows
-           whose key exists (rejected in insert mode, ignored in ignore mode);
-        3. write: `INSERT INTO t SELECT ... FROM stage ON DUPLICATE KEY UPDATE c =
-           VALUES(c)`; its affected-rows count is 1 per inserted row, 2 per changed row and
-           0 per row left as it was, so updated = (affected - inserted) / 2 and unchanged =
-           existing - updated, exactly as the server judged equality.
+           whose key exists (rejected in insert mode, ignored in ignore mode), and in
+           upsert mode how many hold the stored values: when all of them, the batch stops
+           here (no marks, no write);
+        3. mark the summaries, then write: `INSERT INTO t SELECT ... FROM stage ON
+           DUPLICATE KEY UPDATE c = VALUES(c)`; its affected-rows count is 1 per inserted
+           row, 2 per changed row and 0 per row left as it was, so updated = (affected -
+           inserted) / 2 and unchanged = existing - updated, exactly as the server judged
+           equality.
 
         Entities with a unique non-key field (logins.email) take the generic path: ON
         DUPLICATE KEY would turn a clash on that field into an update of another row.
