@@ -1152,8 +1152,8 @@ def test_mysql_a_failed_second_session_leaves_its_part_to_the_first(
 def test_mysql_whole_rebuilds_read_the_orders_in_key_order(
     loaded_mysql: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The whole rebuilds that read every order's lines (customers, carts' customers,
-    pairs) read the orders in key order, so that their lines come in key order too:
+    """The whole rebuilds that read every order's lines (the customers', the pairs')
+    read the orders in key order, so that their lines come in key order too:
     through the covering (customer_id, ...) index the planner prefers, each order's lines
     were a random lookup (bench/README.md, rebuild_bench.py)."""
     store, _ = loaded_mysql
