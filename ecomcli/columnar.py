@@ -12,7 +12,7 @@ The lane is taken only where its line numbers are exact and its checks cover eve
 field (`usable`): a CSV/TSV in UTF-8 without quote characters or blank lines (so that
 record N is on line N + 1), whose columns map onto one entity of key, string, int,
 money, decimal, enum, date and moment fields (e-mail and digit checks included),
-imported by a store that prepares columns (`Repository.prepare_columns`: SQLite), when
+imported by a store that prepares columns (`Repository.prepare_columns`: SQLite, MySQL), when
 pyarrow is installed (the `fast` extra).
 """
 
