@@ -174,30 +174,136 @@ def test_write_batch_counts_are_exact_on_a_large_batch(mysql_store: MySQLReposit
     assert mysql_store.count("customers") == 4008
 
 
-def test_a_batch_stored_as_it_is_is_not_written_again(
-    mysql_store: MySQLRepository, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """An upsert of rows stored exactly as they are (a nightly re-import of a whole
-    export) stops after comparing them with the stored rows: no statement writes the
-    table. One row differing, even by a trailing space, writes the batch as before."""
-    batch = customers(300)
-    mysql_store.write_batch("customers", batch, Mode.UPSERT, CUSTOMER_FIELDS)
+def noting(store: MySQLRepository, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The statements `store` runs from now on."""
     statements: list[str] = []
-    execute = mysql_store.execute
+    execute = store.execute
 
     def noted(sql: str, params: Any = ()) -> Any:
         statements.append(sql)
         return execute(sql, params)
 
-    monkeypatch.setattr(mysql_store, "execute", noted)
+    monkeypatch.setattr(store, "execute", noted)
+    return statements
+
+
+def staged(statements: list[str]) -> list[str]:
+    return [sql for sql in statements if sql.startswith("CREATE TEMPORARY TABLE")]
+
+
+def written(statements: list[str], table: str = "customers") -> list[str]:
+    return [sql for sql in statements if sql.startswith(f"INSERT INTO `{table}`")]
+
+
+def in_key_order(rows: list[dict]) -> list[dict]:
+    return sorted(rows, key=lambda r: r["customer_id"])
+
+
+def test_a_batch_stored_as_it_is_is_not_written_again(
+    mysql_store: MySQLRepository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An upsert or an ignore of rows stored exactly as they are (a nightly re-import of a
+    whole export) writes nothing. Through LOAD DATA one read of the batch's key range
+    finds them (the server writes a tab, a backslash, an emoji, NULLs and moments back as
+    the batch's lines hold them): nothing is staged either. Without LOAD DATA the stage's
+    comparison finds them."""
+    batch = in_key_order(customers(300))
+    mysql_store.write_batch("customers", batch, Mode.UPSERT, CUSTOMER_FIELDS)
+    statements = noting(mysql_store, monkeypatch)
     r = mysql_store.write_batch("customers", batch, Mode.UPSERT, CUSTOMER_FIELDS)
     assert (r.inserted, r.updated, r.unchanged) == (0, 0, 300)
-    assert not [sql for sql in statements if sql.startswith("INSERT INTO `customers`")]
-    batch[5] = {**batch[5], "first_name": batch[5]["first_name"] + " "}
-    r = mysql_store.write_batch("customers", batch, Mode.UPSERT, CUSTOMER_FIELDS)
+    r = mysql_store.write_batch("customers", batch, Mode.IGNORE, CUSTOMER_FIELDS)
+    assert (r.inserted, r.ignored) == (0, 300)
+    assert not written(statements)
+    assert bool(staged(statements)) == (not mysql_store.local_infile)
+
+
+@pytest.mark.parametrize("rows", ["every other row", "not in key order"])
+def test_a_batch_the_range_read_cannot_judge_is_compared_on_the_stage(
+    mysql_store: MySQLRepository, monkeypatch: pytest.MonkeyPatch, rows: str
+) -> None:
+    """Rows stored as they are, but every other one (the range holds the rows between
+    them too), or not in key order ("c10" before "c2": the range would span the rest, so
+    it is not even read): the stage's comparison finds them unchanged, and nothing is
+    written."""
+    batch = in_key_order(customers(300))
+    mysql_store.write_batch("customers", batch, Mode.UPSERT, CUSTOMER_FIELDS)
+    again = batch[::2] if rows == "every other row" else customers(300)
+    statements = noting(mysql_store, monkeypatch)
+    r = mysql_store.write_batch("customers", again, Mode.UPSERT, CUSTOMER_FIELDS)
+    assert (r.inserted, r.updated, r.unchanged) == (0, 0, len(again))
+    assert staged(statements) and not written(statements)
+    range_reads = [sql for sql in statements if "MD5(" in sql]
+    assert bool(range_reads) == (rows == "every other row" and mysql_store.local_infile)
+
+
+CHANGES = {  # a change: the customer, the field and its new value
+    "a trailing space": ("c5", "first_name", "Ann 5 "),  # equal under PAD SPACE
+    "a NULL given a value": ("c10", "email", "u10@example.com"),
+    "a moment a second later": ("c3", "created_at", datetime(2024, 5, 1, 12, 0, 1)),
+    "a backslash for a tab": ("c7", "first_name", "Ann 7\\t\\ 😀"),
+}
+
+
+@pytest.mark.parametrize("change", list(CHANGES))
+def test_one_changed_row_gets_its_batch_written(mysql_store: MySQLRepository,
+                                                monkeypatch: pytest.MonkeyPatch,
+                                                change: str) -> None:
+    """The range read never takes a batch with one row changed, however slightly, for one
+    stored as it is: the batch is written, that row updated."""
+    batch = in_key_order(customers(300))
+    mysql_store.write_batch("customers", batch, Mode.UPSERT, CUSTOMER_FIELDS)
+    key, field, value = CHANGES[change]
+    rows = [{**r, field: value} if r["customer_id"] == key else r for r in batch]
+    statements = noting(mysql_store, monkeypatch)
+    r = mysql_store.write_batch("customers", rows, Mode.UPSERT, CUSTOMER_FIELDS)
     assert (r.inserted, r.updated, r.unchanged) == (0, 1, 299)
-    assert [sql for sql in statements if sql.startswith("INSERT INTO `customers`")]
-    assert mysql_store.require("customers", ("c5",))["first_name"].endswith(" ")
+    assert written(statements)
+    assert mysql_store.require("customers", (key,))[field] == value
+
+
+def test_a_new_row_inside_the_key_range_is_inserted(mysql_store: MySQLRepository) -> None:
+    batch = in_key_order(customers(300))
+    mysql_store.write_batch("customers", batch, Mode.UPSERT, CUSTOMER_FIELDS)
+    more = in_key_order(batch + customers(1, 1500))  # "c1500": between "c150" and "c151"
+    r = mysql_store.write_batch("customers", more, Mode.UPSERT, CUSTOMER_FIELDS)
+    assert (r.inserted, r.updated, r.unchanged) == (1, 0, 300)
+    assert mysql_store.count("customers") == 301
+
+
+@pytest.mark.parametrize("lane", ["columnar", "values"])
+def test_a_re_import_of_stored_files_stages_nothing(
+    mysql_server: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch, lane: str
+) -> None:
+    """The whole files again (each in key order, as exports are), through either import
+    lane: decimals with their scale, moments, enums, NULLs and a backslash, as LOAD DATA's
+    text holds them, are what the server writes back, so each batch is found by its range
+    read."""
+    from ecomcli import importing
+    from ecomcli.importing import ImportOptions, import_paths
+
+    monkeypatch.setattr(importing, "COLUMNAR_MIN_BYTES", 0 if lane == "columnar" else 1 << 60)
+    user = {0: "back\\slash"}  # a backslash: escaped in LOAD DATA's text
+    (tmp_path / "customers.csv").write_text("customer_id,email,created_at\n" + "".join(
+        f"c{i:02d},{user.get(i % 9, 'u')}{i}@b.co,"
+        f"{'' if i % 4 == 0 else '2024-01-01 10:00:00'}\n" for i in range(40)))
+    (tmp_path / "products.csv").write_text("product_id,name,price\n" + "".join(
+        f"p{i},Pen {i},{i}.50\n" for i in range(10)))
+    (tmp_path / "orders.csv").write_text("order_id,customer_id,status,purchased_at\n" + "".join(
+        f"o{i:03d},c{i % 40:02d},delivered,2024-0{1 + i % 9}-02 10:00:00\n" for i in range(60)))
+    (tmp_path / "order_items.csv").write_text(
+        "order_id,line_no,product_id,quantity,unit_price\n" + "".join(
+            f"o{i // 2:03d},{1 + i % 2},p{i % 10},{1 + i % 3},{i % 10}.50\n" for i in range(120)))
+    with ecomcli.connect(mysql_server) as store:
+        assert isinstance(store, MySQLRepository)
+        store.init_schema(drop=True)
+        options = ImportOptions(batch_size=25)
+        import_paths(store, [tmp_path], options)
+        statements = noting(store, monkeypatch)
+        again = import_paths(store, [tmp_path], options).rows()
+    assert [(r["inserted"], r["updated"], r["unchanged"]) for r in again] == [
+        (0, 0, n) for n in (40, 10, 60, 120)]
+    assert not staged(statements)
 
 
 def test_write_batch_merge_keeps_fields_not_given(mysql_store: MySQLRepository) -> None:

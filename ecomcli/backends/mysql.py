@@ -26,7 +26,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from ecomcli.backends import galera, spider, summaries
+from ecomcli.backends import galera, spider, stored_as_is, summaries
 from ecomcli.backends.build_beside import BuildInServer
 from ecomcli.backends.dialect import MYSQL, NODE_ROWS
 from ecomcli.backends.mysql_beside import SecondSession, indexes, scratch_like
@@ -229,6 +229,12 @@ def _tsv_formatter(f: Field) -> Any:
     return str  # int, date, datetime (whole seconds: 'YYYY-MM-DD HH:MM:SS')
 
 
+def _key_column(rows: Sequence[dict[str, Any]], name: str) -> list[Any]:
+    """Field `name` of every row (a columnar batch gives it without making the rows)."""
+    column = getattr(rows, "column", None)
+    return column(name) if column else [r[name] for r in rows]
+
+
 def uses_c_extension(conn: Any) -> bool:
     """Whether `conn` is the C extension's connection class (twice the throughput)."""
     return type(conn).__name__ == "CMySQLConnection"
@@ -334,6 +340,7 @@ class MySQLRepository(SQLRepository):
         self._missing_db = False
         self.local_infile = url.options.get("local_infile", "1") not in ("0", "false", "no")
         self._fresh: dict[str, bool] = {}  # entity: its last batch was all new rows
+        self._as_is: dict[str, bool] = {}  # entity: its last batch changed no stored row
         try:
             self.conn = self._connect(database=url.database)
         except mysql.connector.Error as e:
@@ -790,6 +797,10 @@ class MySQLRepository(SQLRepository):
         mode). Otherwise (a key existed, or a row was refused) roll back to the savepoint
         and take the staged path; the next batches of that entity start staged.
 
+        Stored as it is (an upsert or an ignore): one read of the batch's key range tells
+        whether the table holds exactly the batch's rows there (`_stored_as_is`); if so,
+        nothing is staged, marked or written.
+
         Staged path:
         1. stage: the encoded rows, numbered `_i`, go into the temporary table
            `_ecom_stage` (LOAD DATA LOCAL, or one multi-row INSERT when LOCAL is refused);
@@ -836,12 +847,41 @@ class MySQLRepository(SQLRepository):
                 # reading them needs no lock
                 self._mark(e, rows, new=True, locked=True)
                 return WriteResult(inserted=len(rows))
+            if self.local_infile and (same := self._stored_as_is(e, rows, mode, text)):
+                self._fresh[e.name] = False
+                return same
             # marked inside the write, once it is known that some row changes
             result = self._marked_write(lambda: None, lambda: self._write_staged(
                 e, rows, mode, fields, path, lambda: self._mark(e, rows, mode=mode, fields=fields)
             ))
         self._fresh[e.name] = result.inserted == len(rows)
+        # the next batch tries the range read again once a batch has changed nothing
+        self._as_is[e.name] = not (result.inserted or result.updated or result.rejected)
         return result
+
+    def _stored_as_is(self, e: Entity, rows: Sequence[dict[str, Any]], mode: Mode,
+                      text: bytes | str) -> WriteResult | None:
+        """An upsert's or an ignore's result when the table holds this batch (the LOAD
+        DATA file `text`) exactly as it is, found by one read of its keys' range
+        (backends/stored_as_is.py); else None. Tried while the entity's batches change
+        nothing: after a batch that changed rows, the next one goes straight to the stage."""
+        if mode not in (Mode.UPSERT, Mode.IGNORE) or not self._as_is.get(e.name, True):
+            return None
+        sql = stored_as_is.range_read(e, self.q)
+        if sql is None:
+            return None
+        binds = stored_as_is.range_binds(e, [_key_column(rows, k) for k in e.key])
+        if binds is None:
+            return None
+        cur = self.execute(sql, [*binds, len(rows) + 1])
+        count, total = cur.fetchone()
+        cur.close()
+        if count != len(rows) or total is None or int(total) != stored_as_is.line_sum(text):
+            self._as_is[e.name] = False
+            return None
+        if mode is Mode.IGNORE:
+            return WriteResult(ignored=len(rows))
+        return WriteResult(unchanged=len(rows))
 
     def _writes_shards(self, entity: str) -> bool:
         """Whether a batch of `entity` goes straight to the data nodes: on a Spider head,
