@@ -218,23 +218,34 @@ def test_a_batch_stored_as_it_is_is_not_written_again(
     assert bool(staged(statements)) == (not mysql_store.local_infile)
 
 
-@pytest.mark.parametrize("rows", ["every other row", "not in key order"])
-def test_a_batch_the_range_read_cannot_judge_is_compared_on_the_stage(
-    mysql_store: MySQLRepository, monkeypatch: pytest.MonkeyPatch, rows: str
+def test_a_range_holding_rows_its_batch_lacks_is_compared_on_the_stage(
+    mysql_store: MySQLRepository, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Rows stored as they are, but every other one (the range holds the rows between
-    them too), or not in key order ("c10" before "c2": the range would span the rest, so
-    it is not even read): the stage's comparison finds them unchanged, and nothing is
-    written."""
+    """Every other stored row, as it is: the range read cannot tell (the range holds the
+    rows between them too), the stage's comparison finds them unchanged, nothing is
+    written, and the next batches are not range-read (the file is not in the table's key
+    order): "c0" to "c149" span "c0" to "c99", which holds all 300."""
     batch = in_key_order(customers(300))
     mysql_store.write_batch("customers", batch, Mode.UPSERT, CUSTOMER_FIELDS)
-    again = batch[::2] if rows == "every other row" else customers(300)
     statements = noting(mysql_store, monkeypatch)
-    r = mysql_store.write_batch("customers", again, Mode.UPSERT, CUSTOMER_FIELDS)
-    assert (r.inserted, r.updated, r.unchanged) == (0, 0, len(again))
-    assert staged(statements) and not written(statements)
+    for again in (batch[::2], customers(150), customers(150, 150)):
+        r = mysql_store.write_batch("customers", again, Mode.UPSERT, CUSTOMER_FIELDS)
+        assert (r.inserted, r.updated, r.unchanged) == (0, 0, len(again))
+    assert len(staged(statements)) == 3 and not written(statements)
     range_reads = [sql for sql in statements if "MD5(" in sql]
-    assert bool(range_reads) == (rows == "every other row" and mysql_store.local_infile)
+    assert len(range_reads) == (1 if mysql_store.local_infile else 0)
+
+
+def test_a_batch_in_any_order_within_its_range_is_range_read(
+    mysql_store: MySQLRepository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """All 300 customers in the order of their numbers ("c2" before "c10"): from "c0" to
+    "c99" the range holds exactly them, so one read finds them as they are."""
+    mysql_store.write_batch("customers", customers(300), Mode.UPSERT, CUSTOMER_FIELDS)
+    statements = noting(mysql_store, monkeypatch)
+    r = mysql_store.write_batch("customers", customers(300), Mode.UPSERT, CUSTOMER_FIELDS)
+    assert (r.inserted, r.updated, r.unchanged) == (0, 0, 300)
+    assert bool(staged(statements)) == (not mysql_store.local_infile)
 
 
 CHANGES = {  # a change: the customer, the field and its new value

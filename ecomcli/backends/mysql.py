@@ -341,6 +341,7 @@ class MySQLRepository(SQLRepository):
         self.local_infile = url.options.get("local_infile", "1") not in ("0", "false", "no")
         self._fresh: dict[str, bool] = {}  # entity: its last batch was all new rows
         self._as_is: dict[str, bool] = {}  # entity: its last batch changed no stored row
+        self._wide: set[str] = set()  # entities whose batches' key ranges hold other rows
         try:
             self.conn = self._connect(database=url.database)
         except mysql.connector.Error as e:
@@ -864,18 +865,21 @@ class MySQLRepository(SQLRepository):
         """An upsert's or an ignore's result when the table holds this batch (the LOAD
         DATA file `text`) exactly as it is, found by one read of its keys' range
         (backends/stored_as_is.py); else None. Tried while the entity's batches change
-        nothing: after a batch that changed rows, the next one goes straight to the stage."""
+        nothing (after a batch that changed rows, the next one goes straight to the
+        stage), and not again once a range held more rows than its batch: the file is not
+        in the table's key order (random ids, numbers of several widths), and every
+        batch's range would span much of the table."""
         if mode not in (Mode.UPSERT, Mode.IGNORE) or not self._as_is.get(e.name, True):
             return None
         sql = stored_as_is.range_read(e, self.q)
-        if sql is None:
+        if sql is None or e.name in self._wide:
             return None
         binds = stored_as_is.range_binds(e, [_key_column(rows, k) for k in e.key])
-        if binds is None:
-            return None
         cur = self.execute(sql, [*binds, len(rows) + 1])
         count, total = cur.fetchone()
         cur.close()
+        if count > len(rows):
+            self._wide.add(e.name)
         if count != len(rows) or total is None or int(total) != stored_as_is.line_sum(text):
             self._as_is[e.name] = False
             return None

@@ -3,7 +3,7 @@
 A re-import of an export that did not change (a nightly full export, most of its rows as
 they were) sent each batch through the stage: loaded into a temporary table, then joined to
 the table to compare them. When the batch's rows are the only rows of their key range (an
-export written in key order, as most are), one read of that range can tell instead: the
+export written in key order, as most are), one read of that range tells instead: the
 server writes each stored row of the range as the batch's LOAD DATA line (`tsv`: the same
 escapes, `\\N` for NULL, numbers and moments as it prints them) and sums 64 bits of each
 line's MD5; summing the batch's own lines the same way gives the same total when the range
@@ -16,7 +16,6 @@ row by row. One read of the table, instead of a load into the stage and a join.
 from __future__ import annotations
 
 import hashlib
-import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -58,14 +57,11 @@ def range_read(e: Entity, q: Callable[[str], str]) -> str | None:
             f" WHERE {where} LIMIT %s) x")
 
 
-def range_binds(e: Entity, keys: Sequence[Sequence[Any]]) -> list[Any] | None:
-    """The binds of `range_read`'s range for the batch whose key columns are `keys`, or
-    None when the batch is not in key order: a file in another order (random ids, numbers
-    not padded to one width) would have each batch's range span much of the table."""
+def range_binds(e: Entity, keys: Sequence[Sequence[Any]]) -> list[Any]:
+    """The binds of `range_read`'s range for the batch whose key columns are `keys`: from
+    its lowest key to its highest (in any order within: a cart's lines by product)."""
     rows = list(zip(*keys, strict=True))
-    if not all(map(operator.lt, rows, rows[1:])):
-        return None
-    low, high = rows[0], rows[-1]
+    low, high = min(rows), max(rows)
     if len(e.key) == 1:
         return [low[0], high[0]]
     return [low[0], high[0], *low, *high]
