@@ -288,13 +288,26 @@ def _converted(f: Field, text: Any) -> tuple[Any, Any]:
 def _moment(text: Any, pattern: str, fmt: str, normal: Any, fill: str) -> tuple[Any, Any]:
     """(sure, timestamp) of values matching `pattern` whose `normal` form is a real
     moment: it parses with `fmt` and prints back the same (no 30 February)."""
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     ok = pc.match_substring_regex(text, pattern)
     moment = pc.strptime(pc.if_else(ok, normal, fill), format=fmt, unit="s",
                          error_is_null=True)
-    same = pc.equal(pc.strftime(moment, format=fmt), normal)
+    shown = moment if "%H" in fmt else pc.cast(moment, pa.date32(), safe=False)
+    same = pc.equal(as_text(shown), normal)
     return pc.and_(ok, pc.fill_null(same, False)), moment
+
+
+def as_text(column: Any) -> Any:
+    """A column of `arrow_type`s as text: moments as 'YYYY-MM-DD HH:MM:SS', dates as
+    'YYYY-MM-DD', as `pc.strftime` would print them with those formats. A cast, because
+    strftime formats value by value: for 1M orders' moments it was most of the import's
+    reading (and a cast prints years 0 to 9999 with four digits as strftime does)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    return pc.cast(column, pa.string())
 
 
 def _within(ok: Any, length: Any, limit: int | None) -> Any:

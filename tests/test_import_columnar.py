@@ -320,3 +320,18 @@ def test_the_ecom_process_takes_the_lane_without_loading_pandas(tmp_path: Path) 
     assert json.loads(run.stdout)["entities"][0]["inserted"] == 180_000
     with ecomcli.connect(url) as store:
         assert store.get("delivery_partners", ("dp179999",))["email"] == "p179999@example.com"
+
+
+def test_moments_and_dates_print_as_strftime_would():
+    """`columnar.as_text` casts where the checks and the stores' texts used strftime:
+    the same text for every year the validator lets through, leap days included."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    moments = pc.strptime(pa.array(["0000-01-01 00:00:00", "0001-02-03 04:05:06",
+                                    "0999-12-31 23:59:59", "2024-02-29 12:00:00",
+                                    "9999-12-31 23:59:59", None]),
+                          format="%Y-%m-%d %H:%M:%S", unit="s")
+    dates = pc.cast(moments, pa.date32())
+    for column, fmt in ((moments, "%Y-%m-%d %H:%M:%S"), (dates, "%Y-%m-%d")):
+        assert columnar.as_text(column).to_pylist() == pc.strftime(column, format=fmt).to_pylist()

@@ -156,18 +156,15 @@ def columns_tsv(e: Entity, table: Any) -> bytes:
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    from ecomcli.columnar import as_text
+
     n = table.num_rows
     if not n:
         return b""
     parts = [pc.cast(pa.array(range(n), pa.int64()), pa.string())]  # `_i`
     for f in e.fields:
         column = table.column(f.name)
-        if f.type == "datetime":
-            text = pc.strftime(column, format="%Y-%m-%d %H:%M:%S")
-        elif f.type == "date":
-            text = pc.strftime(column, format="%Y-%m-%d")
-        else:
-            text = pc.cast(column, pa.string())
+        text = as_text(column)  # (moments and dates as LOAD DATA reads them)
         if f.type in ("key", "string", "text", "enum"):
             for char, escaped in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
                 text = pc.replace_substring(text, char, escaped)

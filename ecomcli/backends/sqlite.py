@@ -343,6 +343,8 @@ class SQLiteRepository(SQLRepository):
         import pyarrow as pa
         import pyarrow.compute as pc
 
+        from ecomcli.columnar import as_text
+
         e = self._entity(entity)
         if mode not in (Mode.UPSERT, Mode.IGNORE) or any(f.unique for f in e.fields):
             return None
@@ -355,10 +357,8 @@ class SQLiteRepository(SQLRepository):
             if f.type in ("money", "decimal"):
                 column = pc.cast(pc.multiply(column, pa.scalar(10**f.scale, pa.int64())),
                                  pa.int64())
-            elif f.type == "datetime":  # as `_row_encoder` stores them: ISO text
-                column = pc.strftime(column, format="%Y-%m-%d %H:%M:%S")
-            elif f.type == "date":
-                column = pc.strftime(column, format="%Y-%m-%d")
+            elif f.type in ("datetime", "date"):  # as `_row_encoder` stores them: ISO text
+                column = as_text(column)
             columns[f.name] = column
         encoded = pa.table(columns)
         return EncodedRows(encoded), json_rows(encoded)
