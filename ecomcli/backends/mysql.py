@@ -161,11 +161,14 @@ def columns_tsv(e: Entity, table: Any) -> bytes:
     n = table.num_rows
     if not n:
         return b""
-    parts = [pc.cast(pa.array(range(n), pa.int64()), pa.string())]  # `_i`
+    parts = [pc.cast(pa.array(np.arange(n)), pa.string())]  # `_i`
     for f in e.fields:
         column = table.column(f.name)
         text = as_text(column)  # (moments and dates as LOAD DATA reads them)
-        if f.type in ("key", "string", "text", "enum"):
+        # one pass to find a character to escape, rather than four to replace none
+        if f.type in ("key", "string", "text", "enum") and pc.any(
+            pc.match_substring_regex(text, "[\\\\\t\n\r]")
+        ).as_py():
             for char, escaped in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
                 text = pc.replace_substring(text, char, escaped)
         parts.append(pc.fill_null(text, "\\N"))
