@@ -10,6 +10,8 @@ the code at that path (a checkout's root) runs the same steps in turn with this 
 
 `--store`: a folder for the SQLite files, or a MySQL URL whose database is dropped and
 made anew for each run. Whole processes (`python -m ecomcli`), one after another.
+`--alone`: each round also runs this checkout with no summaries built beside the import
+(the import alone, issue 25's reference: its first reports then build them).
 """
 
 from __future__ import annotations
@@ -27,13 +29,26 @@ REPORTS = ("top-products", "customer-orders", "carts", "basket")
 HERE = str(Path(__file__).resolve().parent.parent)
 
 
-def ecom(code: str, *args: str) -> float:
-    """Seconds `ecom args` took, run from the checkout at `code`."""
+# `ecom` with `builds_beside` off on every store: the import alone
+ALONE = (
+    "import sys, ecomcli\n"
+    "from ecomcli.backends import mysql, sqlite\n"
+    "for c in (mysql.MySQLRepository, sqlite.SQLiteRepository):\n"
+    "    c.builds_beside = property(lambda self: False)\n"
+    "from ecomcli.launch import main\n"
+    "main()\n"
+)
+
+
+def ecom(code: str, *args: str, alone: bool = False) -> float:
+    """Seconds `ecom args` took, run from the checkout at `code` (`alone`: with no
+    summaries built beside an import)."""
     env = {**os.environ, "PYTHONPATH": code}
     started = time.perf_counter()
     # -P: `-m` would otherwise put the working directory first on the path, before
     # PYTHONPATH, and a run from another checkout would take that checkout's code
-    subprocess.run([sys.executable, "-P", "-m", "ecomcli", *args], env=env, check=True,
+    entry = ["-c", ALONE] if alone else ["-m", "ecomcli"]
+    subprocess.run([sys.executable, "-P", *entry, *args], env=env, check=True,
                    stdout=subprocess.DEVNULL)
     return time.perf_counter() - started
 
@@ -62,7 +77,8 @@ def new_store(store: str, side: str) -> str:
 def run(code: str, side: str, files: str, store: str, reports: list[str]) -> str:
     url = new_store(store, side)
     ecom(code, "-q", "init-db", "--db", url)
-    took = [f"import {ecom(code, '-q', 'import', files, '--db', url):.1f}"]
+    seconds = ecom(code, "-q", "import", files, "--db", url, alone=side == "alone")
+    took = [f"import {seconds:.1f}"]
     for name in reports:
         took.append(f"{name} {ecom(code, 'report', name, '--limit', '10', '--db', url):.2f}")
     return f"{side}: " + ", ".join(took) + " s"
@@ -75,8 +91,10 @@ def main() -> None:
     ap.add_argument("--old", help="another checkout to run in turn with this one")
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--reports", nargs="+", default=list(REPORTS))
+    ap.add_argument("--alone", action="store_true", help="also the import without builds")
     args = ap.parse_args()
     sides = [("old", args.old), ("new", HERE)] if args.old else [("new", HERE)]
+    sides += [("alone", HERE)] if args.alone else []
     for n in range(args.rounds):
         for side, code in sides:
             print(f"round {n + 1} {run(code, side, args.files, args.store, args.reports)}",
