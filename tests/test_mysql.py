@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import mysql.connector
@@ -24,6 +25,7 @@ from ecomcli.backends.mysql import MySQLRepository
 from ecomcli.cli import app
 from ecomcli.config import parse_url
 from ecomcli.errors import CONNECTION, ConnectionFailed, NotFoundError, TransientError
+from ecomcli.records import add_record
 from ecomcli.validation import Validator
 
 CUSTOMER_FIELDS = ["customer_id", "first_name", "email", "created_at"]
@@ -484,3 +486,35 @@ def test_a_deadlock_is_transient_and_atomic_retries_it(mysql_store: MySQLReposit
     assert any("1213" in f for f in failures), failures
     assert mysql_store.require("products", ("p1",))["units_in_stock"] == 8
     assert mysql_store.require("products", ("p2",))["units_in_stock"] == 8
+
+
+# --- a result as LOAD DATA text (a Spider head gathers its data nodes' rows so) ----------
+
+
+def test_a_result_written_as_load_data_text_loads_back_exactly(
+    mysql_server: str, tmp_path: Path
+) -> None:
+    """`tsv_chunks` writes a result from the server's text, a chunk at once unless it
+    holds a NULL or a character to escape: chunks of both kinds load back as they were
+    (a tab, newline, carriage return or backslash in a text; NULL; numbers and times)."""
+    titles = ["plain", "also plain", "a\tb", "x", "line\nbreak", "y", "back\\slash",
+              "cr\rhere", None, "z", "\\N", "tab at end\t"]
+    with ecomcli.connect(mysql_server) as store:
+        assert isinstance(store, MySQLRepository)
+        store.init_schema()
+        empty(store)
+        for i, title in enumerate(titles):
+            add_record(store, "reviews", {"review_id": f"r{i:02}", "score": 1 + i % 5,
+                                          "title": title, "comment": f"comment {i}",
+                                          "created_at": f"2024-02-0{1 + i % 9} 12:34:5{i % 10}"})
+        sql = ("SELECT review_id, title, comment, score, created_at, DATE(created_at) AS day,"
+               " score * 1.25 AS n FROM reviews ORDER BY review_id")
+        store.execute(f"CREATE TEMPORARY TABLE copied AS {sql} LIMIT 0").close()
+        path = tmp_path / "rows.tsv"
+        with path.open("wb") as fh:
+            for chunk in store.tsv_chunks(sql, (), rows=2):  # 6 chunks, 2 of them plain
+                fh.write(chunk)
+        names = ["review_id", "title", "comment", "score", "created_at", "day", "n"]
+        assert store.load_rows("copied", names, str(path))
+        assert store.query("SELECT * FROM copied ORDER BY review_id") == store.query(sql)
+        assert [r["title"] for r in store.query(sql)] == titles

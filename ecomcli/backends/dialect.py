@@ -447,7 +447,8 @@ class SpiderDialect(MySQLDialect):
 
     def apart(self, select: str) -> str:
         # a derived table with a LIMIT is never merged: merged into `read_fresh`'s outer
-        # join, rfm --list looked each customer up on its node, a round trip apiece
+        # join, a sharded table's rows were looked up one round trip apiece (rfm --list's
+        # customers, when they were sharded)
         return f"SELECT * FROM ({select}) a LIMIT 18446744073709551615"
 
 

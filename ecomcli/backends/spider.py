@@ -10,10 +10,14 @@ Layout (see docs/clusters.md):
   sequential id in one partition). An order, its lines and its payments share the order id,
   hence a shard; a customer's addresses and cards share the customer's; a cart's lines and
   a wishlist's items theirs.
-- The small tables (categories, products, suppliers, supplies, delivery partners, logins),
-  ecom's bookkeeping and the report summaries stay InnoDB on the head: their foreign keys,
-  the unique login e-mail and the conditional stock update (never below zero) are enforced
-  by InnoDB as on one server.
+- The customers and the small tables (categories, products, suppliers, supplies, delivery
+  partners, logins), ecom's bookkeeping and the report summaries stay InnoDB on the head:
+  their foreign keys, the unique login e-mail and the conditional stock update (never
+  below zero) are enforced by InnoDB as on one server. The customers stay because the
+  per-customer reports join their names to a summary kept on the head: read from the data
+  nodes, every customer crossed the wire for each such report, slower than one server
+  (bench/README.md, cluster_bench.py). They grow with the people who buy, not with what
+  they buy: the orders, lines and payments, which do go to the nodes.
 - Foreign keys between tables of one shard key (order lines -> orders) are kept on the
   data nodes; the others cannot span servers and are dropped: the store reports
   `enforces_references = False` and ecom checks references before writing (the importer
@@ -48,7 +52,6 @@ ROWS_PER_INSERT = 5000  # one statement well under max_allowed_packet (16 MB by 
 
 # entity: the field its rows are placed by (tables not listed stay on the head)
 SHARD_KEYS: dict[str, str] = {
-    "customers": "customer_id",
     "customer_addresses": "customer_id",
     "payment_cards": "customer_id",
     "carts": "cart_id",
@@ -97,12 +100,13 @@ HEAD_SESSION = (
 FRESH_STATUS = "SET SESSION spider_sts_interval = 0"
 # With a LIMIT in a statement, the head read a table from its nodes a few rows per round
 # trip (twice the LIMIT by default): the top 4 customers by wishlists took 2,500 round
-# trips per node to read the customers (11-15 s at 200k orders, 0.4 s with this).
+# trips per node to read the customers, then sharded (11-15 s at 200k orders, 0.4 s
+# with this).
 WHOLE_READS = "SET SESSION spider_semi_split_read = 0"
 # A node's rows read as they come, the rest of them buffered only when the head needs the
 # node's connection for another statement meanwhile (mode 2). By default (3) a result
 # past 10 MB went through a temporary table on the head: every customer read from the
-# nodes, 0.24 s against 0.17 s at 200,000 customers.
+# nodes (then sharded), 0.24 s against 0.17 s at 200,000 customers.
 STREAMED_READS = "SET SESSION spider_quick_mode = 2"
 
 

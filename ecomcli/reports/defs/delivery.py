@@ -98,12 +98,19 @@ def _statement(d: Dialect, p: Params, summarized: bool) -> Built:
     month = d.period("o.delivered_at", "month")
     on_time = "SUM(CASE WHEN o.delivered_at <= o.estimated_delivery_at THEN 1 ELSE 0 END)"
     late = f"SUM({d.late_seconds('o.delivered_at', 'o.estimated_delivery_at')})"
-    grouped = (
+    per_node = (
         f"SELECT o.delivery_partner_id AS partner_id, {month} AS month, COUNT(*) AS n,"
         f" {d.whole(on_time)} AS on_time, {d.whole(late)} AS late FROM orders o"
         " WHERE o.delivery_partner_id IS NOT NULL AND o.delivered_at IS NOT NULL"
         f" AND o.estimated_delivery_at IS NOT NULL{d.between('o.delivered_at', p, binds)}"
         f" GROUP BY o.delivery_partner_id, {month}"
+    )
+    # the groups added up: on a Spider head each data node groups its own orders (through
+    # the head, every order of the period crossed the wire to be grouped there)
+    grouped = (
+        f"SELECT u.partner_id, u.month, {d.whole('SUM(u.n)')} AS n,"
+        f" {d.whole('SUM(u.on_time)')} AS on_time, {d.whole('SUM(u.late)')} AS late"
+        f" FROM ({d.node_rows(per_node)}) u GROUP BY u.partner_id, u.month"
     )
     sql = d.select(
         ("g.partner_id", "partner_id"),
