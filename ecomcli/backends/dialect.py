@@ -144,11 +144,6 @@ class Dialect:
         those tables (`SpiderDialect`)."""
         return select
 
-    def apart(self, select: str) -> str:
-        """`select` as a derived table the engine computes on its own, not merged into the
-        statement around it (a Spider head: `SpiderDialect`)."""
-        return select
-
     def lines_per_order(self) -> tuple[str, str]:
         """The lines `i` joined to their orders `o`, for a summary rebuild that groups them
         per order, and the key to group by: both read in order key order, so that the
@@ -444,12 +439,6 @@ class SpiderDialect(MySQLDialect):
         # temporary table of their rows (through the head, the join would fetch every
         # line from the nodes to group them itself)
         return f"{NODE_ROWS[0]}{''.join(' ' + t for t in copies)}*/{select}{NODE_ROWS[1]}"
-
-    def apart(self, select: str) -> str:
-        # a derived table with a LIMIT is never merged: merged into `read_fresh`'s outer
-        # join, a sharded table's rows were looked up one round trip apiece (rfm --list's
-        # customers, when they were sharded)
-        return f"SELECT * FROM ({select}) a LIMIT 18446744073709551615"
 
 
 SQLITE = SQLiteDialect()

@@ -820,7 +820,7 @@ def read_fresh(
     a count), so the one row of NULLs the join gives is an empty result."""
     check, check_binds = _check(store, kind)
     cur = store.execute(
-        f"SELECT k.stale, r.* FROM ({check}) k LEFT JOIN ({store.dialect.apart(statement)}) r"
+        f"SELECT k.stale, r.* FROM ({check}) k LEFT JOIN ({statement}) r"
         " ON k.stale = 0",
         [*check_binds, *binds],
     )
