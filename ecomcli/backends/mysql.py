@@ -856,9 +856,10 @@ class MySQLRepository(SQLRepository):
                 text = prepared or tsv(e, rows)  # (bytes from `prepare_columns`)
                 with open(path, "wb") as fh:
                     fh.write(text.encode() if isinstance(text, str) else text)
+            # (not into a Spider table: a savepoint cannot roll back what it wrote)
             fresh = self._fresh.get(e.name, True) and not (
                 mode is Mode.MERGE and any(missing_required(e, r) for r in rows)
-            )
+            ) and not (self.sharded and entity in spider.SHARD_KEYS)
             if fresh and self.local_infile and self._load_direct(e, path, len(rows)):
                 # marked after the load: every row was new (no order to look up for new
                 # orders), and the foreign-key checks locked the orders of the lines, so
