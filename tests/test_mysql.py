@@ -512,7 +512,7 @@ def test_a_result_written_as_load_data_text_loads_back_exactly(
         store.execute(f"CREATE TEMPORARY TABLE copied AS {sql} LIMIT 0").close()
         path = tmp_path / "rows.tsv"
         with path.open("wb") as fh:
-            for chunk in store.tsv_chunks(sql, (), rows=2):  # 6 chunks, 2 of them plain
+            for chunk in store.tsv_chunks(sql, (), rows=2):  # 6 chunks, the first plain
                 fh.write(chunk)
         names = ["review_id", "title", "comment", "score", "created_at", "day", "n"]
         assert store.load_rows("copied", names, str(path))

@@ -437,18 +437,6 @@ def test_restock_reads_only_the_windows_orders_on_the_data_nodes(
     assert max(read) < 10_000, read
 
 
-def statements_of_a_second_run(
-    store: ecomcli.Repository, one: ecomcli.Repository, nodes: list[str], name: str,
-    params: dict,
-) -> list[int]:
-    """The statements each data node receives for a second run of report `name` on the
-    sharded `store` (the first, checked against `one`, builds the summaries it reads)."""
-    assert reports.run(store, name, params).rows == reports.run(one, name, params).rows
-    before = [statements_on(n) for n in nodes]
-    reports.run(store, name, params)
-    return [statements_on(n) - b for n, b in zip(nodes, before, strict=True)]
-
-
 def test_a_statement_with_a_limit_reads_each_nodes_rows_in_one_go(
     sharded: tuple[str, list[str]], tmp_path: Path
 ) -> None:
