@@ -859,7 +859,7 @@ class MySQLRepository(SQLRepository):
             # (not into a Spider table: a savepoint cannot roll back what it wrote)
             fresh = self._fresh.get(e.name, True) and not (
                 mode is Mode.MERGE and any(missing_required(e, r) for r in rows)
-            ) and not (self.sharded and entity in spider.SHARD_KEYS)
+            ) and not self._on_spider(entity)
             if fresh and self.local_infile and self._load_direct(e, path, len(rows)):
                 # marked after the load: every row was new (no order to look up for new
                 # orders), and the foreign-key checks locked the orders of the lines, so
@@ -905,11 +905,15 @@ class MySQLRepository(SQLRepository):
             return WriteResult(ignored=len(rows))
         return WriteResult(unchanged=len(rows))
 
+    def _on_spider(self, entity: str) -> bool:
+        """Whether `entity` is a Spider table of this store (sharded across its nodes)."""
+        return self.sharded and entity in spider.SHARD_KEYS
+
     def _writes_shards(self, entity: str) -> bool:
         """Whether a batch of `entity` goes straight to the data nodes: on a Spider head,
         for a sharded entity, outside a transaction of the caller's (whose other writes
         the nodes' own commits would not wait for)."""
-        return self.sharded and entity in spider.SHARD_KEYS and not self._depth
+        return self._on_spider(entity) and not self._depth
 
     def _data_nodes(self) -> list[MySQLRepository] | None:
         """A Spider head's data nodes, opened on the first bulk write (spider.data_nodes)."""
@@ -952,7 +956,7 @@ class MySQLRepository(SQLRepository):
         # on a Spider head each data node is asked for its own share of the keys, in one
         # statement, rather than the head asking every node for all of them
         e = self._entity(entity)
-        if self.sharded and entity in spider.SHARD_KEYS:
+        if self._on_spider(entity):
             def look_up(node: SQLRepository, part: list[Key]) -> set[Key]:
                 return node.existing_keys(entity, part)
 
