@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import csv
 import os
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -185,6 +187,45 @@ def test_a_failed_child_leaves_its_summaries_to_the_reports(
     assert summaries.unbuilt(store) == set(summaries.BUILT)
     assert not build_files() - before  # (another process may have its own)
     assert_summaries_agree(store, "built by the reports")
+
+
+def test_a_child_builds_into_tables_like_the_stores_and_leaves_the_store_as_it_was(
+    loaded_sqlite: Any, tmp_path: Path,  # noqa: F811 (the fixture)
+) -> None:
+    """SQLite: the child makes its summary tables as the store's are, keys and indexes
+    included (the import then copies each as it is), and changes nothing of the store's
+    own: the carts report's index, which a rebuild of the carts drops and makes again,
+    is the scratch file's."""
+    store, _ = loaded_sqlite
+    summaries.forget(store)
+    shape = ("SELECT type, name, tbl_name, sql FROM sqlite_master"
+             " WHERE tbl_name LIKE 'summary%' ORDER BY name")
+    before = store.execute(shape).fetchall()
+    scratch = tmp_path / "scratch.db"
+    build_beside.build(scratch, store.path, os.getppid(), ["carts", "months"])
+    assert store.execute(shape).fetchall() == before
+    with closing(sqlite3.connect(scratch)) as built:
+        assert built.execute(shape).fetchall() == before
+        assert built.execute(f"SELECT COUNT(*) FROM {summaries.CARTS}").fetchone()[0]
+
+
+def test_a_child_holds_no_snapshot_of_the_store_between_its_statements(
+    loaded_sqlite: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+) -> None:
+    """SQLite: the import's writer can copy its log into the store while the child builds
+    (one snapshot for the whole build kept the log growing until the build ended)."""
+    store, _ = loaded_sqlite
+    summaries.forget(store)
+    checkpoints = []
+    rebuild = summaries.rebuild_whole
+
+    def then_checkpoint(side: Any, kind: str) -> None:
+        rebuild(side, kind)
+        checkpoints.append(store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone())
+
+    monkeypatch.setattr(summaries, "rebuild_whole", then_checkpoint)
+    build_beside.build(tmp_path / "scratch.db", store.path, os.getppid(), ["months", "pairs"])
+    assert [busy for busy, _, _ in checkpoints] == [0, 0]
 
 
 def test_an_import_that_stops_leaves_no_build_behind(

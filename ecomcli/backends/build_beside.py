@@ -12,9 +12,10 @@ rest:
    on every writer marks them as if they were built (`summaries.unbuilt`), while reports
    still take them for unbuilt and would rebuild them whole.
 2. They are rebuilt whole from what is committed: on SQLite by a child process
-   (`BuildBeside`) that reads a snapshot of the store into a scratch file holding the
-   summary tables (unqualified names of base tables resolve to the store, attached: the
-   scratch file has none), as a WAL file's readers do not block its writer; on MySQL by a
+   (`BuildBeside`) that reads the store, a statement at a time, into a scratch file
+   holding summary tables made like the store's (unqualified names of base tables
+   resolve to the store, attached: the scratch file has none), as a WAL file's readers
+   do not block its writer; on MySQL by a
    second session (`BuildInServer`), straight into the summary tables in a transaction of
    its own, the server doing the work. (A Spider head's writers mark every summary
    anyway: its second session runs an ordinary `summaries.refresh`, which takes the marks
@@ -204,9 +205,19 @@ def _forget_pending(store: SQLRepository, kinds: list[str]) -> None:
     store.atomic(forget)
 
 
+# The store's summary tables and their indexes, tables first, to make them alike in the
+# scratch file: the import then copies each table with its indexes as they are, where a
+# table of another shape would have its rows inserted and indexed one by one (on its
+# critical path). Unqualified, they are made in the scratch file (`main`).
+_SUMMARY_SCHEMA = (
+    "SELECT sql FROM store.sqlite_master WHERE sql IS NOT NULL AND tbl_name IN"
+    f" ({', '.join('?' * len(summaries.TABLES))}) ORDER BY type = 'index'"
+)
+
+
 def build(scratch: Path, store: Path, parent: int, kinds: list[str]) -> None:
     """The child of process `parent`: summaries `kinds` of the store at `store`, rebuilt
-    whole into the summary tables of a new file at `scratch`, from one snapshot of it."""
+    whole into the summary tables of a new file at `scratch`."""
     from ecomcli.backends.sqlite import Scratch
 
     side = Scratch(scratch)
@@ -215,14 +226,16 @@ def build(scratch: Path, store: Path, parent: int, kinds: list[str]) -> None:
     side.conn.set_progress_handler(lambda: os.getppid() != parent, 1_000_000)
     try:
         side.conn.execute("ATTACH ? AS store", [str(store)])
-        for table in summaries.TABLES:  # as the store's, without keys: the copy checks them
-            side.conn.execute(
-                f"CREATE TABLE main.{table} AS SELECT * FROM store.{table} WHERE 0")
-        side.conn.execute("BEGIN")  # deferred: the store is only read, never locked
-        side._depth = 1
+        for (statement,) in side.conn.execute(_SUMMARY_SCHEMA, summaries.TABLES).fetchall():
+            side.conn.execute(statement)
+        # No transaction: each statement reads the store as committed when it starts, and
+        # lets go of it when done. The store's writer can then copy its log into the file
+        # between them, where one snapshot for the whole build kept the log growing
+        # (hundreds of MB at 1M orders) and left it all to copy when the build ended. Any
+        # snapshot after the note is exact: what a statement misses is marked.
+        side._depth = 1  # (for the repository's code: no transaction of its own either)
         for kind in kinds:
             summaries.rebuild_whole(side, kind)
-        side.conn.execute("COMMIT")
     finally:
         side.close()
         if os.getppid() != parent:

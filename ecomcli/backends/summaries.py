@@ -903,13 +903,15 @@ def rebuild_whole(store: SQLRepository, kind: str) -> None:
 
 def copy_whole(store: SQLRepository, source: str, kind: str) -> None:
     """Summary `kind`'s tables replaced by those of the attached database `source` (built
-    there by `rebuild_whole`), and noted built. The marks stay: they say what changed
-    since that build read the rows."""
-    unindexed = kind == "carts" and _drop_carts_index(store)
+    there by `rebuild_whole` into tables made like the store's, indexes included), and
+    noted built. The marks stay: they say what changed since that build read the rows."""
+    # SQLite copies a table into an empty one of the same shape as it is, index entries
+    # included, instead of inserting its rows one by one: the whole store's summaries at
+    # 1M orders in 1.5 s against 5.6 s, on the import's critical path
     for table in TABLES_OF[kind]:
         store.execute(f"DELETE FROM {table}").close()
         store.execute(f"INSERT INTO {table} SELECT * FROM {source}.{table}").close()
-    if unindexed:
+    if kind == "carts":  # (a store that had lost it gets it back)
         store.execute(_carts_index()).close()
     note_built(store, kind)
 
