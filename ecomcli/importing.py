@@ -295,7 +295,7 @@ def collect_inputs(
             summary.skipped.append(str(path))
             continue
         found.append((position, rank_of(inp, rank), inp))
-    inputs = [inp for _, _, inp in sorted(found, key=lambda t: (t[1], t[0]))]
+    inputs = after_references([inp for _, _, inp in sorted(found, key=lambda t: (t[1], t[0]))])
     if explicit_rejects is not None:
         if many or explicit_rejects.is_dir():
             explicit_rejects.mkdir(parents=True, exist_ok=True)
@@ -313,22 +313,56 @@ EARLY = ("orders", "order_items")
 
 
 def import_order() -> list[str]:
-    """The entities in foreign-key order, each of `EARLY` as soon as its references are
-    in: the summaries of the orders' lines take the longest to build, and an import of a
-    whole export builds them beside the files after those (`SummaryBuilds`)."""
+    """The entities in foreign-key order, `EARLY` and what they refer to first: the
+    summaries of the orders' lines take the longest to build, and an import of a whole
+    export builds them beside the files after those (`SummaryBuilds`), so that the
+    addresses, logins and cards are written while they build, not before."""
     left, order = schema.load_order(), []
+    early = _referred_by(EARLY)
     while left:
         ready = [e for e in left if all(f.ref in order or f.ref == e.name for f in e.references)]
-        entity = next((e for e in ready if e.name in EARLY), ready[0])
+        entity = next((e for e in ready if e.name in early), ready[0])
         order.append(entity.name)
         left.remove(entity)
     return order
 
 
+def _referred_by(names: Sequence[str]) -> set[str]:
+    """`names` and every entity they refer to, directly or not."""
+    found, todo = set(), list(names)
+    while todo:
+        name = todo.pop()
+        if name not in found:
+            found.add(name)
+            todo += [f.ref for f in schema.entity(name).references]
+    return found
+
+
 def rank_of(inp: Input, rank: dict[str, int]) -> int:
+    """Where `inp` goes in `import_order`: at its first entity (a file mapped to several
+    waits for what the others refer to in `after_references`)."""
+    return min((rank[name] for name in written_by(inp)), default=0)
+
+
+def written_by(inp: Input) -> set[str]:
     if inp.source is not None and inp.source.targets:
-        return max(rank[t.entity.name] for t in inp.source.targets)
-    return rank[inp.entity.name] if inp.entity else 0
+        return {t.entity.name for t in inp.source.targets}
+    return {inp.entity.name} if inp.entity else set()
+
+
+def after_references(inputs: list[Input]) -> list[Input]:
+    """`inputs` in their order, except that each waits for the inputs that write what its
+    rows refer to (a file mapped to customers and their addresses comes before the
+    orders; one mapped to the lines and the supplies, after the products). Where inputs
+    wait for each other, the first goes first, its rows then rejected as they would be."""
+    writes = [written_by(inp) for inp in inputs]
+    needs = [{f.ref for name in w for f in schema.entity(name).references} - w for w in writes]
+    left, order = list(range(len(inputs))), []
+    while left:
+        ready = [i for i in left if not any(needs[i] & writes[j] for j in left if j != i)]
+        order.append((ready or left)[0])
+        left.remove(order[-1])
+    return [inputs[i] for i in order]
 
 
 def _input(

@@ -14,6 +14,7 @@ import tempfile
 import time
 from contextlib import closing
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -35,7 +36,14 @@ import ecomcli
 from ecomcli import schema
 from ecomcli.backends import build_beside, summaries
 from ecomcli.generate import GenerateOptions, generate
-from ecomcli.importing import ImportOptions, ImportStopped, import_order, import_paths
+from ecomcli.importing import (
+    ImportOptions,
+    ImportStopped,
+    after_references,
+    import_order,
+    import_paths,
+    rank_of,
+)
 
 
 @pytest.fixture
@@ -274,17 +282,39 @@ def test_a_failed_session_leaves_its_summaries_to_the_reports(
 
 
 def test_a_folder_imports_orders_and_lines_as_early_as_their_references_allow() -> None:
-    """Their summaries, the slowest to build, then overlap the most files: the orders come
-    right after the carts they refer to, before the cart lines; every entity still comes
-    after those it refers to."""
+    """Their summaries, the slowest to build, then overlap the most files: before the
+    orders and their lines, only what they refer to (the customers, carts, products...),
+    not the addresses, logins, cards or cart lines; every entity still comes after those
+    it refers to."""
     order = import_order()
     assert sorted(order) == sorted(e.name for e in schema.load_order())
     for entity in schema.load_order():
         for f in entity.references:
             if f.ref != entity.name:
                 assert order.index(f.ref) < order.index(entity.name), (entity.name, f.ref)
-    assert order.index("carts") + 1 == order.index("orders")
-    assert order.index("order_items") < order.index("cart_items")
+    first = order[: order.index("order_items") + 1]
+    assert set(first) == {"categories", "customers", "suppliers", "delivery_partners",
+                          "products", "carts", "orders", "order_items"}
+
+
+def test_a_file_mapped_to_several_entities_waits_for_what_they_refer_to() -> None:
+    """Inputs go at their first entity in that order, unless another input writes what
+    they refer to: a file mapped to the products and their stock movements (which refer to
+    the orders) goes after the orders' file, which goes after the customers'."""
+    def mapped(*names: str) -> Any:
+        targets = [SimpleNamespace(entity=schema.entity(n)) for n in names]
+        return SimpleNamespace(source=SimpleNamespace(targets=targets), entity=None,
+                               name="+".join(names))
+
+    def plain(name: str) -> Any:
+        return SimpleNamespace(source=None, entity=schema.entity(name), name=name)
+
+    inputs = [mapped("products", "stock_movements"), plain("orders"),
+              mapped("customers", "customer_addresses"), plain("carts")]
+    rank = {name: i for i, name in enumerate(import_order())}
+    inputs.sort(key=lambda inp: rank_of(inp, rank))
+    assert [inp.name for inp in after_references(inputs)] == [
+        "customers+customer_addresses", "carts", "orders", "products+stock_movements"]
 
 
 def test_a_build_whose_import_was_killed_stops_and_removes_its_file(
