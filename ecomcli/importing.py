@@ -45,6 +45,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field, replace
@@ -357,12 +358,14 @@ def after_references(inputs: list[Input]) -> list[Input]:
     wait for each other, the first goes first, its rows then rejected as they would be."""
     writes = [written_by(inp) for inp in inputs]
     needs = [{f.ref for name in w for f in schema.entity(name).references} - w for w in writes]
+    unwritten = Counter(name for w in writes for name in w)  # inputs left to write each
     left, order = list(range(len(inputs))), []
     while left:
-        ready = [i for i in left if not any(needs[i] & writes[j] for j in left if j != i)]
-        order.append((ready or left)[0])
-        left.remove(order[-1])
-    return [inputs[i] for i in order]
+        i = next((i for i in left if not any(unwritten[name] for name in needs[i])), left[0])
+        left.remove(i)
+        order.append(inputs[i])
+        unwritten.subtract(writes[i])
+    return order
 
 
 def _input(
