@@ -87,7 +87,7 @@ EXTENSIONS[".jsonl"] = "ndjson"
 CHUNK = 1 << 20
 # a blank line in some text (`prescan` puts the end of the previous chunk in front, or
 # "\n" before the first: a blank first line)
-BLANK_LINES = ("\n\n", "\n\r\n", "\r\r", "\r\n\r")
+BLANK_LINES = ("\n\n", "\n\r\n", "\r\r", "\r\n\r")  # "\n\n" first: `prescan`
 # smaller files take the value-list lane: the columnar one pays ~0.3 s to load pyarrow
 COLUMNAR_MIN_BYTES = 8 << 20
 KEY_CACHE_LIMIT = 200_000
@@ -483,7 +483,9 @@ def prescan(inp: Input) -> None:
                 seen_text = True
             if plain:
                 probe, tail = tail + text, (tail + text)[-2:]
-                plain = '"' not in text and not any(b in probe for b in BLANK_LINES)
+                # every blank line but "\n\n" has a "\r", which one quick scan rules out
+                blanks = BLANK_LINES if "\r" in probe else BLANK_LINES[:1]
+                plain = '"' not in text and not any(b in probe for b in blanks)
                 longest, since = _longest_line(chunk, longest, since)
             if inp.fmt == "ndjson":
                 ndjson_tail += text
@@ -845,9 +847,10 @@ class Batch:
     rows_read: int = 0  # records read from the input so far, and bytes (progress)
     position: int = 0
     # per target, set by `Importer.prepare`: the items in the order they are written, their
-    # rows, and what `Repository.prepare_rows` made of them
+    # rows, and what `Repository.prepare_rows` made of them (`prepare`, called by `prepared`)
     ordered: list[list[tuple[int, dict[str, Any], Any]]] = field(default_factory=list)
     rows: list[list[dict[str, Any]]] = field(default_factory=list)
+    prepare: Callable[[], list[Any]] | None = None
     prepared: list[Any] = field(default_factory=list)
 
     def reject(
@@ -883,12 +886,24 @@ def _conflict(seen: tuple[int, dict[str, Any], Any], row: dict[str, Any]) -> tup
     )
 
 
-def prefetched(items: Iterator[T]) -> Iterator[T]:
+def prepared(batches: Iterator[Batch]) -> Iterator[Batch]:
+    """`batches`, each with what the store makes of it before it is written
+    (`Batch.prepare`). In a thread of its own (`prefetched`), between the reader's and the
+    writer's: the three overlap on two cores, as Arrow and the database drivers release
+    the GIL."""
+    with closing(batches):
+        for batch in batches:
+            if batch.prepare is not None:
+                batch.prepared = batch.prepare()
+            yield batch
+
+
+def prefetched(items: Iterator[T], name: str = "ecom-import-reader") -> Iterator[T]:
     """`items`, each computed by a thread of its own while the caller works on the one
     before: reading and validating the next batch overlaps writing this one, as database
     drivers release the GIL while SQLite or the server works. At most two items exist at
     a time (the one handed over and the one being made); closing the generator stops the
-    thread after the item it is making.
+    thread after the item it is making, and closes `items`.
 
     Meanwhile the interpreter hands the GIL over every `SWITCH_INTERVAL` seconds instead
     of every 5 ms: each time the database returns to the caller, the caller waits for the
@@ -908,8 +923,12 @@ def prefetched(items: Iterator[T]) -> Iterator[T]:
             handover.put((False, e))
         else:
             handover.put((False, None))
+        finally:  # a stage reading another stage's items stops that one too
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
 
-    thread = threading.Thread(target=make, name="ecom-import-reader", daemon=True)
+    thread = threading.Thread(target=make, name=name, daemon=True)
     interval = sys.getswitchinterval()
     sys.setswitchinterval(min(interval, SWITCH_INTERVAL))
     try:
@@ -1115,11 +1134,12 @@ class Importer:
         ]
         batch.rows = [[r for _, r, _ in items] for items in batch.ordered]
         if not self.options.dry_run:
-            batch.prepared = [
-                self.store.prepare_rows(tp.entity.name, rows, tp.mode)
-                for tp, rows in zip(ctx.plans, batch.rows, strict=True)
-            ]
+            batch.prepare = partial(self._prepare_rows, ctx, batch.rows)
         return batch
+
+    def _prepare_rows(self, ctx: _FileContext, rows: list[list[dict[str, Any]]]) -> list[Any]:
+        return [self.store.prepare_rows(tp.entity.name, target_rows, tp.mode)
+                for tp, target_rows in zip(ctx.plans, rows, strict=True)]
 
     def value_batches(self, ctx: _FileContext, opened: Opened) -> Iterator[Batch]:
         """The batches of a plain CSV whose columns feed one entity (`ctx.convert` is set):
@@ -1192,16 +1212,22 @@ class Importer:
             found: list[tuple[int, str, str, Any]] = []
             rows = self.checked_columns(ctx, raw, lines, ragged, found)
             repeats: Repeats = {}
-            rows, unchanged = self.repeated_keys(ctx, rows, found, repeats)
+            fresh = self.fresh_keys(ctx, rows)
+            rows, unchanged = (rows, 0) if fresh else self.repeated_keys(ctx, rows, found,
+                                                                         repeats)
             for line, fld, reason, values in sorted(found, key=operator.itemgetter(0)):
                 batch.reject(ctx, tp, line, fld, reason, values)
-            rows, earlier = self.earlier_columns(ctx, batch, rows, repeats)
+            rows, earlier = self.earlier_columns(ctx, batch, rows, repeats, fresh)
             batch.count(tp.stats, count, unchanged + earlier)
             batch.rows_read, batch.position = total, position
             batch.rows = [rows]
             batch.ordered = [columnar.ColumnItems(rows)]
-            batch.prepared = [self.store.prepare_columns(tp.entity.name, rows.table, tp.mode)]
+            if not self.options.dry_run:
+                batch.prepare = partial(self._prepare_columns, tp, rows.table)
             yield batch
+
+    def _prepare_columns(self, tp: TargetPlan, table: Any) -> list[Any]:
+        return [self.store.prepare_columns(tp.entity.name, table, tp.mode)]
 
     def checked_columns(self, ctx: _FileContext, raw: Any, lines: Any,
                         ragged: list[tuple[int, str]], found: list[tuple[int, str, str, Any]]
@@ -1237,6 +1263,22 @@ class Importer:
             table, raw, lines = table.take(order), raw.take(at[order]), lines[at[order]]
         return columnar.ColumnRows(table, raw, lines, convert, tp.entity.key)
 
+    def fresh_keys(self, ctx: _FileContext, rows: columnar.ColumnRows) -> bool:
+        """Whether no key of `rows` can have come before in the file: its batches so far
+        and this one in strictly increasing key order (as most exports are written), and
+        this one's lowest key above the highest before it. Then no key is looked up, in
+        the batch or among the earlier batches' (the first batch out of order ends this
+        for the rest of the file)."""
+        if not ctx.in_order:
+            return False
+        ends = columnar.increasing_ends(rows.table, ctx.plans[0].entity.key)
+        if ends is None or (ctx.highest is not None and ends and ends[0] <= ctx.highest):
+            ctx.in_order = False
+            return False
+        if ends:
+            ctx.highest = ends[1]
+        return True
+
     def repeated_keys(self, ctx: _FileContext, rows: columnar.ColumnRows,
                       found: list[tuple[int, str, str, Any]], repeats: Repeats
                       ) -> tuple[columnar.ColumnRows, int]:
@@ -1264,15 +1306,17 @@ class Importer:
         return rows.without(drop), unchanged
 
     def earlier_columns(self, ctx: _FileContext, batch: Batch, rows: columnar.ColumnRows,
-                        repeats: Repeats) -> tuple[columnar.ColumnRows, int]:
+                        repeats: Repeats, fresh: bool = False
+                        ) -> tuple[columnar.ColumnRows, int]:
         """`earlier_batches` for a columnar batch: the rows without those whose key an
-        earlier batch kept, and how many of those were unchanged."""
+        earlier batch kept, and how many of those were unchanged. `fresh`: none can be
+        (`fresh_keys`)."""
         seen, key_fields = ctx.seen[0], ctx.plans[0].entity.key
         if ctx.pending[0]:
             seen.add(*ctx.pending[0])
         dropped: set[int] = set()
         conflicts: list[tuple[int, int]] = []
-        for i, line, earlier in seen.find(rows.keys) if len(seen) else []:
+        for i, line, earlier in seen.find(rows.keys) if len(seen) and not fresh else []:
             if rows.hashes[i] == earlier:
                 dropped.add(i)
             else:
@@ -1450,8 +1494,10 @@ class Importer:
         read = (self.column_batches if ctx.columnar else
                 self.value_batches if ctx.convert is not None else self.record_batches)
         try:
-            # the next batch is read and validated while this one is written
-            with closing(prefetched(read(ctx, opened))) as batches:
+            # the batch after next is read and validated, and the next one prepared, while
+            # this one is written
+            reading = prefetched(read(ctx, opened))
+            with closing(prefetched(prepared(reading), "ecom-import-preparer")) as batches:
                 for batch in batches:
                     for effect in batch.found:
                         effect()
@@ -1501,6 +1547,9 @@ class _FileContext:
         # the columnar lane (`Importer.column_batches`), set by `plan_values`
         self.positions: dict[str, int] = {}
         self.columnar = False
+        # its batches so far in increasing key order, and their highest key (`fresh_keys`)
+        self.in_order = True
+        self.highest: tuple[Any, ...] | None = None
 
     def plan_values(self) -> None:
         """Use the fast lane for a CSV/TSV without a mapping section (its columns map 1:1

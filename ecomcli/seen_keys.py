@@ -16,6 +16,10 @@ rows themselves. A later row whose key hash is known is
 A plain CSV whose columns feed one entity hashes its fields as read instead of its
 validated row: a third of the cost, and a repeat written differently ("1.0" for "1.00")
 is still found equal when its earlier line is read again.
+
+The keys of a batch are merged into the sorted arrays when a key is next looked for: a
+file in key order has nothing to look for (the importer knows, `Importer.fresh_keys`),
+so its keys are only kept.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ def row_hash(row: dict[str, Any] | list[str]) -> int:
 
 # Keys go to one of BUCKETS sorted arrays by the top bits of their hash: merging a batch in
 # copies each bucket once, so the copy held during a merge is a bucket, not every key.
-BUCKETS = 64
+BUCKETS = 16
 SHIFT = 64 - (BUCKETS.bit_length() - 1)
 # lines fit in 4 bytes until a file passes 4,294,967,295 lines; then they take 8
 LINE = np.uint32
@@ -50,6 +54,9 @@ class SeenKeys:
         self.lines = [np.empty(0, self.line_type) for _ in range(BUCKETS)]
         self.rows = [np.empty(0, np.int64) for _ in range(BUCKETS)]
         self.count = 0
+        # batches added and not merged into the sorted arrays yet: a file in key order
+        # never needs them merged (the importer then asks for no key)
+        self.later: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
     def __len__(self) -> int:
         return self.count
@@ -58,6 +65,8 @@ class SeenKeys:
         """(index into `key_hashes`, earlier line, earlier row hash) for each known hash."""
         if not self.count or not len(key_hashes):
             return []
+        while self.later:
+            self._merge(*self.later.pop(0))
         wanted = np.asarray(key_hashes, np.int64)
         found = []
         for b, at in _by_bucket(wanted):
@@ -80,30 +89,34 @@ class SeenKeys:
 
     def add(self, key_hashes: Sequence[int], lines: Sequence[int],
             row_hashes: Sequence[int]) -> None:
-        """Merge one batch's kept keys in: a sort of the batch and one linear insert into
-        each bucket."""
+        """Keep one batch's kept keys, merged in when a key is next looked for."""
         n = len(key_hashes)
         if not n:
             return
-        keys = np.asarray(key_hashes, np.int64)
         at_lines = np.asarray(lines, np.int64)
         if self.line_type is LINE and at_lines.max() > np.iinfo(LINE).max:
             self.line_type = np.int64
             self.lines = [part.astype(np.int64) for part in self.lines]
-        rows = np.asarray(row_hashes, np.int64)
+        self.later.append((np.asarray(key_hashes, np.int64), at_lines.astype(self.line_type),
+                           np.asarray(row_hashes, np.int64)))
+        self.count += n
+
+    def _merge(self, keys: np.ndarray, at_lines: np.ndarray, rows: np.ndarray) -> None:
+        """Merge one batch's keys in: a sort of the batch and one linear insert into each
+        bucket."""
         for b, at in _by_bucket(keys):
-            at = at[np.argsort(keys[at], kind="stable")]
             where = np.searchsorted(self.keys[b], keys[at])
             self.keys[b] = np.insert(self.keys[b], where, keys[at])
             self.lines[b] = np.insert(self.lines[b], where, at_lines[at].astype(self.line_type))
             self.rows[b] = np.insert(self.rows[b], where, rows[at])
-        self.count += n
 
 
 def _by_bucket(hashes: np.ndarray) -> list[tuple[int, np.ndarray]]:
-    """(bucket, indexes into `hashes` of the hashes in it) for each bucket holding some."""
-    buckets = (hashes.view(np.uint64) >> np.uint64(SHIFT)).astype(np.intp)
-    order = np.argsort(buckets, kind="stable")
-    bounds = np.searchsorted(buckets[order], np.arange(BUCKETS + 1))
+    """(bucket, indexes into `hashes` of the hashes in it, in the order of their hashes)
+    for each bucket holding some: one sort of the hashes as unsigned numbers, in which
+    each bucket's (the same top bits) are next to one another."""
+    order = np.argsort(hashes.view(np.uint64))
+    tops = hashes.view(np.uint64)[order] >> np.uint64(SHIFT)
+    bounds = np.searchsorted(tops, np.arange(BUCKETS + 1, dtype=np.uint64))
     return [(b, order[bounds[b]:bounds[b + 1]]) for b in range(BUCKETS)
             if bounds[b] < bounds[b + 1]]

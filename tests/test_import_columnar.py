@@ -217,8 +217,11 @@ def test_a_file_with_quotes_or_blank_lines_keeps_the_value_lane(tmp_path, monkey
     monkeypatch.setattr(importing, "COLUMNAR_MIN_BYTES", 0)
     taken: list[Any] = []
     monkeypatch.setattr(columnar, "read_batches", lambda *a: taken.append(a))
-    for lines in (['o1,1,p1,1,"1.00",'], ["o1,1,p1,1,1.00,", "", "o1,2,p1,1,1.00,"]):
-        path = write_file(tmp_path, lines)
+    for lines, eol in ((['o1,1,p1,1,"1.00",'], "\n"),
+                       (["o1,1,p1,1,1.00,", "", "o1,2,p1,1,1.00,"], "\n"),
+                       (["o1,1,p1,1,1.00,", "", "o1,2,p1,1,1.00,"], "\r\n"),
+                       (["o1,1,p1,1,1.00,", "", "o1,2,p1,1,1.00,"], "\r")):
+        path = write_file(tmp_path, lines, eol=eol)
         db = tmp_path / "q.db"
         db.unlink(missing_ok=True)
         with ecomcli.connect(f"sqlite:///{db}") as store:
@@ -246,6 +249,21 @@ def test_the_blank_pattern_holds_every_python_space():
     spaces = [chr(c) for c in range(0x110000) if chr(c).isspace()]
     matched = pc.match_substring_regex(pa.array([*spaces, "a", " a "]), columnar.BLANK)
     assert matched.to_pylist() == [True] * len(spaces) + [False, False]
+    assert set(columnar.SPACE_CHARACTERS) == set(spaces)
+
+
+@pytest.mark.parametrize("space", [" ", "\t", "\x1f", "\xa0", "\u2007", "\u3000", ""])
+def test_a_column_with_one_blank_value_finds_it(space):
+    """Blanks are found from the first byte of each value before any regex runs: a value
+    of spaces, or that begins with one, or an empty one, anywhere in the column."""
+    import pyarrow as pa
+
+    values = pa.array(["a", "b", space, f"{space}c", "d"])
+    for part in (values, values.slice(1)):
+        blank = columnar._blank(part)
+        got = [False] * len(part) if blank is None else blank.to_pylist()
+        assert got == [v.isspace() or not v for v in part.to_pylist()]
+    assert columnar._blank(pa.array(["a", "b　", "c d"])) is None
 
 
 def test_the_columnar_lane_reports_its_progress_in_bytes(tmp_path, monkeypatch):

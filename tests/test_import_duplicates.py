@@ -117,3 +117,36 @@ def test_seen_keys_give_back_each_earlier_line_and_row_hash() -> None:
     assert seen.find(asked) == [(0, int(lines[5]), int(rows[5])),
                                 (2, 5_000_000_123, int(rows[-1])),
                                 (3, 2, int(rows[0]))]
+
+
+# batches of 2 (lines 2-3, 4-5, ...): in key order, then not
+IN_ORDER_THEN_NOT = [
+    ("c1", "Ada"), ("c2", "Bob"),
+    ("c3", "Cy"), ("c4", "Di"),
+    ("c4", "Dee"), ("c5", "Ed"),  # line 6: the last key of the batch before, renamed
+    ("c6", "Fay"), ("c2", "Bo"),  # line 9: out of order, the key of line 3 with another name
+    ("c1", "Ada"), ("c7", "Gus"),  # line 10: a repeat of line 2
+]
+
+
+@pytest.mark.parametrize("lane", ["columnar", "values"])
+def test_a_file_in_key_order_then_not_finds_every_earlier_key(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lane: str
+) -> None:
+    """While a file's batches come in increasing key order no key is looked up among the
+    earlier batches' (none can be there); a batch that starts at the last key before it,
+    or is out of order, is looked up, and so is every batch after it."""
+    from ecomcli import importing
+
+    monkeypatch.setattr(importing, "COLUMNAR_MIN_BYTES", 0 if lane == "columnar" else 1 << 60)
+    path = tmp_path / "customers.csv"
+    path.write_text("customer_id,first_name\n" + "".join(
+        f"{k},{n}\n" for k, n in IN_ORDER_THEN_NOT))
+    for batch in ([], ["--batch-size", "2"], ["--batch-size", "3"]):
+        stored, counts, rejected = outcome(db_url, path, *batch)
+        assert stored == [("c1", "Ada"), ("c2", "Bob"), ("c3", "Cy"), ("c4", "Di"),
+                          ("c5", "Ed"), ("c6", "Fay"), ("c7", "Gus")]
+        assert (counts["inserted"], counts["unchanged"], counts["rejected"]) == (7, 1, 2)
+        assert [(line, f) for line, f, _ in rejected] == [("6", "first_name"),
+                                                          ("9", "first_name")]
+        assert "line 5" in rejected[0][2] and "line 3" in rejected[1][2]

@@ -14,8 +14,10 @@ import sys
 import threading
 import time
 from contextlib import closing
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,6 +26,8 @@ from ecomcli import Mode
 from ecomcli.errors import EcomError, TransientError
 from ecomcli.importing import SWITCH_INTERVAL, ImportOptions, import_paths, prefetched
 from ecomcli.repository import Repository
+from ecomcli.schema import entity
+from ecomcli.validation import Validator
 
 PRODUCTS = (
     "product_id,name,price,category_id,kind,size,created_at\n"
@@ -229,6 +233,37 @@ def test_closing_prefetched_early_stops_its_thread() -> None:
     assert not readers()
 
 
+def test_closing_a_stage_stops_the_stage_it_reads_from() -> None:
+    """The importer's stages: a reader thread, a preparer thread reading the reader's
+    items, and the writer. Closing the last stops both threads; an error of the reader
+    reaches the writer through the preparer."""
+
+    def endless():  # type: ignore[no-untyped-def]
+        yield from itertools.count()
+
+    def stages() -> list[str]:
+        return sorted(t.name for t in threading.enumerate() if t.name.startswith("ecom-import"))
+
+    def doubled(items):  # type: ignore[no-untyped-def]
+        with closing(items):
+            yield from (2 * i for i in items)
+
+    with closing(prefetched(doubled(prefetched(endless())), "ecom-import-preparer")) as items:
+        assert [next(items), next(items)] == [0, 2]
+        assert stages() == ["ecom-import-preparer", "ecom-import-reader"]
+    deadline = time.monotonic() + 5
+    while stages() and time.monotonic() < deadline:  # the reader stops after its item
+        time.sleep(0.01)
+    assert not stages()
+
+    def failing():  # type: ignore[no-untyped-def]
+        yield 1
+        raise csv.Error("line 3: bad quoting")
+
+    with pytest.raises(csv.Error, match="line 3"):
+        assert list(prefetched(doubled(prefetched(failing())), "ecom-import-preparer")) == [2]
+
+
 def test_prefetched_hands_the_gil_over_often_and_restores_the_interval() -> None:
     """The writer waits for the reader to give the GIL up every time the database returns:
     a short switch interval while both threads run (restored afterwards, even on error)."""
@@ -259,8 +294,207 @@ def test_sqlite_before_3_38_writes_the_same_rows_with_executemany(
     rows_dir.mkdir()
     with_json = _import(f"sqlite:///{json_dir / 's.db'}", json_dir, None)
     monkeypatch.setattr(sqlite_backend, "JSON_ROWS", False)
+    pen = Validator(entity("products"))({"product_id": "p1", "name": "Pen", "price": "1"})
     prepared = ecomcli.connect(f"sqlite:///{rows_dir / 'probe.db'}").prepare_rows(
-        "products", [], Mode.UPSERT
+        "products", [pen], Mode.UPSERT
     )
-    assert prepared == ([], None)  # no JSON array to hand over
+    assert (prepared.payload, prepared.as_is) == (None, None)  # no JSON array to hand over
     assert _import(f"sqlite:///{rows_dir / 's.db'}", rows_dir, None) == with_json
+
+
+# --- a batch stored as it is --------------------------------------------------------------
+
+
+def people(n: int, start: int = 0) -> list[dict]:
+    """Customers with what JSON escapes (a quote, a backslash, a tab, an emoji), NULLs
+    and moments; in key order ("c000" ...)."""
+    make = Validator(entity("customers"))
+    names = {1: 'Ann "Q"', 2: "back\\slash", 3: "tab\there", 4: "emoji 😀", 5: "é"}
+    return [make({"customer_id": f"c{i:03d}", "first_name": names.get(i % 7, f"Ann {i}"),
+                  "email": None if i % 3 else f"u{i}@example.com",
+                  "created_at": "2024-05-01 12:00:00" if i % 2 else None,
+                  "gender": "female" if i % 5 == 0 else None})
+            for i in range(start, start + n)]
+
+
+PEOPLE_FIELDS = [f.name for f in entity("customers").fields]
+
+
+def noting(store: Repository, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The statements `store` runs from now on."""
+    statements: list[str] = []
+    execute = store.execute
+
+    def noted(sql: str, params: Any = ()) -> Any:
+        statements.append(sql)
+        return execute(sql, params)
+
+    monkeypatch.setattr(store, "execute", noted)
+    return statements
+
+
+def written(statements: list[str], table: str = "customers") -> list[str]:
+    return [sql for sql in statements if sql.startswith(f'INSERT INTO "{table}"')]
+
+
+@pytest.fixture
+def people_store(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """300 customers, written by an earlier connection (as by an earlier import)."""
+    url = f"sqlite:///{tmp_path / 'people.db'}"
+    with ecomcli.connect(url) as store:
+        store.init_schema()
+        store.write_batch("customers", people(300), Mode.UPSERT, PEOPLE_FIELDS)
+    with ecomcli.connect(url) as store:
+        yield store
+
+
+@pytest.mark.parametrize("order", ["key order", "another order"])
+def test_a_batch_stored_as_it_is_is_neither_written_nor_marked(
+    people_store: Repository, monkeypatch: pytest.MonkeyPatch, order: str
+) -> None:
+    """An upsert or an ignore of rows stored exactly as they are (a nightly re-import of
+    a whole export) is found by one read of its key range, whatever the order of its
+    rows: no INSERT is run, so nothing is written or marked."""
+    batch = people(300)
+    if order == "another order":
+        batch = batch[150:] + batch[:150]
+    statements = noting(people_store, monkeypatch)
+    r = people_store.write_batch("customers", batch, Mode.UPSERT, PEOPLE_FIELDS)
+    assert counts(r) == (0, 0, 300, 0)
+    r = people_store.write_batch("customers", batch, Mode.IGNORE, PEOPLE_FIELDS)
+    assert counts(r) == (0, 0, 0, 300)
+    assert not written(statements)
+    assert len(range_reads(statements)) == 2
+
+
+CHANGES = {  # a change: the customer, the field and its new value
+    "a trailing space": ("c005", "first_name", "Ann 5 "),
+    "a NULL given a value": ("c010", "email", "u10@example.com"),
+    "a value made NULL": ("c009", "email", None),
+    "a moment a second later": ("c003", "created_at", datetime(2024, 5, 1, 12, 0, 1)),
+    "a backslash for a tab": ("c003", "first_name", "tab\\there"),
+    "an enum": ("c000", "gender", "male"),
+}
+
+
+@pytest.mark.parametrize("change", list(CHANGES))
+def test_one_changed_row_gets_its_batch_written(
+    people_store: Repository, monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    key, name, value = CHANGES[change]
+    rows = [{**r, name: value} if r["customer_id"] == key else r for r in people(300)]
+    statements = noting(people_store, monkeypatch)
+    r = people_store.write_batch("customers", rows, Mode.UPSERT, PEOPLE_FIELDS)
+    assert counts(r) == (0, 1, 299, 0)
+    assert written(statements)
+    assert people_store.require("customers", (key,))[name] == value
+
+
+def range_reads(statements: list[str]) -> list[str]:
+    return [sql for sql in statements if "json_array" in sql]
+
+
+def test_a_range_holding_rows_its_batch_lacks_is_upserted(
+    people_store: Repository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every other stored row, as it is: their range holds the rows between them too, so
+    the upsert compares them row by row: all unchanged. The file is not in key order:
+    the next batches are not range-read."""
+    statements = noting(people_store, monkeypatch)
+    for again in (people(300)[::2], people(150), people(150, 150)):
+        r = people_store.write_batch("customers", again, Mode.UPSERT, PEOPLE_FIELDS)
+        assert counts(r) == (0, 0, len(again), 0)
+    assert len(written(statements)) == 3 and len(range_reads(statements)) == 1
+
+
+def test_after_a_batch_that_changed_rows_the_next_goes_straight_to_the_upsert(
+    people_store: Repository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """New rows (a fresh import: every batch new) cost one range read in all; after an
+    upsert that changed nothing, the range read is tried again."""
+    statements = noting(people_store, monkeypatch)
+    for more in (people(100, 300), people(100, 400), people(100, 500)):
+        assert counts(people_store.write_batch("customers", more, Mode.UPSERT,
+                                               PEOPLE_FIELDS)) == (100, 0, 0, 0)
+    assert len(range_reads(statements)) == 1
+    for again in (people(100), people(100, 100), people(100, 200)):
+        assert counts(people_store.write_batch("customers", again, Mode.UPSERT,
+                                               PEOPLE_FIELDS)) == (0, 0, 100, 0)
+    assert len(range_reads(statements)) == 3  # the upsert of the first, then two reads
+    assert len(written(statements)) == 4
+
+
+def test_a_new_row_inside_the_key_range_is_inserted(people_store: Repository) -> None:
+    more = people(300) + people(1, 1500)  # "c1500": between "c150" and "c151"
+    r = people_store.write_batch("customers", more, Mode.UPSERT, PEOPLE_FIELDS)
+    assert counts(r) == (1, 0, 300, 0)
+    assert people_store.count("customers") == 301
+
+
+@pytest.mark.parametrize("lane", ["columnar", "values"])
+def test_a_re_import_of_an_unchanged_file_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lane: str
+) -> None:
+    """The whole file again, through either lane, in batches: every batch is found as it
+    is; then one line changed (in the third of four batches): that batch is written,
+    that row updated, and the last one, after a batch that changed a row, is upserted
+    (and found unchanged)."""
+    from ecomcli import importing
+
+    monkeypatch.setattr(importing, "COLUMNAR_MIN_BYTES", 0 if lane == "columnar" else 1 << 60)
+    path = tmp_path / "customers.csv"
+    lines = [f"c{i:03d},Ann {i} \\ é,{'' if i % 3 else f'u{i}@b.co'},"
+             f"{'2024-01-01 10:00:00' if i % 2 else ''}\n" for i in range(100)]
+    path.write_text("customer_id,first_name,email,created_at\n" + "".join(lines))
+    options = ImportOptions(batch_size=25, rejects=tmp_path / "rejects.csv")
+    with ecomcli.connect(f"sqlite:///{tmp_path / 's.db'}") as store:
+        store.init_schema()
+        import_paths(store, [path], options)
+    with ecomcli.connect(f"sqlite:///{tmp_path / 's.db'}") as store:  # a later import
+        statements = noting(store, monkeypatch)
+        again = import_paths(store, [path], options).stats["customers"]
+        assert (again.inserted, again.updated, again.unchanged) == (0, 0, 100)
+        assert not written(statements)
+        lines[60] = lines[60].replace("Ann 60", "Bo 60")
+        path.write_text("customer_id,first_name,email,created_at\n" + "".join(lines))
+        changed = import_paths(store, [path], options).stats["customers"]
+        assert (changed.inserted, changed.updated, changed.unchanged) == (0, 1, 99)
+        assert len(written(statements)) == 2
+        assert store.require("customers", ("c060",))["first_name"] == "Bo 60 \\ é"
+
+
+def test_arrows_json_texts_are_the_rows_json_reads() -> None:
+    """A columnar batch's rows as JSON, made by Arrow's kernels: quotes, backslashes, the
+    line separator, control characters (Python's encoder), NULLs of every kind."""
+    import json
+    import random
+
+    import pyarrow as pa
+
+    from ecomcli.backends.sqlite import json_array, json_texts
+
+    rng = random.Random(3)
+    alphabet = ["a", "Z", '"', "\\", "é", "漢", " ", ",", "[", "]", "\u2028"]
+
+    def text() -> str:
+        return "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6)))
+
+    kinds = {
+        "text": (pa.string(), lambda: text()),
+        "text or NULL": (pa.string(), lambda: rng.choice([None, text()])),
+        "int": (pa.int64(), lambda: rng.randint(-10**12, 10**12)),
+        "int or NULL": (pa.int64(), lambda: rng.choice([None, 5, -3])),
+        "control": (pa.string(), lambda: text() + rng.choice(["\n", "\x01", ""])),
+    }
+    for _ in range(200):
+        n = rng.randint(1, 30)
+        chosen = [rng.choice([*kinds, "NULL"]) for _ in range(rng.randint(1, 5))]
+        table = pa.table({
+            f"c{i}": pa.array([None] * n, pa.null()) if kind == "NULL"
+            else pa.array([kinds[kind][1]() for _ in range(n)], kinds[kind][0])
+            for i, kind in enumerate(chosen)})
+        rows = [list(r) for r in zip(*(c.to_pylist() for c in table.columns), strict=True)]
+        texts = json_texts(table)
+        listed = texts.to_pylist() if isinstance(texts, pa.Array) else texts
+        assert [json.loads(t) for t in listed] == rows
+        assert json.loads(json_array(texts)) == rows

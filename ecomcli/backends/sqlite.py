@@ -17,9 +17,9 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from ecomcli.backends import summaries
+from ecomcli.backends import stored_as_is, summaries
 from ecomcli.backends.beside import Beside
 from ecomcli.backends.build_beside import BuildBeside
 from ecomcli.backends.dialect import SQLITE
@@ -105,6 +105,8 @@ class SQLiteRepository(SQLRepository):
         self._sides: dict[str, Path] = {}
         self._side_count = 0
         self._encoders: dict[str, Callable[[dict[str, Any]], tuple[Any, ...]]] = {}
+        self._as_is: dict[str, bool] = {}  # entity: its last batch changed no stored row
+        self._wide: set[str] = set()  # entities a range read found more rows than asked
 
     def encode(self, f: Field, value: Any) -> Any:
         match f.type:
@@ -306,7 +308,8 @@ class SQLiteRepository(SQLRepository):
             return super().write_batch(entity, rows, mode, fields)
         if mode is Mode.INSERT:
             return self._write_staged(e, rows, mode)
-        encoded, payload = prepared or self.prepare_rows(entity, rows, mode)
+        ready: Prepared = prepared or self.prepare_rows(entity, rows, mode)
+        encoded, payload = ready.encoded, ready.payload
         if not self._bulk:
             self.execute(f"PRAGMA cache_size = {-BULK_CACHE_KB}").close()
             self._bulk = True
@@ -315,32 +318,46 @@ class SQLiteRepository(SQLRepository):
             self.execute("PRAGMA foreign_keys = OFF").close()
         try:
             with self.transaction():
-                return self._marked_write(
+                if self._stored_as_is(e, ready):  # nothing to write, nothing to mark
+                    if mode is Mode.IGNORE:
+                        return WriteResult(ignored=len(rows))
+                    return WriteResult(unchanged=len(rows))
+                result = self._marked_write(
                     lambda: self._mark(e, rows, mode=mode),
                     lambda: self._upsert(e, rows, encoded, payload, mode, own_checks),
                 )
+            # the next batch tries the range read again once a batch has changed nothing
+            self._as_is[e.name] = not (result.inserted or result.updated)
+            return result
         finally:
             if own_checks:
                 self.execute("PRAGMA foreign_keys = ON").close()
 
     def prepare_rows(self, entity: str, rows: list[dict[str, Any]], mode: Mode) -> Any:
-        """For the upsert path of `write_batch`: the rows encoded, in the order of the
-        first index (keys are unique, so the same rows; fewer B-tree page visits), and
-        as the JSON array given to `json_each` (None before SQLite 3.38)."""
+        """For the upsert path of `write_batch`: the rows encoded and their JSON arrays
+        (`Prepared`), the one to write in the order of the first index (keys are unique,
+        so the same rows; fewer B-tree page visits)."""
         e = self._entity(entity)
-        if mode not in (Mode.UPSERT, Mode.IGNORE) or any(f.unique for f in e.fields):
+        if not rows or mode not in (Mode.UPSERT, Mode.IGNORE) or any(f.unique for f in e.fields):
             return None
         encoded = list(map(self._row_encoder(e), rows))
         order = self._index_order(e)
         if order is not None:
             encoded.sort(key=order)
-        payload = to_json(encoded) if JSON_ROWS else None
-        return encoded, payload
+        if not JSON_ROWS:
+            return Prepared(encoded, None, None, (), ())
+        texts = list(map(to_json, encoded))
+        key = operator.itemgetter(*(e.field_names.index(k) for k in e.key))
+        by_key = sorted(range(len(texts)), key=lambda i: key(encoded[i]))
+        as_is = json_array([texts[i] for i in by_key])
+        low, high = encoded[by_key[0]], encoded[by_key[-1]]
+        ends = [tuple(row[e.field_names.index(k)] for k in e.key) for row in (low, high)]
+        return Prepared(encoded, f"[{','.join(texts)}]", as_is, *ends)
 
     prepares_columns = JSON_ROWS
 
     def prepare_columns(self, entity: str, table: Any, mode: Mode) -> Any:
-        """`prepare_rows` of a columnar batch: the same order and JSON array, made by
+        """`prepare_rows` of a columnar batch: the same order and JSON arrays, made by
         pyarrow, the values stored as `_row_encoder` stores them."""
         import pyarrow as pa
         import pyarrow.compute as pc
@@ -348,11 +365,9 @@ class SQLiteRepository(SQLRepository):
         from ecomcli.columnar import as_text
 
         e = self._entity(entity)
-        if mode not in (Mode.UPSERT, Mode.IGNORE) or any(f.unique for f in e.fields):
+        if not table.num_rows or mode not in (Mode.UPSERT, Mode.IGNORE) or any(
+                f.unique for f in e.fields):
             return None
-        first = self._index_order_field(e)
-        if first is not None:
-            table = table.take(pc.sort_indices(table, sort_keys=[(first, "ascending")]))
         columns = {}
         for f in e.fields:
             column = table.column(f.name)
@@ -363,7 +378,35 @@ class SQLiteRepository(SQLRepository):
                 column = as_text(column)
             columns[f.name] = column
         encoded = pa.table(columns)
-        return EncodedRows(encoded), json_rows(encoded)
+        texts = json_texts(encoded)
+        first = self._index_order_field(e)
+        by_index = None if first is None else pc.sort_indices(encoded, [(first, "ascending")])
+        by_key = pc.sort_indices(encoded, sort_keys=[(k, "ascending") for k in e.key])
+        keys = encoded.select(list(e.key)).take(pc.take(by_key, [0, len(by_key) - 1]))
+        low, high = zip(*keys.to_pydict().values(), strict=True)
+        payload = json_array(_taken(texts, by_index))
+        return Prepared(EncodedRows(encoded), payload, json_array(_taken(texts, by_key)),
+                        low, high)
+
+    def _stored_as_is(self, e: Entity, ready: Prepared) -> bool:
+        """Whether the table holds the batch `ready` exactly as it is, and no other row
+        between its lowest and its highest key (`stored_as_is`): then there is nothing
+        to write. A new row, a changed value or another row in that range says no. As on
+        MySQL, tried while the entity's batches change nothing (after a batch that changed
+        rows, or a fresh import's first batch, the next one goes straight to the upsert),
+        and not again once a range held more rows than its batch: the file is not in the
+        table's key order, and every batch's range would span much of the table."""
+        sql = stored_as_is.json_range_read(e, self.q)
+        if ready.as_is is None or sql is None or not self._as_is.get(e.name, True) or (
+                e.name in self._wide):
+            return False
+        n = len(ready.encoded)
+        cur = self.execute(sql, [*stored_as_is.bounds_binds(e, ready.low, ready.high), n + 1])
+        count, text = cur.fetchone()
+        cur.close()
+        if count > n:
+            self._wide.add(e.name)
+        return count == n and text == ready.as_is
 
     def _upsert_sql(self, e: Entity, mode: Mode) -> str:
         q = self.q
@@ -656,28 +699,71 @@ class EncodedRows(Sequence[tuple[Any, ...]]):
         return self._rows[i]
 
 
-def json_rows(table: Any) -> str:
-    """A table of string and int columns as the JSON array of arrays `json_each` reads,
-    made by Arrow's string kernels (C code), or by `to_json` for a table holding control
-    characters, which JSON escapes as \\uXXXX."""
+class Prepared(NamedTuple):
+    """What `prepare_rows` makes of a batch: the rows encoded; their JSON array for
+    `json_each`, in the order of the first index (None before SQLite 3.38); the same
+    rows' JSON array in key order, which `_stored_as_is` compares with the stored rows;
+    and the batch's lowest and highest key."""
+
+    encoded: Sequence[tuple[Any, ...]]
+    payload: str | None
+    as_is: str | None
+    low: tuple[Any, ...]
+    high: tuple[Any, ...]
+
+
+def _taken(texts: Any, order: Any) -> Any:
+    """The rows' JSON texts (`json_texts`) in the order of the indexes `order` (None: as
+    they are)."""
+    import pyarrow as pa
+
+    if order is None:
+        return texts
+    if isinstance(texts, pa.Array):
+        return texts.take(order)
+    return [texts[i] for i in order.to_pylist()]
+
+
+def json_texts(table: Any) -> Any:
+    """Each row of a table of string and int columns as the JSON array `json_each` reads,
+    a pyarrow string array made by Arrow's string kernels (C code) in one join of the
+    columns and the text between them; or a list of str made by `to_json` for a table
+    holding control characters, which JSON escapes as \\uXXXX."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    n = table.num_rows
-    texts = []
+    pieces: list[Any] = []
+    before = "["  # what goes before the next column: "[", "," or '",' (and its quote)
     for column in table.columns:
         if pa.types.is_integer(column.type) or pa.types.is_null(column.type):
             text = pc.cast(column, pa.string())
         else:
-            if pc.any(pc.match_substring_regex(column, "[\\x00-\\x1f]")).as_py():
-                return to_json(list(zip(*(c.to_pylist() for c in table.columns), strict=True)))
-            text = pc.replace_substring(pc.replace_substring(column, "\\", "\\\\"), '"', '\\"')
+            text = column
+            if pc.any(pc.match_substring_regex(column, '[\\x00-\\x1f"\\\\]')).as_py():
+                if pc.any(pc.match_substring_regex(column, "[\\x00-\\x1f]")).as_py():
+                    rows = zip(*(c.to_pylist() for c in table.columns), strict=True)
+                    return list(map(to_json, rows))
+                text = pc.replace_substring(pc.replace_substring(column, "\\", "\\\\"),
+                                            '"', '\\"')
+            if not column.null_count:  # the quotes go with the text around the column
+                pieces += [before + '"', text]
+                before = '",'
+                continue
             text = pc.binary_join_element_wise('"', text, '"', "")
-        texts.append(pc.fill_null(text, "null"))
-    rows = pc.binary_join_element_wise("[", pc.binary_join_element_wise(*texts, ","), "]", "")
-    if isinstance(rows, pa.ChunkedArray):
-        rows = rows.combine_chunks()
-    whole = pa.ListArray.from_arrays(pa.array([0, n], pa.int32()), rows)
+        pieces += [before, pc.fill_null(text, "null") if column.null_count else text]
+        before = ","
+    rows = pc.binary_join_element_wise(*pieces, before[:-1] + "]", "")
+    return rows.combine_chunks() if isinstance(rows, pa.ChunkedArray) else rows
+
+
+def json_array(texts: Any) -> str:
+    """The JSON array of the rows whose JSON texts are `texts` (`json_texts`)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not isinstance(texts, pa.Array):
+        return f"[{','.join(texts)}]"
+    whole = pa.ListArray.from_arrays(pa.array([0, len(texts)], pa.int32()), texts)
     return "[" + pc.binary_join(whole, ",")[0].as_py() + "]"
 
 

@@ -11,6 +11,12 @@ holds the batch's rows as they are (barring a collision of 64-bit digests). A ne
 changed value, a stored row the batch lacks or a value written otherwise than the server
 prints it gives another count or total, and the batch takes the staged path, which decides
 row by row. One read of the table, instead of a load into the stage and a join.
+
+SQLite has no digest function; it writes the range's rows instead as the JSON array its
+batch is sent as (`json_range_read`: each row a `json_array`, in key order), and the
+importer compares that text with the batch's own JSON array in key order: equal texts
+are equal rows (no digest to collide), and anything else takes the upsert, which decides
+row by row.
 """
 
 from __future__ import annotations
@@ -46,22 +52,44 @@ def range_read(e: Entity, q: Callable[[str], str]) -> str | None:
     line = ", ".join(_as_text(f, q(f.name)) for f in e.fields)
     digest = f"CAST(CONV(LEFT(MD5(CONCAT_WS(CHAR(9 USING utf8mb4), {line})), 16), 16, 10)" \
         " AS UNSIGNED)"
-    first = q(e.key[0])
-    where = f"{first} >= %s AND {first} <= %s"
-    if len(e.key) > 1:  # the first column bounds the index range; the row compares all
-        keys = ", ".join(q(k) for k in e.key)
-        marks = ", ".join(["%s"] * len(e.key))
-        where += f" AND ({keys}) >= ({marks}) AND ({keys}) <= ({marks})"
     # LIMIT: a range that holds more rows than the batch is read no further than that
     return (f"SELECT COUNT(*), SUM(d) FROM (SELECT {digest} AS d FROM {q(e.name)}"
-            f" WHERE {where} LIMIT %s) x")
+            f" WHERE {key_range(e, q, '%s')} LIMIT %s) x")
+
+
+def json_range_read(e: Entity, q: Callable[[str], str]) -> str | None:
+    """SQLite: the statement giving the count and the JSON array, in key order, of the
+    rows of `e` in a key range (binds: `bounds_binds`, then the most rows to read), or None
+    when `e` has a column JSON cannot hold (bytes)."""
+    if any(f.type == "bytes" for f in e.fields):
+        return None
+    values = ", ".join(q(f.name) for f in e.fields)
+    keys = ", ".join(q(k) for k in e.key)
+    return (f"SELECT count(*), '[' || group_concat(j, ',') || ']' FROM (SELECT"
+            f" json_array({values}) AS j FROM {q(e.name)} WHERE {key_range(e, q, '?')}"
+            f" ORDER BY {keys} LIMIT ?)")
+
+
+def key_range(e: Entity, q: Callable[[str], str], mark: str) -> str:
+    """The condition of a range of `e`'s keys, from a lowest to a highest key."""
+    first = q(e.key[0])
+    where = f"{first} >= {mark} AND {first} <= {mark}"
+    if len(e.key) > 1:  # the first column bounds the index range; the row compares all
+        keys = ", ".join(q(k) for k in e.key)
+        marks = ", ".join([mark] * len(e.key))
+        where += f" AND ({keys}) >= ({marks}) AND ({keys}) <= ({marks})"
+    return where
 
 
 def range_binds(e: Entity, keys: Sequence[Sequence[Any]]) -> list[Any]:
     """The binds of `range_read`'s range for the batch whose key columns are `keys`: from
     its lowest key to its highest (in any order within: a cart's lines by product)."""
     rows = list(zip(*keys, strict=True))
-    low, high = min(rows), max(rows)
+    return bounds_binds(e, min(rows), max(rows))
+
+
+def bounds_binds(e: Entity, low: Sequence[Any], high: Sequence[Any]) -> list[Any]:
+    """The binds of a key range from the key `low` to the key `high`."""
     if len(e.key) == 1:
         return [low[0], high[0]]
     return [low[0], high[0], *low, *high]
