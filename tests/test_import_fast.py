@@ -424,6 +424,26 @@ def test_after_a_batch_that_changed_rows_the_next_goes_straight_to_the_upsert(
     assert len(written(statements)) == 4
 
 
+def test_the_preparer_makes_only_the_json_array_the_write_needs(
+    people_store: Repository
+) -> None:
+    """A batch to be range-read is not made into the array to write unless it differs
+    from the stored rows; after a batch that changed rows the array to compare is not
+    made."""
+    ready = people_store.prepare_rows("customers", people(300), Mode.UPSERT)
+    assert counts(people_store.write_batch("customers", people(300), Mode.UPSERT,
+                                           PEOPLE_FIELDS, ready)) == (0, 0, 300, 0)
+    assert "payload" not in vars(ready)
+    more = people(10, 300)
+    ready = people_store.prepare_rows("customers", more, Mode.UPSERT)
+    people_store.write_batch("customers", more, Mode.UPSERT, PEOPLE_FIELDS, ready)
+    assert "payload" in vars(ready)  # made by the writer: the range held no such rows
+    again = people(10, 310)
+    ready = people_store.prepare_rows("customers", again, Mode.UPSERT)
+    people_store.write_batch("customers", again, Mode.UPSERT, PEOPLE_FIELDS, ready)
+    assert "_in_key_order" not in vars(ready)
+
+
 def test_a_new_row_inside_the_key_range_is_inserted(people_store: Repository) -> None:
     more = people(300) + people(1, 1500)  # "c1500": between "c150" and "c151"
     r = people_store.write_batch("customers", more, Mode.UPSERT, PEOPLE_FIELDS)

@@ -16,8 +16,9 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from ecomcli.backends import stored_as_is, summaries
 from ecomcli.backends.beside import Beside
@@ -309,7 +310,6 @@ class SQLiteRepository(SQLRepository):
         if mode is Mode.INSERT:
             return self._write_staged(e, rows, mode)
         ready: Prepared = prepared or self.prepare_rows(entity, rows, mode)
-        encoded, payload = ready.encoded, ready.payload
         if not self._bulk:
             self.execute(f"PRAGMA cache_size = {-BULK_CACHE_KB}").close()
             self._bulk = True
@@ -324,7 +324,8 @@ class SQLiteRepository(SQLRepository):
                     return WriteResult(unchanged=len(rows))
                 result = self._marked_write(
                     lambda: self._mark(e, rows, mode=mode),
-                    lambda: self._upsert(e, rows, encoded, payload, mode, own_checks),
+                    lambda: self._upsert(e, rows, ready.encoded, ready.payload, mode,
+                                         own_checks),
                 )
             # the next batch tries the range read again once a batch has changed nothing
             self._as_is[e.name] = not (result.inserted or result.updated)
@@ -345,14 +346,16 @@ class SQLiteRepository(SQLRepository):
         if order is not None:
             encoded.sort(key=order)
         if not JSON_ROWS:
-            return Prepared(encoded, None, None, (), ())
+            return Prepared(encoded, lambda: None, lambda: (None, (), ()))
         texts = list(map(to_json, encoded))
-        key = operator.itemgetter(*(e.field_names.index(k) for k in e.key))
-        by_key = sorted(range(len(texts)), key=lambda i: key(encoded[i]))
-        as_is = json_array([texts[i] for i in by_key])
-        low, high = encoded[by_key[0]], encoded[by_key[-1]]
-        ends = [tuple(row[e.field_names.index(k)] for k in e.key) for row in (low, high)]
-        return Prepared(encoded, f"[{','.join(texts)}]", as_is, *ends)
+        at = [e.field_names.index(k) for k in e.key]
+
+        def by_key() -> tuple[str, tuple[Any, ...], tuple[Any, ...]]:
+            order = sorted(range(len(texts)), key=lambda i: [encoded[i][j] for j in at])
+            low, high = (tuple(encoded[i][j] for j in at) for i in (order[0], order[-1]))
+            return json_array([texts[i] for i in order]), low, high
+
+        return self._warmed(e, Prepared(encoded, lambda: f"[{','.join(texts)}]", by_key))
 
     prepares_columns = JSON_ROWS
 
@@ -380,13 +383,31 @@ class SQLiteRepository(SQLRepository):
         encoded = pa.table(columns)
         texts = json_texts(encoded)
         first = self._index_order_field(e)
-        by_index = None if first is None else pc.sort_indices(encoded, [(first, "ascending")])
-        by_key = pc.sort_indices(encoded, sort_keys=[(k, "ascending") for k in e.key])
-        keys = encoded.select(list(e.key)).take(pc.take(by_key, [0, len(by_key) - 1]))
-        low, high = zip(*keys.to_pydict().values(), strict=True)
-        payload = json_array(_taken(texts, by_index))
-        return Prepared(EncodedRows(encoded), payload, json_array(_taken(texts, by_key)),
-                        low, high)
+
+        def payload() -> str:
+            if first is None:
+                return json_array(texts)
+            return json_array(_taken(texts, pc.sort_indices(encoded, [(first, "ascending")])))
+
+        def by_key() -> tuple[str, tuple[Any, ...], tuple[Any, ...]]:
+            order = pc.sort_indices(encoded, sort_keys=[(k, "ascending") for k in e.key])
+            keys = encoded.select(list(e.key)).take(pc.take(order, [0, len(order) - 1]))
+            low, high = zip(*keys.to_pydict().values(), strict=True)
+            return json_array(_taken(texts, order)), low, high
+
+        return self._warmed(e, Prepared(EncodedRows(encoded), payload, by_key))
+
+    def _warmed(self, e: Entity, ready: Prepared) -> Prepared:
+        """`ready` with the JSON array its write is expected to need made here, in the
+        preparer: the one to compare when the range read will be tried, else the one to
+        write (the writer makes the other if it needs it after all)."""
+        _ = ready.as_is if self._tries_as_is(e) else ready.payload
+        return ready
+
+    def _tries_as_is(self, e: Entity) -> bool:
+        """Whether the next batch of `e` is range-read (`_stored_as_is`)."""
+        return (self._as_is.get(e.name, True) and e.name not in self._wide
+                and stored_as_is.json_range_read(e, self.q) is not None)
 
     def _stored_as_is(self, e: Entity, ready: Prepared) -> bool:
         """Whether the table holds the batch `ready` exactly as it is, and no other row
@@ -396,12 +417,11 @@ class SQLiteRepository(SQLRepository):
         rows, or a fresh import's first batch, the next one goes straight to the upsert),
         and not again once a range held more rows than its batch: the file is not in the
         table's key order, and every batch's range would span much of the table."""
-        sql = stored_as_is.json_range_read(e, self.q)
-        if ready.as_is is None or sql is None or not self._as_is.get(e.name, True) or (
-                e.name in self._wide):
+        if not self._tries_as_is(e) or ready.as_is is None:
             return False
         n = len(ready.encoded)
-        cur = self.execute(sql, [*stored_as_is.bounds_binds(e, ready.low, ready.high), n + 1])
+        sql = stored_as_is.json_range_read(e, self.q)
+        cur = self.execute(sql, [*stored_as_is.bounds_binds(e, *ready.ends), n + 1])
         count, text = cur.fetchone()
         cur.close()
         if count > n:
@@ -699,17 +719,34 @@ class EncodedRows(Sequence[tuple[Any, ...]]):
         return self._rows[i]
 
 
-class Prepared(NamedTuple):
-    """What `prepare_rows` makes of a batch: the rows encoded; their JSON array for
-    `json_each`, in the order of the first index (None before SQLite 3.38); the same
-    rows' JSON array in key order, which `_stored_as_is` compares with the stored rows;
-    and the batch's lowest and highest key."""
+class Prepared:
+    """What `prepare_rows` makes of a batch: the rows encoded, and their JSON arrays (None
+    before SQLite 3.38): `payload` for `json_each`, in the order of the first index, and
+    `as_is` in key order, with the batch's lowest and highest key (`ends`), which
+    `_stored_as_is` compares with the stored rows. Each array is made when first asked
+    for (`SQLiteRepository._warmed`)."""
 
-    encoded: Sequence[tuple[Any, ...]]
-    payload: str | None
-    as_is: str | None
-    low: tuple[Any, ...]
-    high: tuple[Any, ...]
+    def __init__(self, encoded: Sequence[tuple[Any, ...]], payload: Callable[[], str | None],
+                 by_key: Callable[[], tuple[str | None, tuple[Any, ...], tuple[Any, ...]]]
+                 ) -> None:
+        self.encoded = encoded
+        self._payload, self._by_key = payload, by_key
+
+    @cached_property
+    def payload(self) -> str | None:
+        return self._payload()
+
+    @cached_property
+    def _in_key_order(self) -> tuple[str | None, tuple[Any, ...], tuple[Any, ...]]:
+        return self._by_key()
+
+    @property
+    def as_is(self) -> str | None:
+        return self._in_key_order[0]
+
+    @property
+    def ends(self) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        return self._in_key_order[1], self._in_key_order[2]
 
 
 def _taken(texts: Any, order: Any) -> Any:
