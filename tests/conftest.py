@@ -17,6 +17,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -150,3 +151,16 @@ def empty(store: Repository) -> None:
         store.execute("SET foreign_key_checks = 1").close()  # type: ignore[attr-defined]
     else:
         raise AssertionError(f"empty() not needed for {store.backend}")
+
+
+def noting(store: Repository, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The statements `store` runs from now on."""
+    statements: list[str] = []
+    execute = store.execute  # type: ignore[attr-defined]
+
+    def noted(sql: str, params: Any = ()) -> Any:
+        statements.append(sql)
+        return execute(sql, params)
+
+    monkeypatch.setattr(store, "execute", noted)
+    return statements

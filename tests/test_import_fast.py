@@ -17,9 +17,9 @@ from contextlib import closing
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
+from conftest import noting
 
 import ecomcli
 from ecomcli import Mode
@@ -318,19 +318,6 @@ def people(n: int, start: int = 0) -> list[dict]:
 
 
 PEOPLE_FIELDS = [f.name for f in entity("customers").fields]
-
-
-def noting(store: Repository, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The statements `store` runs from now on."""
-    statements: list[str] = []
-    execute = store.execute
-
-    def noted(sql: str, params: Any = ()) -> Any:
-        statements.append(sql)
-        return execute(sql, params)
-
-    monkeypatch.setattr(store, "execute", noted)
-    return statements
 
 
 def written(statements: list[str], table: str = "customers") -> list[str]:

@@ -16,7 +16,7 @@ from typing import Any
 
 import mysql.connector
 import pytest
-from conftest import empty
+from conftest import empty, noting
 from typer.testing import CliRunner
 
 import ecomcli
@@ -174,19 +174,6 @@ def test_write_batch_counts_are_exact_on_a_large_batch(mysql_store: MySQLReposit
     r = mysql_store.write_batch("customers", customers(10, 3998), Mode.IGNORE, CUSTOMER_FIELDS)
     assert (r.inserted, r.ignored) == (3, 7)
     assert mysql_store.count("customers") == 4008
-
-
-def noting(store: MySQLRepository, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The statements `store` runs from now on."""
-    statements: list[str] = []
-    execute = store.execute
-
-    def noted(sql: str, params: Any = ()) -> Any:
-        statements.append(sql)
-        return execute(sql, params)
-
-    monkeypatch.setattr(store, "execute", noted)
-    return statements
 
 
 def staged(statements: list[str]) -> list[str]:
