@@ -505,3 +505,51 @@ def test_arrows_json_texts_are_the_rows_json_reads() -> None:
         listed = texts.to_pylist() if isinstance(texts, pa.Array) else texts
         assert [json.loads(t) for t in listed] == rows
         assert json.loads(json_array(texts)) == rows
+
+
+@pytest.mark.parametrize("lane", ["columnar", "values"])
+def test_a_re_import_of_cart_lines_split_across_batches_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lane: str
+) -> None:
+    """Cart lines, a cart's products in no order, batches of 7 ending inside carts: each
+    batch is found as it is, read as the rows strictly between its first and last cart
+    and, in those two carts, its own lines only (the others are another batch's). Then a
+    line added to a cart that two batches share is inserted, and a changed one updated."""
+    from ecomcli import importing
+
+    monkeypatch.setattr(importing, "COLUMNAR_MIN_BYTES", 0 if lane == "columnar" else 1 << 60)
+    products = [f"p{i}" for i in (7, 3, 9, 1, 5)]
+    lines = [f"k{c:02d},{p},{1 + (c + i) % 3}\n" for c in range(12)
+             for i, p in enumerate(products[: 2 + c % 4])]
+    path = tmp_path / "cart_items.csv"
+    path.write_text("cart_id,product_id,quantity\n" + "".join(lines))
+    options = ImportOptions(batch_size=7, rejects=tmp_path / "rejects.csv")
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    with ecomcli.connect(url) as store:
+        store.init_schema()
+        store.insert("customers", {"customer_id": "c1"})
+        for p in products:
+            store.insert("products", Validator(entity("products"))(
+                {"product_id": p, "name": p, "price": "1"}))
+        for c in range(12):
+            store.insert("carts", {"cart_id": f"k{c:02d}", "customer_id": "c1",
+                                   "status": "open"})
+        import_paths(store, [path], options)
+    with ecomcli.connect(url) as store:
+        statements = noting(store, monkeypatch)
+        again = import_paths(store, [path], options).stats["cart_items"]
+        assert (again.inserted, again.updated, again.unchanged) == (0, 0, len(lines))
+        assert not written(statements, "cart_items")
+    # k02's lines are the file's records 5-8: the first batch ends after two of them,
+    # the second gets the other two, a new one between them and one changed
+    assert lines[5:9] == ["k02,p7,3\n", "k02,p3,1\n", "k02,p9,2\n", "k02,p1,3\n"]
+    lines[8:9] = ["k02,p5,2\n", "k02,p1,1\n"]
+    path.write_text("cart_id,product_id,quantity\n" + "".join(lines))
+    with ecomcli.connect(url) as store:
+        statements = noting(store, monkeypatch)
+        changed = import_paths(store, [path], options).stats["cart_items"]
+        assert (changed.inserted, changed.updated) == (1, 1)
+        assert store.require("cart_items", ("k02", "p5"))["quantity"] == 2
+        assert store.require("cart_items", ("k02", "p1"))["quantity"] == 1
+        # the second batch, and the third after it (a batch after one that changed rows)
+        assert len(written(statements, "cart_items")) == 2

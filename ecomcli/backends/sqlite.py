@@ -8,6 +8,7 @@ integers scaled by 10^scale (SQLite has no exact decimal type; REAL sums drift).
 
 from __future__ import annotations
 
+import itertools
 import json
 import operator
 import os
@@ -346,14 +347,14 @@ class SQLiteRepository(SQLRepository):
         if order is not None:
             encoded.sort(key=order)
         if not JSON_ROWS:
-            return Prepared(encoded, lambda: None, lambda: (None, (), ()))
+            return Prepared(encoded, lambda: None, lambda: (None, (), (), None))
         texts = list(map(to_json, encoded))
         at = [e.field_names.index(k) for k in e.key]
 
-        def by_key() -> tuple[str, tuple[Any, ...], tuple[Any, ...]]:
+        def by_key() -> KeyOrder:
             order = sorted(range(len(texts)), key=lambda i: [encoded[i][j] for j in at])
-            low, high = (tuple(encoded[i][j] for j in at) for i in (order[0], order[-1]))
-            return json_array([texts[i] for i in order]), low, high
+            keys = [tuple(encoded[i][j] for j in at) for i in order]
+            return json_array([texts[i] for i in order]), keys[0], keys[-1], _edges(keys)
 
         return self._warmed(e, Prepared(encoded, lambda: f"[{','.join(texts)}]", by_key))
 
@@ -389,11 +390,11 @@ class SQLiteRepository(SQLRepository):
                 return json_array(texts)
             return json_array(_taken(texts, pc.sort_indices(encoded, [(first, "ascending")])))
 
-        def by_key() -> tuple[str, tuple[Any, ...], tuple[Any, ...]]:
+        def by_key() -> KeyOrder:
             order = pc.sort_indices(encoded, sort_keys=[(k, "ascending") for k in e.key])
-            keys = encoded.select(list(e.key)).take(pc.take(order, [0, len(order) - 1]))
-            low, high = zip(*keys.to_pydict().values(), strict=True)
-            return json_array(_taken(texts, order)), low, high
+            keys = encoded.select(list(e.key)).take(order)
+            low, high = zip(*keys.take([0, len(order) - 1]).to_pydict().values(), strict=True)
+            return json_array(_taken(texts, order)), low, high, _column_edges(keys, low, high)
 
         return self._warmed(e, Prepared(EncodedRows(encoded), payload, by_key))
 
@@ -420,13 +421,33 @@ class SQLiteRepository(SQLRepository):
         if not self._tries_as_is(e) or ready.as_is is None:
             return False
         n = len(ready.encoded)
-        sql = stored_as_is.json_range_read(e, self.q)
-        cur = self.execute(sql, [*stored_as_is.bounds_binds(e, *ready.ends), n + 1])
-        count, text = cur.fetchone()
-        cur.close()
-        if count > n:
-            self._wide.add(e.name)
-        return count == n and text == ready.as_is
+        count, texts = 0, []
+        for sql, binds in self._range_reads(e, ready, n):
+            cur = self.execute(sql, binds)
+            found, text = cur.fetchone()
+            cur.close()
+            if found > n:  # the range, or the inside of three (an edge holds at most n)
+                self._wide.add(e.name)
+            count += found
+            texts += [text] if text else []
+        return count == n and f"[{','.join(texts)}]" == ready.as_is
+
+    def _range_reads(self, e: Entity, ready: Prepared, n: int) -> list[tuple[str, list[Any]]]:
+        """The statements (and binds) reading the stored rows of the batch `ready`'s key
+        range: one, or three when the batch's keys begin and end at groups other batches
+        share (`Prepared.edges`; `stored_as_is`)."""
+        q, (low, high) = self.q, ready.ends
+        whole = stored_as_is.json_range_read(e, q)
+        assert whole is not None  # `_tries_as_is`
+        if ready.edges is None:
+            return [(whole, [*stored_as_is.bounds_binds(e, low, high), n + 1])]
+        first_keys, last_keys = ready.edges
+        edge = stored_as_is.json_range_read(e, q, stored_as_is.at_edge(e, q))
+        inside = stored_as_is.json_range_read(e, q, stored_as_is.inside(e, q))
+        assert edge is not None and inside is not None
+        return [(edge, [low[0], to_json(first_keys), n + 1]),
+                (inside, [low[0], high[0], n + 1]),
+                (edge, [high[0], to_json(last_keys), n + 1])]
 
     def _upsert_sql(self, e: Entity, mode: Mode) -> str:
         q = self.q
@@ -719,16 +740,19 @@ class EncodedRows(Sequence[tuple[Any, ...]]):
         return self._rows[i]
 
 
+# a batch's JSON array in key order, its lowest and highest key, and `Prepared.edges`
+KeyOrder = tuple[str | None, tuple[Any, ...], tuple[Any, ...], Any]
+
+
 class Prepared:
     """What `prepare_rows` makes of a batch: the rows encoded, and their JSON arrays (None
     before SQLite 3.38): `payload` for `json_each`, in the order of the first index, and
-    `as_is` in key order, with the batch's lowest and highest key (`ends`), which
-    `_stored_as_is` compares with the stored rows. Each array is made when first asked
-    for (`SQLiteRepository._warmed`)."""
+    `as_is` in key order, with the batch's lowest and highest key (`ends`) and `edges`,
+    which `_stored_as_is` compares with the stored rows. Each array is made when first
+    asked for (`SQLiteRepository._warmed`)."""
 
     def __init__(self, encoded: Sequence[tuple[Any, ...]], payload: Callable[[], str | None],
-                 by_key: Callable[[], tuple[str | None, tuple[Any, ...], tuple[Any, ...]]]
-                 ) -> None:
+                 by_key: Callable[[], KeyOrder]) -> None:
         self.encoded = encoded
         self._payload, self._by_key = payload, by_key
 
@@ -737,7 +761,7 @@ class Prepared:
         return self._payload()
 
     @cached_property
-    def _in_key_order(self) -> tuple[str | None, tuple[Any, ...], tuple[Any, ...]]:
+    def _in_key_order(self) -> KeyOrder:
         return self._by_key()
 
     @property
@@ -747,6 +771,43 @@ class Prepared:
     @property
     def ends(self) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
         return self._in_key_order[1], self._in_key_order[2]
+
+    @property
+    def edges(self) -> tuple[list[list[Any]], list[list[Any]]] | None:
+        """For a key of several columns whose first column has another value in the
+        batch's first row (in key order) than in its last: the other key columns of the
+        rows at each of these two values, which other batches may share (a cart's lines);
+        else None."""
+        return self._in_key_order[3]
+
+
+def _edges(keys: list[tuple[Any, ...]]) -> tuple[list[list[Any]], list[list[Any]]] | None:
+    """`Prepared.edges` of the keys `keys`, in key order."""
+    if len(keys[0]) < 2 or keys[0][0] == keys[-1][0]:
+        return None
+    first = [list(k[1:]) for k in itertools.takewhile(lambda k: k[0] == keys[0][0], keys)]
+    last = [list(k[1:]) for k in itertools.takewhile(lambda k: k[0] == keys[-1][0],
+                                                     reversed(keys))]
+    return first, last[::-1]
+
+
+def _column_edges(keys: Any, low: tuple[Any, ...], high: tuple[Any, ...]
+                  ) -> tuple[list[list[Any]], list[list[Any]]] | None:
+    """`Prepared.edges` of a table of keys in key order, whose first and last are `low`
+    and `high`."""
+    import pyarrow.compute as pc
+
+    if keys.num_columns < 2 or low[0] == high[0]:
+        return None
+    first = keys.column(0)
+    rest = keys.select(keys.column_names[1:])
+
+    def rows(at: int, count: Any) -> list[list[Any]]:
+        part = rest.slice(at, count.as_py())
+        return [list(r) for r in zip(*(c.to_pylist() for c in part.columns), strict=True)]
+
+    at_low, at_high = pc.sum(pc.equal(first, low[0])), pc.sum(pc.equal(first, high[0]))
+    return rows(0, at_low), rows(keys.num_rows - at_high.as_py(), at_high)
 
 
 def _taken(texts: Any, order: Any) -> Any:

@@ -16,7 +16,10 @@ SQLite has no digest function; it writes the range's rows instead as the JSON ar
 batch is sent as (`json_range_read`: each row a `json_array`, in key order), and the
 importer compares that text with the batch's own JSON array in key order: equal texts
 are equal rows (no digest to collide), and anything else takes the upsert, which decides
-row by row.
+row by row. A key of several columns whose first one groups rows (a cart's lines: a
+batch ends inside one cart, and within a cart the products are in no order) is read in
+three parts: the rows strictly inside the batch's first and last value of that column,
+and at each of these two values only the rows of the batch's keys (`inside`, `at_edge`).
 """
 
 from __future__ import annotations
@@ -57,17 +60,34 @@ def range_read(e: Entity, q: Callable[[str], str]) -> str | None:
             f" WHERE {key_range(e, q, '%s')} LIMIT %s) x")
 
 
-def json_range_read(e: Entity, q: Callable[[str], str]) -> str | None:
-    """SQLite: the statement giving the count and the JSON array, in key order, of the
-    rows of `e` in a key range (binds: `bounds_binds`, then the most rows to read), or None
-    when `e` has a column JSON cannot hold (bytes)."""
+def json_range_read(e: Entity, q: Callable[[str], str], where: str | None = None
+                    ) -> str | None:
+    """SQLite: the statement giving the count and the JSON texts, in key order and joined
+    by commas (a JSON array's items), of the rows of `e` in a key range (binds:
+    `bounds_binds`, then the most rows to read); `where`: another condition of `e`'s rows
+    (`inside`, `at_edge`), its binds instead of the range's. None when `e` has a column
+    JSON cannot hold (bytes)."""
     if any(f.type == "bytes" for f in e.fields):
         return None
     values = ", ".join(q(f.name) for f in e.fields)
     keys = ", ".join(q(k) for k in e.key)
-    return (f"SELECT count(*), '[' || group_concat(j, ',') || ']' FROM (SELECT"
-            f" json_array({values}) AS j FROM {q(e.name)} WHERE {key_range(e, q, '?')}"
-            f" ORDER BY {keys} LIMIT ?)")
+    return (f"SELECT count(*), group_concat(j, ',') FROM (SELECT json_array({values}) AS j"
+            f" FROM {q(e.name)} WHERE {where or key_range(e, q, '?')} ORDER BY {keys}"
+            f" LIMIT ?)")
+
+
+def inside(e: Entity, q: Callable[[str], str]) -> str:
+    """The rows whose first key column lies strictly between two values."""
+    first = q(e.key[0])
+    return f"{first} > ? AND {first} < ?"
+
+
+def at_edge(e: Entity, q: Callable[[str], str]) -> str:
+    """The rows whose first key column is one value and whose other key columns are one
+    of a JSON array's rows (binds: the value, the array)."""
+    rest = ", ".join(q(k) for k in e.key[1:])
+    picks = ", ".join(f"value ->> {i}" for i in range(len(e.key) - 1))
+    return f"{q(e.key[0])} = ? AND ({rest}) IN (SELECT {picks} FROM json_each(?))"
 
 
 def key_range(e: Entity, q: Callable[[str], str], mark: str) -> str:
