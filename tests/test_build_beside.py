@@ -357,3 +357,33 @@ def test_the_cli_says_a_failed_build_in_one_line(
     said = result.stderr.splitlines()
     assert "warning: building the summaries beside the import failed: disk full, say" in said
     assert "RuntimeWarning" not in result.stderr
+
+
+def test_a_stopped_build_in_the_server_drops_the_scratch_tables_of_its_killed_session(
+    mysql_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MySQL: stopping a build beside an import kills its session, which can then drop
+    nothing: the scratch tables its rebuild had made are dropped on another session, not
+    left in the user's database."""
+    from ecomcli.backends.build_beside import BuildInServer
+
+    def scratch(store: Any) -> list[str]:
+        return [r["t"] for r in store.query(
+            "SELECT table_name AS t FROM information_schema.tables"
+            " WHERE table_schema = DATABASE() AND table_name LIKE 'ecom_side%'")]
+
+    def slow_rebuild(side: Any, kind: str) -> None:  # as `replace_rows` makes them
+        side._scratch_for(side.conn, [summaries.MONTHLY])
+        side.execute("SELECT SLEEP(30)").close()
+
+    monkeypatch.setattr(summaries, "rebuild_whole", slow_rebuild)
+    with ecomcli.connect(mysql_server) as store:
+        store.init_schema()
+        before = scratch(store)
+        build = BuildInServer(store, ["months"])
+        deadline = time.monotonic() + 10
+        while len(scratch(store)) == len(before) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(scratch(store)) == len(before) + 1
+        build.stop()
+        assert scratch(store) == before

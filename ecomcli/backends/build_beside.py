@@ -171,6 +171,8 @@ class BuildInServer:
             with suppress(Exception):  # ends the statement under way, and the session
                 self.store.execute(f"KILL {int(self.side.conn.connection_id)}").close()
         self._thread.join()
+        with suppress(Exception):  # the killed session's scratch tables, by another
+            self.side.drop_scratch_left()
         with suppress(Exception):
             self.side.close()
         with suppress(Exception):

@@ -606,13 +606,33 @@ class MySQLRepository(SQLRepository):
         return int(n)
 
     def _ended(self) -> None:
-        """Drop a rebuild's scratch tables (a DROP would have committed its transaction)."""
-        while self._scratch:
-            with contextlib.suppress(mysql.connector.Error):
+        """Drop a rebuild's scratch tables (a DROP would have committed its transaction).
+        Those this session can no longer drop (it was killed: a build beside an import
+        that was stopped) stay listed for `drop_scratch_left`."""
+        left = []
+        for name in self._scratch:
+            try:
                 cur = self.conn.cursor()
-                cur.execute(f"DROP TABLE IF EXISTS {self._scratch[-1]}")
+                cur.execute(f"DROP TABLE IF EXISTS {name}")
                 cur.close()
-            self._scratch.pop()
+            except mysql.connector.Error:
+                left.append(name)
+        self._scratch = left
+
+    def drop_scratch_left(self) -> None:
+        """Drop, on a new session, the scratch tables this session could not drop."""
+        if not self._scratch:
+            return
+        conn = self._side_session()
+        if conn is None:
+            return
+        with contextlib.suppress(mysql.connector.Error):
+            cur = conn.cursor()
+            for name in self._scratch:
+                cur.execute(f"DROP TABLE IF EXISTS {name}")
+            cur.close()
+        conn.close()
+        self._scratch = []
 
     def _begin(self) -> None:
         # READ COMMITTED (set for the session): each statement sees the latest committed
