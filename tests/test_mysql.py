@@ -272,6 +272,49 @@ def test_a_new_row_inside_the_key_range_is_inserted(mysql_store: MySQLRepository
 
 
 @pytest.mark.parametrize("lane", ["columnar", "values"])
+def test_a_re_import_of_cart_lines_split_across_batches_stages_nothing(
+    mysql_server: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch, lane: str
+) -> None:
+    """Cart lines, a cart's products in no order, batches of 7 ending inside carts: each
+    batch is found as it is by the rows strictly between its first and last cart and, in
+    those two carts, its own lines only; then a changed line shared by two batches' cart
+    is staged and updated."""
+    from ecomcli import importing
+    from ecomcli.importing import ImportOptions, import_paths
+
+    monkeypatch.setattr(importing, "COLUMNAR_MIN_BYTES", 0 if lane == "columnar" else 1 << 60)
+    products = [f"p{i}" for i in (7, 3, 9, 1, 5)]
+    lines = [f"k{c:02d},{p},{1 + (c + i) % 3}\n" for c in range(12)
+             for i, p in enumerate(products[: 2 + c % 4])]
+    path = tmp_path / "cart_items.csv"
+    path.write_text("cart_id,product_id,quantity\n" + "".join(lines))
+    options = ImportOptions(batch_size=7, rejects=tmp_path / "rejects.csv")
+    with ecomcli.connect(mysql_server) as store:
+        assert isinstance(store, MySQLRepository)
+        store.init_schema(drop=True)
+        store.insert("customers", {"customer_id": "c1"})
+        for p in products:
+            store.insert("products", Validator(schema.entity("products"))(
+                {"product_id": p, "name": p, "price": "1"}))
+        for c in range(12):
+            store.insert("carts", {"cart_id": f"k{c:02d}", "customer_id": "c1",
+                                   "status": "open"})
+        import_paths(store, [path], options)
+    with ecomcli.connect(mysql_server) as store:  # a later import
+        assert isinstance(store, MySQLRepository)
+        statements = noting(store, monkeypatch)
+        again = import_paths(store, [path], options).stats["cart_items"]
+        assert (again.inserted, again.updated, again.unchanged) == (0, 0, len(lines))
+        assert not staged(statements) or not store.local_infile
+        assert lines[8] == "k02,p1,3\n"  # the second batch's, its cart begun in the first
+        lines[8] = "k02,p1,1\n"
+        path.write_text("cart_id,product_id,quantity\n" + "".join(lines))
+        changed = import_paths(store, [path], options).stats["cart_items"]
+        assert (changed.inserted, changed.updated) == (0, 1)
+        assert store.require("cart_items", ("k02", "p1"))["quantity"] == 1
+
+
+@pytest.mark.parametrize("lane", ["columnar", "values"])
 def test_a_re_import_of_stored_files_stages_nothing(
     mysql_server: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch, lane: str
 ) -> None:

@@ -909,16 +909,18 @@ class MySQLRepository(SQLRepository):
         batch's range would span much of the table."""
         if mode not in (Mode.UPSERT, Mode.IGNORE) or not self._as_is.get(e.name, True):
             return None
-        sql = stored_as_is.range_read(e, self.q)
-        if sql is None or e.name in self._wide:
+        if e.name in self._wide or not (reads := stored_as_is.range_reads(
+                e, self.q, [_key_column(rows, k) for k in e.key], len(rows))):
             return None
-        binds = stored_as_is.range_binds(e, [_key_column(rows, k) for k in e.key])
-        cur = self.execute(sql, [*binds, len(rows) + 1])
-        count, total = cur.fetchone()
-        cur.close()
-        if count > len(rows):
-            self._wide.add(e.name)
-        if count != len(rows) or total is None or int(total) != stored_as_is.line_sum(text):
+        count = total = 0
+        for at, (sql, binds) in enumerate(reads):
+            cur = self.execute(sql, binds)
+            found, part = cur.fetchone()
+            cur.close()
+            if at == 0 and found > len(rows):  # the range, or its inside
+                self._wide.add(e.name)
+            count, total = count + found, total + int(part or 0)
+        if count != len(rows) or total != stored_as_is.line_sum(text):
             self._as_is[e.name] = False
             return None
         if mode is Mode.IGNORE:

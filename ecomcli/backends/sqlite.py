@@ -412,8 +412,9 @@ class SQLiteRepository(SQLRepository):
 
     def _stored_as_is(self, e: Entity, ready: Prepared) -> bool:
         """Whether the table holds the batch `ready` exactly as it is, and no other row
-        between its lowest and its highest key (`stored_as_is`): then there is nothing
-        to write. A new row, a changed value or another row in that range says no. As on
+        between its lowest and its highest key but those of the groups it shares with
+        other batches (`Prepared.edges`; `stored_as_is`): then there is nothing to write.
+        A new row, a changed value or another row in that range says no. As on
         MySQL, tried while the entity's batches change nothing (after a batch that changed
         rows, or a fresh import's first batch, the next one goes straight to the upsert),
         and not again once a range held more rows than its batch: the file is not in the

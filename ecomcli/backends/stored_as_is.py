@@ -16,10 +16,13 @@ SQLite has no digest function; it writes the range's rows instead as the JSON ar
 batch is sent as (`json_range_read`: each row a `json_array`, in key order), and the
 importer compares that text with the batch's own JSON array in key order: equal texts
 are equal rows (no digest to collide), and anything else takes the upsert, which decides
-row by row. A key of several columns whose first one groups rows (a cart's lines: a
-batch ends inside one cart, and within a cart the products are in no order) is read in
-three parts: the rows strictly inside the batch's first and last value of that column,
-and at each of these two values only the rows of the batch's keys (`inside`, `at_edge`).
+row by row.
+
+On both, a key of several columns whose first one groups rows (a cart's lines: a batch
+ends inside one cart, and within a cart the products are in no order) is read in three
+parts: the rows strictly inside the batch's first and last value of that column, and at
+each of these two values only the rows of the batch's keys (`inside`, `at_edge`,
+`at_edge_values`).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from typing import Any
 from ecomcli.schema import Entity, Field
 
 TEXT_TYPES = frozenset({"key", "string", "text", "enum"})
+EDGE_ROWS = 2000  # MySQL: the most keys a batch's edges are read by, in the statements' text
 BACKSLASH = "CHAR(92 USING utf8mb4)"
 # (character code, what LOAD DATA's text has instead): as `_escape_tsv`, backslash first
 ESCAPES = ((92, f"CONCAT({BACKSLASH}, {BACKSLASH})"), (9, f"CONCAT({BACKSLASH}, 't')"),
@@ -46,18 +50,47 @@ def _as_text(f: Field, column: str) -> str:
     return f"IFNULL({column}, CONCAT({BACKSLASH}, 'N'))"
 
 
-def range_read(e: Entity, q: Callable[[str], str]) -> str | None:
+def range_read(e: Entity, q: Callable[[str], str], where: str | None = None) -> str:
     """The statement giving the count and the digests' sum of the rows of `e` in a key
-    range (binds: `range_binds`, then the most rows to read), or None when `e` has a
-    column whose text a line does not hold as the server prints it (bytes)."""
-    if any(f.type == "bytes" for f in e.fields):
-        return None
+    range (binds: `bounds_binds`, then the most rows to read; `where`: another condition
+    of the rows, its binds instead), for an entity `readable` says it reads."""
     line = ", ".join(_as_text(f, q(f.name)) for f in e.fields)
     digest = f"CAST(CONV(LEFT(MD5(CONCAT_WS(CHAR(9 USING utf8mb4), {line})), 16), 16, 10)" \
         " AS UNSIGNED)"
     # LIMIT: a range that holds more rows than the batch is read no further than that
     return (f"SELECT COUNT(*), SUM(d) FROM (SELECT {digest} AS d FROM {q(e.name)}"
-            f" WHERE {key_range(e, q, '%s')} LIMIT %s) x")
+            f" WHERE {where or key_range(e, q, '%s')} LIMIT %s) x")
+
+
+def readable(e: Entity) -> bool:
+    """Whether every column of `e` is text a line holds as the server prints it (not
+    bytes) and JSON can hold (SQLite's `json_range_read`)."""
+    return not any(f.type == "bytes" for f in e.fields)
+
+
+def range_reads(e: Entity, q: Callable[[str], str], keys: Sequence[Sequence[Any]], n: int
+                ) -> list[tuple[str, list[Any]]] | None:
+    """MySQL: the statements (and binds) giving the count and the digests' sum of the
+    stored rows of the batch of `n` rows whose key columns are `keys`: its key range, or,
+    when the batch begins and ends inside groups of the key's first column that other
+    batches share (a cart's lines, in no order of product), the rows strictly between
+    those two values and, at each, the rows of the batch's keys only (the first statement:
+    the range, or its inside). None for an entity not `readable`."""
+    if not readable(e):
+        return None
+    whole = range_read(e, q)
+    rows = list(zip(*keys, strict=True))
+    low, high = min(rows), max(rows)
+    if len(e.key) == 1 or low[0] == high[0]:
+        return [(whole, [*bounds_binds(e, low, high), n + 1])]
+    edges = [[r[1:] for r in rows if r[0] == end] for end in (low[0], high[0])]
+    if sum(map(len, edges)) > EDGE_ROWS:
+        return [(whole, [*bounds_binds(e, low, high), n + 1])]
+    reads = [(range_read(e, q, inside(e, q, "%s")), [low[0], high[0], n + 1])]
+    for end, rest in zip((low[0], high[0]), edges, strict=True):
+        reads.append((range_read(e, q, at_edge_values(e, q, len(rest))),
+                      [end, *(v for r in rest for v in r), n + 1]))
+    return reads
 
 
 def json_range_read(e: Entity, q: Callable[[str], str], where: str | None = None
@@ -65,9 +98,9 @@ def json_range_read(e: Entity, q: Callable[[str], str], where: str | None = None
     """SQLite: the statement giving the count and the JSON texts, in key order and joined
     by commas (a JSON array's items), of the rows of `e` in a key range (binds:
     `bounds_binds`, then the most rows to read); `where`: another condition of `e`'s rows
-    (`inside`, `at_edge`), its binds instead of the range's. None when `e` has a column
-    JSON cannot hold (bytes)."""
-    if any(f.type == "bytes" for f in e.fields):
+    (`inside`, `at_edge`), its binds instead of the range's. None for an entity not
+    `readable`."""
+    if not readable(e):
         return None
     values = ", ".join(q(f.name) for f in e.fields)
     keys = ", ".join(q(k) for k in e.key)
@@ -76,10 +109,10 @@ def json_range_read(e: Entity, q: Callable[[str], str], where: str | None = None
             f" LIMIT ?)")
 
 
-def inside(e: Entity, q: Callable[[str], str]) -> str:
+def inside(e: Entity, q: Callable[[str], str], mark: str = "?") -> str:
     """The rows whose first key column lies strictly between two values."""
     first = q(e.key[0])
-    return f"{first} > ? AND {first} < ?"
+    return f"{first} > {mark} AND {first} < {mark}"
 
 
 def at_edge(e: Entity, q: Callable[[str], str]) -> str:
@@ -101,11 +134,12 @@ def key_range(e: Entity, q: Callable[[str], str], mark: str) -> str:
     return where
 
 
-def range_binds(e: Entity, keys: Sequence[Sequence[Any]]) -> list[Any]:
-    """The binds of `range_read`'s range for the batch whose key columns are `keys`: from
-    its lowest key to its highest (in any order within: a cart's lines by product)."""
-    rows = list(zip(*keys, strict=True))
-    return bounds_binds(e, min(rows), max(rows))
+def at_edge_values(e: Entity, q: Callable[[str], str], count: int) -> str:
+    """MySQL: the rows whose first key column is one value and whose other key columns
+    are one of `count` rows of values (binds: the value, then each row's values)."""
+    rest = ", ".join(q(k) for k in e.key[1:])
+    row = "(" + ", ".join(["%s"] * (len(e.key) - 1)) + ")"
+    return f"{q(e.key[0])} = %s AND ({rest}) IN ({', '.join([row] * count)})"
 
 
 def bounds_binds(e: Entity, low: Sequence[Any], high: Sequence[Any]) -> list[Any]:
