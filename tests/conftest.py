@@ -164,3 +164,26 @@ def noting(store: Repository, monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(store, "execute", noted)
     return statements
+
+
+CART_PRODUCTS = [f"p{i}" for i in (7, 3, 9, 1, 5)]
+
+
+def cart_lines() -> list[str]:
+    """`cart_items.csv` records of 12 carts of 2 to 5 products each, a cart's products in
+    no order: batches of 7 end inside carts."""
+    return [f"k{c:02d},{p},{1 + (c + i) % 3}\n" for c in range(12)
+            for i, p in enumerate(CART_PRODUCTS[: 2 + c % 4])]
+
+
+def cart_parents(store: Repository) -> None:
+    """What `cart_lines` refer to: the carts of one customer, the products."""
+    from ecomcli.schema import entity
+    from ecomcli.validation import Validator
+
+    store.insert("customers", {"customer_id": "c1"})
+    for p in CART_PRODUCTS:
+        store.insert("products", Validator(entity("products"))(
+            {"product_id": p, "name": p, "price": "1"}))
+    for c in range(12):
+        store.insert("carts", {"cart_id": f"k{c:02d}", "customer_id": "c1", "status": "open"})

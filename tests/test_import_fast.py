@@ -19,7 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import noting
+from conftest import cart_lines, cart_parents, noting
 
 import ecomcli
 from ecomcli import Mode
@@ -518,22 +518,14 @@ def test_a_re_import_of_cart_lines_split_across_batches_writes_nothing(
     from ecomcli import importing
 
     monkeypatch.setattr(importing, "COLUMNAR_MIN_BYTES", 0 if lane == "columnar" else 1 << 60)
-    products = [f"p{i}" for i in (7, 3, 9, 1, 5)]
-    lines = [f"k{c:02d},{p},{1 + (c + i) % 3}\n" for c in range(12)
-             for i, p in enumerate(products[: 2 + c % 4])]
+    lines = cart_lines()
     path = tmp_path / "cart_items.csv"
     path.write_text("cart_id,product_id,quantity\n" + "".join(lines))
     options = ImportOptions(batch_size=7, rejects=tmp_path / "rejects.csv")
     url = f"sqlite:///{tmp_path / 's.db'}"
     with ecomcli.connect(url) as store:
         store.init_schema()
-        store.insert("customers", {"customer_id": "c1"})
-        for p in products:
-            store.insert("products", Validator(entity("products"))(
-                {"product_id": p, "name": p, "price": "1"}))
-        for c in range(12):
-            store.insert("carts", {"cart_id": f"k{c:02d}", "customer_id": "c1",
-                                   "status": "open"})
+        cart_parents(store)
         import_paths(store, [path], options)
     with ecomcli.connect(url) as store:
         statements = noting(store, monkeypatch)

@@ -16,7 +16,7 @@ from typing import Any
 
 import mysql.connector
 import pytest
-from conftest import empty, noting
+from conftest import cart_lines, cart_parents, empty, noting
 from typer.testing import CliRunner
 
 import ecomcli
@@ -283,22 +283,13 @@ def test_a_re_import_of_cart_lines_split_across_batches_stages_nothing(
     from ecomcli.importing import ImportOptions, import_paths
 
     monkeypatch.setattr(importing, "COLUMNAR_MIN_BYTES", 0 if lane == "columnar" else 1 << 60)
-    products = [f"p{i}" for i in (7, 3, 9, 1, 5)]
-    lines = [f"k{c:02d},{p},{1 + (c + i) % 3}\n" for c in range(12)
-             for i, p in enumerate(products[: 2 + c % 4])]
+    lines = cart_lines()
     path = tmp_path / "cart_items.csv"
     path.write_text("cart_id,product_id,quantity\n" + "".join(lines))
     options = ImportOptions(batch_size=7, rejects=tmp_path / "rejects.csv")
     with ecomcli.connect(mysql_server) as store:
-        assert isinstance(store, MySQLRepository)
         store.init_schema(drop=True)
-        store.insert("customers", {"customer_id": "c1"})
-        for p in products:
-            store.insert("products", Validator(schema.entity("products"))(
-                {"product_id": p, "name": p, "price": "1"}))
-        for c in range(12):
-            store.insert("carts", {"cart_id": f"k{c:02d}", "customer_id": "c1",
-                                   "status": "open"})
+        cart_parents(store)
         import_paths(store, [path], options)
     with ecomcli.connect(mysql_server) as store:  # a later import
         assert isinstance(store, MySQLRepository)
