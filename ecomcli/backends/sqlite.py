@@ -8,7 +8,6 @@ integers scaled by 10^scale (SQLite has no exact decimal type; REAL sums drift).
 
 from __future__ import annotations
 
-import itertools
 import json
 import operator
 import os
@@ -354,7 +353,9 @@ class SQLiteRepository(SQLRepository):
         def by_key() -> KeyOrder:
             order = sorted(range(len(texts)), key=lambda i: [encoded[i][j] for j in at])
             keys = [tuple(encoded[i][j] for j in at) for i in order]
-            return json_array([texts[i] for i in order]), keys[0], keys[-1], _edges(keys)
+            low, high = keys[0], keys[-1]
+            return (json_array([texts[i] for i in order]), low, high,
+                    stored_as_is.edges(keys, low, high))
 
         return self._warmed(e, Prepared(encoded, lambda: f"[{','.join(texts)}]", by_key))
 
@@ -408,7 +409,7 @@ class SQLiteRepository(SQLRepository):
     def _tries_as_is(self, e: Entity) -> bool:
         """Whether the next batch of `e` is range-read (`_stored_as_is`)."""
         return (self._as_is.get(e.name, True) and e.name not in self._wide
-                and stored_as_is.json_range_read(e, self.q) is not None)
+                and stored_as_is.readable(e))
 
     def _stored_as_is(self, e: Entity, ready: Prepared) -> bool:
         """Whether the table holds the batch `ready` exactly as it is, and no other row
@@ -782,20 +783,10 @@ class Prepared:
         return self._in_key_order[3]
 
 
-def _edges(keys: list[tuple[Any, ...]]) -> tuple[list[list[Any]], list[list[Any]]] | None:
-    """`Prepared.edges` of the keys `keys`, in key order."""
-    if len(keys[0]) < 2 or keys[0][0] == keys[-1][0]:
-        return None
-    first = [list(k[1:]) for k in itertools.takewhile(lambda k: k[0] == keys[0][0], keys)]
-    last = [list(k[1:]) for k in itertools.takewhile(lambda k: k[0] == keys[-1][0],
-                                                     reversed(keys))]
-    return first, last[::-1]
-
-
 def _column_edges(keys: Any, low: tuple[Any, ...], high: tuple[Any, ...]
                   ) -> tuple[list[list[Any]], list[list[Any]]] | None:
-    """`Prepared.edges` of a table of keys in key order, whose first and last are `low`
-    and `high`."""
+    """`stored_as_is.edges` of a table of keys in key order, whose first and last are
+    `low` and `high`, by Arrow's kernels."""
     import pyarrow.compute as pc
 
     if keys.num_columns < 2 or low[0] == high[0]:

@@ -81,16 +81,26 @@ def range_reads(e: Entity, q: Callable[[str], str], keys: Sequence[Sequence[Any]
     whole = range_read(e, q)
     rows = list(zip(*keys, strict=True))
     low, high = min(rows), max(rows)
-    if len(e.key) == 1 or low[0] == high[0]:
-        return [(whole, [*bounds_binds(e, low, high), n + 1])]
-    edges = [[r[1:] for r in rows if r[0] == end] for end in (low[0], high[0])]
-    if sum(map(len, edges)) > EDGE_ROWS:
+    ends = edges(rows, low, high)
+    if ends is None or sum(map(len, ends)) > EDGE_ROWS:
         return [(whole, [*bounds_binds(e, low, high), n + 1])]
     reads = [(range_read(e, q, inside(e, q, "%s")), [low[0], high[0], n + 1])]
-    for end, rest in zip((low[0], high[0]), edges, strict=True):
+    for end, rest in zip((low[0], high[0]), ends, strict=True):
         reads.append((range_read(e, q, at_edge_values(e, q, len(rest))),
                       [end, *(v for r in rest for v in r), n + 1]))
     return reads
+
+
+def edges(keys: Sequence[Sequence[Any]], low: Sequence[Any], high: Sequence[Any]
+          ) -> tuple[list[list[Any]], list[list[Any]]] | None:
+    """For a batch whose keys are `keys`, from `low` to `high`, with a key of several
+    columns and another first column at its two ends: the other key columns of its rows
+    at each end (a group other batches may share: a cart's lines), read apart from the
+    inside (`inside`, `at_edge`, `at_edge_values`); else None."""
+    if len(low) < 2 or low[0] == high[0]:
+        return None
+    first, last = ([list(k[1:]) for k in keys if k[0] == end] for end in (low[0], high[0]))
+    return first, last
 
 
 def json_range_read(e: Entity, q: Callable[[str], str], where: str | None = None
