@@ -116,20 +116,22 @@ def single_counts(month: str, big: str = "", orders: str = "orders o") -> str:
     )
 
 
-def pair_counts_once(month: str, orders: str = "orders o", where: str = "") -> str:
+def pair_counts_from_arrays(month: str, orders: str = "orders o", where: str = "") -> str:
     """`pair_counts` of every sale per month (`month`: its label expression on `o`), for
-    an engine that computes a MATERIALIZED common table once: each sale's distinct
-    products first, then their pairs, which SQLite counts in about half the time of the
-    self-join of the lines with COUNT(DISTINCT) (bench/README.md). `orders`: the orders
-    `o`, as the engine should look them up (`Dialect.orders_by_key`); `where`: more
-    conditions on them (` AND ...`)."""
-    sold = (
-        f"SELECT DISTINCT i.order_id, i.product_id, {month} AS month FROM {orders}"
-        f" JOIN order_items i ON i.order_id = o.order_id WHERE {SALE}{where}"
+    an engine with JSON arrays (SQLite): each sale's distinct products as one array, its
+    lines read by key from the orders in key order (no sort), then each pair of the array
+    from two walks of it. The join of the sales' products to themselves instead needed
+    them stored and indexed on the fly first (bench/README.md). `orders`: the orders `o`,
+    as the engine should look them up (`Dialect.orders_by_key`); `where`: more conditions
+    on them (` AND ...`)."""
+    sales = (
+        f"SELECT MAX({month}) AS month, json_group_array(DISTINCT i.product_id) AS products"
+        f" FROM {orders} JOIN order_items i ON i.order_id = o.order_id WHERE {SALE}{where}"
+        " GROUP BY o.order_id"
     )
     return (
-        f"WITH s AS MATERIALIZED ({sold}) SELECT a.product_id AS product_a,"
-        " b.product_id AS product_b, a.month AS month, COUNT(*) AS orders FROM s a"
-        " JOIN s b ON b.order_id = a.order_id AND b.product_id >= a.product_id"
-        " GROUP BY a.product_id, b.product_id, a.month"
+        "SELECT a.value AS product_a, b.value AS product_b, s.month AS month,"
+        f" COUNT(*) AS orders FROM ({sales}) s, json_each(s.products) a,"
+        " json_each(s.products) b WHERE b.value >= a.value"
+        " GROUP BY a.value, b.value, s.month"
     )

@@ -435,6 +435,33 @@ def test_basket_keeps_a_pair_bought_once_only_when_asked(tiny: Repository) -> No
     assert run(tiny, "basket", to="2025-01-01") == []  # before any sale
 
 
+def test_basket_counts_a_product_on_two_lines_of_a_sale_once(tiny: Repository) -> None:
+    """o6 holds p2 on two lines: one sale holding p2, and one holding p2 with p3, both
+    when every month's pairs are counted (the first report) and when one month's are
+    again (after a write to it). Four sales: lift(p2, p3) = 1 * 4 / (2 * 2)."""
+    def write(name: str, rows: list[dict[str, Any]]) -> None:
+        entity = schema.entity(name)
+        valid = [Validator(entity)(r) for r in rows]
+        assert not tiny.write_batch(name, valid, Mode.INSERT, entity.field_names).rejected
+
+    write("orders", [{"order_id": "o6", "customer_id": "c4", "status": "delivered",
+                      "purchased_at": "2025-03-25 10:00:00"}])
+    lines = [("p2", 1), ("p3", 1), ("p2", 4)]
+    write("order_items", [{"order_id": "o6", "line_no": n, "product_id": p, "quantity": q,
+                           "unit_price": "10.00"} for n, (p, q) in enumerate(lines, 1)])
+    expected = {("p1", "p2"): (1, Decimal("0.67")), ("p1", "p3"): (1, Decimal("0.67")),
+                ("p2", "p3"): (1, Decimal("1.00"))}
+
+    def pairs() -> dict[tuple[str, str], tuple[int, Decimal]]:
+        return {(r["product_a"], r["product_b"]): (r["orders"], r["lift"])
+                for r in run(tiny, "basket", min_support=0, min_count=1)}
+
+    assert pairs() == expected
+    write("order_items", [{"order_id": "o6", "line_no": 4, "product_id": "p3",
+                           "quantity": 1, "unit_price": "10.00"}])
+    assert pairs() == expected
+
+
 def test_restock_products_never_sold_and_lead_times(tiny: Repository) -> None:
     got = {r["product_id"]: r for r in run(tiny, "restock")}
     assert got["p4"]["units_sold"] == 0 and got["p4"]["cover_days"] is None

@@ -11,6 +11,7 @@ character).
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -48,6 +49,9 @@ class Dialect:
     # `WITH x AS MATERIALIZED (...)` computes x once for every reference (SQLite); MariaDB
     # has no such form and computed a CTE once per reference, on disk
     materialized_cte: ClassVar[bool]
+    # `json_group_array` and `json_each` are built in (SQLite 3.38+): the pairs of products
+    # a sale holds come from its array of them (`pair_counts_from_arrays`)
+    json_arrays: ClassVar[bool]
 
     def q(self, name: str) -> str:
         raise NotImplementedError
@@ -224,6 +228,7 @@ class SQLiteDialect(Dialect):
     buyers_from_index = False
     ddl_commits = False
     materialized_cte = True
+    json_arrays = sqlite3.sqlite_version_info >= (3, 38, 0)
     big = "INTEGER"
     date_type = "TEXT"
     datetime_type = "TEXT"
@@ -317,6 +322,7 @@ class MySQLDialect(Dialect):
     buyers_from_index = True
     ddl_commits = True
     materialized_cte = False
+    json_arrays = False
     big = "BIGINT"
     date_type = "DATE"
     datetime_type = "DATETIME"

@@ -102,7 +102,7 @@ from ecomcli.summary_tables import (
     month_bounds,
     month_of,
     pair_counts,
-    pair_counts_once,
+    pair_counts_from_arrays,
     single_counts,
     split,
     supplier_counts,
@@ -1056,12 +1056,13 @@ def _rebuild_pairs(store: SQLRepository, flagged: Sequence[str], everything: boo
     cols = "(product_a, product_b, month, orders)"
     if everything or len(flagged) > MANY_MONTHS:
         month = d.period("o.purchased_at", "month")
-        if d.materialized_cte:
+        if d.json_arrays:
             # in two parts, by month (a pair's count is per month) when read beside
             middle = _month_start(store, _middle(store, "orders", "purchased_at"))
             parts = _halves(store, "o.purchased_at", middle)
             store.replace_rows([
-                Insert(PAIRS, cols, pair_counts_once(month, d.orders_by_key(), where), binds)
+                Insert(PAIRS, cols, pair_counts_from_arrays(month, d.orders_by_key(), where),
+                       binds)
                 for where, binds in parts
             ])
         else:
