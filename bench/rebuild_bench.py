@@ -5,9 +5,13 @@
     .venv/bin/python bench/rebuild_bench.py --db sqlite:////tmp/copy-of-big.db
     .venv/bin/python bench/rebuild_bench.py --db mysql://root@127.0.0.1/shop --rounds 2
     .venv/bin/python bench/rebuild_bench.py --db sqlite:////tmp/just-imported.db --as-is
+    .venv/bin/python bench/rebuild_bench.py --db sqlite:////tmp/big.db --beside --kinds pairs
 
 `--as-is`: one round without forgetting first, as the first reports after an import pay
 (a store that an earlier ecom imported holds marks that this one would not write).
+`--beside` (SQLite): each kind rebuilt as a build beside an import rebuilds it (one core,
+into a scratch file, the store attached: `backends/build_beside.py`); the store is only
+read. `--kinds`: only those summaries.
 
 It writes the summary tables: run it on a copy of a store.
 """
@@ -15,21 +19,39 @@ It writes the summary tables: run it on a copy of a store.
 from __future__ import annotations
 
 import argparse
+import os
+import tempfile
 import time
+from pathlib import Path
 
 import ecomcli  # first: the MySQL C extension must load before ssl
 from ecomcli.backends import summaries
 
 
-def rebuild(store: object, *, forget: bool = True) -> dict[str, float]:
+def rebuild(store: object, kinds: list[str], *, forget: bool = True) -> dict[str, float]:
     """Seconds per summary kind, after forgetting every one (`forget`)."""
     if forget:
         summaries.forget(store)  # type: ignore[arg-type]
     took = {}
-    for kind in summaries.BUILT:
+    for kind in kinds:
         t = time.perf_counter()
         summaries.refresh(store, (kind,))  # type: ignore[arg-type]
         took[kind] = time.perf_counter() - t
+    return took
+
+
+def beside(store: object, kinds: list[str]) -> dict[str, float]:
+    """Seconds per summary kind, each built by `build_beside.build` into a scratch file."""
+    from ecomcli.backends import build_beside
+
+    took = {}
+    for kind in kinds:
+        handle, name = tempfile.mkstemp(prefix="ecom-build-", suffix=".db")
+        os.close(handle)
+        t = time.perf_counter()
+        build_beside.build(Path(name), store.path, os.getppid(), [kind])  # type: ignore[attr-defined]
+        took[kind] = time.perf_counter() - t
+        build_beside._remove(Path(name))
     return took
 
 
@@ -57,11 +79,17 @@ def main() -> None:
     ap.add_argument("--db", required=True)
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--as-is", action="store_true", help="one round, forgetting nothing")
+    ap.add_argument("--beside", action="store_true", help="as beside an import (SQLite)")
+    ap.add_argument("--kinds", nargs="+", choices=list(summaries.BUILT),
+                    default=list(summaries.BUILT))
     args = ap.parse_args()
     with ecomcli.connect(args.db) as store:
         for n in range(1 if args.as_is else args.rounds):
-            print(f"waited {settle(store):.0f} s for the server to purge", flush=True)
-            took = rebuild(store, forget=not args.as_is)
+            if args.beside:
+                took = beside(store, args.kinds)
+            else:
+                print(f"waited {settle(store):.0f} s for the server to purge", flush=True)
+                took = rebuild(store, args.kinds, forget=not args.as_is)
             parts = ", ".join(f"{k} {v:.2f}" for k, v in took.items())
             print(f"round {n + 1}: all {sum(took.values()):.2f} s ({parts})", flush=True)
 
