@@ -116,19 +116,24 @@ def single_counts(month: str, big: str = "", orders: str = "orders o") -> str:
     )
 
 
-def pair_counts_from_arrays(month: str, orders: str = "orders o", where: str = "") -> str:
-    """`pair_counts` of every sale per month (`month`: its label expression on `o`), for
-    an engine with JSON arrays (SQLite): each sale's distinct products as one array, its
-    lines read by key from the orders in key order (no sort), then each pair of the array
-    from two walks of it. The join of the sales' products to themselves instead needed
-    them stored and indexed on the fly first (bench/README.md). `orders`: the orders `o`,
-    as the engine should look them up (`Dialect.orders_by_key`); `where`: more conditions
-    on them (` AND ...`)."""
-    sales = (
+def sale_products(month: str, orders: str = "orders o", where: str = "") -> str:
+    """Each sale's month label `month` (an expression on `o`) and its distinct products
+    as a JSON array `products` (SQLite), its lines read by key from the orders in key
+    order (no sort). `orders`: the orders `o`, as the engine should look them up
+    (`Dialect.orders_by_key`); `where`: more conditions on them (` AND ...`)."""
+    return (
         f"SELECT MAX({month}) AS month, json_group_array(DISTINCT i.product_id) AS products"
         f" FROM {orders} JOIN order_items i ON i.order_id = o.order_id WHERE {SALE}{where}"
         " GROUP BY o.order_id"
     )
+
+
+def pair_counts_from_arrays(sales: str) -> str:
+    """`pair_counts` of every sale per month, for an engine with JSON arrays (SQLite),
+    from `sales`: a SELECT of each sale's `month` and `products` (`sale_products`). Each
+    pair comes from two walks of a sale's array; the join of the sales' products to
+    themselves instead needed them stored and indexed on the fly first
+    (bench/README.md)."""
     return (
         "SELECT a.value AS product_a, b.value AS product_b, s.month AS month,"
         f" COUNT(*) AS orders FROM ({sales}) s, json_each(s.products) a,"

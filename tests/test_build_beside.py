@@ -227,13 +227,49 @@ def test_a_child_holds_no_snapshot_of_the_store_between_its_statements(
     checkpoints = []
     rebuild = summaries.rebuild_whole
 
-    def then_checkpoint(side: Any, kind: str) -> None:
-        rebuild(side, kind)
+    def then_checkpoint(side: Any, kind: str, sales: str | None) -> None:
+        rebuild(side, kind, sales)
         checkpoints.append(store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone())
 
     monkeypatch.setattr(summaries, "rebuild_whole", then_checkpoint)
     build_beside.build(tmp_path / "scratch.db", store.path, os.getppid(), ["months", "pairs"])
     assert [busy for busy, _, _ in checkpoints] == [0, 0]
+
+
+@pytest.mark.parametrize("json_arrays", [True, False], ids=["json", "no-json"])
+def test_a_child_reads_the_sales_once_for_the_summaries_that_read_them(
+    loaded_sqlite: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+    json_arrays: bool,
+) -> None:
+    """SQLite: the daily sums, the customers' months and (with JSON arrays, SQLite 3.38+)
+    the pairs of products come from one read of every sale with its lines summed, not
+    one read each, and are what a whole rebuild makes of them: a product on two lines of
+    a sale counts once in its pairs."""
+    from ecomcli.backends.dialect import SQLiteDialect
+    from ecomcli.backends.sqlite import Scratch
+
+    monkeypatch.setattr(SQLiteDialect, "json_arrays", json_arrays)
+    store, data = loaded_sqlite
+    sale = next(o["order_id"] for o in data["orders"] if o["status"] == "delivered")
+    line = next(i for i in data["order_items"] if i["order_id"] == sale)
+    store.insert("order_items", {**line, "line_no": 99})  # its product on a second line
+    rebuild_everything(store)
+    reads: list[str] = []
+    execute = Scratch.execute
+
+    def recorded(self: Any, sql: str, params: Any = ()) -> Any:
+        reads.append(sql)
+        return execute(self, sql, params)
+
+    monkeypatch.setattr(Scratch, "execute", recorded)
+    scratch = tmp_path / "scratch.db"
+    tables = (summaries.DAILY, summaries.CUSTOMER_MONTHS, summaries.CUSTOMERS, summaries.PAIRS)
+    build_beside.build(scratch, store.path, os.getppid(), ["months", "customers", "pairs"])
+    assert sum("GROUP BY o.order_id" in sql for sql in reads) == 1
+    with closing(sqlite3.connect(scratch)) as built:
+        for table in tables:
+            rows = sorted(built.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
+            assert rows == summary_rows(store)[table], table
 
 
 def test_an_import_that_stops_leaves_no_build_behind(

@@ -236,8 +236,9 @@ def build(scratch: Path, store: Path, parent: int, kinds: list[str]) -> None:
         # (hundreds of MB at 1M orders) and left it all to copy when the build ended. Any
         # snapshot after the note is exact: what a statement misses is marked.
         side._depth = 1  # (for the repository's code: no transaction of its own either)
+        sales = summaries.read_sales_once(side, kinds)
         for kind in kinds:
-            summaries.rebuild_whole(side, kind)
+            summaries.rebuild_whole(side, kind, sales)
     finally:
         side.close()
         if os.getppid() != parent:

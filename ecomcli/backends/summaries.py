@@ -103,6 +103,7 @@ from ecomcli.summary_tables import (
     month_of,
     pair_counts,
     pair_counts_from_arrays,
+    sale_products,
     single_counts,
     split,
     supplier_counts,
@@ -186,7 +187,8 @@ class Insert:
     `SQLRepository.insert_selects` or `replace_rows`, each reads only the base tables
     (never a summary or a mark), so that a store may read its `select` beside another (or
     on its data nodes); except with `replace_rows(..., here=True)`, which reads it on the
-    rebuild's own connection."""
+    rebuild's own connection, and on a store that reads nothing beside, which may read
+    the temporary table of `read_sales_once`."""
 
     table: str
     columns: str  # "(a, b, ...)"
@@ -896,9 +898,44 @@ def note_built(store: SQLRepository, kind: str) -> None:
     store.execute(f"DELETE FROM ecom_meta WHERE name = {ph}", [PENDING[kind]]).close()
 
 
-def rebuild_whole(store: SQLRepository, kind: str) -> None:
-    """Summary `kind` rebuilt from every row (its tables only: no marks, no notes)."""
-    _rebuild_kind(store, kind, [], everything=True)
+def rebuild_whole(store: SQLRepository, kind: str, sales: str | None = None) -> None:
+    """Summary `kind` rebuilt from every row (its tables only: no marks, no notes).
+    `sales`: the table of `read_sales_once`, which those that can read instead."""
+    _rebuild_kind(store, kind, [], everything=True, sales=sales)
+
+
+# the temporary table of `read_sales_once`
+SALES = "ecom_sales"
+
+
+def read_sales_once(store: SQLRepository, kinds: Collection[str]) -> str | None:
+    """Where two or more of summaries `kinds` read every sale with its lines summed (the
+    daily sums of `months`, the customers' months, and on SQLite the pairs of products
+    from each sale's array of them), those sales read once now into a temporary table
+    that their whole rebuilds then read (`rebuild_whole`), instead of each reading them
+    from the lines (bench/README.md): its name, or None. For a store that reads nothing
+    beside (another connection would not see the table), such as a build beside an
+    import's; the table lasts as long as the store's connection, so call it once per
+    connection."""
+    d = store.dialect
+    wanted = _reading_sales(d).intersection(kinds)
+    if len(wanted) < 2 or store.reads_beside():
+        return None
+    products = (", json_group_array(DISTINCT i.product_id) AS products"
+                if "pairs" in wanted else "")
+    lines, order = d.lines_per_order()
+    store.execute(
+        f"CREATE TEMPORARY TABLE {SALES} AS SELECT MAX(o.customer_id) AS customer_id,"
+        " MAX(o.purchased_at) AS at, SUM(i.quantity) AS units,"
+        f" SUM(i.quantity * i.unit_price) AS revenue{products}"
+        f" FROM {lines} WHERE {SALE} GROUP BY {order}"
+    ).close()
+    return SALES
+
+
+def _reading_sales(d: Dialect) -> set[str]:
+    """The summaries whose whole rebuild can read the table of `read_sales_once`."""
+    return {"months", "customers", *(["pairs"] if d.json_arrays else [])}
 
 
 def copy_whole(store: SQLRepository, source: str, kind: str) -> None:
@@ -929,12 +966,15 @@ def _marks_of(kind: str) -> list[str]:
 
 
 def _rebuild_kind(store: SQLRepository, kind: str, flagged: Sequence[Any],
-                  everything: bool) -> None:
+                  everything: bool, sales: str | None = None) -> None:
     rebuild = {"months": _rebuild_months, "payments": _rebuild_payments,
                "customers": _rebuild_customers, "products": _rebuild_products,
                "suppliers": _rebuild_suppliers, "pairs": _rebuild_pairs,
                "carts": _rebuild_carts, "wishlists": _rebuild_wishlists}  # fmt: skip
-    rebuild[kind](store, flagged, everything)
+    if sales is not None and kind in _reading_sales(store.dialect):
+        rebuild[kind](store, flagged, everything, sales=sales)
+    else:
+        rebuild[kind](store, flagged, everything)
 
 
 def _take(store: SQLRepository, table: str, key: str) -> list[Any]:
@@ -986,12 +1026,14 @@ def _halves(store: SQLRepository, expr: str, middle: Any | None) -> list[tuple[s
     return [(f" AND {expr} < {ph}", [middle]), (f" AND {expr} >= {ph}", [middle])]
 
 
-def _rebuild_months(store: SQLRepository, flagged: Sequence[str], everything: bool) -> None:
+def _rebuild_months(store: SQLRepository, flagged: Sequence[str], everything: bool,
+                    sales: str | None = None) -> None:
     """The dirty months' sales and deliveries, each through the purchased_at index; past
     `MANY_MONTHS` of them (or never built: after `init-db`, the first import), every
     month's from one pass over the lines and one over the orders (bench/README.md:
-    cheaper than a lookup of every order of every month). Either reads only what is
-    committed, so rebuilding a month nobody marked is exact too."""
+    cheaper than a lookup of every order of every month), the daily sums from `sales`
+    when given (`read_sales_once`). Either reads only what is committed, so rebuilding
+    a month nobody marked is exact too."""
     if not everything and len(flagged) <= MANY_MONTHS:
         for month in flagged:
             _rebuild_month(store, month)
@@ -1006,12 +1048,16 @@ def _rebuild_months(store: SQLRepository, flagged: Sequence[str], everything: bo
         adds=2,
     )
     per_order, order = d.lines_per_order()
+    per_sale = sales or (
+        f"(SELECT MAX(o.purchased_at) AS at, SUM(i.quantity) AS units,"
+        f" SUM(i.quantity * i.unit_price) AS revenue FROM {per_order} WHERE {SALE}"
+        f" GROUP BY {order})"
+    )
+    day = d.date_of("t.at")
     daily = Insert(
         DAILY, "(day, orders, units, revenue)",
-        "SELECT t.day, COUNT(*), SUM(t.units), SUM(t.revenue) FROM"
-        f" (SELECT MAX({d.date_of('o.purchased_at')}) AS day, SUM(i.quantity) AS units,"
-        f" SUM(i.quantity * i.unit_price) AS revenue FROM {per_order} WHERE {SALE}"
-        f" GROUP BY {order}) t GROUP BY t.day",
+        f"SELECT {day}, COUNT(*), SUM(t.units), SUM(t.revenue) FROM {per_sale} t"
+        f" GROUP BY {day}",
         adds=3,
     )
     month = d.period("o.purchased_at", "month")
@@ -1049,19 +1095,25 @@ def _rebuild_month(store: SQLRepository, month: str) -> None:
     ).close()
 
 
-def _rebuild_pairs(store: SQLRepository, flagged: Sequence[str], everything: bool) -> None:
+def _rebuild_pairs(store: SQLRepository, flagged: Sequence[str], everything: bool,
+                   sales: str | None = None) -> None:
     """The dirty months' pair counts, each month's orders through the purchased_at index;
-    past `MANY_MONTHS` of them (or never built), every month's from one pass."""
+    past `MANY_MONTHS` of them (or never built), every month's from one pass (from
+    `sales` when given: `read_sales_once`)."""
     d = store.dialect
     cols = "(product_a, product_b, month, orders)"
     if everything or len(flagged) > MANY_MONTHS:
         month = d.period("o.purchased_at", "month")
-        if d.json_arrays:
+        if sales is not None:
+            each = f"SELECT {d.period('s.at', 'month')} AS month, s.products FROM {sales} s"
+            store.replace_rows([Insert(PAIRS, cols, pair_counts_from_arrays(each))])
+        elif d.json_arrays:
             # in two parts, by month (a pair's count is per month) when read beside
             middle = _month_start(store, _middle(store, "orders", "purchased_at"))
             parts = _halves(store, "o.purchased_at", middle)
             store.replace_rows([
-                Insert(PAIRS, cols, pair_counts_from_arrays(month, d.orders_by_key(), where),
+                Insert(PAIRS, cols,
+                       pair_counts_from_arrays(sale_products(month, d.orders_by_key(), where)),
                        binds)
                 for where, binds in parts
             ])
@@ -1249,12 +1301,14 @@ def _drop_carts_index(store: SQLRepository) -> bool:
     return True
 
 
-def _rebuild_customers(store: SQLRepository, flagged: Sequence[Any], everything: bool) -> None:
+def _rebuild_customers(store: SQLRepository, flagged: Sequence[Any], everything: bool,
+                       sales: str | None = None) -> None:
     """The dirty customers' rows for the dirty months, from their orders in those months
     (through the orders (customer_id, ...) index), then their cohorts and all-time rows
     from their months; or, when there are many, every customer's from one pass over all
     orders (at 1M orders: 4 s on MariaDB, where filtering that pass by the marks took
-    17 s). Both read only what is committed, so either is exact.
+    17 s), or from `sales` when given (`read_sales_once`). Both read only what is
+    committed, so either is exact.
 
     Why the dirty months suffice: a write marks the customers and the months of the
     orders it changes (as stored and as written), so every changed (customer, month) is
@@ -1270,7 +1324,7 @@ def _rebuild_customers(store: SQLRepository, flagged: Sequence[Any], everything:
     # the purchases (sales with lines: an order without lines is none), per order first;
     # orders first, through their (customer_id, ...) index when the customers are few
     parts: list[tuple[str, list[Any]]] = [("", [])]
-    if everything:  # in two parts by customer, when read beside
+    if everything and sales is None:  # in two parts by customer, when read beside
         parts = _halves(store, "o.customer_id", _middle(store, "customers", "customer_id"))
     # a part scans the orders in key order as the whole does (not by the customer index)
     orders = d.orders_by_key() if len(parts) > 1 else "orders o"
@@ -1300,13 +1354,13 @@ def _rebuild_customers(store: SQLRepository, flagged: Sequence[Any], everything:
     def customer_months(where: str, binds: list[Any]) -> Insert:
         orders_of = f"{per_order}{where} GROUP BY o.order_id"
         # every order's: a data node's own orders (the marks read above are the head's)
-        g = d.node_rows(orders_of) if everything else orders_of
+        g = sales or f"({d.node_rows(orders_of) if everything else orders_of})"
         # days never span two months: a customer's purchase days are the sum of its months'
         per_month = (
             f"SELECT {d.big_result()}g.customer_id, {month} AS month, COUNT(*) AS orders,"
             " SUM(g.units) AS items, SUM(g.revenue) AS revenue,"
             f" COUNT(DISTINCT {d.date_of('g.at')}) AS days, MIN(g.at) AS first_at,"
-            f" MAX(g.at) AS last_at FROM ({g}) g GROUP BY g.customer_id, {month}"
+            f" MAX(g.at) AS last_at FROM {g} g GROUP BY g.customer_id, {month}"
         )
         return Insert(
             CUSTOMER_MONTHS,
