@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -272,6 +273,37 @@ def test_a_child_reads_the_sales_once_for_the_summaries_that_read_them(
             assert rows == summary_rows(store)[table], table
 
 
+def test_a_session_building_beside_reads_alone_and_reads_the_sales_once(
+    loaded_mysql: Any, monkeypatch: pytest.MonkeyPatch,  # noqa: F811 (the fixture)
+) -> None:
+    """MySQL: the second session building beside an import reads on its own (no further
+    session, no scratch table: the server's other core is the import's), the daily sums
+    and the customers' months from one read of every sale with its lines summed, and
+    builds what a whole rebuild builds."""
+    from ecomcli.backends.mysql import MySQLRepository
+
+    store, data = loaded_mysql
+    sale = next(o["order_id"] for o in data["orders"] if o["status"] == "delivered")
+    line = next(i for i in data["order_items"] if i["order_id"] == sale)
+    store.insert("order_items", {**line, "line_no": 99})  # its product on a second line
+    rebuild_everything(store)
+    expected = summary_rows(store)
+    summaries.forget(store)
+    reads: list[str] = []
+    execute = MySQLRepository.execute
+
+    def recorded(self: Any, sql: str, params: Any = ()) -> Any:
+        if self.reads_alone:
+            reads.append(sql)
+        return execute(self, sql, params)
+
+    monkeypatch.setattr(MySQLRepository, "execute", recorded)
+    build_read(store, ["months", "customers", "pairs"]).finish()
+    assert len([sql for sql in reads if re.search(r"GROUP BY [io]\.order_id", sql)]) == 1
+    assert not [sql for sql in reads if "ecom_side" in sql]
+    assert summary_rows(store) == expected
+
+
 def test_an_import_that_stops_leaves_no_build_behind(
     export: Path, new_store: Any, builds_waited_for: list[list[str]],
     monkeypatch: pytest.MonkeyPatch,
@@ -305,7 +337,7 @@ def test_a_failed_session_leaves_its_summaries_to_the_reports(
     store, _ = loaded_mysql
     summaries.forget(store)
 
-    def refused(side: Any, kind: str) -> None:
+    def refused(side: Any, kind: str, sales: str | None) -> None:
         side.execute("SELECT * FROM no_such_table").close()
 
     monkeypatch.setattr(summaries, "rebuild_whole", refused)
@@ -393,33 +425,3 @@ def test_the_cli_says_a_failed_build_in_one_line(
     said = result.stderr.splitlines()
     assert "warning: building the summaries beside the import failed: disk full, say" in said
     assert "RuntimeWarning" not in result.stderr
-
-
-def test_a_stopped_build_in_the_server_drops_the_scratch_tables_of_its_killed_session(
-    mysql_server: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """MySQL: stopping a build beside an import kills its session, which can then drop
-    nothing: the scratch tables its rebuild had made are dropped on another session, not
-    left in the user's database."""
-    from ecomcli.backends.build_beside import BuildInServer
-
-    def scratch(store: Any) -> list[str]:
-        return [r["t"] for r in store.query(
-            "SELECT table_name AS t FROM information_schema.tables"
-            " WHERE table_schema = DATABASE() AND table_name LIKE 'ecom_side%'")]
-
-    def slow_rebuild(side: Any, kind: str) -> None:  # as `replace_rows` makes them
-        side._scratch_for(side.conn, [summaries.MONTHLY])
-        side.execute("SELECT SLEEP(30)").close()
-
-    monkeypatch.setattr(summaries, "rebuild_whole", slow_rebuild)
-    with ecomcli.connect(mysql_server) as store:
-        store.init_schema()
-        before = scratch(store)
-        build = BuildInServer(store, ["months"])
-        deadline = time.monotonic() + 10
-        while len(scratch(store)) == len(before) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert len(scratch(store)) == len(before) + 1
-        build.stop()
-        assert scratch(store) == before

@@ -126,6 +126,7 @@ class BuildInServer:
         self.store = store
         self.kinds = kinds
         self.side = type(store)(store.url)
+        self.side.reads_alone = True  # (see `MySQLRepository.reads_alone`)
         try:
             store.atomic(lambda: _note_pending(store, kinds))  # before the session reads
         except EcomError:
@@ -151,9 +152,10 @@ class BuildInServer:
             self._error = e
 
     def _build(self) -> None:
+        sales = summaries.read_sales_once(self.side, self.kinds)
         for kind in self.kinds:
             if kind in summaries.pending(self.side):  # (else a report built it meanwhile)
-                summaries.rebuild_whole(self.side, kind)
+                summaries.rebuild_whole(self.side, kind, sales)
                 summaries.note_built(self.side, kind)
 
     def done(self) -> bool:
@@ -171,8 +173,6 @@ class BuildInServer:
             with suppress(Exception):  # ends the statement under way, and the session
                 self.store.execute(f"KILL {int(self.side.conn.connection_id)}").close()
         self._thread.join()
-        with suppress(Exception):  # the killed session's scratch tables, by another
-            self.side.drop_scratch_left()
         with suppress(Exception):
             self.side.close()
         with suppress(Exception):

@@ -318,6 +318,10 @@ class MySQLRepository(SQLRepository):
     # trip to save, and its planner read suppliers more slowly under the check's join)
     checks_in_report = True
     sharded = False  # a Spider head made by `init-db --shards` (see backends/spider.py)
+    # a build beside an import: its rebuilds read on its own session alone, leaving the
+    # server's other core to the import's writes (and so reading the sales once for
+    # several summaries: `summaries.read_sales_once`)
+    reads_alone = False
     _nodes: list[MySQLRepository] | None = None  # its data nodes, for bulk writes
     _marking_shards = False  # marking a batch written to the data nodes (`write_batch`)
 
@@ -461,7 +465,8 @@ class MySQLRepository(SQLRepository):
         """In a rebuild's transaction of its own (an outer one's writes are not a second
         session's to read), on one server: on a Galera node or a Spider head a scratch
         table would be DDL replicated to, or made on, other servers."""
-        return self._depth == 1 and not (self._replicated or self.sharded)
+        return (self._depth == 1 and not (self._replicated or self.sharded)
+                and not self.reads_alone)
 
     def insert_selects(self, inserts: Sequence[summaries.Insert]) -> None:
         """The first insert on this session, the others' at the same time on a second one
@@ -607,31 +612,12 @@ class MySQLRepository(SQLRepository):
 
     def _ended(self) -> None:
         """Drop a rebuild's scratch tables (a DROP would have committed its transaction).
-        Those this session can no longer drop (it was killed: a build beside an import
-        that was stopped) stay listed for `drop_scratch_left`."""
-        left = []
+        A session that can no longer drop them (it was killed) leaves them."""
         for name in self._scratch:
-            try:
+            with contextlib.suppress(mysql.connector.Error):
                 cur = self.conn.cursor()
                 cur.execute(f"DROP TABLE IF EXISTS {name}")
                 cur.close()
-            except mysql.connector.Error:
-                left.append(name)
-        self._scratch = left
-
-    def drop_scratch_left(self) -> None:
-        """Drop, on a new session, the scratch tables this session could not drop."""
-        if not self._scratch:
-            return
-        conn = self._side_session()
-        if conn is None:
-            return
-        with contextlib.suppress(mysql.connector.Error):
-            cur = conn.cursor()
-            for name in self._scratch:
-                cur.execute(f"DROP TABLE IF EXISTS {name}")
-            cur.close()
-        conn.close()
         self._scratch = []
 
     def _begin(self) -> None:
