@@ -267,10 +267,11 @@ def test_a_child_reads_the_sales_once_for_the_summaries_that_read_them(
     tables = (summaries.DAILY, summaries.CUSTOMER_MONTHS, summaries.CUSTOMERS, summaries.PAIRS)
     build_beside.build(scratch, store.path, os.getppid(), ["months", "customers", "pairs"])
     assert sum("GROUP BY o.order_id" in sql for sql in reads) == 1
+    expected = summary_rows(store)
     with closing(sqlite3.connect(scratch)) as built:
         for table in tables:
             rows = sorted(built.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
-            assert rows == summary_rows(store)[table], table
+            assert rows == expected[table], table
 
 
 def test_a_session_building_beside_reads_alone_and_reads_the_sales_once(
