@@ -900,7 +900,8 @@ def note_built(store: SQLRepository, kind: str) -> None:
 
 def rebuild_whole(store: SQLRepository, kind: str, sales: str | None = None) -> None:
     """Summary `kind` rebuilt from every row (its tables only: no marks, no notes).
-    `sales`: the table of `read_sales_once`, which those that can read instead."""
+    `sales`: the table of `read_sales_once`, which the summaries that can read instead
+    of the lines."""
     _rebuild_kind(store, kind, [], everything=True, sales=sales)
 
 
