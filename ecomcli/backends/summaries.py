@@ -924,14 +924,21 @@ def read_sales_once(store: SQLRepository, kinds: Collection[str]) -> str | None:
         return None
     products = (", json_group_array(DISTINCT i.product_id) AS products"
                 if "pairs" in wanted else "")
-    lines, order = d.lines_per_order()
-    store.execute(
-        f"CREATE TEMPORARY TABLE {SALES} AS SELECT MAX(o.customer_id) AS customer_id,"
-        " MAX(o.purchased_at) AS at, SUM(i.quantity) AS units,"
-        f" SUM(i.quantity * i.unit_price) AS revenue{products}"
-        f" FROM {lines} WHERE {SALE} GROUP BY {order}"
-    ).close()
+    columns = f", MAX(o.customer_id) AS customer_id{products}"
+    store.execute(f"CREATE TEMPORARY TABLE {SALES} AS {_sales(d, columns)}").close()
     return SALES
+
+
+def _sales(d: Dialect, columns: str = "") -> str:
+    """Every sale with its lines summed: its moment `at`, `units` and `revenue`, and
+    `columns` (`, ...`: more aggregates of its order `o` and lines `i`), grouped per
+    order in the order the engine reads them best (`Dialect.lines_per_order`)."""
+    lines, order = d.lines_per_order()
+    return (
+        "SELECT MAX(o.purchased_at) AS at, SUM(i.quantity) AS units,"
+        f" SUM(i.quantity * i.unit_price) AS revenue{columns}"
+        f" FROM {lines} WHERE {SALE} GROUP BY {order}"
+    )
 
 
 def _reading_sales(d: Dialect) -> set[str]:
@@ -1048,12 +1055,7 @@ def _rebuild_months(store: SQLRepository, flagged: Sequence[str], everything: bo
         f" GROUP BY {d.period('o.purchased_at', 'month')}, i.product_id",
         adds=2,
     )
-    per_order, order = d.lines_per_order()
-    per_sale = sales or (
-        f"(SELECT MAX(o.purchased_at) AS at, SUM(i.quantity) AS units,"
-        f" SUM(i.quantity * i.unit_price) AS revenue FROM {per_order} WHERE {SALE}"
-        f" GROUP BY {order})"
-    )
+    per_sale = sales or f"({_sales(d)})"
     day = d.date_of("t.at")
     daily = Insert(
         DAILY, "(day, orders, units, revenue)",
