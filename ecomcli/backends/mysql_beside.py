@@ -3,8 +3,8 @@
 The server runs each statement on one thread. A whole rebuild is several big statements
 (the monthly sales, the daily sums and the deliveries; the pairs of two products and those
 of a product with itself; the customers' months and the carts, each in two halves). Into
-summaries that hold rows, two other sessions read them all, each into a scratch table
-made like its summary, and the first session then merges each scratch table into its
+summaries that hold rows, two other sessions read them all, each statement into a new
+scratch table made like its summary, and the first session then merges those into their
 summary, writing only the rows that differ (`MySQLRepository.replace_rows`). Into empty
 summaries, the first session inserts the first statement's rows itself while a second
 session reads the rest into scratch tables, which the first then copies.
@@ -62,6 +62,11 @@ class SecondSession:
     def _run(self) -> None:
         try:
             cur = self._conn.cursor()
+            # each job into a new empty table of its own: with these off, InnoDB (MariaDB
+            # 10.6+) loads it by sorting its rows into the key once, instead of inserting
+            # them one by one with an undo record each (the pairs at 1M orders: 1.09M
+            # rows in 3 s against 8 s). The rows are grouped by the key: no duplicates
+            cur.execute("SET SESSION unique_checks = 0, foreign_key_checks = 0")
             for table, columns, select, binds in self._jobs:
                 cur.execute(f"INSERT INTO {table} {columns} {select}", tuple(binds) or None)
             cur.close()
