@@ -105,13 +105,14 @@ def pair_counts(month: str, where: str, *, group_month: bool, big: str = "",
     )
 
 
-def single_counts(month: str, big: str = "", orders: str = "orders o") -> str:
+def single_counts(month: str, big: str = "", orders: str = "orders o", where: str = "") -> str:
     """The rows of `pair_counts` for a product with itself, per month label `month` (an
-    expression on `o`), read from the lines without the self-join."""
+    expression on `o`), read from the lines without the self-join, of the orders `o`
+    that pass `where` (` AND ...`)."""
     return (
         f"SELECT {big}a.product_id AS product_a, a.product_id AS product_b, {month} AS month,"
         f" COUNT(DISTINCT a.order_id) AS orders FROM {orders}"
-        f" JOIN order_items a ON a.order_id = o.order_id WHERE {SALE}"
+        f" JOIN order_items a ON a.order_id = o.order_id WHERE {SALE}{where}"
         f" GROUP BY a.product_id, {month}"
     )
 

@@ -1064,7 +1064,9 @@ def _rebuild_months(store: SQLRepository, flagged: Sequence[str], everything: bo
         adds=3,
     )
     month = d.period("o.purchased_at", "month")
-    store.replace_rows([monthly, daily, _delivery(store, month, "", [], f", {month}")])
+    # the two sessions that read them beside each other take the first and the last, and
+    # the second: as long as each other
+    store.replace_rows([daily, monthly, _delivery(store, month, "", [], f", {month}")])
 
 
 def _rebuild_month(store: SQLRepository, month: str) -> None:
@@ -1121,17 +1123,20 @@ def _rebuild_pairs(store: SQLRepository, flagged: Sequence[str], everything: boo
                 for where, binds in parts
             ])
         else:
-            # a product with itself apart, without the self-join, read beside the pairs of
-            # two products: two cheaper statements than one (docs/reports.md). Not halved on
-            # MariaDB: two halves of the pairs beside each other took 11.8 s against 17 s
-            # whole at 1M orders, but the singles (7.7 s) would then follow them
-            # The orders in key order, so that their lines are read in key order too
-            # (MariaDB at 1M orders, alone: pairs 9.9 s to 8.6 s, singles 5.6 s to 3.8 s)
+            # a product with itself apart, without the self-join: two cheaper statements
+            # than one (docs/reports.md); when read beside, each in two parts by month,
+            # the two sessions each reading a part of both (bench/README.md). The orders
+            # in key order, so that their lines are read in key order too (MariaDB at 1M
+            # orders, alone: pairs 9.9 s to 8.6 s, singles 5.6 s to 3.8 s)
             big, orders = d.big_result(), d.orders_by_key()
+            parts = _halves(store, "o.purchased_at",
+                            _month_start(store, _middle(store, "orders", "purchased_at")))
             store.replace_rows([
-                Insert(PAIRS, cols, pair_counts(month, "", group_month=True, big=big,
-                                                pairs=">", orders=orders), adds=1),
-                Insert(PAIRS, cols, single_counts(month, big, orders), adds=1),
+                *(Insert(PAIRS, cols, pair_counts(month, where, group_month=True, big=big,
+                                                  pairs=">", orders=orders), binds, adds=1)
+                  for where, binds in parts),
+                *(Insert(PAIRS, cols, single_counts(month, big, orders, where), binds, adds=1)
+                  for where, binds in parts),
             ])
         return
     ph = store.placeholder
