@@ -7,7 +7,9 @@
     .venv/bin/python bench/rebuild_bench.py --db sqlite:////tmp/just-imported.db --as-is
     .venv/bin/python bench/rebuild_bench.py --db sqlite:////tmp/big.db --beside --kinds pairs
 
-`--as-is`: one round without forgetting first, as the first reports after an import pay
+`--empty`: the summary tables emptied before each round, as in a store whose summaries
+ecom never built (`init-db` on a store written around ecom). `--as-is`: one round
+without forgetting first, as the first reports after an import pay
 (a store that an earlier ecom imported holds marks that this one would not write).
 `--beside` (SQLite): each kind rebuilt as a build beside an import rebuilds it (one core,
 into a scratch file, the store attached: `backends/build_beside.py`); the store is only
@@ -58,6 +60,13 @@ def beside(store: object, kinds: list[str], *, together: bool = False) -> dict[s
     return took
 
 
+def empty(store: object, kinds: list[str]) -> None:
+    """Every row of the summary tables of `kinds` deleted."""
+    with store.transaction():  # type: ignore[attr-defined]
+        for table in dict.fromkeys(t for k in kinds for t in summaries.TABLES_OF[k]):
+            store.execute(f"DELETE FROM {table}").close()  # type: ignore[attr-defined]
+
+
 def settle(store: object, most: float = 600) -> float:
     """MySQL: seconds waited for InnoDB to purge the rows an earlier run deleted (its
     purge threads would otherwise take a core from this run). Other stores: 0."""
@@ -82,6 +91,7 @@ def main() -> None:
     ap.add_argument("--db", required=True)
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--as-is", action="store_true", help="one round, forgetting nothing")
+    ap.add_argument("--empty", action="store_true", help="the summary tables emptied first")
     ap.add_argument("--beside", action="store_true", help="as beside an import (SQLite)")
     ap.add_argument("--together", action="store_true",
                     help="--beside: the kinds built by one child, as an import's are")
@@ -93,6 +103,8 @@ def main() -> None:
             if args.beside:
                 took = beside(store, args.kinds, together=args.together)
             else:
+                if args.empty:
+                    empty(store, args.kinds)
                 print(f"waited {settle(store):.0f} s for the server to purge", flush=True)
                 took = rebuild(store, args.kinds, forget=not args.as_is)
             parts = ", ".join(f"{k} {v:.2f}" for k, v in took.items())
