@@ -61,10 +61,12 @@ def beside(store: object, kinds: list[str], *, together: bool = False) -> dict[s
 
 
 def empty(store: object, kinds: list[str]) -> None:
-    """Every row of the summary tables of `kinds` deleted."""
+    """Every row of the summary tables of `kinds` gone: on MySQL by TRUNCATE, which
+    leaves InnoDB no deleted rows to purge during the next round."""
+    clear = "TRUNCATE TABLE" if getattr(store, "backend", "") == "mysql" else "DELETE FROM"
     with store.transaction():  # type: ignore[attr-defined]
         for table in dict.fromkeys(t for k in kinds for t in summaries.TABLES_OF[k]):
-            store.execute(f"DELETE FROM {table}").close()  # type: ignore[attr-defined]
+            store.execute(f"{clear} {table}").close()  # type: ignore[attr-defined]
 
 
 def settle(store: object, most: float = 600) -> float:

@@ -1083,6 +1083,20 @@ def test_mysql_rebuilds_the_months_on_two_sessions(
     assert_summaries_agree(store, "after both rebuilds")
 
 
+def test_mysql_rebuilds_the_pairs_in_two_parts_on_two_sessions(
+    loaded_mysql: Any, second_sessions: list[int]
+) -> None:
+    """The pairs of two products and those of a product with itself, each in two parts
+    by month: each session reads a part of both (the pairs alone were the longest
+    statement), and the basket report reads the same counts as from the lines."""
+    store, _ = loaded_mysql
+    summaries.forget(store)
+    summaries.refresh(store, ["pairs"])
+    assert second_sessions == [2, 2]
+    assert scratch_tables(store) == []
+    assert_summaries_agree(store, "the pairs read in parts")
+
+
 @contextlib.contextmanager
 def summary_writes(store: Any) -> Iterator[list[tuple[str, str]]]:
     """The (table, INSERT | UPDATE | DELETE) of each row written to a summary table while

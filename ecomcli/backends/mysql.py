@@ -469,9 +469,10 @@ class MySQLRepository(SQLRepository):
                 and not self.reads_alone)
 
     def insert_selects(self, inserts: Sequence[summaries.Insert]) -> None:
-        """The first insert on this session, the others' at the same time on a second one
-        (`SecondSession`), each into a scratch table, then copied (a rebuild gives its
-        biggest statement first). On a Spider head, each data node reads its own rows."""
+        """The first half of the inserts (rounded down) on this session, the others' at
+        the same time on a second one (`SecondSession`), each into a scratch table, then
+        copied (a rebuild orders its statements so that the halves take about as long).
+        On a Spider head, each data node reads its own rows."""
         sharded = self.sharded and self._depth == 1 and all(i.adds for i in inserts)
         if sharded and (nodes := self._data_nodes()):  # each data node reads its own orders
             for insert in inserts:
@@ -480,7 +481,7 @@ class MySQLRepository(SQLRepository):
         if len(inserts) < 2 or not self.reads_beside():
             super().insert_selects(inserts)
             return
-        mine, rest = inserts[:1], inserts[1:]
+        mine, rest = inserts[: len(inserts) // 2], inserts[len(inserts) // 2 :]
         side = self._side_session()
         tables = side and self._scratch_for(side, [i.table for i in rest])
         if not side or not tables:  # (no second connection, no CREATE grant): one by one
@@ -513,8 +514,12 @@ class MySQLRepository(SQLRepository):
         `init-db`, or a big import that changed a few): deleting and inserting 1.2M rows
         in one transaction cost InnoDB over twice as long as reading them."""
         tables = list(dict.fromkeys(i.table for i in inserts))
-        if not self.reads_beside() or not any(map(self._holds_rows, tables)):
+        if not self.reads_beside():
             super().replace_rows(inserts, here=here)
+            return
+        if not any(map(self._holds_rows, tables)):
+            with self._loading_empty_tables():
+                super().replace_rows(inserts, here=here)
             return
         sessions = (self._side_session() for _ in range(1 if here else min(2, len(inserts))))
         sides = [conn for conn in sessions if conn]
@@ -536,11 +541,25 @@ class MySQLRepository(SQLRepository):
             mine = [(s, i.columns) for s, i in zip(made, inserts, strict=True) if i.table == table]
             self._merge(table, [s for s, _ in mine], mine[0][1])
 
+    @contextlib.contextmanager
+    def _loading_empty_tables(self) -> Iterator[None]:
+        """Inside, the first insert of this transaction into an empty table is loaded in
+        bulk by InnoDB (MariaDB 10.6+), as the second sessions load their scratch tables
+        (mysql_beside.SecondSession): for a rebuild in its own transaction (a failed
+        statement then rolls all of it back) into summary tables, which have no foreign
+        keys and no unique index beside their key."""
+        self.execute("SET SESSION unique_checks = 0, foreign_key_checks = 0").close()
+        try:
+            yield
+        finally:
+            self.execute("SET SESSION unique_checks = 1, foreign_key_checks = 1").close()
+
     def _read_beside(self, sides: list[Any], jobs: list[tuple[str, str, str, Sequence[Any]]],
                      ) -> bool:
-        """Whether `jobs` ran, the first on the first of `sides` and the others on the
-        second, as in `insert_selects` (else a warning says why not)."""
-        shares = [jobs[:1], jobs[1:]] if len(sides) > 1 else [jobs]
+        """Whether `jobs` ran, their first half on the first of `sides` and the others
+        on the second, as in `insert_selects` (else a warning says why not)."""
+        half = len(jobs) // 2
+        shares = [jobs[:half], jobs[half:]] if len(sides) > 1 else [jobs]
         reading = [SecondSession(conn, share) for conn, share in zip(sides, shares, strict=True)]
         if failed := next(filter(None, [r.wait() for r in reading]), ""):
             warnings.warn(f"{failed}; read by one session instead", RuntimeWarning,

@@ -145,12 +145,13 @@ class SQLiteRepository(SQLRepository):
                 and len(self._sides) < MAX_SIDES)
 
     def insert_selects(self, inserts: Sequence[summaries.Insert]) -> None:
-        """The first insert here, the others' SELECTs read beside it by a child process
-        (`Beside`) into a scratch file, then copied from it."""
+        """The first half of the inserts (rounded down) here, the others' SELECTs read
+        beside them by a child process (`Beside`) into a scratch file, then copied from
+        it."""
         if len(inserts) < 2 or not self.reads_beside():
             super().insert_selects(inserts)
             return
-        first, *rest = inserts
+        mine, rest = inserts[: len(inserts) // 2], inserts[len(inserts) // 2 :]
         try:
             side = Beside(self.path, [(i.select, i.binds) for i in rest],
                           [f"threads = {SORT_THREADS}"])
@@ -159,7 +160,8 @@ class SQLiteRepository(SQLRepository):
             return
         name = self.attach_scratch(side.scratch, attach=False)
         try:
-            self.execute(first.statement(), first.binds).close()
+            for insert in mine:
+                self.execute(insert.statement(), insert.binds).close()
             failed = side.wait()
         except BaseException:
             side.stop()

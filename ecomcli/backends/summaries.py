@@ -1064,9 +1064,7 @@ def _rebuild_months(store: SQLRepository, flagged: Sequence[str], everything: bo
         adds=3,
     )
     month = d.period("o.purchased_at", "month")
-    # the two sessions that read them beside each other take the first and the last, and
-    # the second: as long as each other
-    store.replace_rows([daily, monthly, _delivery(store, month, "", [], f", {month}")])
+    store.replace_rows([monthly, daily, _delivery(store, month, "", [], f", {month}")])
 
 
 def _rebuild_month(store: SQLRepository, month: str) -> None:
@@ -1125,18 +1123,18 @@ def _rebuild_pairs(store: SQLRepository, flagged: Sequence[str], everything: boo
         else:
             # a product with itself apart, without the self-join: two cheaper statements
             # than one (docs/reports.md); when read beside, each in two parts by month,
-            # the two sessions each reading a part of both (bench/README.md). The orders
-            # in key order, so that their lines are read in key order too (MariaDB at 1M
+            # so that each session reads a part of both (bench/README.md). The orders in
+            # key order, so that their lines are read in key order too (MariaDB at 1M
             # orders, alone: pairs 9.9 s to 8.6 s, singles 5.6 s to 3.8 s)
             big, orders = d.big_result(), d.orders_by_key()
             parts = _halves(store, "o.purchased_at",
                             _month_start(store, _middle(store, "orders", "purchased_at")))
             store.replace_rows([
-                *(Insert(PAIRS, cols, pair_counts(month, where, group_month=True, big=big,
-                                                  pairs=">", orders=orders), binds, adds=1)
-                  for where, binds in parts),
-                *(Insert(PAIRS, cols, single_counts(month, big, orders, where), binds, adds=1)
-                  for where, binds in parts),
+                Insert(PAIRS, cols, select, binds, adds=1)
+                for where, binds in parts
+                for select in (pair_counts(month, where, group_month=True, big=big, pairs=">",
+                                           orders=orders),
+                               single_counts(month, big, orders, where))
             ])
         return
     ph = store.placeholder
