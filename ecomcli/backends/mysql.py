@@ -614,8 +614,9 @@ class MySQLRepository(SQLRepository):
         same = " AND ".join([f"t.{k} = s.{k}" for k in keys] + [f"t.{c} <=> s.{c}" for c in values])
         # (a key without values: only the missing keys, which the upsert never finds)
         update = ", ".join(f"{c} = s.{c}" for c in values or keys[:1])
+        read = ", ".join(f"s.{c}" for c in names)
         for part in scratch:
-            self.execute(f"INSERT INTO {table} {columns} SELECT {', '.join(f's.{c}' for c in names)}"
+            self.execute(f"INSERT INTO {table} {columns} SELECT {read}"
                          f" FROM {part} s LEFT JOIN {table} t ON {same}"
                          f" WHERE t.{keys[0]} IS NULL ON DUPLICATE KEY UPDATE {update}").close()
         # every row of the scratch tables is in `table` now: as many rows, no others
