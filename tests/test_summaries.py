@@ -31,6 +31,7 @@ import ecomcli
 from ecomcli import Mode, reports, schema
 from ecomcli.backends import mongo_summaries, summaries
 from ecomcli.backends.mongo import plain
+from ecomcli.backends.sql import SQLRepository
 from ecomcli.orders import cart_add, set_status
 from ecomcli.repository import Repository, with_defaults
 from ecomcli.schema import SALES_INDEX
@@ -1095,6 +1096,51 @@ def test_mysql_rebuilds_the_pairs_in_two_parts_on_two_sessions(
     assert second_sessions == [2, 2]
     assert scratch_tables(store) == []
     assert_summaries_agree(store, "the pairs read in parts")
+
+
+def session_checks(store: Any) -> tuple[int, int]:
+    cur = store.execute("SELECT @@session.unique_checks, @@session.foreign_key_checks")
+    (checks,) = cur.fetchall()
+    cur.close()
+    return tuple(checks)
+
+
+def test_mysql_a_rebuild_into_empty_summaries_keeps_the_session_checking_keys(
+    loaded_mysql: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A whole rebuild into empty summary tables turns the unique and foreign key checks
+    off on its session to load them in bulk (InnoDB), and on again after, even when a
+    statement fails: the session's later writes are checked as before."""
+    store, _ = loaded_mysql
+    summaries.forget(store)
+    with store.transaction():
+        for table in summaries.TABLES_OF["carts"]:
+            store.execute(f"DELETE FROM {table}").close()
+    seen: list[tuple[int, int]] = []
+    replace_rows = SQLRepository.replace_rows
+
+    def noted(self: Any, inserts: Any, **kwargs: Any) -> None:
+        seen.append(session_checks(self))
+        replace_rows(self, inserts, **kwargs)
+
+    monkeypatch.setattr(SQLRepository, "replace_rows", noted)
+    summaries.refresh(store, ["carts"])
+    assert seen and all(checks == (0, 0) for checks in seen)
+    assert session_checks(store) == (1, 1)
+    assert_summaries_agree(store, "the carts loaded in bulk")
+
+    summaries.forget(store)
+    with store.transaction():
+        for table in summaries.TABLES_OF["carts"]:
+            store.execute(f"DELETE FROM {table}").close()
+
+    def failing(self: Any, inserts: Any, **kwargs: Any) -> None:
+        raise RuntimeError("killed, say")
+
+    monkeypatch.setattr(SQLRepository, "replace_rows", failing)
+    with pytest.raises(RuntimeError, match="killed, say"):
+        summaries.refresh(store, ["carts"])
+    assert session_checks(store) == (1, 1)
 
 
 @contextlib.contextmanager
