@@ -305,6 +305,37 @@ def test_a_session_building_beside_reads_alone_and_reads_the_sales_once(
     assert summary_rows(store) == expected
 
 
+def test_a_session_building_beside_loads_empty_summaries_in_bulk(
+    loaded_mysql: Any, monkeypatch: pytest.MonkeyPatch,  # noqa: F811 (the fixture)
+) -> None:
+    """MySQL: into the empty summary tables of a new store, the session building beside
+    an import loads them with the key checks off (InnoDB then sorts each table's rows
+    into its indexes once), turns them on again, and builds what a whole rebuild does."""
+    from ecomcli.backends.mysql import MySQLRepository
+
+    store, _ = loaded_mysql
+    kinds = ["months", "customers", "pairs"]
+    rebuild_everything(store)
+    expected = summary_rows(store)
+    summaries.forget(store)
+    with store.transaction():
+        for table in {t for kind in kinds for t in summaries.TABLES_OF[kind]}:
+            store.execute(f"DELETE FROM {table}").close()
+    sets: list[str] = []
+    execute = MySQLRepository.execute
+
+    def recorded(self: Any, sql: str, params: Any = ()) -> Any:
+        if self.reads_alone and "unique_checks" in sql:
+            sets.append(sql)
+        return execute(self, sql, params)
+
+    monkeypatch.setattr(MySQLRepository, "execute", recorded)
+    build_read(store, kinds).finish()
+    assert sets and len(sets) % 2 == 0, sets
+    assert all(" = 0" in on for on in sets[0::2]) and all(" = 1" in off for off in sets[1::2])
+    assert summary_rows(store) == expected
+
+
 def test_an_import_that_stops_leaves_no_build_behind(
     export: Path, new_store: Any, builds_waited_for: list[list[str]],
     monkeypatch: pytest.MonkeyPatch,

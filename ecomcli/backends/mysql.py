@@ -465,8 +465,11 @@ class MySQLRepository(SQLRepository):
         """In a rebuild's transaction of its own (an outer one's writes are not a second
         session's to read), on one server: on a Galera node or a Spider head a scratch
         table would be DDL replicated to, or made on, other servers."""
-        return (self._depth == 1 and not (self._replicated or self.sharded)
-                and not self.reads_alone)
+        return self._rebuilds_alone() and not self.reads_alone
+
+    def _rebuilds_alone(self) -> bool:
+        """In a rebuild's transaction of its own, on one server (see `reads_beside`)."""
+        return self._depth == 1 and not (self._replicated or self.sharded)
 
     def insert_selects(self, inserts: Sequence[summaries.Insert]) -> None:
         """The first half of the inserts (rounded down) on this session, the others' at
@@ -512,14 +515,15 @@ class MySQLRepository(SQLRepository):
         (on two other sessions, or on this one: `here`), then merged in, writing only the
         rows that differ. A whole rebuild most often finds the rows it had (after
         `init-db`, or a big import that changed a few): deleting and inserting 1.2M rows
-        in one transaction cost InnoDB over twice as long as reading them."""
+        in one transaction cost InnoDB over twice as long as reading them. Into empty
+        ones (a new store, a build beside its import), loaded in bulk."""
         tables = list(dict.fromkeys(i.table for i in inserts))
-        if not self.reads_beside():
-            super().replace_rows(inserts, here=here)
-            return
-        if not any(map(self._holds_rows, tables)):
+        if self._rebuilds_alone() and not any(map(self._holds_rows, tables)):
             with self._loading_empty_tables():
                 super().replace_rows(inserts, here=here)
+            return
+        if not self.reads_beside():
+            super().replace_rows(inserts, here=here)
             return
         sessions = (self._side_session() for _ in range(1 if here else min(2, len(inserts))))
         sides = [conn for conn in sessions if conn]
@@ -547,7 +551,8 @@ class MySQLRepository(SQLRepository):
         bulk by InnoDB (MariaDB 10.6+), as the second sessions load their scratch tables
         (mysql_beside.SecondSession): for a rebuild in its own transaction (a failed
         statement then rolls all of it back) into summary tables, which have no foreign
-        keys and no unique index beside their key."""
+        keys and no unique index beside their key; a build beside an import too. Other
+        sessions' reads of those tables see them empty until it commits, without waiting."""
         self.execute("SET SESSION unique_checks = 0, foreign_key_checks = 0").close()
         try:
             yield
