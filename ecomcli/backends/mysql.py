@@ -542,8 +542,9 @@ class MySQLRepository(SQLRepository):
             super().replace_rows(inserts, here=True)
             return
         for table in tables:
-            mine = [(s, i.columns) for s, i in zip(made, inserts, strict=True) if i.table == table]
-            self._merge(table, [s for s, _ in mine], mine[0][1])
+            parts = [s for s, i in zip(made, inserts, strict=True) if i.table == table]
+            columns = next(i.columns for i in inserts if i.table == table)
+            self._merge(table, parts, columns)
 
     @contextlib.contextmanager
     def _loading_empty_tables(self) -> Iterator[None]:
