@@ -88,32 +88,19 @@ def supplier_counts(where: str = "") -> str:
 
 
 def pair_counts(month: str, where: str, *, group_month: bool, big: str = "",
-                pairs: str = ">=", orders: str = "orders o") -> str:
-    """Per pair of products bought in the same sale (`product_a` <= `product_b`: a
-    product with itself counts the sales holding it) and month label `month` (an
-    expression to group by too, or a value: `group_month`): the number of sales
-    (`orders`) among the orders `o` that pass `where`. A product twice in an order counts
-    once (COUNT(DISTINCT)). `pairs` ">": only pairs of two products (see `single_counts`).
-    `orders`: the orders `o`, as the engine should read them (`Dialect.orders_by_key`)."""
+                orders: str = "orders o") -> str:
+    """Per pair of two products bought in the same sale (`product_a` < `product_b`) and
+    month label `month` (an expression to group by too, or a value: `group_month`): the
+    number of sales (`orders`) among the orders `o` that pass `where`. A product twice in
+    an order counts once (COUNT(DISTINCT)). `orders`: the orders `o`, as the engine should
+    read them (`Dialect.orders_by_key`)."""
     by_month = f", {month}" if group_month else ""
     return (
         f"SELECT {big}a.product_id AS product_a, b.product_id AS product_b, {month} AS month,"
         f" COUNT(DISTINCT a.order_id) AS orders FROM {orders}"
         " JOIN order_items a ON a.order_id = o.order_id JOIN order_items b"
-        f" ON b.order_id = a.order_id AND b.product_id {pairs} a.product_id"
+        " ON b.order_id = a.order_id AND b.product_id > a.product_id"
         f" WHERE {SALE}{where} GROUP BY a.product_id, b.product_id{by_month}"
-    )
-
-
-def single_counts(month: str, big: str = "", orders: str = "orders o", where: str = "") -> str:
-    """The rows of `pair_counts` for a product with itself, per month label `month` (an
-    expression on `o`), read from the lines without the self-join, of the orders `o`
-    that pass `where` (` AND ...`)."""
-    return (
-        f"SELECT {big}a.product_id AS product_a, a.product_id AS product_b, {month} AS month,"
-        f" COUNT(DISTINCT a.order_id) AS orders FROM {orders}"
-        f" JOIN order_items a ON a.order_id = o.order_id WHERE {SALE}{where}"
-        f" GROUP BY a.product_id, {month}"
     )
 
 
@@ -138,6 +125,6 @@ def pair_counts_from_arrays(sales: str) -> str:
     return (
         "SELECT a.value AS product_a, b.value AS product_b, s.month AS month,"
         f" COUNT(*) AS orders FROM ({sales}) s, json_each(s.products) a,"
-        " json_each(s.products) b WHERE b.value >= a.value"
+        " json_each(s.products) b WHERE b.value > a.value"
         " GROUP BY a.value, b.value, s.month"
     )

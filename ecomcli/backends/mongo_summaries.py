@@ -279,7 +279,8 @@ def _carts() -> list[Doc]:
 
 def _pairs_monthly() -> list[Doc]:
     """Per month and pair of products bought in the same sale (product_a <= product_b: a
-    product with itself counts the sales holding it): the sales, as the SQL's."""
+    product with itself counts the sales holding it): the sales. (The SQL summary holds
+    the pairs of two products; its monthly sales count a product's own.)"""
     ids = {"$map": {"input": "$items", "as": "i", "in": "$$i.product_id"}}
     products = {"$setUnion": [ids, []]}  # each product of an order once
     return [

@@ -1,14 +1,14 @@
 """MySQL: a summary rebuild's statements run on other sessions, beside each other.
 
 The server runs each statement on one thread. A whole rebuild is several big statements
-(the monthly sales, the daily sums and the deliveries; the pairs of two products and those
-of a product with itself, each in two parts; the customers' months and the carts, each in
-two halves), shared by halves of their list. Into summaries that hold rows, two other
-sessions read them all, each statement into a new scratch table made like its summary and
-loaded in bulk, and the first session then merges those into their summary, writing only
-the rows that differ (`MySQLRepository.replace_rows`). Into empty summaries, the first
-session inserts the first half's rows itself while a second session reads the rest into
-scratch tables, which the first then copies.
+(the monthly sales, the daily sums and the deliveries; the pairs in two parts; the
+customers' months and the carts, each in two halves), shared by halves of their list.
+Into summaries that hold rows, two other sessions read them all, each statement into a
+new scratch table made like its summary and loaded in bulk, and the first session then
+merges those into their summary, writing only the rows that differ
+(`MySQLRepository.replace_rows`). Into empty summaries, the first session inserts the
+first half's rows itself while a second session reads the rest into scratch tables,
+which the first then copies.
 
 The other sessions read at READ COMMITTED, as every statement of a refresh does: a write
 committed while the rebuild runs left its marks for the next refresh (see the summaries'

@@ -4,8 +4,9 @@ forecast, customer-orders, delivery, carts, ratings, wishlists, payments, suppli
 few rows instead (at 1M orders: top-products 1.4 s to 0.04 s on SQLite).
 
 Tables derived from those rows (and products' prices), never written by hand:
-- `summary_sales_monthly (month, product_id, units, revenue)`: sales (the definition in
-  docs/reports.md) per calendar month and product: top-products, categories;
+- `summary_sales_monthly (month, product_id, units, revenue, orders)`: sales (the
+  definition in docs/reports.md) per calendar month and product, and the sales holding
+  it: top-products, categories, basket (a product's sales);
 - `summary_sales_daily (day, orders, units, revenue)`: sales per day: sales and forecast
   at any `--by` and `--from/--to`;
 - `summary_customer_sales (customer_id, orders, items, revenue, sales, days,
@@ -29,10 +30,10 @@ Tables derived from those rows (and products' prices), never written by hand:
   no `paid_at`) and method: payments at any `--from/--to`;
 - `summary_supplier_products (supplier_id, products, units)`: per supplier with supplies,
   the products it supplies and their units: suppliers;
-- `summary_pairs_monthly (product_a, product_b, month, orders)`: per pair of products
-  bought in the same sale (a <= b; a product with itself: the sales holding it) and
-  month, the number of those sales: basket. Its months are marked with the sales
-  summaries' but rebuilt apart (kind `pairs`), so that only basket pays for them.
+- `summary_pairs_monthly (product_a, product_b, month, orders)`: per pair of two products
+  bought in the same sale (a < b) and month, the number of those sales: basket (which
+  reads a product's own sales from the monthly summary). Its months are marked with the
+  sales summaries' but rebuilt apart (kind `pairs`), so that only basket pays for them.
 
 **Kept lazily, set-based.** Every write to orders, order_items, carts, cart_items,
 reviews, wishlists, wishlist_items, payments or supplies, and every write of a stored
@@ -104,7 +105,6 @@ from ecomcli.summary_tables import (
     pair_counts,
     pair_counts_from_arrays,
     sale_products,
-    single_counts,
     split,
     supplier_counts,
 )
@@ -178,6 +178,12 @@ MANY_CUSTOMERS = 20_000
 MANY_CARTS = 50_000
 MANY_PRODUCTS = 2_000
 MANY_MONTHS = 3
+# a product's units, revenue and sales (a product twice in a sale: one sale), from its
+# lines `i` of orders `o`: the monthly summary's values. Its sales are basket's counts of
+# a product with itself, counted here where the lines are grouped anyway, instead of by a
+# second grouping of every line beside the pairs (MariaDB at 1M orders: ~5 s of one core)
+MONTHLY_COLUMNS = "(month, product_id, units, revenue, orders)"
+PRODUCT_SALES = "SUM(i.quantity), SUM(i.quantity * i.unit_price), COUNT(DISTINCT o.order_id)"
 
 
 
@@ -230,9 +236,10 @@ def ddl(d: Dialect) -> str:
         f", INDEX {CUSTOMER_WISHLISTS_INDEX} {WISHERS_ORDER}" if d.inline_indexes else ""
     )
     tables = [
-        (MONTHLY, "sales per calendar month (YYYY-MM) and product",
+        (MONTHLY, "sales per calendar month (YYYY-MM) and product: units, revenue, and"
+         " the sales holding it",
          f"month {month} NOT NULL, product_id {ident} NOT NULL, units {big} NOT NULL,"
-         f" revenue {money} NOT NULL, PRIMARY KEY (month, product_id)"),
+         f" revenue {money} NOT NULL, orders {big} NOT NULL, PRIMARY KEY (month, product_id)"),
         (DAILY, "sales per day: orders, units, revenue",
          f"day {day} NOT NULL PRIMARY KEY, orders {big} NOT NULL, units {big} NOT NULL,"
          f" revenue {money} NOT NULL"),
@@ -287,7 +294,7 @@ def ddl(d: Dialect) -> str:
         (DIRTY_SUPPLIERS, "suppliers whose supplies changed since the summaries were rebuilt",
          f"supplier_id {ident} NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0"),
         # keyed by pair first: basket sums every month of a pair in one pass of the key
-        (PAIRS, "sales per pair of products bought together (a <= b) and month",
+        (PAIRS, "sales per pair of products bought together (a < b) and month",
          f"product_a {ident} NOT NULL, product_b {ident} NOT NULL, month {month} NOT NULL,"
          f" orders {big} NOT NULL, PRIMARY KEY (product_a, product_b, month){pairs_index}"),
         (DIRTY_PAIRS, "months whose orders changed since the pair counts were rebuilt",
@@ -1048,12 +1055,12 @@ def _rebuild_months(store: SQLRepository, flagged: Sequence[str], everything: bo
         return
     d = store.dialect
     lines = f"FROM {d.lines_then_orders(d.orders_by_key())} WHERE {SALE}"
+    # (a sale's lines are on one Spider data node with it: the nodes' counts add up)
     monthly = Insert(
-        MONTHLY, "(month, product_id, units, revenue)",
+        MONTHLY, MONTHLY_COLUMNS,
         f"SELECT {d.big_result()}{d.period('o.purchased_at', 'month')}, i.product_id,"
-        f" SUM(i.quantity), SUM(i.quantity * i.unit_price) {lines}"
-        f" GROUP BY {d.period('o.purchased_at', 'month')}, i.product_id",
-        adds=2,
+        f" {PRODUCT_SALES} {lines} GROUP BY {d.period('o.purchased_at', 'month')}, i.product_id",
+        adds=3,
     )
     per_sale = sales or f"({_sales(d)})"
     day = d.date_of("t.at")
@@ -1079,8 +1086,7 @@ def _rebuild_month(store: SQLRepository, month: str) -> None:
     span = [d.bound(first), d.bound(after)]
     lines = "FROM orders o JOIN order_items i ON i.order_id = o.order_id"
     store.execute(
-        f"INSERT INTO {MONTHLY} (month, product_id, units, revenue)"
-        f" SELECT {ph}, i.product_id, SUM(i.quantity), SUM(i.quantity * i.unit_price)"
+        f"INSERT INTO {MONTHLY} {MONTHLY_COLUMNS} SELECT {ph}, i.product_id, {PRODUCT_SALES}"
         f" {lines} WHERE {period} AND {SALE} GROUP BY i.product_id",
         [month, *span],
     ).close()
@@ -1121,20 +1127,17 @@ def _rebuild_pairs(store: SQLRepository, flagged: Sequence[str], everything: boo
                 for where, binds in parts
             ])
         else:
-            # a product with itself apart, without the self-join: two cheaper statements
-            # than one (docs/reports.md); when read beside, each in two parts by month,
-            # so that each session reads a part of both (bench/README.md). The orders in
+            # when read beside, in two parts by month, one on each session. The orders in
             # key order, so that their lines are read in key order too (MariaDB at 1M
-            # orders, alone: pairs 9.9 s to 8.6 s, singles 5.6 s to 3.8 s)
+            # orders, alone: 9.9 s to 8.6 s)
             big, orders = d.big_result(), d.orders_by_key()
             parts = _halves(store, "o.purchased_at",
                             _month_start(store, _middle(store, "orders", "purchased_at")))
             store.replace_rows([
-                Insert(PAIRS, cols, select, binds, adds=1)
+                Insert(PAIRS, cols,
+                       pair_counts(month, where, group_month=True, big=big, orders=orders),
+                       binds, adds=1)
                 for where, binds in parts
-                for select in (pair_counts(month, where, group_month=True, big=big, pairs=">",
-                                           orders=orders),
-                               single_counts(month, big, orders, where))
             ])
         return
     ph = store.placeholder

@@ -274,8 +274,8 @@ CREATE TABLE IF NOT EXISTS `product_images` (
     CONSTRAINT `fk_product_images_product_id` FOREIGN KEY (`product_id`) REFERENCES `products` (`product_id`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
--- summary_sales_monthly: sales per calendar month (YYYY-MM) and product (derived: see ecomcli/backends/summaries.py)
-CREATE TABLE IF NOT EXISTS summary_sales_monthly (month CHAR(7) NOT NULL, product_id VARCHAR(64) NOT NULL, units BIGINT NOT NULL, revenue DECIMAL(20,2) NOT NULL, PRIMARY KEY (month, product_id)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+-- summary_sales_monthly: sales per calendar month (YYYY-MM) and product: units, revenue, and the sales holding it (derived: see ecomcli/backends/summaries.py)
+CREATE TABLE IF NOT EXISTS summary_sales_monthly (month CHAR(7) NOT NULL, product_id VARCHAR(64) NOT NULL, units BIGINT NOT NULL, revenue DECIMAL(20,2) NOT NULL, orders BIGINT NOT NULL, PRIMARY KEY (month, product_id)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 -- summary_sales_daily: sales per day: orders, units, revenue (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_sales_daily (day DATE NOT NULL PRIMARY KEY, orders BIGINT NOT NULL, units BIGINT NOT NULL, revenue DECIMAL(20,2) NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
@@ -328,7 +328,7 @@ CREATE TABLE IF NOT EXISTS summary_dirty_payment_months (month CHAR(7) NOT NULL 
 -- summary_dirty_suppliers: suppliers whose supplies changed since the summaries were rebuilt (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_dirty_suppliers (supplier_id VARCHAR(64) NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
--- summary_pairs_monthly: sales per pair of products bought together (a <= b) and month (derived: see ecomcli/backends/summaries.py)
+-- summary_pairs_monthly: sales per pair of products bought together (a < b) and month (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_pairs_monthly (product_a VARCHAR(64) NOT NULL, product_b VARCHAR(64) NOT NULL, month CHAR(7) NOT NULL, orders BIGINT NOT NULL, PRIMARY KEY (product_a, product_b, month), INDEX ix_summary_pairs_monthly_month (month)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 -- summary_dirty_pair_months: months whose orders changed since the pair counts were rebuilt (derived: see ecomcli/backends/summaries.py)

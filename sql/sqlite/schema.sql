@@ -301,8 +301,8 @@ CREATE TABLE IF NOT EXISTS "product_images" (
     CONSTRAINT "fk_product_images_product_id" FOREIGN KEY ("product_id") REFERENCES "products" ("product_id")
 ) STRICT;
 
--- summary_sales_monthly: sales per calendar month (YYYY-MM) and product (derived: see ecomcli/backends/summaries.py)
-CREATE TABLE IF NOT EXISTS summary_sales_monthly (month TEXT NOT NULL, product_id TEXT NOT NULL, units INTEGER NOT NULL, revenue INTEGER NOT NULL, PRIMARY KEY (month, product_id)) STRICT, WITHOUT ROWID;
+-- summary_sales_monthly: sales per calendar month (YYYY-MM) and product: units, revenue, and the sales holding it (derived: see ecomcli/backends/summaries.py)
+CREATE TABLE IF NOT EXISTS summary_sales_monthly (month TEXT NOT NULL, product_id TEXT NOT NULL, units INTEGER NOT NULL, revenue INTEGER NOT NULL, orders INTEGER NOT NULL, PRIMARY KEY (month, product_id)) STRICT, WITHOUT ROWID;
 
 -- summary_sales_daily: sales per day: orders, units, revenue (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_sales_daily (day TEXT NOT NULL PRIMARY KEY, orders INTEGER NOT NULL, units INTEGER NOT NULL, revenue INTEGER NOT NULL) STRICT, WITHOUT ROWID;
@@ -355,7 +355,7 @@ CREATE TABLE IF NOT EXISTS summary_dirty_payment_months (month TEXT NOT NULL PRI
 -- summary_dirty_suppliers: suppliers whose supplies changed since the summaries were rebuilt (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_dirty_suppliers (supplier_id TEXT NOT NULL PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0) STRICT, WITHOUT ROWID;
 
--- summary_pairs_monthly: sales per pair of products bought together (a <= b) and month (derived: see ecomcli/backends/summaries.py)
+-- summary_pairs_monthly: sales per pair of products bought together (a < b) and month (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_pairs_monthly (product_a TEXT NOT NULL, product_b TEXT NOT NULL, month TEXT NOT NULL, orders INTEGER NOT NULL, PRIMARY KEY (product_a, product_b, month)) STRICT, WITHOUT ROWID;
 
 -- summary_dirty_pair_months: months whose orders changed since the pair counts were rebuilt (derived: see ecomcli/backends/summaries.py)

@@ -141,14 +141,16 @@ SUMMARIES = ("months", "pairs")
 def summarized_sql(d: Dialect, p: Params) -> Built:
     """The pair counts of the whole months in the period (`summary_pairs_monthly`, keyed
     by pair: summed in one pass of its key) and of the days at its edges (from the
-    lines); the sales from the daily summary. A product with itself is the count of the
-    sales holding it."""
+    lines); each product's sales likewise from the monthly sales summary and the lines;
+    the sales from the daily summary."""
     binds: list[Any] = []
     months, edges = st.split(p["from"], p["to"])
 
-    def counts(condition: str, given: list[Any]) -> str:
-        """product_a, product_b, orders of the counts passing `condition` (on `s`, with
-        binds `given`); the binds added in text order."""
+    def counts(columns: str, summary: str, lines: str, condition: str, given: list[Any]) -> str:
+        """`columns` (of `s`) of the counts passing `condition` (on `s`, with binds
+        `given`) of the whole months (from `summary`) and of the edge days (`lines`: a
+        SELECT of the lines, given the range `{period}` of `o.purchased_at`); the binds
+        added in text order."""
         parts = []
         if months is not None:
             where, month_binds = "", []
@@ -156,19 +158,28 @@ def summarized_sql(d: Dialect, p: Params) -> Built:
                 if month is not None:
                     where += f" AND s.month {op} {d.ph}"
                     month_binds.append(month)
-            parts.append(
-                f"SELECT s.product_a, s.product_b, s.orders FROM {st.PAIRS} s"
-                f" WHERE {condition}{where}"
-            )
+            parts.append(f"SELECT {columns} FROM {summary} s WHERE {condition}{where}")
             binds.extend([*given, *month_binds])
         for start, before in edges:
             period = f" AND o.purchased_at >= {d.ph} AND o.purchased_at < {d.ph}"
-            lines = st.pair_counts("''", period, group_month=False)
-            parts.append(
-                f"SELECT s.product_a, s.product_b, s.orders FROM ({lines}) s WHERE {condition}"
-            )
+            lines_of = lines.format(period=period)
+            parts.append(f"SELECT {columns} FROM ({lines_of}) s WHERE {condition}")
             binds.extend([d.bound(start), d.bound(before), *given])
         return " UNION ALL ".join(parts)
+
+    def pair_counts(condition: str, given: list[Any]) -> str:
+        """product_a, product_b, orders of the pairs passing `condition`."""
+        lines = st.pair_counts("''", "{period}", group_month=False)
+        return counts("s.product_a, s.product_b, s.orders", st.PAIRS, lines, condition, given)
+
+    def product_sales() -> str:
+        """product_id, orders: the sales holding each product."""
+        lines = (
+            "SELECT i.product_id, COUNT(DISTINCT o.order_id) AS orders FROM orders o"
+            f" JOIN order_items i ON i.order_id = o.order_id WHERE {st.SALE}{{period}}"
+            " GROUP BY i.product_id"
+        )
+        return counts("s.product_id, s.orders", st.MONTHLY, lines, "1 = 1", [])
 
     def total() -> str:
         where = ""
@@ -179,21 +190,21 @@ def summarized_sql(d: Dialect, p: Params) -> Built:
         return f"(SELECT COALESCE(SUM(t.orders), 0) FROM {st.DAILY} t WHERE 1 = 1{where})"
 
     num, den = support_terms(p)
-    pair, given = "s.product_a < s.product_b", []
+    pair, given = "1 = 1", []
     if p["product"]:
-        pair += f" AND (s.product_a = {d.ph} OR s.product_b = {d.ph})"
+        pair = f"(s.product_a = {d.ph} OR s.product_b = {d.ph})"
         given = [p["product"], p["product"]]
     kind, a, b, n, name = (d.q(c) for c in ("kind", "product_a", "product_b", "orders", "name"))
     sql = (
         f"SELECT 'pair' AS {kind}, x.product_a AS {a}, x.product_b AS {b},"
-        f" {d.whole('SUM(x.orders)')} AS {n}, NULL AS {name} FROM ({counts(pair, given)}) x"
-        " GROUP BY x.product_a, x.product_b"
+        f" {d.whole('SUM(x.orders)')} AS {n}, NULL AS {name}"
+        f" FROM ({pair_counts(pair, given)}) x GROUP BY x.product_a, x.product_b"
         f" HAVING SUM(x.orders) >= {int(p['min_count'])}"
     )
     sql += f" AND 100 * {den} * SUM(x.orders) >= {num} * {total()}"
     per_product = (
-        "SELECT x.product_a AS product_id, SUM(x.orders) AS n"
-        f" FROM ({counts('s.product_a = s.product_b', [])}) x GROUP BY x.product_a"
+        "SELECT x.product_id, SUM(x.orders) AS n"
+        f" FROM ({product_sales()}) x GROUP BY x.product_id"
     )
     sql += (
         f" UNION ALL SELECT 'product', g.product_id, NULL, {d.whole('g.n')}, pr.name"
