@@ -419,23 +419,28 @@ def test_init_db_rebuilds_summaries_after_writes_around_ecom(loaded: Any) -> Non
 
 def test_basket_counts_a_sale_holding_a_product_twice_once(loaded: Any) -> None:
     """A sale with two lines of one product is one sale of it, and one of each pair it
-    makes: in the monthly summary's sales of a product (which basket reads) and in the
-    pair counts, both after the month's rebuild and after a whole one."""
+    makes: in the monthly summary's sales of a product (which basket reads), in the pair
+    counts and in the lines of a period's edge days (from the sale's day), both after
+    the month's rebuild and after a whole one."""
     store, data = loaded
     sales = {o["order_id"]: o for o in data["orders"]
              if o["status"] not in ("pending", "cancelled", "returned")}
-    line = next(i for i in data["order_items"] if i["order_id"] in sales)
+    # (a sale after the first of its month: the period from its day has an edge)
+    line = next(i for i in data["order_items"]
+                if i["order_id"] in sales and sales[i["order_id"]]["purchased_at"].day > 1)
     product, month = line["product_id"], sales[line["order_id"]]["purchased_at"]
     assert_summaries_agree(store, "first")
     store.insert("order_items", {**line, "line_no": 999, "quantity": 1})
     whole = {"min_support": "0"}
-    period = {"min_support": "0", "from": month.date().replace(day=1).isoformat()}
+    period = {"min_support": "0", "from": month.date().isoformat()}
 
     def product_sales(params: dict[str, Any]) -> int:
         rows = from_summaries(store, "basket", params)
         return next(r[3] for r in rows if r[0] == "product" and r[1] == product)
 
     expected = {str(params): product_sales(params) for params in (whole, period)}
+    for params in (whole, period):
+        assert from_summaries(store, "basket", params) == from_lines(store, "basket", params)
     holding = sum(1 for i in data["order_items"]
                   if i["order_id"] in sales and i["product_id"] == product)
     assert expected[str(whole)] == holding  # (the new line's sale held it already)
