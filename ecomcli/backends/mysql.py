@@ -535,16 +535,14 @@ class MySQLRepository(SQLRepository):
             super().replace_rows(inserts, here=True)
             return
         jobs = [(s, i.columns, i.select, i.binds) for s, i in zip(made, inserts, strict=True)]
-        if here:
-            for table, columns, select, binds in jobs:
-                self.execute(f"INSERT INTO {table} {columns} {select}", binds).close()
-        elif not self._read_beside(sides, jobs):
+        rows = [self._insert_rows(*job) for job in jobs] if here else self._read_beside(sides, jobs)
+        if rows is None:
             super().replace_rows(inserts, here=True)
             return
         for table in tables:
-            parts = [s for s, i in zip(made, inserts, strict=True) if i.table == table]
-            columns = next(i.columns for i in inserts if i.table == table)
-            self._merge(table, parts, columns)
+            parts = [n for n, i in enumerate(inserts) if i.table == table]
+            self._merge(table, [made[n] for n in parts], inserts[parts[0]].columns,
+                        sum(rows[n] for n in parts))
 
     @contextlib.contextmanager
     def _loading_empty_tables(self) -> Iterator[None]:
@@ -560,18 +558,26 @@ class MySQLRepository(SQLRepository):
         finally:
             self.execute("SET SESSION unique_checks = 1, foreign_key_checks = 1").close()
 
+    def _insert_rows(self, table: str, columns: str, select: str, binds: Sequence[Any]) -> int:
+        """The number of rows `INSERT INTO table columns select` inserted."""
+        cur = self.execute(f"INSERT INTO {table} {columns} {select}", binds)
+        inserted = cur.rowcount
+        cur.close()
+        return int(inserted)
+
     def _read_beside(self, sides: list[Any], jobs: list[tuple[str, str, str, Sequence[Any]]],
-                     ) -> bool:
-        """Whether `jobs` ran, their first half on the first of `sides` and the others
-        on the second, as in `insert_selects` (else a warning says why not)."""
+                     ) -> list[int] | None:
+        """The rows each of `jobs` inserted, their first half on the first of `sides` and
+        the others on the second, as in `insert_selects` (None: one failed, and a warning
+        says why)."""
         half = len(jobs) // 2
         shares = [jobs[:half], jobs[half:]] if len(sides) > 1 else [jobs]
         reading = [SecondSession(conn, share) for conn, share in zip(sides, shares, strict=True)]
         if failed := next(filter(None, [r.wait() for r in reading]), ""):
             warnings.warn(f"{failed}; read by one session instead", RuntimeWarning,
                           stacklevel=3)
-            return False
-        return True
+            return None
+        return [n for r in reading for n in r.rows]
 
     def _side_session(self) -> Any | None:
         """A new session reading as this one does (None: the server refused it)."""
@@ -605,13 +611,14 @@ class MySQLRepository(SQLRepository):
         cur.close()
         return found
 
-    def _merge(self, table: str, scratch: Sequence[str], columns: str) -> None:
-        """`table`'s rows made those of the `scratch` tables (their keys disjoint),
-        writing only those that differ: one pass over each finds the rows `table` lacks
-        or holds with other values (their join on every column finds no row) and upserts
-        them; then, when the counts differ, the rows none of them has go. (An UPDATE
-        joined on the key, then an INSERT of the keys missing, read each scratch table
-        twice: twice as long. An upsert of every row took half as long again.)"""
+    def _merge(self, table: str, scratch: Sequence[str], columns: str, rows: int) -> None:
+        """`table`'s rows made those of the `scratch` tables (their keys disjoint,
+        `rows` rows in all), writing only those that differ: one pass over each finds the
+        rows `table` lacks or holds with other values (their join on every column finds no
+        row) and upserts them; then, when `table` holds more rows, the rows none of them
+        has go. (An UPDATE joined on the key, then an INSERT of the keys missing, read
+        each scratch table twice: twice as long. An upsert of every row took half as long
+        again.)"""
         cur = self.execute(f"SHOW INDEX FROM {table}")
         keys = indexes(cur.fetchall())["PRIMARY"]
         cur.close()
@@ -626,12 +633,22 @@ class MySQLRepository(SQLRepository):
                          f" FROM {part} s LEFT JOIN {table} t ON {same}"
                          f" WHERE t.{keys[0]} IS NULL ON DUPLICATE KEY UPDATE {update}").close()
         # every row of the scratch tables is in `table` now: as many rows, no others
-        if self._count(table) != sum(map(self._count, scratch)):
+        if self._count(table) != rows:
             joins = " ".join(
                 f"LEFT JOIN {part} s{n} ON " + " AND ".join(f"s{n}.{k} = t.{k}" for k in keys)
                 for n, part in enumerate(scratch))
             missing = " AND ".join(f"s{n}.{keys[0]} IS NULL" for n in range(len(scratch)))
             self.execute(f"DELETE t FROM {table} t {joins} WHERE {missing}").close()
+
+    def rows_about(self, table: str) -> int | None:
+        """InnoDB's estimate of `table`'s rows, which the planner reads too (where
+        `COUNT(*)` reads them all: 0.2 s at 1.2M carts); the count when it has none."""
+        cur = self.execute(f"EXPLAIN SELECT 1 FROM {table}")
+        names = [d[0].lower() for d in cur.description]
+        plan = cur.fetchall()
+        cur.close()
+        estimate = plan[0][names.index("rows")] if plan and "rows" in names else None
+        return int(estimate) if estimate else super().rows_about(table)
 
     def _count(self, table: str) -> int:
         cur = self.execute(f"SELECT COUNT(*) FROM {table}")

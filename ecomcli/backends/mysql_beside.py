@@ -55,6 +55,7 @@ class SecondSession:
     def __init__(self, conn: Any, jobs: Sequence[tuple[str, str, str, Sequence[Any]]]) -> None:
         self._conn = conn
         self._jobs = list(jobs)
+        self.rows: list[int] = []  # the rows each job inserted
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="ecom-second-session",
                                         daemon=True)
@@ -70,6 +71,7 @@ class SecondSession:
             cur.execute("SET SESSION unique_checks = 0, foreign_key_checks = 0")
             for table, columns, select, binds in self._jobs:
                 cur.execute(f"INSERT INTO {table} {columns} {select}", tuple(binds) or None)
+                self.rows.append(cur.rowcount)
             cur.close()
         except BaseException as e:
             self._error = e

@@ -278,6 +278,14 @@ class SQLRepository(Repository):
         for insert in inserts:
             self.execute(insert.statement(), insert.binds).close()
 
+    def rows_about(self, table: str) -> int | None:
+        """About the number of rows of `table` (None: empty), where a rebuild splits
+        them in two (`Dialect.rows_about`)."""
+        cur = self.execute(self.dialect.rows_about(table))
+        (count,) = cur.fetchone()
+        cur.close()
+        return count
+
     def replace_rows(self, inserts: Sequence[summaries.Insert], *, here: bool = False) -> None:
         """A whole rebuild: each table of `inserts` left holding exactly their rows.
         `here`: their selects read what this transaction wrote (a summary just rebuilt),

@@ -1011,9 +1011,7 @@ def _middle(store: SQLRepository, table: str, column: str) -> Any | None:
     store that reads one part beside the other (`reads_beside`); else (or empty) None."""
     if not store.reads_beside():
         return None
-    cur = store.execute(store.dialect.rows_about(table))
-    (count,) = cur.fetchone()
-    cur.close()
+    count = store.rows_about(table)
     if count is None:
         return None
     cur = store.execute(
