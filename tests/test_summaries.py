@@ -438,15 +438,15 @@ def test_basket_counts_a_sale_holding_a_product_twice_once(loaded: Any) -> None:
         rows = from_summaries(store, "basket", params)
         return next(r[3] for r in rows if r[0] == "product" and r[1] == product)
 
-    expected = {str(params): product_sales(params) for params in (whole, period)}
+    expected = [product_sales(params) for params in (whole, period)]
     for params in (whole, period):
         assert from_summaries(store, "basket", params) == from_lines(store, "basket", params)
     holding = sum(1 for i in data["order_items"]
                   if i["order_id"] in sales and i["product_id"] == product)
-    assert expected[str(whole)] == holding  # (the new line's sale held it already)
+    assert expected[0] == holding  # (the new line's sale held it already)
     assert_summaries_agree(store, "a month rebuilt")
     summaries.forget(store)
-    assert {str(p): product_sales(p) for p in (whole, period)} == expected
+    assert [product_sales(params) for params in (whole, period)] == expected
     assert_summaries_agree(store, "a whole rebuild")
 
 

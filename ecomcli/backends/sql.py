@@ -279,7 +279,7 @@ class SQLRepository(Repository):
             self.execute(insert.statement(), insert.binds).close()
 
     def rows_about(self, table: str) -> int | None:
-        """About the number of rows of `table` (None: empty), where a rebuild splits
+        """About the number of rows of `table` (0 or None: empty), where a rebuild splits
         them in two (`Dialect.rows_about`)."""
         cur = self.execute(self.dialect.rows_about(table))
         (count,) = cur.fetchone()
