@@ -71,7 +71,8 @@ def test_delivery_legend_names_partners_beside_the_plot(shop: str) -> None:
     partners = pd.read_csv(SAMPLE / "delivery_partners.csv")
     with ecomcli.connect(shop) as store:
         used = {r["partner_id"] for r in reports.run(store, "delivery", {}).rows}
-    names = partners[partners["partner_id"].isin(used)]["name"]
+    names = [*partners[partners["partner_id"].isin(used)]["name"],
+             *(["no partner"] if None in used else [])]
     for ax in drawn(shop, "delivery"):
         legend = ax.get_legend()
         assert sorted(t.get_text() for t in legend.get_texts()) == sorted(names)
@@ -79,6 +80,20 @@ def test_delivery_legend_names_partners_beside_the_plot(shop: str) -> None:
         box, plot = legend.get_window_extent(renderer), ax.get_window_extent(renderer)
         assert box.x0 >= plot.x1  # beside the data, not over it
         assert box.x1 <= ax.figure.bbox.x1  # and inside the picture
+
+
+def test_delivery_legend_names_the_deliveries_of_no_partner() -> None:
+    columns = ["partner_id", "partner", "month", "delivered", "on_time", "on_time_pct",
+               "avg_delay_days"]
+    rows = [("d1", "Fast Co", "2024-01", 3, 2, 66.7, 0.5), (None, None, "2024-01", 2, 2, 100.0, 0)]
+    spec = reports.spec("delivery")
+    fig = chart.draw(reports.ReportResult("delivery", reports.Table(columns, rows)),
+                     spec.chart(spec.params({})))
+    try:
+        legend = fig.axes[0].get_legend()
+        assert [t.get_text() for t in legend.get_texts()] == ["Fast Co", "no partner"]
+    finally:
+        plt.close(fig)
 
 
 def test_report_help_lists_the_reports_with_a_chart() -> None:

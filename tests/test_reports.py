@@ -469,13 +469,15 @@ def oracle_payments(t) -> list[dict[str, Any]]:
 
 
 def oracle_delivery(t) -> list[dict[str, Any]]:
-    o = t["orders"].dropna(subset=["delivered_at", "estimated_delivery_at", "delivery_partner_id"])
+    # every delivered order, those of no partner too (grouped under none)
+    o = t["orders"].dropna(subset=["delivered_at", "estimated_delivery_at"])
     name = dict(
         zip(t["delivery_partners"]["partner_id"], t["delivery_partners"]["name"], strict=True)
     )
-    o = o.assign(month=[f"{d.year}-{d.month:02d}" for d in o["delivered_at"]])
+    o = o.assign(month=[f"{d.year}-{d.month:02d}" for d in o["delivered_at"]],
+                 partner=o["delivery_partner_id"].fillna(""))
     out = []
-    for (pid, month), g in o.groupby(["delivery_partner_id", "month"]):
+    for (pid, month), g in o.groupby(["partner", "month"]):
         late = [
             max(0, int((a - e).total_seconds()))
             for a, e in zip(g["delivered_at"], g["estimated_delivery_at"], strict=True)
@@ -485,8 +487,8 @@ def oracle_delivery(t) -> list[dict[str, Any]]:
         )
         out.append(
             {
-                "partner_id": pid,
-                "partner": name[pid],
+                "partner_id": pid or None,
+                "partner": name.get(pid),
                 "month": month,
                 "delivered": len(g),
                 "on_time": on_time,
@@ -494,7 +496,7 @@ def oracle_delivery(t) -> list[dict[str, Any]]:
                 "avg_delay_days": half_up(Decimal(sum(late)) / len(g) / 86400),
             }
         )
-    return sorted(out, key=lambda r: (r["partner_id"], r["month"]))
+    return sorted(out, key=lambda r: (r["partner_id"] is None, r["partner_id"] or "", r["month"]))
 
 
 def oracle_categories(t) -> list[dict[str, Any]]:
@@ -655,8 +657,19 @@ def test_payments_delivery_and_categories(shop, rows) -> None:
     t = frames(rows)
     assert run(shop, "payments") == oracle_payments(t)
     assert run(shop, "delivery") == oracle_delivery(t)
+    assert None in {r["partner_id"] for r in run(shop, "delivery")}  # delivered by no partner
     assert run(shop, "categories") == oracle_categories(t)
     assert None in {r["category_id"] for r in run(shop, "categories")}  # uncategorised products
+
+
+def test_delivery_over_a_period_counts_the_deliveries_of_no_partner(shop, rows) -> None:
+    # with a period the report reads the orders, without one the summary (the test above)
+    t = frames(rows)
+    at = t["orders"]["delivered_at"]
+    t["orders"] = t["orders"][(at >= datetime(2023, 1, 1)) & (at < datetime(2024, 1, 1))]
+    got = run(shop, "delivery", **{"from": "2023-01-01", "to": "2023-12-31"})
+    assert got == oracle_delivery(t)
+    assert None in {r["partner_id"] for r in got}
 
 
 def test_dataframe_api(shop, rows) -> None:

@@ -57,7 +57,7 @@ Doc = dict[str, Any]
 MARKS = "ecom_marks"
 BUILT = "ecom_summaries"
 # bumped when a collection's definition changes: a store built earlier rebuilds it
-LAYOUT = 3
+LAYOUT = 4
 # entity -> the summary kinds a write to it may change
 MARKINGS: dict[str, tuple[str, ...]] = {
     "orders": ("months", "customers", "pairs"),
@@ -168,12 +168,11 @@ def _delivery() -> list[Doc]:
             "$match": {
                 "delivered_at": {"$ne": None},
                 "estimated_delivery_at": {"$ne": None},
-                "delivery_partner_id": {"$ne": None},
             }
         },
         {
-            "$group": {
-                "_id": {"p": "$delivery_partner_id", "m": month},
+            "$group": {  # (no partner, null or missing alike: one group)
+                "_id": {"p": {"$ifNull": ["$delivery_partner_id", None]}, "m": month},
                 "delivered": {"$sum": 1},
                 "on_time": {
                     "$sum": {"$cond": [{"$lte": ["$delivered_at", "$estimated_delivery_at"]}, 1, 0]}

@@ -17,8 +17,8 @@ Tables derived from those rows (and products' prices), never written by hand:
 - `summary_customer_months (customer_id, month, cohort, orders, items, revenue, days,
   first_at, last_at)`: the same per customer and calendar month, with the month of the
   customer's first purchase (`cohort`): cohorts, and the source of the row above;
-- `summary_delivery_monthly`: deliveries per purchase month, partner and delivery month:
-  delivery without a period;
+- `summary_delivery_monthly`: deliveries per purchase month, partner (`''`: none) and
+  delivery month: delivery without a period;
 - `summary_carts`: every cart's customer, status, lines, items and total, at the prices
   noted in `summary_cart_prices`: carts;
 - `summary_product_reviews`, `summary_product_wishlists`: per product, its reviews and
@@ -254,7 +254,7 @@ def ddl(d: Dialect) -> str:
          f" orders {big} NOT NULL, items {big} NOT NULL, revenue {money} NOT NULL,"
          f" days {big} NOT NULL, first_at {moment} NOT NULL, last_at {moment} NOT NULL,"
          " PRIMARY KEY (customer_id, month)"),
-        (DELIVERY, "deliveries per purchase month, partner and delivery month",
+        (DELIVERY, "deliveries per purchase month, partner ('' for none) and delivery month",
          f"month {month} NOT NULL, partner_id {ident} NOT NULL, delivered_month {month}"
          f" NOT NULL, delivered {big} NOT NULL, on_time {big} NOT NULL, late_seconds {big}"
          " NOT NULL, PRIMARY KEY (month, partner_id, delivered_month)"),
@@ -1159,11 +1159,12 @@ def _delivery(store: SQLRepository, month: str, where: str, binds: list[Any],
     delivered = d.period("o.delivered_at", "month")
     on_time = "SUM(CASE WHEN o.delivered_at <= o.estimated_delivery_at THEN 1 ELSE 0 END)"
     late = f"SUM({d.late_seconds('o.delivered_at', 'o.estimated_delivery_at')})"
+    # (no partner: '', a key column cannot be NULL)
     return Insert(
         DELIVERY, "(month, partner_id, delivered_month, delivered, on_time, late_seconds)",
-        f"SELECT {month}, o.delivery_partner_id, {delivered},"
-        f" COUNT(*), {on_time}, {late} FROM orders o WHERE o.delivery_partner_id IS NOT NULL"
-        f" AND o.delivered_at IS NOT NULL AND o.estimated_delivery_at IS NOT NULL{where}"
+        f"SELECT {month}, COALESCE(o.delivery_partner_id, ''), {delivered},"
+        f" COUNT(*), {on_time}, {late} FROM orders o WHERE o.delivered_at IS NOT NULL"
+        f" AND o.estimated_delivery_at IS NOT NULL{where}"
         f" GROUP BY o.delivery_partner_id, {delivered}{by_month}",
         binds,
         adds=3,

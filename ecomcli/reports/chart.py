@@ -84,6 +84,10 @@ def title(name: str, chart: Chart, columns: Any) -> str:
     return what + (", per partner" if "partner_id" in columns else "")
 
 
+# the legend's name for the deliveries of no partner
+NO_PARTNER = "no partner"
+
+
 def _lines(ax: Any, result: ReportResult, chart: Chart) -> None:
     rows = result.rows
     labels = sorted({str(r[chart.x]) for r in rows})
@@ -94,7 +98,8 @@ def _lines(ax: Any, result: ReportResult, chart: Chart) -> None:
     elif "partner_id" in result.columns:  # delivery: one line per partner, by name
         series = {r["partner_id"]: "-" for r in rows}
         key = "partner_id"
-        names = {r["partner_id"]: r.get("partner") or r["partner_id"] for r in rows}
+        names = {r["partner_id"]: r.get("partner") or r["partner_id"] or NO_PARTNER
+                 for r in rows}
     else:
         series, key = {None: "-"}, ""
     for name, style in series.items():

@@ -286,7 +286,7 @@ CREATE TABLE IF NOT EXISTS summary_customer_sales (customer_id VARCHAR(64) NOT N
 -- summary_customer_months: purchases per customer and calendar month (YYYY-MM), with the month of the customer's first purchase (cohort) (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_customer_months (customer_id VARCHAR(64) NOT NULL, month CHAR(7) NOT NULL, cohort CHAR(7) NOT NULL, orders BIGINT NOT NULL, items BIGINT NOT NULL, revenue DECIMAL(20,2) NOT NULL, days BIGINT NOT NULL, first_at DATETIME NOT NULL, last_at DATETIME NOT NULL, PRIMARY KEY (customer_id, month)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
--- summary_delivery_monthly: deliveries per purchase month, partner and delivery month (derived: see ecomcli/backends/summaries.py)
+-- summary_delivery_monthly: deliveries per purchase month, partner ('' for none) and delivery month (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_delivery_monthly (month CHAR(7) NOT NULL, partner_id VARCHAR(64) NOT NULL, delivered_month CHAR(7) NOT NULL, delivered BIGINT NOT NULL, on_time BIGINT NOT NULL, late_seconds BIGINT NOT NULL, PRIMARY KEY (month, partner_id, delivered_month)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 -- summary_carts: every cart with its lines, items and total at the prices in summary_cart_prices (derived: see ecomcli/backends/summaries.py)

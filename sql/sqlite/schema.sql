@@ -313,7 +313,7 @@ CREATE TABLE IF NOT EXISTS summary_customer_sales (customer_id TEXT NOT NULL PRI
 -- summary_customer_months: purchases per customer and calendar month (YYYY-MM), with the month of the customer's first purchase (cohort) (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_customer_months (customer_id TEXT NOT NULL, month TEXT NOT NULL, cohort TEXT NOT NULL, orders INTEGER NOT NULL, items INTEGER NOT NULL, revenue INTEGER NOT NULL, days INTEGER NOT NULL, first_at TEXT NOT NULL, last_at TEXT NOT NULL, PRIMARY KEY (customer_id, month)) STRICT, WITHOUT ROWID;
 
--- summary_delivery_monthly: deliveries per purchase month, partner and delivery month (derived: see ecomcli/backends/summaries.py)
+-- summary_delivery_monthly: deliveries per purchase month, partner ('' for none) and delivery month (derived: see ecomcli/backends/summaries.py)
 CREATE TABLE IF NOT EXISTS summary_delivery_monthly (month TEXT NOT NULL, partner_id TEXT NOT NULL, delivered_month TEXT NOT NULL, delivered INTEGER NOT NULL, on_time INTEGER NOT NULL, late_seconds INTEGER NOT NULL, PRIMARY KEY (month, partner_id, delivered_month)) STRICT, WITHOUT ROWID;
 
 -- summary_carts: every cart with its lines, items and total at the prices in summary_cart_prices (derived: see ecomcli/backends/summaries.py)

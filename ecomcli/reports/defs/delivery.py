@@ -5,7 +5,6 @@ and finisher: see docs/reports.md for the definitions."""
 
 from __future__ import annotations
 
-from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from ecomcli import summary_tables as st
@@ -25,6 +24,7 @@ from ecomcli.reports.model import (
 from ecomcli.reports.mongoparts import (
     between,
     lookup,
+    nullable,
     period,
 )
 
@@ -39,7 +39,8 @@ def finish(t: Table, p: Params) -> Table:
         n, on_time = integer(delivered), integer(on_time)
         pct, delay = ratio(100 * on_time, n, 1), ratio(integer(late), n * 86400)
         rows.append((partner_id, partner, str(month), n, on_time, pct, delay))
-    rows.sort(key=itemgetter(0, 2))  # partner_id, month
+    # by partner_id, then month; the deliveries of no partner last
+    rows.sort(key=lambda r: (r[0] is None, r[0] or "", r[2]))
     return Table([*names[:5], "on_time_pct", "avg_delay_days"], rows)
 
 
@@ -60,6 +61,10 @@ SPEC = ReportSpec(
     chart=lambda p: Chart("line", "month", "on_time_pct", "on time (%)"),
     listed=120,
 )
+
+
+# each group's partner name (none for the deliveries of no partner)
+PARTNER_NAMES = "LEFT JOIN delivery_partners dp ON dp.partner_id = g.partner_id"
 
 
 def SUMMARIES(p: Params) -> tuple[str, ...]:
@@ -88,20 +93,19 @@ def _statement(d: Dialect, p: Params, summarized: bool) -> Built:
             (d.whole("g.on_time"), "on_time"),
             (d.whole("g.late"), "late_seconds"),
         )
-        grouped = (
-            "SELECT s.partner_id, s.delivered_month AS month, SUM(s.delivered) AS n,"
-            " SUM(s.on_time) AS on_time, SUM(s.late_seconds) AS late"
+        grouped = (  # (the summary's partner '': none)
+            "SELECT NULLIF(s.partner_id, '') AS partner_id, s.delivered_month AS month,"
+            " SUM(s.delivered) AS n, SUM(s.on_time) AS on_time, SUM(s.late_seconds) AS late"
             f" FROM {st.DELIVERY} s GROUP BY s.partner_id, s.delivered_month"
         )
-        sql += f" FROM ({grouped}) g JOIN delivery_partners dp ON dp.partner_id = g.partner_id"
-        return sql, binds
+        return f"{sql} FROM ({grouped}) g {PARTNER_NAMES}", binds
     month = d.period("o.delivered_at", "month")
     on_time = "SUM(CASE WHEN o.delivered_at <= o.estimated_delivery_at THEN 1 ELSE 0 END)"
     late = f"SUM({d.late_seconds('o.delivered_at', 'o.estimated_delivery_at')})"
     per_node = (
         f"SELECT o.delivery_partner_id AS partner_id, {month} AS month, COUNT(*) AS n,"
         f" {d.whole(on_time)} AS on_time, {d.whole(late)} AS late FROM orders o"
-        " WHERE o.delivery_partner_id IS NOT NULL AND o.delivered_at IS NOT NULL"
+        " WHERE o.delivered_at IS NOT NULL"
         f" AND o.estimated_delivery_at IS NOT NULL{d.between('o.delivered_at', p, binds)}"
         f" GROUP BY o.delivery_partner_id, {month}"
     )
@@ -120,8 +124,7 @@ def _statement(d: Dialect, p: Params, summarized: bool) -> Built:
         ("g.on_time", "on_time"),
         ("g.late", "late_seconds"),
     )
-    sql += f" FROM ({grouped}) g JOIN delivery_partners dp ON dp.partner_id = g.partner_id"
-    return sql, binds
+    return f"{sql} FROM ({grouped}) g {PARTNER_NAMES}", binds
 
 
 def pipeline(p: Params) -> Pipeline:
@@ -131,12 +134,11 @@ def pipeline(p: Params) -> Pipeline:
             "$match": {
                 "delivered_at": {"$ne": None, **between("delivered_at", p).get("delivered_at", {})},
                 "estimated_delivery_at": {"$ne": None},
-                "delivery_partner_id": {"$ne": None},
             }
         },
         {
             "$project": {
-                "partner": "$delivery_partner_id",
+                "partner": nullable("$delivery_partner_id"),
                 "month": period("delivered_at", "month"),
                 "on_time": {"$cond": [{"$lte": ["$delivered_at", "$estimated_delivery_at"]}, 1, 0]},
                 "late": {"$max": [0, {"$trunc": {"$divide": [late_ms, 1000]}}]},
@@ -162,12 +164,12 @@ def summarized_pipeline(p: Params) -> Pipeline:
 def _named(partner: str, month: str) -> list[dict[str, Any]]:
     """After the counts per partner and month: the partner's name."""
     return [
-        *lookup("delivery_partners", partner[1:], "partner_id", "d"),
+        *lookup("delivery_partners", partner[1:], "partner_id", "d", keep=True),
         {
             "$project": {
                 "_id": 0,
                 "partner_id": partner,
-                "partner": "$d.name",
+                "partner": nullable("$d.name"),  # (no partner: no name, still a field)
                 "month": month,
                 "delivered": 1,
                 "on_time": 1,
