@@ -790,7 +790,7 @@ class MySQLRepository(SQLRepository):
             )
         before = self.tables()
         # DDL commits implicitly in MySQL: no transaction; every statement is idempotent
-        summaries.drop_outdated(self)
+        remade = summaries.drop_outdated(self)
         self._run_script(schema_file("mysql").read_text())
         self._upgrade_indexes()
         created += self.add_missing_columns()
@@ -798,7 +798,7 @@ class MySQLRepository(SQLRepository):
             summaries.forget(self)
         self._has_summaries = None
         wanted = [META_TABLE, *(e.name for e in stored_entities()), *summaries.TABLES]
-        created += [name for name in wanted if name not in before]
+        created += [name for name in wanted if name not in before or name in remade]
         return InitResult(created=created, version=SCHEMA_VERSION)
 
     def init_sharded(self, shards: list[str], *, drop: bool = False) -> InitResult:

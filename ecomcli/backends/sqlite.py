@@ -264,12 +264,12 @@ class SQLiteRepository(SQLRepository):
                 f"({SCHEMA_VERSION}): upgrade ecom"
             )
         with self.transaction():
-            summaries.drop_outdated(self)
+            remade = summaries.drop_outdated(self)
             self._run_script(schema_file(self.dialect).read_text())
             added = self.add_missing_columns()
             summaries.forget(self)
         self._has_summaries = None
-        created = [name for name in wanted if name not in before] + added
+        created = [name for name in wanted if name not in before or name in remade] + added
         return InitResult(created=created, version=SCHEMA_VERSION)
 
     def write_batch(

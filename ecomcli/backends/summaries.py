@@ -762,19 +762,20 @@ def current_layout(store: SQLRepository) -> bool:
     return row is not None and row[0] == layout(store.dialect)
 
 
-def drop_outdated(store: SQLRepository) -> None:
+def drop_outdated(store: SQLRepository) -> list[str]:
     """Before `init-db` runs the schema script: drop the summary tables if another ecom
     defined them differently (`layout`), so that the script makes them anew. They cost
-    nothing to drop: `init-db` makes the next report rebuild them anyway (`forget`)."""
-    if "ecom_meta" not in store.tables():
-        return
-    if not current_layout(store):
-        # unbuilt first: on MySQL each DROP and CREATE commits, and a report meanwhile
-        # must not take the new empty tables for built ones (`forget` runs again after)
-        names = ", ".join(f"'{n}'" for n in BUILT.values())
-        store.execute(f"DELETE FROM ecom_meta WHERE name IN ({names})").close()
-        for name in TABLES:
-            store.execute(f"DROP TABLE IF EXISTS {name}").close()
+    nothing to drop: `init-db` makes the next report rebuild them anyway (`forget`).
+    Returns the tables dropped (for `init-db` to say it made them)."""
+    if "ecom_meta" not in store.tables() or current_layout(store):
+        return []
+    # unbuilt first: on MySQL each DROP and CREATE commits, and a report meanwhile
+    # must not take the new empty tables for built ones (`forget` runs again after)
+    names = ", ".join(f"'{n}'" for n in BUILT.values())
+    store.execute(f"DELETE FROM ecom_meta WHERE name IN ({names})").close()
+    for name in TABLES:
+        store.execute(f"DROP TABLE IF EXISTS {name}").close()
+    return list(TABLES)
 
 
 def forget(store: SQLRepository) -> None:
