@@ -224,6 +224,14 @@ def test_a_bar_chart_shows_the_first_rows_of_a_long_report(
     assert png_size(png) == (1000, 550)
 
 
+def test_an_empty_report_says_so_on_stderr(shop_url: str) -> None:
+    empty = ecom("report", "sales", "--from", "1990-01-01", "--to", "1990-12-31", "--db", shop_url)
+    assert empty.exit_code == 0 and empty.stdout.splitlines() == [
+        "period,orders,units,revenue,avg_order_value"]
+    assert "report sales: no rows: nothing in the store for it in this period" in empty.stderr
+    assert "no rows" not in ecom("report", "sales", "--db", shop_url).stderr
+
+
 def test_chart_needs_a_png_name(shop_url: str, tmp_path: Path) -> None:
     result = ecom("report", "sales", "--chart", str(tmp_path / "x.jpg"), "--db", shop_url)
     assert result.exit_code == 2 and "PNG" in result.stderr
