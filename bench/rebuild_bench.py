@@ -11,7 +11,10 @@
 ecom never built (`init-db` on a store written around ecom). `--as-is`: one round
 without forgetting first, as the first reports after an import pay
 (a store that an earlier ecom imported holds marks that this one would not write).
-`--beside` (SQLite): each kind rebuilt as a build beside an import rebuilds it (one core,
+`--server-pid`: a MySQL server's process on this machine, whose CPU time each round
+reports (else this process's and its children's: SQLite's second readers); the rounds'
+CPU seconds over their wall time say how much of the machine's cores a rebuild keeps
+busy. `--beside` (SQLite): each kind rebuilt as a build beside an import rebuilds it (one core,
 into a scratch file, the store attached: `backends/build_beside.py`); the store is only
 read; `--together`: the kinds by one build, as an import's child builds those ready
 together (months, customers and pairs share one read of the sales). `--kinds`: only
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -69,6 +73,17 @@ def empty(store: object, kinds: list[str]) -> None:
             store.execute(f"{clear} {table}").close()  # type: ignore[attr-defined]
 
 
+def cpu_seconds(server_pid: int | None) -> float:
+    """CPU seconds used so far by the process `server_pid` (a MySQL server on this
+    machine), or by this process and its children (SQLite's second readers)."""
+    if server_pid:
+        # (after the command's name: state, ppid, ... utime and stime are fields 12, 13)
+        fields = Path(f"/proc/{server_pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    used = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    return sum(u.ru_utime + u.ru_stime for u in used)
+
+
 def settle(store: object, most: float = 600) -> float:
     """MySQL: seconds waited for InnoDB to purge the rows an earlier run deleted (its
     purge threads would otherwise take a core from this run). Other stores: 0."""
@@ -97,20 +112,26 @@ def main() -> None:
     ap.add_argument("--beside", action="store_true", help="as beside an import (SQLite)")
     ap.add_argument("--together", action="store_true",
                     help="--beside: the kinds built by one child, as an import's are")
+    ap.add_argument("--server-pid", type=int, help="a MySQL server's pid, for its CPU time")
     ap.add_argument("--kinds", nargs="+", choices=list(summaries.BUILT),
                     default=list(summaries.BUILT))
     args = ap.parse_args()
     with ecomcli.connect(args.db) as store:
         for n in range(1 if args.as_is else args.rounds):
-            if args.beside:
-                took = beside(store, args.kinds, together=args.together)
-            else:
+            if not args.beside:
                 if args.empty:
                     empty(store, args.kinds)
                 print(f"waited {settle(store):.0f} s for the server to purge", flush=True)
+            cpu = cpu_seconds(args.server_pid)
+            if args.beside:
+                took = beside(store, args.kinds, together=args.together)
+            else:
                 took = rebuild(store, args.kinds, forget=not args.as_is)
+            cpu = cpu_seconds(args.server_pid) - cpu
             parts = ", ".join(f"{k} {v:.2f}" for k, v in took.items())
-            print(f"round {n + 1}: all {sum(took.values()):.2f} s ({parts})", flush=True)
+            wall = sum(took.values())
+            print(f"round {n + 1}: all {wall:.2f} s ({parts}); CPU {cpu:.1f} s,"
+                  f" {cpu / wall:.2f} cores", flush=True)
 
 
 if __name__ == "__main__":
