@@ -117,9 +117,6 @@ def report(
             result = reports.run(store, name, params)
     for note in result.notes:
         info(note)
-    if not len(result):  # (an empty table alone leaves a person wondering why)
-        period = " in this period" if {"from", "to"} & params.keys() else ""
-        info(f"report {name}: no rows: nothing in the store for it{period}")
     if chart is not None and drawn is not None:
         from ecomcli.reports.chart import write_chart
 
@@ -133,6 +130,9 @@ def report(
             cap=cap, total=len(result),
             more="--limit N for more, --format csv or --output FILE for every row",
         )  # fmt: skip
+        if not len(result):  # (an empty table alone leaves a person wondering why)
+            period = " in this period" if {"from", "to"} & params.keys() else ""
+            info(f"report {name}: no rows: nothing in the store for it{period}")
         return
     try:
         with open_replacing(output, gz=False) as out:
